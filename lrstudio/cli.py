@@ -1,0 +1,68 @@
+"""The ``lrstudio`` command.
+
+With no arguments it opens the desktop app (or, on a machine with no display, says how to run
+headless). Subcommands do the headless work; each lives in ``lrstudio/commands/<name>.py`` and
+registers itself through a ``register(subparsers)`` function, so this module stays a dispatcher.
+
+Errors meant for the user (:class:`~lrstudio.core.errors.LrstudioError`) are printed as one line
+on stderr with exit status 2; nothing else is caught here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lrstudio import __version__
+from lrstudio.core.errors import LrstudioError
+
+# Order = order in --help.
+COMMAND_MODULES = ("app", "demo", "train", "schedules", "preview", "optimizers", "runs", "export", "db")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lrstudio",
+        description="A desktop lab for learning rates. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"lrstudio {__version__}")
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        default=None,
+        help="database file or SQLAlchemy URL (default: $LRSTUDIO_DB, else a SQLite file in the user data dir)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"lrstudio.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command module not written yet must not break the others
+            if exc.name != f"lrstudio.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.command is None:
+        args = parser.parse_args(["app", *(["--db", args.db] if args.db else [])])
+        if not hasattr(args, "func"):
+            parser.print_help()
+            return 0
+    try:
+        return int(args.func(args) or 0)
+    except LrstudioError as exc:
+        print(f"lrstudio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lrstudio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Headless subcommands of the lrstudio CLI; each module has a register(subparsers)."""

@@ -1,0 +1,1 @@
+"""Domain core: schedules, optimizers, data, models, the training loop. No Qt, no SQL."""

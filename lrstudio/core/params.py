@@ -1,0 +1,267 @@
+"""Declared, validated parameters.
+
+Schedules, optimizers and the run configuration declare their parameters once as :class:`Param`
+objects. The same declaration drives validation (here), the GUI forms (``lrstudio.gui``) and the
+CLI (``lrstudio schedules``), so a bound or a help text is written in exactly one place.
+
+Validation never asserts: every problem raises :class:`ParamError` (a ``ValueError``) whose
+message names the parameter, the value it got and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lrstudio.core.errors import LrstudioError
+
+ParamKind = Literal[
+    "float",  # a real number
+    "int",  # an integer
+    "bool",  # true/false
+    "choice",  # one of ``choices`` (strings)
+    "str",  # free text (names)
+    "expr",  # a safe arithmetic expression (lambda schedules)
+    "int_list",  # a list of integers (milestones, boundaries)
+    "float_list",  # a list of reals (piecewise values, betas)
+    "schedule",  # a nested schedule spec {"name": ..., "params": {...}}
+    "schedule_list",  # a list of nested schedule specs
+]
+
+
+class ParamError(LrstudioError, ValueError):
+    """A parameter value is not allowed.
+
+    Attributes
+    ----------
+    param:
+        Name of the offending parameter (``"gamma"``), or ``""`` for a whole-object problem.
+    value:
+        The value that was rejected.
+    allowed:
+        Plain-words description of what is allowed (``"a number > 0"``).
+    owner:
+        What the parameter belongs to (``"schedule 'step'"``), used in the message.
+    """
+
+    def __init__(self, param: str, value: Any, allowed: str, owner: str = "") -> None:
+        self.param = param
+        self.value = value
+        self.allowed = allowed
+        self.owner = owner
+        where = f"{owner}: " if owner else ""
+        if param:
+            msg = f"{where}{param} = {value!r} is not allowed; expected {allowed}"
+        else:
+            msg = f"{where}{allowed} (got {value!r})"
+        super().__init__(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """Declaration of one parameter.
+
+    ``low``/``high`` bound numbers (and the items of number lists); ``low_open``/``high_open``
+    make the bound exclusive. ``optional`` allows ``None`` (shown as an empty field).
+    ``min_len``/``max_len`` bound list lengths.
+    """
+
+    name: str
+    kind: ParamKind
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+    min_len: int = 0
+    max_len: int | None = None
+    title: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name.replace("_", " ")
+
+    def describe_allowed(self) -> str:
+        """Plain words for what this parameter accepts."""
+        if self.kind in ("float", "int", "int_list", "float_list"):
+            noun = {
+                "float": "a number",
+                "int": "an integer",
+                "int_list": "a list of integers",
+                "float_list": "a list of numbers",
+            }[self.kind]
+            bounds = self._bounds_text()
+            text = f"{noun}{' ' + bounds if bounds else ''}"
+            if self.kind.endswith("_list"):
+                if self.min_len:
+                    text += f" (at least {self.min_len} item{'s' if self.min_len != 1 else ''})"
+                if self.max_len is not None:
+                    text += f" (at most {self.max_len} items)"
+        elif self.kind == "bool":
+            text = "true or false"
+        elif self.kind == "choice":
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        elif self.kind == "expr":
+            text = "an arithmetic expression"
+        elif self.kind == "schedule":
+            text = 'a schedule spec {"name": ..., "params": {...}}'
+        elif self.kind == "schedule_list":
+            text = "a list of schedule specs"
+        else:
+            text = "text"
+        if self.optional:
+            text += " or empty"
+        return text
+
+    def _bounds_text(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {_fmt(self.low)}")
+        if self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {_fmt(self.high)}")
+        if len(parts) == 2 and self.low is not None and self.high is not None:
+            lo = "(" if self.low_open else "["
+            hi = ")" if self.high_open else "]"
+            return f"in {lo}{_fmt(self.low)}, {_fmt(self.high)}{hi}"
+        return " and ".join(parts)
+
+    # -- validation --------------------------------------------------------------------------
+    def coerce(self, value: Any, owner: str = "") -> Any:
+        """Return ``value`` converted to this parameter's type, or raise :class:`ParamError`."""
+        if value is None or (isinstance(value, str) and value.strip() == "" and self.kind != "str"):
+            if self.optional:
+                return None
+            raise ParamError(self.name, value, self.describe_allowed(), owner)
+        k = self.kind
+        if k == "float":
+            return self._check_number(_to_float(value, self, owner), owner)
+        if k == "int":
+            return int(self._check_number(_to_int(value, self, owner), owner))
+        if k == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.strip().lower() in ("true", "1", "yes")
+            if isinstance(value, int) and value in (0, 1):
+                return bool(value)
+            raise ParamError(self.name, value, self.describe_allowed(), owner)
+        if k == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise ParamError(self.name, value, self.describe_allowed(), owner)
+        if k in ("str", "expr"):
+            if not isinstance(value, str):
+                raise ParamError(self.name, value, self.describe_allowed(), owner)
+            return value
+        if k in ("int_list", "float_list"):
+            items = _to_list(value, self, owner)
+            conv = _to_int if k == "int_list" else _to_float
+            out = [self._check_number(conv(v, self, owner), owner, whole=value) for v in items]
+            if k == "int_list":
+                out = [int(v) for v in out]
+            if len(out) < self.min_len or (self.max_len is not None and len(out) > self.max_len):
+                raise ParamError(self.name, value, self.describe_allowed(), owner)
+            return out
+        if k == "schedule":
+            if not isinstance(value, Mapping) or "name" not in value:
+                raise ParamError(self.name, value, self.describe_allowed(), owner)
+            return dict(value)
+        if k == "schedule_list":
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+                raise ParamError(self.name, value, self.describe_allowed(), owner)
+            specs = list(value)
+            if len(specs) < self.min_len or any(not isinstance(s, Mapping) or "name" not in s for s in specs):
+                raise ParamError(self.name, value, self.describe_allowed(), owner)
+            return [dict(s) for s in specs]
+        raise ParamError(self.name, value, f"a value of kind {k}", owner)  # pragma: no cover
+
+    def _check_number(self, v: float, owner: str, whole: Any = None) -> float:
+        shown = v if whole is None else whole
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ParamError(self.name, shown, self.describe_allowed(), owner)
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            raise ParamError(self.name, shown, self.describe_allowed(), owner)
+        if self.high is not None and (v > self.high or (self.high_open and v == self.high)):
+            raise ParamError(self.name, shown, self.describe_allowed(), owner)
+        return v
+
+
+def _fmt(x: float) -> str:
+    return repr(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def _to_float(value: Any, p: Param, owner: str) -> float:
+    if isinstance(value, bool):
+        raise ParamError(p.name, value, p.describe_allowed(), owner)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ParamError(p.name, value, p.describe_allowed(), owner) from None
+
+
+def _to_int(value: Any, p: Param, owner: str) -> int:
+    if isinstance(value, bool):
+        raise ParamError(p.name, value, p.describe_allowed(), owner)
+    if isinstance(value, int):
+        return value
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ParamError(p.name, value, p.describe_allowed(), owner) from None
+    if not math.isfinite(f) or not f.is_integer():
+        raise ParamError(p.name, value, p.describe_allowed(), owner)
+    return int(f)
+
+
+def _to_list(value: Any, p: Param, owner: str) -> list:
+    if isinstance(value, str):
+        text = value.strip().strip("[]()")
+        return [t for t in (s.strip() for s in text.replace(";", ",").split(",")) if t]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+        return list(value)
+    raise ParamError(p.name, value, p.describe_allowed(), owner)
+
+
+def validate_params(
+    decls: Sequence[Param], params: Mapping[str, Any] | None, owner: str = ""
+) -> dict[str, Any]:
+    """Check ``params`` against ``decls``; return a new dict with every declared name filled.
+
+    Unknown names are rejected (a typo must not silently fall back to a default).
+    """
+    params = dict(params or {})
+    known = {p.name: p for p in decls}
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ParamError(
+            unknown[0], params[unknown[0]], "one of the parameters " + ", ".join(known) if known else "no parameters",
+            owner,
+        )
+    out: dict[str, Any] = {}
+    for p in decls:
+        out[p.name] = p.coerce(params[p.name], owner) if p.name in params else p.default
+    return out
+
+
+def param_table(decls: Sequence[Param]) -> list[dict[str, Any]]:
+    """JSON-able description of declarations (for ``lrstudio schedules --json`` and docs)."""
+    rows = []
+    for p in decls:
+        rows.append(
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "default": p.default,
+                "allowed": p.describe_allowed(),
+                "help": p.help,
+            }
+        )
+    return rows

@@ -1,0 +1,69 @@
+"""Where lrstudio finds its shipped files and keeps its data.
+
+Shipped files live at the top level of the source tree (``resources/``, ``alembic/``); a built
+wheel carries them inside the package as ``lrstudio/_resources`` and ``lrstudio/_alembic``
+(``[tool.setuptools.package-dir]`` in ``pyproject.toml``). Both layouts are looked up here, so the
+rest of the code never guesses.
+
+The default database is one SQLite file in the user's data directory (platformdirs). The
+``--db PATH_OR_URL`` option and the ``LRSTUDIO_DB`` environment variable override it; either may
+be a file path or any SQLAlchemy URL.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "lrstudio"
+DB_ENV = "LRSTUDIO_DB"
+_PKG = Path(__file__).resolve().parent
+
+
+def _first_existing(*candidates: Path) -> Path:
+    for c in candidates:
+        if c.is_dir():
+            return c
+    raise FileNotFoundError(
+        "lrstudio's shipped files are missing (looked in " + ", ".join(str(c) for c in candidates) + "); "
+        "reinstall lrstudio"
+    )
+
+
+def resources_dir() -> Path:
+    """Folder holding ``data/``, ``icons/`` and styles."""
+    return _first_existing(_PKG / "_resources", _PKG.parent / "resources")
+
+
+def data_file(name: str) -> Path:
+    """A shipped data set, e.g. ``data_file("windsor_housing.csv")``."""
+    return resources_dir() / "data" / name
+
+
+def alembic_dir() -> Path:
+    """The Alembic script folder (``env.py`` + ``versions/``)."""
+    return _first_existing(_PKG / "_alembic", _PKG.parent / "alembic")
+
+
+def user_data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME, appauthor=False)
+
+
+def default_db_path() -> Path:
+    return user_data_dir() / "lrstudio.sqlite"
+
+
+def resolve_db(arg: str | os.PathLike[str] | None = None) -> str:
+    """Turn ``--db`` / ``LRSTUDIO_DB`` / the default into an SQLAlchemy URL.
+
+    A value containing ``://`` is taken as a URL as is; anything else is a file path.
+    """
+    value = str(arg) if arg else os.environ.get(DB_ENV, "")
+    if not value:
+        path = default_db_path()
+        return f"sqlite:///{path}"
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
