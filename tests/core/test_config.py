@@ -1,0 +1,55 @@
+import json
+
+import pytest
+
+from lrstudio.core.config import SCHEMA_VERSION, DatasetConfig, RunConfig, migrate
+from lrstudio.core.params import ParamError
+
+
+def test_json_round_trip_preserves_every_field():
+    cfg = RunConfig(
+        name="wd sweep ü", model="cnn", dataset=DatasetConfig(name="digits", val_fraction=0.25),
+        optimizer={"name": "adam", "params": {"beta1": 0.8}}, lr=3e-4,
+        schedule={"name": "linear_warmup", "params": {"warmup_steps": 10, "inner": {"name": "cosine", "params": {}}}},
+        epochs=3, batch_size=64, seed=7, clip_mode="norm", clip_value=0.5,
+    )
+    text = cfg.to_json()
+    assert json.loads(text)["schema_version"] == SCHEMA_VERSION
+    assert RunConfig.from_json(text) == cfg
+
+
+def test_unknown_field_is_refused_with_its_name():
+    data = RunConfig().to_dict() | {"learning_rate": 0.1}
+    with pytest.raises(ParamError, match="learning_rate"):
+        RunConfig.from_dict(data)
+    data = RunConfig().to_dict()
+    data["dataset"]["colour"] = "red"
+    with pytest.raises(ParamError, match="colour"):
+        RunConfig.from_dict(data)
+
+
+def test_newer_schema_is_refused_with_both_versions():
+    with pytest.raises(ParamError, match="newer lrstudio") as info:
+        migrate({"schema_version": SCHEMA_VERSION + 1})
+    assert str(SCHEMA_VERSION) in str(info.value)
+
+
+def test_bad_json_message_says_where():
+    with pytest.raises(ParamError, match="valid JSON"):
+        RunConfig.from_json("{not json")
+
+
+def test_validated_checks_run_and_dataset_fields():
+    with pytest.raises(ParamError, match="lr = 0"):
+        RunConfig(lr=0).validated()
+    with pytest.raises(ParamError, match="val_fraction"):
+        RunConfig(dataset=DatasetConfig(val_fraction=1.5)).validated()
+    with pytest.raises(ParamError, match="a data set for model 'cnn'"):
+        RunConfig(model="cnn", dataset=DatasetConfig(name="windsor")).validated()
+    with pytest.raises(ParamError, match="a path for data set 'csv'"):
+        RunConfig(dataset=DatasetConfig(name="csv")).validated()
+
+
+def test_validated_coerces_text_values():
+    cfg = RunConfig(epochs="3", lr="1e-2", batch_size="16").validated()  # type: ignore[arg-type]
+    assert cfg.epochs == 3 and cfg.lr == 0.01 and cfg.batch_size == 16

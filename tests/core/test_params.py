@@ -1,0 +1,79 @@
+import math
+
+import pytest
+
+from lrstudio.core.errors import LrstudioError
+from lrstudio.core.params import Param, ParamError, param_table, validate_params
+
+DECLS = (
+    Param("gamma", "float", 0.1, "decay factor", low=0.0, low_open=True),
+    Param("step_size", "int", 10, "period", low=1),
+    Param("mode", "choice", "min", "direction", choices=("min", "max")),
+    Param("milestones", "int_list", [30, 80], "steps", low=0, min_len=1),
+    Param("verbose", "bool", False, "chatty"),
+    Param("cap", "float", None, "optional cap", optional=True, low=0.0),
+)
+
+
+def test_defaults_fill_missing_names():
+    out = validate_params(DECLS, {"gamma": 0.5})
+    assert out == {"gamma": 0.5, "step_size": 10, "mode": "min", "milestones": [30, 80], "verbose": False,
+                   "cap": None}
+
+
+def test_coercion_from_text_like_a_form_or_cli_gives_it():
+    out = validate_params(DECLS, {"gamma": "1e-3", "step_size": "5", "milestones": "10, 20;30",
+                                  "verbose": "true", "cap": ""})
+    assert out["gamma"] == 1e-3 and out["step_size"] == 5 and out["milestones"] == [10, 20, 30]
+    assert out["verbose"] is True and out["cap"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "name", "fragment"),
+    [
+        ({"gamma": 0}, "gamma", "> 0"),
+        ({"gamma": -1}, "gamma", "> 0"),
+        ({"gamma": "abc"}, "gamma", "a number"),
+        ({"gamma": float("nan")}, "gamma", "a number"),
+        ({"gamma": True}, "gamma", "a number"),
+        ({"step_size": 0}, "step_size", ">= 1"),
+        ({"step_size": 2.5}, "step_size", "an integer"),
+        ({"mode": "up"}, "mode", "one of 'min', 'max'"),
+        ({"milestones": []}, "milestones", "at least 1 item"),
+        ({"milestones": [5, -1]}, "milestones", ">= 0"),
+        ({"verbose": "maybe"}, "verbose", "true or false"),
+        ({"cap": -1.0}, "cap", ">= 0"),
+        ({"gama": 0.1}, "gama", "one of the parameters gamma"),
+    ],
+)
+def test_rejections_name_parameter_value_and_what_is_allowed(params, name, fragment):
+    with pytest.raises(ParamError) as info:
+        validate_params(DECLS, params, owner="schedule 'step'")
+    err = info.value
+    assert isinstance(err, ValueError) and isinstance(err, LrstudioError)
+    assert err.param == name
+    msg = str(err)
+    assert msg.startswith("schedule 'step': ") and name in msg and fragment in msg
+    assert repr(list(params.values())[0])[:3] in msg
+
+
+def test_required_value_missing_is_rejected():
+    p = Param("lr", "float", 0.1, "lr", low=0.0)
+    with pytest.raises(ParamError, match="lr = None"):
+        p.coerce(None)
+
+
+def test_interval_bounds_text():
+    p = Param("pct", "float", 0.3, "fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    assert p.describe_allowed() == "a number in (0, 1)"
+    assert p.coerce(0.5) == 0.5
+    for bad in (0.0, 1.0, 2.0):
+        with pytest.raises(ParamError):
+            p.coerce(bad)
+    assert math.isclose(p.coerce("0.25"), 0.25)
+
+
+def test_param_table_is_json_ready():
+    rows = param_table(DECLS)
+    assert [r["name"] for r in rows] == [p.name for p in DECLS]
+    assert rows[0]["allowed"] == "a number > 0"

@@ -1,0 +1,61 @@
+"""The built wheel carries alembic/ and resources/ and an installed lrstudio finds them.
+
+Builds the wheel without isolation (no network) and installs it with --no-deps into a scratch
+folder, then imports it from there in a subprocess whose working directory is not the repo.
+"""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    pytest.importorskip("build")
+    out = tmp_path_factory.mktemp("dist")
+    res = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path_factory.mktemp("cwd"),
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    (whl,) = out.glob("lrstudio-*.whl")
+    return whl
+
+
+def test_wheel_ships_migrations_and_data(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "lrstudio/_alembic/env.py" in names
+    assert any(n.startswith("lrstudio/_alembic/versions/0001") for n in names)
+    assert "lrstudio/_alembic/script.py.mako" in names
+    assert "lrstudio/_resources/data/windsor_housing.csv" in names
+    assert "lrstudio/_resources/data/digits.csv.gz" in names
+    assert "lrstudio/_resources/data/README.md" in names
+    assert not any(n.startswith(("tests/", "bench/", "lrstudio/tests")) for n in names)
+
+
+def test_installed_wheel_finds_its_shipped_files(wheel, tmp_path):
+    target = tmp_path / "site"
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "-q", "--target", str(target),
+         str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    code = (
+        "import lrstudio.paths as p, sys; "
+        "assert p.__file__.startswith(sys.argv[1]), p.__file__; "
+        "print(p.alembic_dir()); print(p.data_file('windsor_housing.csv'))"
+    )
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+    res = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True,
+                         cwd=tmp_path, env=env, timeout=60)
+    assert res.returncode == 0, res.stderr
+    alembic_dir, windsor = res.stdout.split()
+    assert Path(alembic_dir) == target / "lrstudio" / "_alembic"
+    assert (Path(alembic_dir) / "env.py").exists()
+    assert Path(windsor).exists()
