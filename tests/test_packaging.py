@@ -4,6 +4,7 @@ Builds the wheel without isolation (no network) and installs it with --no-deps i
 folder, then imports it from there in a subprocess whose working directory is not the repo.
 """
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,10 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     pytest.importorskip("build")
+    # Build from a clean copy: setuptools writes build/ and *.egg-info next to the sources.
+    src = tmp_path_factory.mktemp("src")
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("lrstudio", "resources", "alembic"):
+        shutil.copytree(ROOT / name, src / name, ignore=junk)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("dist")
     res = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path_factory.mktemp("cwd"),
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(out), str(src)],
+        capture_output=True, text=True, timeout=300, cwd=src,
     )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     (whl,) = out.glob("lrstudio-*.whl")
