@@ -67,3 +67,16 @@ def test_installed_wheel_finds_its_shipped_files(wheel, tmp_path):
     assert Path(alembic_dir) == target / "lrstudio" / "_alembic"
     assert (Path(alembic_dir) / "env.py").exists()
     assert Path(windsor).exists()
+
+
+def test_every_python_package_is_listed_in_pyproject():
+    """pyproject lists packages explicitly (for the resources/alembic mapping): keep it complete."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "lrstudio").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
