@@ -1,0 +1,304 @@
+"""CSV export of run histories and of the runs table.
+
+Rules for every file written here:
+
+* UTF-8, ``csv`` module quoting (commas, quotes, newlines and any script survive a round trip).
+* Floats as ``repr`` (shortest text that reads back to the same double); NaN and infinities as
+  ``nan``, ``inf``, ``-inf``; integers as themselves; missing values as empty cells.
+* A *text* cell that a spreadsheet would run as a formula (first character ``=``, ``+``, ``-``,
+  ``@``, tab or carriage return; OWASP "CSV injection") gets a leading ``'``. Numbers are never
+  touched, so ``-0.5`` and ``-inf`` stay numbers.
+* Streaming: points are read in keyset pages of ``chunk`` rows (``step > last ORDER BY step LIMIT``)
+  and written as they come, so memory does not grow with the number of points, on SQLite and on
+  PostgreSQL alike. The file is written beside ``dest`` and renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from lrstudio.storage.engine import RunNotFoundError, StoreError, translated
+from lrstudio.storage.models import NAN, NEG_INF, POS_INF, MetricPointRow, MetricSeriesRow
+
+if TYPE_CHECKING:
+    from lrstudio.storage.repository import RunInfo, Store
+
+_series = MetricSeriesRow.__table__
+_points = MetricPointRow.__table__
+
+HISTORY_COLUMNS = ("run_id", "run_name", "step", "epoch", "wall_time", "metric", "value")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK = 10_000
+
+
+def text_cell(s: str) -> str:
+    """Neutralise a text cell a spreadsheet would evaluate as a formula."""
+    return "'" + s if s.startswith(FORMULA_STARTS) else s
+
+
+def num_cell(v: float | int | None) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return repr(float(v))  # 'nan', 'inf', '-inf' included
+
+
+def cell(v: Any) -> str:
+    """Any value -> cell text (numbers exact, text neutralised, containers as JSON)."""
+    if v is None or isinstance(v, (bool, int, float)):
+        return num_cell(v)
+    if isinstance(v, str):
+        return text_cell(v)
+    return text_cell(json.dumps(v, allow_nan=True, default=str, ensure_ascii=False))
+
+
+def _value(value: float | None, kind: int) -> float:
+    if kind == NAN:
+        return float("nan")
+    if kind == POS_INF:
+        return float("inf")
+    if kind == NEG_INF:
+        return float("-inf")
+    return float("nan") if value is None else value
+
+
+def _page_sql(store: Store) -> str:
+    ph = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
+    return ("SELECT step, value, value_kind, wall_time, epoch FROM metric_points "
+            f"WHERE series_id = {ph} AND step > {ph} ORDER BY step LIMIT {ph}")
+
+
+def _series_pages(store: Store, series_id: int, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Pages of points of one series, each read in its own short transaction (keyset paging)."""
+    sql = _page_sql(store)
+    last = -(2**62)
+    while True:
+        with translated(), store.engine.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                cur.execute(sql, (series_id, last, chunk))
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < chunk:
+            return
+        last = rows[-1][0]
+
+
+def _series_points(store: Store, series_id: int, chunk: int) -> Iterator[tuple[int, float, float | None, int | None]]:
+    for page in _series_pages(store, series_id, chunk):
+        for step, value, kind, wall, epoch in page:
+            yield int(step), _value(value, kind), wall, epoch
+
+
+def _run_series(store: Store, run_id: int, keys: Iterable[str] | None) -> list[tuple[str, int]]:
+    with translated(), store.engine.connect() as conn:
+        q = select(_series.c.key, _series.c.id).where(_series.c.run_id == run_id)
+        if keys is not None:
+            q = q.where(_series.c.key.in_(list(keys)))
+        return sorted((k, i) for k, i in conn.execute(q))
+
+
+def _count_points(store: Store, series_ids: Sequence[int]) -> int:
+    if not series_ids:
+        return 0
+    total = 0
+    with translated(), store.engine.connect() as conn:
+        for i in range(0, len(series_ids), 500):
+            chunk = list(series_ids[i:i + 500])
+            total += conn.execute(select(func.count()).select_from(_points)
+                                  .where(_points.c.series_id.in_(chunk))).scalar_one()
+    return total
+
+
+def _runs(store: Store, run_ids: Sequence[int]) -> list[RunInfo]:
+    by_id = {r.id: r for r in store.list_runs(run_ids=run_ids, order_by="id", descending=False)}
+    missing = [i for i in run_ids if i not in by_id]
+    if missing:
+        raise RunNotFoundError(f"no run with id {missing[0]} in this database")
+    return [by_id[i] for i in dict.fromkeys(run_ids)]
+
+
+class _AtomicCsv:
+    """Write ``dest`` through a temporary file in the same folder, renamed at the end."""
+
+    def __init__(self, dest: str | os.PathLike[str]) -> None:
+        self.dest = Path(dest)
+        self.tmp = self.dest.with_name(f".{self.dest.name}.part")
+
+    def __enter__(self) -> Any:
+        try:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self.f = self.tmp.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.dest}: {exc.strerror or exc}") from None
+        return csv.writer(self.f)
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.f.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.dest)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def iter_points(store: Store, run_ids: Sequence[int], keys: Iterable[str] | None = None,
+                chunk: int = CHUNK) -> Iterator[tuple[int, str, int, float, float | None, int | None]]:
+    """Stream ``(run_id, key, step, value, wall_time, epoch)`` for the runs, by run, key, step."""
+    wanted = None if keys is None else list(keys)
+    for rid in run_ids:
+        for key, sid in _run_series(store, rid, wanted):
+            for step, value, wall, epoch in _series_points(store, sid, chunk):
+                yield rid, key, step, value, wall, epoch
+
+
+def export_history_csv(
+    store: Store,
+    run_ids: Sequence[int],
+    dest: str | os.PathLike[str],
+    *,
+    wide: bool = False,
+    keys: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = CHUNK,
+) -> int:
+    """Write the histories of ``run_ids`` to one CSV file; return the number of data rows.
+
+    Long format (default): ``run_id, run_name, step, epoch, wall_time, metric, value``, one row per
+    point. Wide format: ``run_id, run_name, step, epoch, wall_time`` and one column per metric
+    key (the union over the runs), one row per (run, step). ``progress(done, total)`` is called
+    with counts of points.
+    """
+    run_ids = list(run_ids)
+    if not run_ids:
+        raise StoreError("choose at least one run to export")
+    runs = _runs(store, run_ids)
+    wanted = None if keys is None else list(keys)
+    per_run = {r.id: _run_series(store, r.id, wanted) for r in runs}
+    total = _count_points(store, [sid for s in per_run.values() for _, sid in s])
+    done = 0
+    rows = 0
+    step_every = max(chunk, 1)
+    with _AtomicCsv(dest) as w:
+        if not wide:
+            w.writerow(HISTORY_COLUMNS)
+            for r in runs:
+                name = text_cell(r.name)
+                for key, sid in per_run[r.id]:
+                    metric = text_cell(key)
+                    for page in _series_pages(store, sid, chunk):
+                        w.writerows(
+                            (r.id, name, step, num_cell(epoch), num_cell(wall), metric, repr(_value(v, kind)))
+                            for step, v, kind, wall, epoch in page
+                        )
+                        rows += len(page)
+                        done += len(page)
+                        if progress is not None:
+                            progress(done, total)
+        else:
+            all_keys = sorted({k for s in per_run.values() for k, _ in s})
+            w.writerow(("run_id", "run_name", "step", "epoch", "wall_time", *map(text_cell, all_keys)))
+            col = {k: i for i, k in enumerate(all_keys)}
+            for r in runs:
+                name = text_cell(r.name)
+                streams = [_tagged(_series_points(store, sid, chunk), col[key]) for key, sid in per_run[r.id]]
+                current: int | None = None
+                cells: list[str] = []
+                epoch_c = wall_c = ""
+                for step, ci, value, wall, epoch in heapq.merge(*streams):
+                    if step != current:
+                        if current is not None:
+                            w.writerow((r.id, name, current, epoch_c, wall_c, *cells))
+                            rows += 1
+                        current = step
+                        cells = [""] * len(all_keys)
+                        epoch_c, wall_c = num_cell(epoch), num_cell(wall)
+                    cells[ci] = repr(value)
+                    done += 1
+                    if progress is not None and done % step_every == 0:
+                        progress(done, total)
+                if current is not None:
+                    w.writerow((r.id, name, current, epoch_c, wall_c, *cells))
+                    rows += 1
+            if progress is not None:
+                progress(done, total)
+    return rows
+
+
+def _tagged(points: Iterator[tuple[int, float, float | None, int | None]],
+            ci: int) -> Iterator[tuple[int, int, float, float | None, int | None]]:
+    for step, value, wall, epoch in points:
+        yield step, ci, value, wall, epoch
+
+
+RUN_COLUMNS = ("id", "uuid", "name", "status", "created_at", "started_at", "ended_at", "tags", "notes",
+               "error", "lrstudio_version", "steps", "epochs", "duration_s", "final_loss", "best_loss",
+               "final_val_loss", "best_val_loss", "best_accuracy", "diverged_step")
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}, "l": [2]}`` -> ``{"a.b": 1, "l.0": 2}`` (leaves keep their types)."""
+    out: dict[str, Any] = {}
+    if isinstance(data, Mapping):
+        if not data and prefix:
+            out[prefix] = None
+        for k, v in data.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(data, (list, tuple)):
+        if not data and prefix:
+            out[prefix] = None
+        for i, v in enumerate(data):
+            out.update(flatten(v, f"{prefix}.{i}" if prefix else str(i)))
+    else:
+        out[prefix] = data
+    return out
+
+
+def _time(t: Any) -> str:
+    return "" if t is None else t.isoformat()
+
+
+def export_runs_csv(store: Store, dest: str | os.PathLike[str], run_ids: Sequence[int] | None = None) -> int:
+    """One row per run: identity, status, times, summary values, then every config parameter
+    flattened into ``config.*`` columns (``config.optimizer.params.momentum``) and extra summary
+    values as ``extra.*``. Returns the number of runs written."""
+    if run_ids is None:
+        runs = store.list_runs(order_by="id", descending=False)
+    else:
+        runs = _runs(store, list(run_ids))
+    flat_cfg = []
+    cfg_cols: dict[str, None] = {}
+    extra_cols: dict[str, None] = {}
+    for r in runs:
+        cfg = flatten(r.config_dict, "config")
+        extra = flatten(dict(r.summary_extra), "extra") if r.summary_extra else {}
+        flat_cfg.append((cfg, extra))
+        cfg_cols.update(dict.fromkeys(cfg))
+        extra_cols.update(dict.fromkeys(extra))
+    header = [*RUN_COLUMNS, *cfg_cols, *extra_cols]
+    with _AtomicCsv(dest) as w:
+        w.writerow([text_cell(h) for h in header])
+        for r, (cfg, extra) in zip(runs, flat_cfg):
+            base = [
+                r.id, text_cell(r.uuid), text_cell(r.name), r.status, _time(r.created_at), _time(r.started_at),
+                _time(r.ended_at), text_cell(";".join(r.tags)), text_cell(r.notes), cell(r.error),
+                text_cell(r.lrstudio_version), num_cell(r.steps), num_cell(r.epochs), num_cell(r.duration_s),
+                num_cell(r.final_loss), num_cell(r.best_loss), num_cell(r.final_val_loss),
+                num_cell(r.best_val_loss), num_cell(r.best_accuracy), num_cell(r.diverged_step),
+            ]
+            w.writerow([*base, *(cell(cfg.get(c)) for c in cfg_cols), *(cell(extra.get(c)) for c in extra_cols)])
+    return len(runs)

@@ -1,0 +1,277 @@
+"""Schema migrations: check, back up, upgrade.
+
+Life cycle of opening a database (the app, and ``lrstudio db upgrade`` from the CLI):
+
+1. *Probe* without changing anything. For an SQLite file that means the 16-byte header and a
+   read-only ``sqlite3`` connection (``mode=ro``): no pragma is set yet, because even
+   ``journal_mode=WAL`` rewrites the file header. A file that is not SQLite, is corrupt, or holds
+   tables but no lrstudio schema raises :class:`NotAnLrstudioDatabase`.
+2. *Refuse* a revision this lrstudio does not know (a newer lrstudio wrote it) with
+   :class:`NewerDatabaseError`, naming both revisions and versions (Optuna's
+   ``check_table_schema_compatibility``). The file is left byte-identical.
+3. *Back up* an SQLite file that holds data and is behind head: the ``sqlite3`` backup API copies
+   it (WAL content included) to ``<file>.bak-<from>-to-<to>-<UTC time>`` beside it (Vorta's
+   ``src/vorta/store/connection.py``). Other backends are the server admin's to back up.
+4. *Upgrade* to head with Alembic, the ``Config`` built in code, ``script_location`` pointing at the
+   shipped ``alembic/`` folder, and our connection handed over in ``config.attributes``.
+
+A new (missing or empty) database is created by the same migrations, so the path that every
+user's database takes is the one the tests run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from lrstudio import __version__
+from lrstudio.paths import alembic_dir
+from lrstudio.storage.engine import (
+    NewerDatabaseError,
+    NotAnLrstudioDatabase,
+    StoreError,
+    make_engine,
+    sqlite_path,
+    translate,
+    writer,
+)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_OUR_TABLES = {"runs", "metric_series", "metric_points"}
+
+
+@dataclass(frozen=True)
+class DbState:
+    """What a probe found. ``revision`` is None for a new (empty) database."""
+
+    revision: str | None
+    head: str
+    known: bool  # the revision is one this lrstudio ships
+    writer_version: str | None  # lrstudio version of the newest run, when readable
+
+    @property
+    def is_new(self) -> bool:
+        return self.revision is None
+
+    @property
+    def needs_upgrade(self) -> bool:
+        return self.revision != self.head
+
+
+def alembic_config(connection: object | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(alembic_dir()))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    heads = script_directory().get_heads()
+    if len(heads) != 1:  # pragma: no cover - a packaging bug
+        raise StoreError(f"lrstudio ships {len(heads)} migration heads ({heads}); reinstall lrstudio")
+    return heads[0]
+
+
+def _describe(url: str) -> str:
+    path = sqlite_path(url)
+    return str(path) if path is not None else make_url(url).render_as_string(hide_password=True)
+
+
+def _state(url: str, revision: str | None, writer_version: str | None) -> DbState:
+    scripts = script_directory()
+    head = head_revision()
+    known = revision is None
+    if revision is not None:
+        try:
+            known = scripts.get_revision(revision) is not None
+        except Exception:  # alembic raises several kinds for an unknown id
+            known = False
+    return DbState(revision, head, known, writer_version)
+
+
+def _classify(url: str, tables: set[str], revision: str | None, writer_version: str | None) -> DbState:
+    where = _describe(url)
+    if revision is None:
+        if tables:
+            shown = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
+            raise NotAnLrstudioDatabase(
+                f"{where} is not an lrstudio database: it holds other tables ({shown}) and no lrstudio "
+                f"schema. Choose another file with --db or $LRSTUDIO_DB."
+            )
+        return _state(url, None, None)
+    state = _state(url, revision, writer_version)
+    if not state.known:
+        if not (tables & _OUR_TABLES):
+            raise NotAnLrstudioDatabase(
+                f"{where} is not an lrstudio database (Alembic revision {revision!r} is not one of "
+                f"lrstudio's, and it has no runs table)."
+            )
+        written_by = f"lrstudio {writer_version}" if writer_version else "a newer lrstudio"
+        raise NewerDatabaseError(
+            f"{where} has schema revision {revision!r}, written by {written_by}; this lrstudio "
+            f"{__version__} knows revisions up to {state.head!r}. Update lrstudio to open it "
+            f"(the file was not changed)."
+        )
+    return state
+
+
+def _probe_sqlite_file(url: str, path: Path) -> DbState:
+    if not path.exists() or path.stat().st_size == 0:
+        return _state(url, None, None)
+    if path.is_dir():
+        raise NotAnLrstudioDatabase(f"{path} is a folder, not an lrstudio database file")
+    with path.open("rb") as f:
+        header = f.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise NotAnLrstudioDatabase(
+            f"{path} is not an lrstudio database (not an SQLite file). Choose another file with "
+            f"--db or $LRSTUDIO_DB, or move it away to start a new database there."
+        )
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise NotAnLrstudioDatabase(f"cannot read {path}: {exc}") from None
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables.discard("sqlite_sequence")
+        revision = None
+        if "alembic_version" in tables:
+            rows = con.execute("SELECT version_num FROM alembic_version").fetchall()
+            revision = rows[0][0] if rows else None
+            tables.discard("alembic_version")
+        writer_version = None
+        if "runs" in tables:
+            cols = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+            if "lrstudio_version" in cols:
+                row = con.execute("SELECT lrstudio_version FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+                writer_version = row[0] if row else None
+    except sqlite3.DatabaseError as exc:
+        raise NotAnLrstudioDatabase(
+            f"{path} is corrupt or not an lrstudio database ({exc}). Restore a backup "
+            f"({path.name}.bak-*) or choose another file."
+        ) from None
+    finally:
+        con.close()
+    return _classify(url, tables, revision, writer_version)
+
+
+def _probe_engine(url: str, engine: Engine) -> DbState:
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            revision = None
+            if "alembic_version" in tables:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                tables.discard("alembic_version")
+            writer_version = None
+            if "runs" in tables:
+                cols = {c["name"] for c in inspect(conn).get_columns("runs")}
+                if "lrstudio_version" in cols:
+                    writer_version = conn.execute(
+                        text("SELECT lrstudio_version FROM runs ORDER BY id DESC LIMIT 1")
+                    ).scalar()
+    except SQLAlchemyError as exc:
+        raise translate(exc) from exc
+    return _classify(url, tables, revision, writer_version)
+
+
+def probe(url: str, engine: Engine | None = None) -> DbState:
+    """Find the database's revision without changing it; raise for foreign or newer databases."""
+    path = sqlite_path(url)
+    if path is not None:
+        return _probe_sqlite_file(url, path)
+    if engine is None:
+        engine = make_engine(url)
+        try:
+            return _probe_engine(url, engine)
+        finally:
+            engine.dispose()
+    return _probe_engine(url, engine)
+
+
+def current_revision(url: str) -> str | None:
+    return probe(url).revision
+
+
+def backup_sqlite(path: Path, from_rev: str | None, to_rev: str) -> Path:
+    """Copy an SQLite database aside with the backup API (consistent, WAL included)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    dest = path.with_name(f"{path.name}.bak-{from_rev or 'none'}-to-{to_rev}-{stamp}")
+    src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot back up {path} to {dest} before upgrading it: {exc}") from None
+    finally:
+        src.close()
+    return dest
+
+
+def run_upgrade(engine: Engine, target: str = "head") -> None:
+    """Run Alembic's upgrade on one of our connections, in one transaction."""
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with writer(engine).connect() as conn:
+            if sqlite:
+                # Batch mode copies and drops tables; with foreign keys on, dropping a parent
+                # would cascade-delete its children. The pragma is a no-op inside a transaction,
+                # so it is set on the driver connection before ours begins.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with conn.begin():
+                    command.upgrade(alembic_config(conn), target)
+            finally:
+                if sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+    except SQLAlchemyError as exc:
+        raise translate(exc) from exc
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    from_revision: str | None
+    to_revision: str
+    backup: Path | None
+
+
+def prepare(url: str, engine: Engine, *, upgrade: bool = True, backup: bool = True) -> UpgradeResult:
+    """Probe, refuse, back up and upgrade as described in the module docstring.
+
+    Must run before ``engine`` opens its first connection on an SQLite file (the connect hook
+    switches the file to WAL, which changes its header).
+    """
+    state = probe(url, engine if sqlite_path(url) is None else None)
+    if not state.needs_upgrade:
+        return UpgradeResult(state.revision, state.head, None)
+    if not upgrade:
+        if state.is_new:
+            raise StoreError(f"{_describe(url)} is not an lrstudio database yet (no schema); "
+                             f"run `lrstudio db upgrade` to create it")
+        raise StoreError(
+            f"{_describe(url)} has schema revision {state.revision!r}; this lrstudio needs "
+            f"{state.head!r}. Run `lrstudio db upgrade` (it backs the file up first)."
+        )
+    saved = None
+    path = sqlite_path(url)
+    if backup and path is not None and not state.is_new:
+        saved = backup_sqlite(path, state.revision, state.head)
+    run_upgrade(engine)
+    return UpgradeResult(state.revision, state.head, saved)

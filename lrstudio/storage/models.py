@@ -1,0 +1,163 @@
+"""ORM models of the run store (SQLAlchemy 2 declarative).
+
+Three tables carry everything (see ``docs/ARCHITECTURE.md`` and STYLE.md section 6):
+
+``runs``
+    One row per training run: identity, status, times, the full config as JSON with its schema
+    version, denormalised config columns for filtering and sorting, summary values, notes, the
+    error of a failed run, the lrstudio version that wrote it, and the owner process (host, pid,
+    heartbeat) while it runs.
+``metric_series``
+    One row per (run, metric key). The key string is stored once per series, never per point.
+``metric_points``
+    One row per (series, step), ``WITHOUT ROWID`` on SQLite so the primary key *is* the table
+    (MLflow's six-column metrics key grew to an 11 GiB index, mlflow/mlflow#12813). No float is
+    part of a key.
+
+SQLite stores NaN as NULL, so ``value`` is NULL for every non-finite value and ``value_kind``
+says which one it was (Optuna's ``TrialIntermediateValueType``); infinities are never clamped.
+Code outside ``lrstudio.storage`` never sees these classes: the repository returns dataclasses.
+Migrations must not import this module (they declare the columns they touch).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+RUN_STATUSES = ("queued", "running", "completed", "stopped", "diverged", "failed", "interrupted")
+FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
+
+# value_kind codes (small integers: one byte per point instead of a string).
+FINITE, NAN, POS_INF, NEG_INF = 0, 1, 2, 3
+VALUE_KINDS = {FINITE: "finite", NAN: "nan", POS_INF: "pos_inf", NEG_INF: "neg_inf"}
+
+# Named constraints: Alembic batch mode on SQLite needs names to drop or alter a constraint.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone: stored as naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the run store; use datetime.now(timezone.utc)")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in RUN_STATUSES) + ")", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    config_json: Mapped[str] = mapped_column(Text)
+    config_schema_version: Mapped[int] = mapped_column(Integer)
+    # Denormalised from config_json for filtering and sorting in the runs table.
+    model: Mapped[str | None] = mapped_column(String(64))
+    dataset: Mapped[str | None] = mapped_column(String(64))
+    optimizer: Mapped[str | None] = mapped_column(String(64))
+    schedule: Mapped[str | None] = mapped_column(String(64))
+    base_lr: Mapped[float | None] = mapped_column(Float)
+
+    # Summary (RunSummary). summary_json keeps the whole summary, NaN/inf included.
+    final_loss: Mapped[float | None] = mapped_column(Float)
+    best_loss: Mapped[float | None] = mapped_column(Float)
+    final_val_loss: Mapped[float | None] = mapped_column(Float)
+    best_val_loss: Mapped[float | None] = mapped_column(Float)
+    best_accuracy: Mapped[float | None] = mapped_column(Float)
+    steps: Mapped[int | None] = mapped_column(Integer)
+    epochs: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    diverged_step: Mapped[int | None] = mapped_column(Integer)
+    summary_json: Mapped[str | None] = mapped_column(Text)
+    info_json: Mapped[str | None] = mapped_column(Text)  # RunStarted.info
+
+    notes: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    lrstudio_version: Mapped[str] = mapped_column(String(32))
+
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RunTagRow(Base):
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class MetricSeriesRow(Base):
+    __tablename__ = "metric_series"
+    __table_args__ = (UniqueConstraint("run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+
+
+class MetricPointRow(Base):
+    __tablename__ = "metric_points"
+    __table_args__ = (
+        # BETWEEN, not IN (0, 1, 2, 3): SQLite evaluated the IN list per row at half the insert speed.
+        CheckConstraint("value_kind BETWEEN 0 AND 3", name="value_kind"),
+        {"sqlite_with_rowid": False},
+    )
+
+    # No foreign key to metric_series on purpose: SQLite checked it for every inserted point and
+    # that cost ~1 us per point, 40% of the recorder's write throughput (bench/bench_store.py).
+    # The recorder creates a series before its points, and Store.delete_run deletes points first.
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[float | None] = mapped_column(Float)
+    value_kind: Mapped[int] = mapped_column(SmallInteger, default=FINITE)
+    wall_time: Mapped[float | None] = mapped_column(Float)
+    epoch: Mapped[int | None] = mapped_column(Integer)

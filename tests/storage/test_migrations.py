@@ -1,0 +1,213 @@
+"""Migrations: the committed first-schema database, newer and foreign databases, models vs schema.
+
+``tests/data/schema_0001.sqlite`` was written by revision 0001 (two runs: "windsor sgd", completed,
+20 steps of train/loss and lr, val/loss with a NaN, tag "baseline"; "diverged =1+1", diverged,
+train/loss [1.0, inf], notes "exploded"), then ``journal_mode=DELETE`` and ``VACUUM`` so that it is
+one file. Keep it: every later migration is tested by upgrading it here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from lrstudio import __version__
+from lrstudio.core.config import RunConfig
+from lrstudio.storage import NewerDatabaseError, NotAnLrstudioDatabase, StoreError, open_store
+from lrstudio.storage.engine import make_engine
+from lrstudio.storage.migrate import alembic_config, backup_sqlite, current_revision, head_revision, probe
+from lrstudio.storage.models import Base
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+OLD_DBS = sorted(DATA.glob("schema_*.sqlite"))
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_head_is_0001_and_there_is_a_committed_database_for_it():
+    assert head_revision() == "0001"
+    assert DATA / "schema_0001.sqlite" in OLD_DBS
+
+
+@pytest.mark.parametrize("old", OLD_DBS, ids=lambda p: p.name)
+def test_committed_old_database_upgrades_and_reads(tmp_path, old):
+    db = tmp_path / old.name
+    shutil.copyfile(old, db)
+    with open_store(f"sqlite:///{db}") as store:
+        assert current_revision(store.url) == head_revision()
+        runs = {r.name: r for r in store.list_runs()}
+        assert set(runs) == {"windsor sgd", "diverged =1+1"}
+        ok, bad = runs["windsor sgd"], runs["diverged =1+1"]
+        assert ok.status == "completed" and ok.tags == ("baseline",) and ok.steps == 20
+        assert bad.status == "diverged" and bad.notes == "exploded" and bad.final_loss == math.inf
+        s = store.load_series(ok.id)
+        assert len(s["train/loss"]) == 20 and s["train/loss"].value[3] == 0.25
+        assert math.isnan(s["val/loss"].value[1])
+        assert store.load_series(bad.id)["train/loss"].value.tolist() == [1.0, math.inf]
+        # and the database is usable afterwards
+        rid = store.create_run(ok.config(), name="after upgrade")
+        with store.recorder(rid) as rec:
+            rec.handle([])
+    # The committed file itself is never touched by the test.
+    assert old.stat().st_size > 0
+
+
+def _stamp(db: Path, revision: str) -> None:
+    con = sqlite3.connect(db)
+    con.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+
+
+def test_newer_revision_is_refused_and_file_left_byte_identical(tmp_path):
+    db = tmp_path / "newer.sqlite"
+    shutil.copyfile(DATA / "schema_0001.sqlite", db)
+    _stamp(db, "0042")
+    before = _sha(db)
+    files_before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(NewerDatabaseError) as err:
+        open_store(f"sqlite:///{db}")
+    msg = str(err.value)
+    assert "'0042'" in msg and "'0001'" in msg and __version__ in msg and "Update lrstudio" in msg
+    assert _sha(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == files_before  # no backup, no WAL
+    with pytest.raises(NewerDatabaseError):  # the CLI's `db current` path too
+        current_revision(f"sqlite:///{db}")
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, I am a CSV\n1,2,3\n" * 100, bytes(range(256)) * 64])
+def test_garbage_file_gets_a_clear_message(tmp_path, content):
+    db = tmp_path / "garbage.sqlite"
+    db.write_bytes(content + b"x")
+    before = _sha(db)
+    with pytest.raises(NotAnLrstudioDatabase, match=r"garbage\.sqlite is not an lrstudio database \(not an SQLite"):
+        open_store(f"sqlite:///{db}")
+    assert _sha(db) == before
+
+
+def test_corrupt_sqlite_file_gets_a_clear_message(tmp_path):
+    db = tmp_path / "corrupt.sqlite"
+    good = (DATA / "schema_0001.sqlite").read_bytes()
+    db.write_bytes(good[:100] + b"\xff" * (len(good) - 100))  # valid header, pages destroyed
+    before = _sha(db)
+    with pytest.raises(NotAnLrstudioDatabase, match="corrupt or not an lrstudio database"):
+        open_store(f"sqlite:///{db}")
+    assert _sha(db) == before
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path):
+    db = tmp_path / "other.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    con.close()
+    before = _sha(db)
+    with pytest.raises(NotAnLrstudioDatabase, match=r"holds other tables \(invoices\)"):
+        open_store(f"sqlite:///{db}")
+    assert _sha(db) == before
+
+
+def test_upgrade_false_refuses_a_new_database(sqlite_url):
+    with pytest.raises(StoreError, match="lrstudio db upgrade"):
+        open_store(sqlite_url, upgrade=False)
+
+
+def test_models_and_migrated_schema_agree(store_url):
+    with open_store(store_url) as store, store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_downgrade_to_base_and_upgrade_again(store_url):
+    store = open_store(store_url)
+    store.close()
+    engine = make_engine(store_url) if not store_url.startswith("sqlite") else create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "base")
+        state = probe(store_url)
+        assert state.revision is None
+    finally:
+        engine.dispose()
+    with open_store(store_url) as store:
+        assert store.list_runs() == []
+        assert current_revision(store_url) == "0001"
+
+
+def test_backup_copies_a_consistent_database_including_wal(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    with open_store(url) as store:
+        rid = store.create_run(RunConfig(name="in the WAL"))
+        # the run may sit in the -wal file only; the backup must still contain it
+        dest = backup_sqlite(tmp_path / "live.sqlite", "0001", "0002")
+    assert dest.name.startswith("live.sqlite.bak-0001-to-0002-")
+    con = sqlite3.connect(dest)
+    assert con.execute("SELECT name FROM runs WHERE id = ?", (rid,)).fetchone() == ("in the WAL",)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+
+
+REV_0002 = '''"""Test-only revision: an index on runs.name.
+
+Revision ID: 0002
+Revises: 0001
+"""
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("runs") as batch:
+        batch.create_index("ix_test_runs_name", ["name"])
+
+
+def downgrade():
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_index("ix_test_runs_name")
+'''
+
+
+def test_behind_database_is_backed_up_then_upgraded(tmp_path, monkeypatch):
+    """A future revision (written here) exercises the path every user's database takes."""
+    scripts = tmp_path / "alembic"
+    shutil.copytree(Path(alembic_config().get_main_option("script_location")), scripts,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0002_test.py").write_text(REV_0002)
+    monkeypatch.setattr("lrstudio.storage.migrate.alembic_dir", lambda: scripts)
+    db = tmp_path / "user.sqlite"
+    shutil.copyfile(DATA / "schema_0001.sqlite", db)
+    before = _sha(db)
+    with pytest.raises(StoreError, match="'0001'.*needs '0002'.*lrstudio db upgrade"):
+        open_store(f"sqlite:///{db}", upgrade=False)
+    assert _sha(db) == before
+    with open_store(f"sqlite:///{db}") as store:
+        assert store.migration.from_revision == "0001" and store.migration.to_revision == "0002"
+        backup = store.migration.backup
+        assert len(store.list_runs()) == 2
+    assert backup is not None and backup.name.startswith("user.sqlite.bak-0001-to-0002-")
+    assert current_revision(f"sqlite:///{backup}") == "0001"
+    con = sqlite3.connect(db)
+    assert ("ix_test_runs_name",) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+    con.close()
+    # this lrstudio (head 0002) can go back down with the real downgrade()
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+    engine.dispose()
+    assert current_revision(f"sqlite:///{db}") == "0001"
