@@ -1,0 +1,217 @@
+"""Qt-free helpers for comparing runs: flat config keys, differing parameters, summary rows.
+
+A run's configuration (``RunConfig.to_dict()``) is nested: the data set, the optimizer spec and
+the schedule spec (which may nest further schedules). :func:`flatten_config` turns it into dotted
+keys (``lr``, ``optimizer.name``, ``optimizer.params.beta1``, ``schedule.params.inner.name``,
+``schedule.params.schedules.0.name``, ``dataset.name``) so that the compare view can show one row
+per parameter and :func:`differing_params` can pick the rows whose values are not all equal.
+
+The formatting helpers (:func:`format_number`, :func:`format_duration`) are shared by the runs
+table and the compare view so both show the same text for the same value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "DEFAULT_IGNORED",
+    "all_params",
+    "MISSING",
+    "SUMMARY_COLUMNS",
+    "differing_params",
+    "flatten_config",
+    "format_duration",
+    "format_number",
+    "format_value",
+    "summary_row",
+]
+
+# Keys that are not parameters of the experiment: the run name heads each column of the
+# compare view already, and the schema version says nothing about the run.
+DEFAULT_IGNORED: tuple[str, ...] = ("name", "schema_version")
+
+
+class _Missing:
+    """Marks a key that one config does not have (shown as an empty cell)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten a nested config dict into ``{"dotted.key": value}``.
+
+    Parameters
+    ----------
+    config
+        A mapping such as ``RunConfig.to_dict()``; nested mappings become dotted keys.
+    prefix
+        Prepended to every key (used by the recursion).
+
+    Returns
+    -------
+    dict
+        Keys in the order they appear. Lists that contain mappings (``sequential`` schedules) are
+        flattened with the index as a key part (``schedule.params.schedules.0.name``); lists of
+        plain values (``milestones``) stay one value, as a tuple. Empty mappings vanish.
+    """
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_config(value, dotted + "."))
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, Mapping) for v in value):
+            for i, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    out.update(flatten_config(item, f"{dotted}.{i}."))
+                else:
+                    out[f"{dotted}.{i}"] = item
+        elif isinstance(value, (list, tuple)):
+            out[dotted] = tuple(value)
+        else:
+            out[dotted] = value
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is MISSING or b is MISSING:
+        return a is b
+    if isinstance(a, bool) != isinstance(b, bool):  # True == 1 in Python, not in a config
+        return False
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b)
+
+
+def differing_params(
+    configs: Sequence[Mapping[str, Any]],
+    ignore: Iterable[str] = DEFAULT_IGNORED,
+) -> list[str]:
+    """Return the dotted keys whose values are not the same in every config.
+
+    Parameters
+    ----------
+    configs
+        Nested config dicts (``RunConfig.to_dict()`` or ``RunInfo.config``) or already flat ones.
+    ignore
+        Dotted keys to leave out; by default the run name and the schema version.
+
+    Returns
+    -------
+    list of str
+        Keys in order of first appearance. A key present in some configs and missing in others
+        differs. With fewer than two configs nothing differs.
+    """
+    if len(configs) < 2:
+        return []
+    flats = [flatten_config(c) for c in configs]
+    skip = set(ignore)
+    keys = _ordered_keys(flats)
+    result = []
+    for key in keys:
+        if key in skip:
+            continue
+        first = flats[0].get(key, MISSING)
+        if any(not _same(first, f.get(key, MISSING)) for f in flats[1:]):
+            result.append(key)
+    return result
+
+
+def all_params(configs: Sequence[Mapping[str, Any]], ignore: Iterable[str] = DEFAULT_IGNORED) -> list[str]:
+    """Every dotted key of any of ``configs`` (order of first appearance), less ``ignore``."""
+    skip = set(ignore)
+    return [k for k in _ordered_keys([flatten_config(c) for c in configs]) if k not in skip]
+
+
+def _ordered_keys(flats: Sequence[Mapping[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for flat in flats:
+        for key in flat:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+# -- formatting -------------------------------------------------------------------------------
+def format_number(value: float | int | None, digits: int = 4) -> str:
+    """Short text for a metric: ``0.01234``, ``1.2e-05``, ``nan``, ``inf``; ``""`` for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}g}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"4.2 s"``, ``"3 min 05 s"``, ``"2 h 07 min"``; ``""`` for None."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    total = int(round(seconds))
+    if total < 3600:
+        return f"{total // 60} min {total % 60:02d} s"
+    return f"{total // 3600} h {(total % 3600) // 60:02d} min"
+
+
+def format_value(value: Any) -> str:
+    """Text for a config value in the settings table (empty for a missing key)."""
+    if value is MISSING or value is None:
+        return ""
+    if isinstance(value, float):
+        return format_number(value, digits=6)
+    if isinstance(value, tuple):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+# -- summary rows -----------------------------------------------------------------------------
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "Run", "Status", "Final loss", "Best loss", "Final val", "Best val", "Best acc",
+    "Steps", "Duration",
+)
+
+
+def summary_row(info: Any) -> list[str]:
+    """Cells of :data:`SUMMARY_COLUMNS` for one run (a storage ``RunInfo`` or anything alike).
+
+    Attributes that an object lacks show as empty cells, so a partial ``RunInfo`` still works.
+    """
+
+    def get(name: str) -> Any:
+        return getattr(info, name, None)
+
+    acc = get("best_accuracy")
+    return [
+        str(get("name") or f"run {get('id')}"),
+        str(get("status") or ""),
+        format_number(get("final_loss")),
+        format_number(get("best_loss")),
+        format_number(get("final_val_loss")),
+        format_number(get("best_val_loss")),
+        "" if acc is None else f"{100.0 * float(acc):.1f} %",
+        "" if get("steps") is None else str(get("steps")),
+        format_duration(get("duration_s")),
+    ]

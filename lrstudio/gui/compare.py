@@ -1,0 +1,687 @@
+"""The compare view: loss and LR curves of several saved runs, their settings and summaries.
+
+Life cycle. :meth:`CompareWidget.show_runs` receives the selected run ids. Series missing from the
+cache are loaded in one ``store.load_many`` call; series already loaded are reused, so changing the
+smoothing, the axes or the selection back and forth never queries the database again (call
+:meth:`CompareWidget.invalidate` for a run that is still growing). Each run gets one colour from a
+qualitative palette (Tableau 10) and, per plot, a raw curve, a smoothed curve and, for the loss,
+a dashed validation curve. With smoothing on, the raw curve stays visible but faint; smoothing is a
+debiased EMA (:func:`lrstudio.core.smoothing.debiased_ema`) on the full-resolution data, computed
+once per slider change (debounced) and cached per run and weight.
+
+pyqtgraph thins what it draws: every curve has ``autoDownsample`` in ``peak`` mode and
+``clipToView``, so 10 runs × 100,000 points redraw in milliseconds (``bench/bench_compare.py``).
+Clicking a run's legend entry hides or shows all of that run's curves in both plots.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSlider,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrstudio.core.compare import (
+    SUMMARY_COLUMNS,
+    all_params,
+    differing_params,
+    flatten_config,
+    format_value,
+    summary_row,
+)
+from lrstudio.core.errors import LrstudioError
+from lrstudio.core.smoothing import debiased_ema
+
+__all__ = ["PALETTE", "CompareWidget", "run_color"]
+
+# Tableau 10: distinct hues that stay apart for the usual colour-vision deficiencies.
+PALETTE: tuple[str, ...] = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+)
+PLOT_KEYS: tuple[str, ...] = ("train/loss", "val/loss", "lr")
+PLANNED_LR_KEY = "lr/planned"
+RAW_ALPHA = 70  # of 255: the raw curve behind a smoothed one
+SMOOTHING_MAX = 0.999
+_SLIDER_STEPS = 999
+# Drawing cost: a pen wider than 1 px makes pyqtgraph draw separate segments through Qt's slow
+# wide-line rasteriser, and auto-downsampling keeps DOWNSAMPLE_FACTOR points per pixel; both were
+# measured with bench/bench_compare.py (10 runs × 100,000 points).
+CURVE_WIDTH = 1.0
+DOWNSAMPLE_FACTOR = 2.0
+# Runs whose series and plot items stay cached after they leave the view.
+CACHED_RUNS = 30
+_BACKGROUND = "w"
+_FOREGROUND = "#333333"
+
+
+def run_color(position: int) -> QColor:
+    """Colour of the run at ``position`` in the comparison."""
+    return QColor(PALETTE[position % len(PALETTE)])
+
+
+def _config_dict(info: Any) -> dict[str, Any]:
+    """A RunInfo's config as a dict, whichever way the store exposes it."""
+    cfg = getattr(info, "config_dict", None)
+    if isinstance(cfg, Mapping):
+        return dict(cfg)
+    cfg = getattr(info, "config", None)
+    if isinstance(cfg, Mapping):
+        return dict(cfg)
+    if callable(cfg):
+        cfg = cfg()
+    if hasattr(cfg, "to_dict"):
+        return cfg.to_dict()
+    text = getattr(info, "config_json", None)
+    return json.loads(text) if text else {}
+
+
+def _finite_for_plot(values: np.ndarray) -> np.ndarray:
+    """±inf would break the view range: draw them as gaps (the table still says 'diverged')."""
+    if np.isinf(values).any():
+        values = np.where(np.isinf(values), np.nan, values)
+    return values
+
+
+class _RunCurves:
+    """The plot items of one run, kept while the run's series stay cached.
+
+    ``applied`` remembers which data each item holds (x axis, smoothing weight...), so that a
+    change of one setting only touches the items that depend on it.
+    """
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        opts: dict[str, Any] = {"autoDownsample": True, "downsampleMethod": "peak", "clipToView": True,
+                                "autoDownsampleFactor": DOWNSAMPLE_FACTOR, "connect": "finite",
+                                "skipFiniteCheck": False}
+        self.loss_raw = pg.PlotDataItem(**opts)
+        self.loss_smooth = pg.PlotDataItem(**opts)
+        self.val_loss = pg.PlotDataItem(symbol="o", symbolSize=5, **opts)
+        self.lr = pg.PlotDataItem(**opts)
+        # Legend entries point at data-less proxies with the full pen: the visible curve may be
+        # the faint raw one, and the sample should show the run's colour either way.
+        self.legend_loss = pg.PlotDataItem()
+        self.legend_lr = pg.PlotDataItem()
+        self.applied: dict[str, Any] = {}
+        self._style: tuple[str, bool] | None = None
+        self.color = QColor()
+
+    def set_style(self, color: QColor, smoothing: bool) -> None:
+        style = (color.name(), smoothing)
+        if style == self._style:
+            return
+        self._style = style
+        self.color = QColor(color)
+        self.loss_raw.setPen(pg.mkPen(_faint(color), width=1) if smoothing else pg.mkPen(color, width=CURVE_WIDTH))
+        self.loss_smooth.setPen(pg.mkPen(color, width=CURVE_WIDTH))
+        self.val_loss.setPen(pg.mkPen(color, width=CURVE_WIDTH, style=Qt.PenStyle.DashLine))
+        self.val_loss.setSymbolBrush(color)
+        self.val_loss.setSymbolPen(color)
+        self.lr.setPen(pg.mkPen(color, width=CURVE_WIDTH))
+        self.legend_loss.setPen(pg.mkPen(color, width=3))
+        self.legend_lr.setPen(pg.mkPen(color, width=3))
+
+    def loss_items(self) -> list[pg.PlotDataItem]:
+        return [self.loss_raw, self.loss_smooth, self.val_loss]
+
+    def lr_items(self) -> list[pg.PlotDataItem]:
+        return [self.lr]
+
+    def items(self) -> dict[str, pg.PlotDataItem]:
+        # "lr_raw" names the same item as "lr" (the LR is never smoothed); kept for callers that
+        # address raw curves uniformly.
+        return {"loss_raw": self.loss_raw, "loss": self.loss_smooth, "val_loss": self.val_loss, "lr": self.lr,
+                "lr_raw": self.lr}
+
+
+class CompareWidget(QWidget):
+    """Overlay of several runs: loss and LR plots, differing settings, summary table.
+
+    Signals
+    -------
+    runs_shown(list)
+        Emitted after :meth:`show_runs` drew the given run ids.
+    """
+
+    runs_shown = Signal(list)
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._run_ids: list[int] = []
+        self._infos: dict[int, Any] = {}
+        self._series: dict[int, dict[str, Any]] = {}  # run id -> key -> Series (cache)
+        self._smoothed: dict[tuple[int, float], np.ndarray] = {}
+        self._curves: dict[int, _RunCurves] = {}  # shown runs, in colour order
+        self._pool: dict[int, _RunCurves] = {}  # plot items of recently shown runs, oldest first
+        self._legend_key: tuple = ()
+        self._hidden: set[int] = set()
+        self._smoothing = 0.0
+
+        # -- controls ------------------------------------------------------------------------
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, _SLIDER_STEPS)
+        self.smoothing_slider.setToolTip("Debiased exponential moving average of the loss and LR "
+                                         "(0 = raw data). The raw curve stays visible, faint.")
+        self.smoothing_slider.setMinimumWidth(120)
+        self.smoothing_label = QLabel("0.000")
+        self.smoothing_label.setMinimumWidth(self.smoothing_label.fontMetrics().horizontalAdvance("0.000") + 4)
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_slider_moved)
+        self._smoothing_timer = QTimer(self)
+        self._smoothing_timer.setSingleShot(True)
+        self._smoothing_timer.setInterval(120)
+        self._smoothing_timer.timeout.connect(self._on_smoothing_timeout)
+
+        self.val_loss_check = QCheckBox("Validation loss")
+        self.val_loss_check.setChecked(True)
+        self.val_loss_check.toggled.connect(self._on_val_loss_toggled)
+        self.log_loss_check = QCheckBox("Log loss")
+        self.log_loss_check.setChecked(True)
+        self.log_loss_check.toggled.connect(self._on_log_toggled)
+        self.log_lr_check = QCheckBox("Log LR")
+        self.log_lr_check.toggled.connect(self._on_log_toggled)
+        self.x_axis_combo = QComboBox()
+        self.x_axis_combo.addItem("Step", "step")
+        self.x_axis_combo.addItem("Wall time", "wall_time")
+        self.x_axis_combo.currentIndexChanged.connect(self._on_x_axis_changed)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(QLabel("Smoothing"))
+        controls.addWidget(self.smoothing_slider, 1)
+        controls.addWidget(self.smoothing_label)
+        controls.addSpacing(12)
+        controls.addWidget(self.val_loss_check)
+        controls.addWidget(self.log_loss_check)
+        controls.addWidget(self.log_lr_check)
+        controls.addSpacing(12)
+        controls.addWidget(QLabel("X axis"))
+        controls.addWidget(self.x_axis_combo)
+
+        # -- plots ---------------------------------------------------------------------------
+        self.loss_plot = self._make_plot("Loss", "loss")
+        self.lr_plot = self._make_plot("Learning rate", "LR")
+        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=_FOREGROUND,
+                                                    brush=pg.mkBrush(255, 255, 255, 200),
+                                                    pen=pg.mkPen("#bbbbbb"))
+        self.lr_legend = self.lr_plot.addLegend(offset=(-10, 10), labelTextColor=_FOREGROUND,
+                                                brush=pg.mkBrush(255, 255, 255, 200),
+                                                pen=pg.mkPen("#bbbbbb"))
+        self.loss_legend.sigSampleClicked.connect(self._on_legend_clicked)
+        self.lr_legend.sigSampleClicked.connect(self._on_legend_clicked)
+        self.loss_plot.setLogMode(y=True)
+
+        self.empty_label = QLabel("Select runs in the runs table to compare them.")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: #666;")
+
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.lr_plot)
+        plots.setChildrenCollapsible(False)
+
+        # -- tables --------------------------------------------------------------------------
+        self.settings_table = QTableWidget()
+        self.settings_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.settings_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.settings_table.verticalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.show_all_check = QCheckBox("Show all parameters")
+        self.show_all_check.setToolTip("Off: only the parameters whose values differ between the runs")
+        self.show_all_check.toggled.connect(self._on_show_all_toggled)
+        self.settings_title = QLabel("Settings that differ")
+        bold = QFont(self.settings_title.font())
+        bold.setBold(True)
+        self.settings_title.setFont(bold)
+
+        self.summary_table = QTableWidget(0, len(SUMMARY_COLUMNS))
+        self.summary_table.setHorizontalHeaderLabels(list(SUMMARY_COLUMNS))
+        for col, tip in ((4, "Final validation loss"), (5, "Best validation loss"),
+                         (6, "Best validation accuracy")):
+            self.summary_table.horizontalHeaderItem(col).setToolTip(tip)
+        self.summary_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.summary_table.verticalHeader().setVisible(False)
+        self.summary_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        summary_title = QLabel("Summary")
+        summary_title.setFont(bold)
+
+        for table in (self.settings_table, self.summary_table):
+            table.setWordWrap(False)
+            table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+            table.horizontalHeader().setHighlightSections(False)
+
+        settings_box = QWidget()
+        sl = QVBoxLayout(settings_box)
+        sl.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(self.settings_title)
+        head.addStretch(1)
+        head.addWidget(self.show_all_check)
+        sl.addLayout(head)
+        sl.addWidget(self.settings_table)
+        summary_box = QWidget()
+        ml = QVBoxLayout(summary_box)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(summary_title)
+        ml.addWidget(self.summary_table)
+
+        tables = QSplitter(Qt.Orientation.Horizontal)
+        tables.addWidget(settings_box)
+        tables.addWidget(summary_box)
+        tables.setChildrenCollapsible(False)
+        tables.setStretchFactor(0, 1)
+        tables.setStretchFactor(1, 1)
+        tables.setSizes([560, 440])
+
+        main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(plots)
+        main.addWidget(tables)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        main.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(main, 1)
+        self._update_empty_label()
+
+    def _make_plot(self, title: str, y_label: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget(background=_BACKGROUND)
+        item = plot.getPlotItem()
+        item.setTitle(title, color=_FOREGROUND, size="11pt")
+        item.setLabel("left", y_label, color=_FOREGROUND)
+        item.setLabel("bottom", "step", color=_FOREGROUND)
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(_FOREGROUND))
+            axis.setTextPen(pg.mkPen(_FOREGROUND))
+            axis.enableAutoSIPrefix(False)  # "LR (x0.001)" reads worse than 0.001 on the ticks
+        # No grid: pyqtgraph draws axis grid lines through a QPicture on every repaint, ~15 ms per
+        # plot on a shared core (measured), a quarter of the refresh budget.
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        plot.setMinimumSize(240, 180)
+        return plot
+
+    # -- public API ----------------------------------------------------------------------------
+    def store(self) -> Any:
+        return self._store
+
+    def set_store(self, store: Any) -> None:
+        """Switch databases: forget every cached series and clear the view."""
+        self._store = store
+        self._series.clear()
+        self._smoothed.clear()
+        self._infos.clear()
+        self._hidden.clear()
+        self.show_runs([])
+        for curves in self._pool.values():
+            for item in curves.loss_items():
+                self.loss_plot.removeItem(item)
+            for item in curves.lr_items():
+                self.lr_plot.removeItem(item)
+        self._pool.clear()
+
+    def plot_widgets(self) -> list[pg.PlotWidget]:
+        """The loss plot and the LR plot (for export)."""
+        return [self.loss_plot, self.lr_plot]
+
+    def run_ids(self) -> list[int]:
+        return list(self._run_ids)
+
+    def curve_items(self, run_id: int) -> dict[str, pg.PlotDataItem]:
+        """Plot items of a shown run: ``loss_raw``, ``loss`` (smoothed), ``val_loss``, ``lr`` (= ``lr_raw``)."""
+        return self._curves[run_id].items()
+
+    def invalidate(self, run_ids: Iterable[int] | None = None) -> None:
+        """Forget cached series (all, or of some runs), e.g. for a run that is still training."""
+        ids = set(self._series) if run_ids is None else set(run_ids)
+        for run_id in ids:
+            self._series.pop(run_id, None)
+            curves = self._pool.get(run_id)
+            if curves is not None:
+                curves.applied.clear()  # new data on the next show_runs
+        self._smoothed = {k: v for k, v in self._smoothed.items() if k[0] not in ids}
+
+    def show_runs(self, run_ids: Sequence[int]) -> None:
+        """Compare these runs (order = colour order). Loads only series not cached yet."""
+        run_ids = list(dict.fromkeys(int(i) for i in run_ids))
+        infos: dict[int, Any] = {}
+        if self._store is not None and run_ids:
+            try:
+                infos = self._load_infos(run_ids)
+                self._load_missing_series([i for i in run_ids if i in infos])
+            except LrstudioError as exc:
+                self._show_error(exc)
+            run_ids = [i for i in run_ids if i in infos and i in self._series]
+        else:
+            run_ids = []
+        self._run_ids = run_ids
+        self._infos = infos
+        self._rebuild_curves()
+        self._fill_settings_table()
+        self._fill_summary_table()
+        self._update_empty_label()
+        self.runs_shown.emit(list(run_ids))
+
+    def _load_infos(self, run_ids: Sequence[int]) -> dict[int, Any]:
+        """RunInfo of each id in one query (runs deleted meanwhile are left out)."""
+        return {info.id: info for info in self._store.list_runs(run_ids=run_ids)}
+
+    def _load_missing_series(self, run_ids: Sequence[int]) -> None:
+        missing = [i for i in run_ids if i not in self._series]
+        if not missing:
+            return
+        loaded = self._store.load_many(missing, keys=PLOT_KEYS)
+        # The planned LR is only a fallback for runs that did not record the applied one.
+        need_planned = [i for i in missing if not len(loaded.get(i, {}).get("lr", ()))]
+        if need_planned:
+            for run_id, series in self._store.load_many(need_planned, keys=(PLANNED_LR_KEY,)).items():
+                loaded.setdefault(run_id, {}).update(series)
+        for run_id in missing:
+            self._series[run_id] = loaded.get(run_id, {})
+
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    def set_smoothing(self, weight: float) -> None:
+        """Set the smoothing weight (0 ≤ w ≤ 0.999) and redraw now (no debounce)."""
+        weight = min(max(float(weight), 0.0), SMOOTHING_MAX)
+        self.smoothing_slider.blockSignals(True)
+        self.smoothing_slider.setValue(round(weight * 1000))
+        self.smoothing_slider.blockSignals(False)
+        self._smoothing_timer.stop()
+        self._apply_smoothing(weight)
+
+    def is_run_visible(self, run_id: int) -> bool:
+        return run_id not in self._hidden
+
+    def set_run_visible(self, run_id: int, visible: bool) -> None:
+        if visible:
+            self._hidden.discard(run_id)
+        else:
+            self._hidden.add(run_id)
+        curves = self._curves.get(run_id)
+        if curves is not None:
+            self._apply_visibility(curves)
+
+    def set_show_all_params(self, show_all: bool) -> None:
+        self.show_all_check.setChecked(show_all)
+
+    def set_x_axis(self, mode: str) -> None:
+        """``"step"`` or ``"wall_time"``."""
+        index = self.x_axis_combo.findData(mode)
+        if index < 0:
+            raise ValueError(f"x axis must be 'step' or 'wall_time', got {mode!r}")
+        self.x_axis_combo.setCurrentIndex(index)
+
+    def x_axis(self) -> str:
+        return str(self.x_axis_combo.currentData())
+
+    def settings_rows(self) -> list[str]:
+        """Parameter keys shown in the settings table, top to bottom."""
+        return [self.settings_table.verticalHeaderItem(r).text() for r in range(self.settings_table.rowCount())]
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _rebuild_curves(self) -> None:
+        # Items of runs that leave the view stay in the plots, empty and hidden: removing and
+        # re-adding 40 pyqtgraph items cost more than the rest of a refresh (bench_compare.py).
+        shown = set(self._run_ids)
+        for run_id, curves in self._curves.items():
+            if run_id not in shown:
+                for item in (*curves.loss_items(), *curves.lr_items()):
+                    item.setVisible(False)
+                    item.setData(_EMPTY, _EMPTY)
+                curves.applied.clear()
+        self._curves = {}
+        for position, run_id in enumerate(self._run_ids):
+            curves = self._pool.pop(run_id, None)
+            if curves is None:
+                curves = _RunCurves(run_id)
+                for item in curves.loss_items():
+                    self.loss_plot.addItem(item)
+                for item in curves.lr_items():
+                    self.lr_plot.addItem(item)
+            self._pool[run_id] = curves  # most recently shown last
+            self._curves[run_id] = curves
+            curves.set_style(run_color(position), self._smoothing > 0)
+            self._update_curves(curves)
+            self._apply_visibility(curves)
+        self._trim_caches()
+        legend_key = tuple((run_id, self._run_label(self._infos[run_id])) for run_id in self._run_ids)
+        if legend_key != self._legend_key:
+            self._legend_key = legend_key
+            self.loss_legend.clear()
+            self.lr_legend.clear()
+            for run_id, name in legend_key:
+                self.loss_legend.addItem(self._curves[run_id].legend_loss, name)
+                self.lr_legend.addItem(self._curves[run_id].legend_lr, name)
+        self.loss_plot.getPlotItem().enableAutoRange()
+        self.lr_plot.getPlotItem().enableAutoRange()
+
+    def _trim_caches(self) -> None:
+        """Forget the least recently shown runs beyond CACHED_RUNS (series are ~10 MB per 100k steps)."""
+        for run_id in list(self._pool)[: max(0, len(self._pool) - CACHED_RUNS)]:
+            if run_id in self._curves:
+                continue
+            curves = self._pool.pop(run_id)
+            for item in curves.loss_items():
+                self.loss_plot.removeItem(item)
+            for item in curves.lr_items():
+                self.lr_plot.removeItem(item)
+            self._series.pop(run_id, None)
+        self._smoothed = {k: v for k, v in self._smoothed.items() if k[0] in self._pool}
+
+    @staticmethod
+    def _run_label(info: Any) -> str:
+        name = getattr(info, "name", "") or f"run {info.id}"
+        return name if len(name) <= 32 else name[:31] + "…"
+
+    def _x_of(self, series: Any) -> np.ndarray:
+        return series.wall_time if self.x_axis() == "wall_time" else series.step
+
+    def _lr_series(self, run_id: int) -> Any:
+        series = self._series.get(run_id, {})
+        for key in ("lr", PLANNED_LR_KEY):
+            s = series.get(key)
+            if s is not None and len(s.step):
+                return s
+        return None
+
+    def _smoothed_loss(self, run_id: int, values: np.ndarray) -> np.ndarray:
+        cache_key = (run_id, self._smoothing)
+        out = self._smoothed.get(cache_key)
+        if out is None:
+            out = _finite_for_plot(debiased_ema(values, self._smoothing))
+            self._smoothed[cache_key] = out
+        return out
+
+    def _update_curves(self, curves: _RunCurves) -> None:
+        """Give each item of a run the data the current settings ask for (only where it changed).
+
+        Only the training loss is smoothed: validation points are per epoch, and the LR is a
+        schedule, whose steps and warm-up corners smoothing would misdraw.
+        """
+        series = self._series.get(curves.run_id, {})
+        x_mode = self.x_axis()
+        weight = self._smoothing
+        loss = series.get("train/loss")
+        if loss is not None and not len(loss.step):
+            loss = None
+
+        def put(name: str, key: Any, make: Any) -> None:
+            if curves.applied.get(name) != key:
+                x, y = make() if make is not None else (_EMPTY, _EMPTY)
+                getattr(curves, name).setData(x, y)
+                curves.applied[name] = key
+
+        put("loss_raw", (x_mode, loss is not None),
+            (lambda: (self._x_of(loss), _finite_for_plot(loss.value))) if loss is not None else None)
+        if weight > 0 and loss is not None:
+            put("loss_smooth", (x_mode, weight),
+                lambda: (self._x_of(loss), self._smoothed_loss(curves.run_id, loss.value)))
+        else:
+            put("loss_smooth", None, None)
+        val = series.get("val/loss")
+        if val is not None and len(val.step) and self.val_loss_check.isChecked():
+            put("val_loss", (x_mode, True), lambda: (self._x_of(val), _finite_for_plot(val.value)))
+        else:
+            put("val_loss", None, None)
+        lr = self._lr_series(curves.run_id)
+        put("lr", (x_mode, lr is not None),
+            (lambda: (self._x_of(lr), _finite_for_plot(lr.value))) if lr is not None else None)
+
+    def _apply_visibility(self, curves: _RunCurves) -> None:
+        visible = curves.run_id not in self._hidden
+        for item in (*curves.loss_items(), *curves.lr_items()):
+            item.setVisible(visible)
+        curves.legend_loss.setVisible(visible)
+        curves.legend_lr.setVisible(visible)
+        for legend in (self.loss_legend, self.lr_legend):
+            for sample, _label in legend.items:
+                sample.update()
+
+    def _apply_smoothing(self, weight: float) -> None:
+        self._smoothing = weight
+        self.smoothing_label.setText(f"{weight:.3f}")
+        # Keep only the current weight's smoothed arrays (memory: 10 runs × 100k floats each).
+        self._smoothed = {k: v for k, v in self._smoothed.items() if k[1] == weight}
+        for position, curves in enumerate(self._curves.values()):
+            curves.set_style(run_color(position), weight > 0)
+            self._update_curves(curves)
+
+    def _redraw_all(self) -> None:
+        for curves in self._curves.values():
+            self._update_curves(curves)
+        self.loss_plot.getPlotItem().enableAutoRange()
+        self.lr_plot.getPlotItem().enableAutoRange()
+
+    # -- tables --------------------------------------------------------------------------------
+    def _fill_settings_table(self) -> None:
+        configs = [_config_dict(self._infos[i]) for i in self._run_ids]
+        show_all = self.show_all_check.isChecked()
+        differing = differing_params(configs)
+        # One run has nothing to differ from: show its settings.
+        keys = all_params(configs) if show_all or len(configs) < 2 else differing
+        differing_set = set(differing)
+        flats = [flatten_config(c) for c in configs]
+        table = self.settings_table
+        table.clear()
+        table.setRowCount(len(keys))
+        table.setColumnCount(len(self._run_ids))
+        for col, run_id in enumerate(self._run_ids):
+            header = QTableWidgetItem(self._run_label(self._infos[run_id]))
+            header.setIcon(_swatch(run_color(col)))
+            table.setHorizontalHeaderItem(col, header)
+        tint = QBrush(QColor("#fff4d6"))
+        for row, key in enumerate(keys):
+            table.setVerticalHeaderItem(row, QTableWidgetItem(key))
+            for col, flat in enumerate(flats):
+                item = QTableWidgetItem(format_value(flat.get(key)) if key in flat else "—")
+                if key not in flat:
+                    item.setForeground(QBrush(QColor("#999999")))
+                    item.setToolTip("not set in this run")
+                if show_all and key in differing_set:
+                    item.setBackground(tint)
+                table.setItem(row, col, item)
+        if len(configs) >= 2 and not show_all:
+            self.settings_title.setText(f"Settings that differ ({len(keys)})" if keys else
+                                        "Settings that differ: none")
+        else:
+            self.settings_title.setText("All settings")
+        table.resizeColumnsToContents()
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col in range(table.columnCount()):
+            header.resizeSection(col, min(header.sectionSize(col), 170))
+
+    def _fill_summary_table(self) -> None:
+        table = self.summary_table
+        table.setRowCount(len(self._run_ids))
+        for row, run_id in enumerate(self._run_ids):
+            cells = summary_row(self._infos[run_id])
+            cells[0] = self._run_label(self._infos[run_id])
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 0:
+                    item.setIcon(_swatch(run_color(row)))
+                elif col >= 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(row, col, item)
+        table.resizeColumnsToContents()
+
+    def _update_empty_label(self) -> None:
+        self.empty_label.setVisible(not self._run_ids)
+
+    def _show_error(self, exc: BaseException) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(self, "Cannot load runs", str(exc))
+
+    # -- slots ---------------------------------------------------------------------------------
+    def _on_smoothing_slider_moved(self, value: int) -> None:
+        self.smoothing_label.setText(f"{value / 1000:.3f}")
+        self._smoothing_timer.start()  # debounce: smooth once the slider rests
+
+    def _on_smoothing_timeout(self) -> None:
+        self._apply_smoothing(self.smoothing_slider.value() / 1000)
+
+    def _on_val_loss_toggled(self, _checked: bool) -> None:
+        for curves in self._curves.values():
+            self._update_curves(curves)
+
+    def _on_log_toggled(self, _checked: bool) -> None:
+        self.loss_plot.setLogMode(y=self.log_loss_check.isChecked())
+        self.lr_plot.setLogMode(y=self.log_lr_check.isChecked())
+
+    def _on_x_axis_changed(self, _index: int) -> None:
+        label = "wall time (s)" if self.x_axis() == "wall_time" else "step"
+        for plot in self.plot_widgets():
+            plot.getPlotItem().setLabel("bottom", label, color=_FOREGROUND)
+        self._redraw_all()
+
+    def _on_show_all_toggled(self, _checked: bool) -> None:
+        self._fill_settings_table()
+
+    def _on_legend_clicked(self, item: Any) -> None:
+        for run_id, curves in self._curves.items():
+            if item is curves.legend_loss or item is curves.legend_lr:
+                # The sample toggled its proxy already; the run's own flag decides for all items.
+                self.set_run_visible(run_id, run_id in self._hidden)
+                return
+
+
+_EMPTY = np.empty(0)
+
+
+def _faint(color: QColor) -> QColor:
+    faint = QColor(color)
+    faint.setAlpha(RAW_ALPHA)
+    return faint
+
+
+def _swatch(color: QColor, size: int = 12) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(color)
+    return QIcon(pixmap)

@@ -1,0 +1,234 @@
+"""Export dialogs: run histories and the runs table as CSV (the storage exporters), plots as PNG/SVG.
+
+Each function asks for a file name unless ``path`` is given (tests and scripted use pass it), runs
+the export and returns the written path, or ``None`` when the user cancelled or the export failed.
+Failures reach the user through :func:`show_error` as a plain message, never as a trace; tests
+replace ``show_error`` with ``monkeypatch``.
+
+Long history exports show a ``QProgressDialog`` fed by the store's ``progress(done, total)``
+callback. Pressing Cancel makes the next callback raise :class:`ExportCancelled`, which unwinds the
+store's exporter; the store writes to a temporary file beside ``dest`` and renames it only at the
+end, so a cancelled export leaves no partial file (and an existing file untouched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+
+from lrstudio.core.errors import LrstudioError
+
+__all__ = [
+    "ExportCancelled",
+    "export_history_dialog",
+    "export_plot_dialog",
+    "export_runs_table_dialog",
+    "show_error",
+]
+
+LONG_FILTER = "CSV, long: one row per run, metric and step (*.csv)"
+WIDE_FILTER = "CSV, wide: one row per run and step, one column per metric (*.csv)"
+PNG_FILTER = "PNG image (*.png)"
+SVG_FILTER = "SVG vector image (*.svg)"
+# Show the progress dialog only for exports that take longer than this.
+PROGRESS_DELAY_MS = 400
+
+
+class ExportCancelled(Exception):
+    """Raised from the progress callback to stop an export the user cancelled."""
+
+
+def show_error(parent: QWidget | None, title: str, text: str) -> None:
+    """Tell the user what went wrong (module level so that tests can replace it)."""
+    QMessageBox.warning(parent, title, text)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, LrstudioError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return f"Cannot write the file{where}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _ask_save_path(parent: QWidget | None, title: str, suggested: str, filters: Sequence[str],
+                   directory: str = "") -> tuple[Path, str] | None:
+    start = str(Path(directory) / suggested) if directory else suggested
+    path, selected = QFileDialog.getSaveFileName(parent, title, start, ";;".join(filters), filters[0])
+    if not path:
+        return None
+    return Path(path), selected
+
+
+def _with_suffix(path: Path, suffix: str) -> Path:
+    return path if path.suffix.lower() == suffix else path.with_name(path.name + suffix)
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+def export_history_dialog(parent: QWidget | None, store: Any, run_ids: Sequence[int],
+                          path: str | Path | None = None, wide: bool | None = None,
+                          directory: str = "") -> Path | None:
+    """Export the metric history of ``run_ids`` to one CSV file.
+
+    Without ``path`` a file dialog asks for the file and for the layout (long or wide, as two
+    file-type filters). Returns the written path, or ``None`` (cancelled, nothing selected, error).
+    """
+    run_ids = list(run_ids)
+    if not run_ids:
+        show_error(parent, "Export history", "Select one or more runs in the runs table first.")
+        return None
+    if path is None:
+        suggested = f"run-{run_ids[0]}-history.csv" if len(run_ids) == 1 else f"{len(run_ids)}-runs-history.csv"
+        answer = _ask_save_path(parent, "Export run history as CSV", suggested, (LONG_FILTER, WIDE_FILTER),
+                                directory)
+        if answer is None:
+            return None
+        dest, selected = answer
+        if wide is None:
+            wide = selected == WIDE_FILTER
+        dest = _with_suffix(dest, ".csv")
+    else:
+        dest = Path(path)
+    wide = bool(wide)
+
+    progress = QProgressDialog("Exporting run history…", "Cancel", 0, 0, parent)
+    progress.setWindowTitle("Export history")
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+    progress.setMinimumDuration(PROGRESS_DELAY_MS)
+    progress.setAutoClose(False)
+    progress.setAutoReset(False)
+    progress.setValue(0)
+
+    def on_progress(done: int, total: int) -> None:
+        if total > 0:
+            if progress.maximum() != total:
+                progress.setMaximum(total)
+            progress.setValue(min(done, total))
+        QCoreApplication.processEvents()
+        if progress.wasCanceled():
+            raise ExportCancelled
+
+    try:
+        store.export_history_csv(run_ids, dest, wide=wide, progress=on_progress)
+    except ExportCancelled:
+        return None  # the store writes beside dest and renames at the end: nothing to clean up
+    except (LrstudioError, OSError, ValueError) as exc:
+        show_error(parent, "Export history", _message(exc))
+        return None
+    finally:
+        progress.close()
+        progress.deleteLater()
+    return dest
+
+
+def export_runs_table_dialog(parent: QWidget | None, store: Any, path: str | Path | None = None,
+                             run_ids: Sequence[int] | None = None, directory: str = "") -> Path | None:
+    """Export the runs table (one row per run: config and summary) as CSV."""
+    if path is None:
+        answer = _ask_save_path(parent, "Export runs table as CSV", "runs.csv", ("CSV (*.csv)",), directory)
+        if answer is None:
+            return None
+        dest = _with_suffix(answer[0], ".csv")
+    else:
+        dest = Path(path)
+    try:
+        store.export_runs_csv(dest, run_ids=None if run_ids is None else list(run_ids))
+    except (LrstudioError, OSError, ValueError) as exc:
+        show_error(parent, "Export runs table", _message(exc))
+        return None
+    return dest
+
+
+# -- plots ---------------------------------------------------------------------------------------
+def export_plot_dialog(parent: QWidget | None, plot_widget: Any, path: str | Path | None = None,
+                       scale: float = 1.0, directory: str = "") -> Path | None:
+    """Save a plot as PNG or SVG, chosen by the file extension (or the dialog's filter).
+
+    ``plot_widget`` is a ``pg.PlotWidget`` or ``pg.PlotItem`` (exported with pyqtgraph's
+    ``ImageExporter``/``SVGExporter``). Any other ``QWidget`` can be saved as PNG (a screen grab).
+    PNGs are rendered at ``scale`` times the on-screen size for sharp text.
+    """
+    if path is None:
+        answer = _ask_save_path(parent, "Export plot", "plot.png", (PNG_FILTER, SVG_FILTER), directory)
+        if answer is None:
+            return None
+        dest, selected = answer
+        if dest.suffix.lower() not in (".png", ".svg"):
+            dest = _with_suffix(dest, ".svg" if selected == SVG_FILTER else ".png")
+    else:
+        dest = Path(path)
+    kind = dest.suffix.lower()
+    if kind not in (".png", ".svg"):
+        show_error(parent, "Export plot", f"Choose a file name ending in .png or .svg (got “{dest.name}”).")
+        return None
+    try:
+        _export_plot(plot_widget, dest, kind, scale)
+    except (OSError, ValueError, RuntimeError) as exc:
+        show_error(parent, "Export plot", _message(exc))
+        return None
+    if not dest.exists() or dest.stat().st_size == 0:
+        show_error(parent, "Export plot", f"Nothing was written to {dest}.")
+        return None
+    return dest
+
+
+def _export_plot(plot_widget: Any, dest: Path, kind: str, scale: float) -> None:
+    from pyqtgraph.exporters import ImageExporter, SVGExporter
+
+    item = plot_widget.getPlotItem() if isinstance(plot_widget, pg.PlotWidget) else plot_widget
+    if isinstance(item, pg.PlotItem):
+        if kind == ".svg":
+            try:
+                SVGExporter(item).export(str(dest))
+            except ValueError:
+                # pyqtgraph <= 0.14.0 cannot parse the closed paths ("... Z") that Qt >= 6.10 writes
+                # (pyqtgraph/pyqtgraph#3495); Qt's own SVG generator draws the same scene.
+                _render_svg_with_qt(item, dest)
+            return
+        exporter = ImageExporter(item)
+        width = max(1, int(round(item.sceneBoundingRect().width() * scale)))
+        # pyqtgraph wants integers here; a float width fails in some versions.
+        exporter.parameters()["width"] = width
+        exporter.export(str(dest))
+        return
+    if isinstance(plot_widget, QWidget):
+        if kind == ".svg":
+            raise ValueError("only plots can be saved as SVG; choose a .png file for this view")
+        if not plot_widget.grab().save(str(dest)):
+            raise OSError(f"could not write {dest}")
+        return
+    raise ValueError(f"cannot export a {type(plot_widget).__name__}")
+
+
+def _render_svg_with_qt(item: Any, dest: Path) -> None:
+    from PySide6.QtCore import QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    scene = item.scene()
+    if scene is None:
+        raise ValueError("the plot is not shown in a window, so it cannot be drawn")
+    source = item.sceneBoundingRect()
+    generator = QSvgGenerator()
+    generator.setFileName(str(dest))
+    generator.setSize(QSize(int(source.width()), int(source.height())))
+    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    generator.setTitle("lrstudio plot")
+    # The axes are QPictures, replayed at the device's resolution: match the screen's, or the axes
+    # come out at 72/96 of the size of the curves.
+    views = scene.views()
+    dpi = views[0].logicalDpiX() if views else 96
+    generator.setResolution(dpi)
+    painter = QPainter()
+    if not painter.begin(generator):
+        raise OSError(f"could not write {dest}")
+    try:
+        scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    finally:
+        painter.end()

@@ -1,0 +1,708 @@
+"""The runs table: every run of the open database, sortable, filterable, editable.
+
+``RunsTableModel`` holds a list of storage ``RunInfo`` dataclasses (never ORM rows) and shows one
+row per run. ``RunsPanel`` puts a filter box, a row of actions and the table together and talks
+to the store: it reloads everything on :meth:`RunsPanel.refresh`, and updates one row on
+:meth:`RunsPanel.refresh_run`, which the main window calls about once a second while a run is live
+(one ``get_run`` query and one ``dataChanged`` signal, so the table never resets under the user).
+
+Dialogs go through the module functions :func:`confirm` and :func:`ask_text` so that tests can
+replace them with ``monkeypatch``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrstudio.core.compare import format_duration, format_number
+from lrstudio.core.errors import LrstudioError
+
+__all__ = [
+    "COLUMNS",
+    "STATUS_COLORS",
+    "RunsPanel",
+    "RunsSortFilterProxyModel",
+    "RunsTableModel",
+    "ask_text",
+    "confirm",
+    "database_folder",
+]
+
+Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # RunInfo attribute
+    title: str
+    kind: str  # text | number | int | lr | percent | duration | datetime | tags
+    tooltip: str = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Name", "text", "Double-click to rename"),
+    Column("status", "Status", "text"),
+    Column("model", "Model", "text"),
+    Column("dataset", "Data set", "text"),
+    Column("optimizer", "Optimizer", "text"),
+    Column("schedule", "Schedule", "text"),
+    Column("base_lr", "Base LR", "lr"),
+    Column("final_loss", "Final loss", "number", "Last training loss"),
+    Column("best_loss", "Best loss", "number", "Lowest finite training loss"),
+    Column("best_accuracy", "Best acc.", "percent", "Best validation accuracy (classifiers)"),
+    Column("steps", "Steps", "int", "Optimizer steps taken"),
+    Column("duration_s", "Duration", "duration"),
+    Column("created_at", "Created", "datetime"),
+    Column("tags", "Tags", "tags"),
+)
+COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
+NAME_COLUMN = COLUMN_INDEX["name"]
+STATUS_COLUMN = COLUMN_INDEX["status"]
+
+# status -> (background, foreground): light tints with dark text, readable in both the table and
+# a printed screenshot; the hue follows the usual traffic-light reading.
+STATUS_COLORS: dict[str, tuple[str, str]] = {
+    "queued": ("#eceff1", "#455a64"),
+    "running": ("#d6e9ff", "#0b4f9c"),
+    "completed": ("#d8f0dc", "#1b6e2e"),
+    "stopped": ("#fff1c9", "#7a5800"),
+    "diverged": ("#ffdccc", "#a33a00"),
+    "failed": ("#f9d2d2", "#a11c1c"),
+    "interrupted": ("#e4e4e4", "#555555"),
+}
+
+# Role under which the model returns the sort key (a tuple that Python compares).
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def _format_cell(kind: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind == "number":
+        return format_number(value)
+    if kind == "lr":
+        return format_number(value, digits=3)
+    if kind == "int":
+        return str(value)
+    if kind == "percent":
+        return f"{100.0 * float(value):.1f} %" if math.isfinite(float(value)) else format_number(value)
+    if kind == "duration":
+        return format_duration(value)
+    if kind == "datetime":
+        if isinstance(value, dt.datetime):
+            local = value.astimezone() if value.tzinfo is not None else value
+            return local.strftime("%Y-%m-%d %H:%M")
+        return str(value)
+    if kind == "tags":
+        return ", ".join(value)
+    return str(value)
+
+
+def _sort_key(kind: str, value: Any) -> tuple:
+    """Missing values sort last in ascending order; NaN sorts after every number."""
+    if value is None:
+        return (2, 0)
+    if kind in ("number", "lr", "int", "percent", "duration"):
+        v = float(value)
+        return (1, 0) if math.isnan(v) else (0, v)
+    if kind == "datetime" and isinstance(value, dt.datetime):
+        return (0, value.timestamp())
+    if kind == "tags":
+        return (0, ", ".join(value).lower())
+    return (0, str(value).lower())
+
+
+class RunsTableModel(QAbstractTableModel):
+    """A table model over a list of ``RunInfo``.
+
+    Signals
+    -------
+    rename_requested(int, str)
+        The user edited a name cell; the panel writes it to the store.
+    """
+
+    rename_requested = Signal(int, str)
+
+    def __init__(self, runs: Sequence[Any] = (), parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runs: list[Any] = list(runs)
+        self._rows: dict[int, int] = {r.id: i for i, r in enumerate(self._runs)}
+
+    # -- data access ---------------------------------------------------------------------------
+    def runs(self) -> list[Any]:
+        return list(self._runs)
+
+    def run_at(self, row: int) -> Any:
+        return self._runs[row]
+
+    def row_of(self, run_id: int) -> int:
+        """Row of a run, or -1."""
+        return self._rows.get(run_id, -1)
+
+    def set_runs(self, runs: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._runs = list(runs)
+        self._rows = {r.id: i for i, r in enumerate(self._runs)}
+        self.endResetModel()
+
+    def update_run(self, info: Any) -> None:
+        """Replace the row of ``info.id`` (one ``dataChanged``), or append it if it is new."""
+        row = self._rows.get(info.id)
+        if row is None:
+            row = len(self._runs)
+            self.beginInsertRows(_ROOT, row, row)
+            self._runs.append(info)
+            self._rows[info.id] = row
+            self.endInsertRows()
+            return
+        self._runs[row] = info
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def remove_runs(self, run_ids: Sequence[int]) -> None:
+        for run_id in run_ids:
+            row = self._rows.get(run_id)
+            if row is None:
+                continue
+            self.beginRemoveRows(_ROOT, row, row)
+            del self._runs[row]
+            self._rows = {r.id: i for i, r in enumerate(self._runs)}
+            self.endRemoveRows()
+
+    # -- Qt model interface --------------------------------------------------------------------
+    def rowCount(self, parent: Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._runs)
+
+    def columnCount(self, parent: Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        col = COLUMNS[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.title
+        if role == Qt.ItemDataRole.ToolTipRole and col.tooltip:
+            return col.tooltip
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        run = self._runs[index.row()]
+        col = COLUMNS[index.column()]
+        value = getattr(run, col.key, None)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col.key == "status" and run.status == "diverged" and getattr(run, "diverged_step", None):
+                return f"diverged @ {run.diverged_step}"
+            return _format_cell(col.kind, value)
+        if role == Qt.ItemDataRole.EditRole:
+            return run.name if col.key == "name" else _format_cell(col.kind, value)
+        if role == SORT_ROLE:
+            return _sort_key(col.kind, value)
+        if role == RUN_ID_ROLE:
+            return run.id
+        if role == Qt.ItemDataRole.TextAlignmentRole and col.kind in ("number", "lr", "int", "percent",
+                                                                      "duration"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if col.key == "status" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            colors = STATUS_COLORS.get(run.status)
+            if colors is None:
+                return None
+            return QColor(colors[0] if role == Qt.ItemDataRole.BackgroundRole else colors[1])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(run, col)
+        return None
+
+    def _tooltip(self, run: Any, col: Column) -> str | None:
+        if col.key == "name":
+            lines = [f"Run {run.id}: {run.name}"]
+            if getattr(run, "tags", None):
+                lines.append("Tags: " + ", ".join(run.tags))
+            if getattr(run, "notes", ""):
+                lines.append("Notes: " + run.notes)
+            return "\n".join(lines)
+        if col.key == "status" and getattr(run, "error", None):
+            return run.error
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid() and index.column() == NAME_COLUMN:
+            return base | Qt.ItemFlag.ItemIsEditable
+        return base
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or index.column() != NAME_COLUMN or role != Qt.ItemDataRole.EditRole:
+            return False
+        name = str(value).strip()
+        run = self._runs[index.row()]
+        if not name or name == run.name:
+            return False
+        # The store is the source of truth: the panel renames there and refreshes this row.
+        self.rename_requested.emit(run.id, name)
+        return True
+
+
+class RunsSortFilterProxyModel(QSortFilterProxyModel):
+    """Sorts by value (numbers as numbers, missing last) and filters on several columns.
+
+    Every word of the filter text must occur in the name, tags, model, data set, optimizer,
+    schedule or status of a run (case-insensitive).
+    """
+
+    FILTER_KEYS = ("name", "tags", "model", "dataset", "optimizer", "schedule", "status")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._words: list[str] = []
+        self.setSortRole(SORT_ROLE)
+
+    def set_filter_text(self, text: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9: invalidateFilter() is deprecated
+            self.beginFilterChange()
+            self._words = text.lower().split()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._words = text.lower().split()
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if not self._words:
+            return True
+        model = self.sourceModel()
+        if not isinstance(model, RunsTableModel):
+            return True
+        run = model.run_at(source_row)
+        parts = []
+        for key in self.FILTER_KEYS:
+            value = getattr(run, key, None)
+            if value:
+                parts.append(" ".join(value) if key == "tags" else str(value))
+        haystack = " ".join(parts).lower()
+        return all(word in haystack for word in self._words)
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        a = left.data(SORT_ROLE)
+        b = right.data(SORT_ROLE)
+        if a is None or b is None:
+            return super().lessThan(left, right)
+        if a == b:  # stable-ish: fall back to the run id
+            return bool(left.data(RUN_ID_ROLE) < right.data(RUN_ID_ROLE))
+        return bool(a < b)
+
+
+# -- dialogs (module level so tests can replace them) -------------------------------------------
+def confirm(parent: QWidget | None, title: str, text: str) -> bool:
+    """Ask a yes/no question; ``True`` on Yes."""
+    answer = QMessageBox.question(
+        parent, title, text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "",
+             multiline: bool = False) -> str | None:
+    """Ask for a line (or a block) of text; ``None`` when cancelled."""
+    if not multiline:
+        value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, text)
+        return value if ok else None
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(QLabel(label))
+    edit = QPlainTextEdit(text)
+    layout.addWidget(edit)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    dialog.resize(420, 260)
+    return edit.toPlainText() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def show_error(parent: QWidget | None, title: str, exc: BaseException) -> None:
+    """Tell the user what went wrong in plain words (no trace for lrstudio errors)."""
+    text = str(exc) if isinstance(exc, LrstudioError) else f"{type(exc).__name__}: {exc}"
+    QMessageBox.warning(parent, title, text)
+
+
+def database_folder(store: Any) -> Path | None:
+    """Folder of the store's SQLite file, or ``None`` when the database is not a local file."""
+    for attr in ("path", "db_path", "file"):
+        value = getattr(store, attr, None)
+        if isinstance(value, (str, Path)) and str(value):
+            return Path(value).expanduser().resolve().parent
+    url = str(getattr(store, "url", "") or "")
+    if url.startswith("sqlite"):
+        _, _, rest = url.partition(":///")
+        rest = rest.split("?", 1)[0]
+        if rest and rest != ":memory:":
+            path = Path(rest)
+            if not path.is_absolute() and url.startswith("sqlite:////"):
+                path = Path("/" + rest)
+            return path.expanduser().resolve().parent
+    return None
+
+
+# -- the panel -----------------------------------------------------------------------------------
+class RunsPanel(QWidget):
+    """Filter box, actions and the runs table over a store.
+
+    Signals
+    -------
+    selection_changed(list)
+        Ids of the selected runs, in table order (multi-select).
+    duplicate_requested(object)
+        A ``RunConfig`` copied from the current run, for the configure form.
+    runs_deleted(list)
+        Ids of runs deleted from the store.
+    """
+
+    selection_changed = Signal(list)
+    duplicate_requested = Signal(object)
+    runs_deleted = Signal(list)
+
+    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._last_selection: list[int] = []
+        self._columns_fitted = False
+
+        self.model = RunsTableModel(parent=self)
+        self.proxy = RunsSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter: name, tag, model, optimizer, schedule, status")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._on_filter_changed)
+
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(COLUMN_INDEX["created_at"], Qt.SortOrder.DescendingOrder)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 8)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.model.rename_requested.connect(self._on_rename_requested)
+
+        self.action_refresh = self._make_action("Refresh", "Reload the runs from the database",
+                                                self.refresh, QKeySequence.StandardKey.Refresh)
+        self.action_rename = self._make_action("Rename…", "Rename the selected run", self.rename_current,
+                                               QKeySequence(Qt.Key.Key_F2))
+        self.action_tags = self._make_action("Tags…", "Edit the tags of the selected runs", self.edit_tags)
+        self.action_notes = self._make_action("Notes…", "Edit the notes of the selected run", self.edit_notes)
+        self.action_duplicate = self._make_action("Duplicate config", "Copy this run's configuration into "
+                                                  "the form", self.duplicate_current)
+        self.action_delete = self._make_action("Delete…", "Delete the selected runs and their points",
+                                               self.delete_selected, QKeySequence.StandardKey.Delete)
+        self.action_open_folder = self._make_action("Open folder", "Show the database file's folder",
+                                                    self.open_database_folder)
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(2)
+        buttons.addWidget(self.filter_edit, 1)
+        self.buttons: dict[str, QToolButton] = {}
+        for name, action in (("refresh", self.action_refresh), ("rename", self.action_rename),
+                             ("tags", self.action_tags), ("notes", self.action_notes),
+                             ("duplicate", self.action_duplicate), ("delete", self.action_delete),
+                             ("open_folder", self.action_open_folder)):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            buttons.addWidget(button)
+            self.buttons[name] = button
+
+        self.count_label = QLabel()
+        self.count_label.setObjectName("runsCountLabel")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.count_label)
+
+        self._update_actions()
+        self.refresh()
+
+    def _make_action(self, text: str, tip: str, slot: Callable[[], Any],
+                     shortcut: QKeySequence | QKeySequence.StandardKey | None = None) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    # -- store ---------------------------------------------------------------------------------
+    def store(self) -> Any:
+        return self._store
+
+    def set_store(self, store: Any) -> None:
+        self._store = store
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload every run from the store, keeping the selection where the runs still exist."""
+        selected = self.selected_run_ids()
+        if self._store is None:
+            runs: list[Any] = []
+        else:
+            try:
+                runs = self._store.list_runs()
+            except LrstudioError as exc:
+                show_error(self, "Cannot list runs", exc)
+                runs = []
+        self.model.set_runs(runs)
+        if runs and not self._columns_fitted:
+            self._fit_columns()
+        self.select_runs([i for i in selected if self.model.row_of(i) >= 0])
+        self._update_count()
+        self._emit_selection_if_changed()
+
+    def refresh_run(self, run_id: int) -> None:
+        """Re-read one run (cheap; for a live run about once a second)."""
+        if self._store is None:
+            return
+        try:
+            info = self._store.get_run(run_id)
+        except LrstudioError:
+            # Gone (deleted elsewhere) or not readable right now: drop the row if it was deleted.
+            info = None
+        if info is None:
+            if self.model.row_of(run_id) >= 0:
+                self.model.remove_runs([run_id])
+                self._update_count()
+                self._emit_selection_if_changed()
+            return
+        is_new = self.model.row_of(run_id) < 0
+        self.model.update_run(info)
+        if is_new:
+            self._update_count()
+
+    def _fit_columns(self) -> None:
+        """Size the columns to their contents once (the user's widths win afterwards)."""
+        self._columns_fitted = True
+        self.view.resizeColumnsToContents()
+        header = self.view.horizontalHeader()
+        for col in range(len(COLUMNS)):
+            width = header.sectionSize(col) + 12
+            header.resizeSection(col, min(width, 240 if col == NAME_COLUMN else 160))
+
+    # -- selection -----------------------------------------------------------------------------
+    def selected_run_ids(self) -> list[int]:
+        """Ids of the selected runs, in the order the table shows them."""
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        return [self.proxy.index(r, 0).data(RUN_ID_ROLE) for r in rows]
+
+    def current_run_id(self) -> int | None:
+        index = self.view.currentIndex()
+        if index.isValid() and self.view.selectionModel().isRowSelected(index.row(), _ROOT):
+            return index.data(RUN_ID_ROLE)
+        ids = self.selected_run_ids()
+        return ids[0] if ids else None
+
+    def select_runs(self, run_ids: Sequence[int]) -> None:
+        """Select exactly these runs (those that are visible through the filter)."""
+        selection = QItemSelection()
+        first: QModelIndex | None = None
+        for run_id in run_ids:
+            row = self.model.row_of(run_id)
+            if row < 0:
+                continue
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+            if not index.isValid():
+                continue
+            selection.select(index, index.siblingAtColumn(len(COLUMNS) - 1))
+            first = first or index
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        sm = self.view.selectionModel()
+        sm.select(selection, flags)
+        if first is not None:
+            sm.setCurrentIndex(first, QItemSelectionModel.SelectionFlag.NoUpdate)
+
+    def _on_selection_changed(self, *_args: Any) -> None:
+        self._update_actions()
+        self._emit_selection_if_changed()
+
+    def _emit_selection_if_changed(self) -> None:
+        ids = self.selected_run_ids()
+        if ids != self._last_selection:
+            self._last_selection = ids
+            self.selection_changed.emit(ids)
+
+    def _on_filter_changed(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self._update_count()
+        self._emit_selection_if_changed()
+
+    def _update_actions(self) -> None:
+        n = len(self.view.selectionModel().selectedRows())
+        has_store = self._store is not None
+        self.action_rename.setEnabled(has_store and n >= 1)
+        self.action_tags.setEnabled(has_store and n >= 1)
+        self.action_notes.setEnabled(has_store and n >= 1)
+        self.action_duplicate.setEnabled(has_store and n >= 1)
+        self.action_delete.setEnabled(has_store and n >= 1)
+        self.action_refresh.setEnabled(has_store)
+        self.action_open_folder.setEnabled(has_store and database_folder(self._store) is not None)
+
+    def _update_count(self) -> None:
+        total = self.model.rowCount()
+        shown = self.proxy.rowCount()
+        self.count_label.setText(f"{total} runs" if shown == total else f"{shown} of {total} runs")
+
+    # -- actions -------------------------------------------------------------------------------
+    def rename_current(self) -> None:
+        """Edit the name cell of the current run in place."""
+        run_id = self.current_run_id()
+        if run_id is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(self.model.row_of(run_id), NAME_COLUMN))
+        self.view.setCurrentIndex(index)
+        self.view.edit(index)
+
+    def _on_rename_requested(self, run_id: int, name: str) -> None:
+        if self._apply(lambda: self._store.rename_run(run_id, name), "Cannot rename the run"):
+            self.refresh_run(run_id)
+
+    def edit_tags(self) -> None:
+        ids = self.selected_run_ids()
+        if not ids:
+            return
+        runs = [self.model.run_at(self.model.row_of(i)) for i in ids]
+        common = [t for t in runs[0].tags if all(t in r.tags for r in runs[1:])]
+        label = "Tags (comma-separated)" + (f" for {len(ids)} runs" if len(ids) > 1 else "")
+        text = ask_text(self, "Tags", label, ", ".join(common))
+        if text is None:
+            return
+        tags = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+        for run_id in ids:
+            if not self._apply(lambda run_id=run_id: self._store.set_tags(run_id, tags), "Cannot set tags"):
+                break
+            self.refresh_run(run_id)
+
+    def edit_notes(self) -> None:
+        run_id = self.current_run_id()
+        if run_id is None:
+            return
+        run = self.model.run_at(self.model.row_of(run_id))
+        text = ask_text(self, "Notes", f"Notes for {run.name}", getattr(run, "notes", "") or "", multiline=True)
+        if text is None:
+            return
+        if self._apply(lambda: self._store.set_notes(run_id, text), "Cannot save the notes"):
+            self.refresh_run(run_id)
+
+    def duplicate_current(self) -> None:
+        run_id = self.current_run_id()
+        if run_id is None:
+            return
+        try:
+            config = self._store.duplicate_config(run_id)
+        except LrstudioError as exc:
+            show_error(self, "Cannot copy the configuration", exc)
+            return
+        self.duplicate_requested.emit(config)
+
+    def delete_selected(self) -> None:
+        ids = self.selected_run_ids()
+        if not ids:
+            return
+        names = [self.model.run_at(self.model.row_of(i)).name for i in ids]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        question = (f"Delete {len(ids)} runs ({shown}) and all their points?" if len(ids) > 1
+                    else f"Delete run “{shown}” and all its points?")
+        if not confirm(self, "Delete runs", question + "\nThis cannot be undone."):
+            return
+        deleted = []
+        for run_id in ids:
+            if not self._apply(lambda run_id=run_id: self._store.delete_run(run_id), "Cannot delete the run"):
+                break
+            deleted.append(run_id)
+        if deleted:
+            self.model.remove_runs(deleted)
+            self._update_count()
+            self._emit_selection_if_changed()
+            self.runs_deleted.emit(deleted)
+
+    def open_database_folder(self) -> None:
+        folder = database_folder(self._store)
+        if folder is None:
+            QMessageBox.information(self, "Open folder", "This database is not a local file.")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _apply(self, fn: Callable[[], Any], title: str) -> bool:
+        try:
+            fn()
+        except LrstudioError as exc:
+            show_error(self, title, exc)
+            return False
+        return True
+
+    def _on_context_menu(self, pos: Any) -> None:
+        menu = QMenu(self)
+        for action in (self.action_rename, self.action_tags, self.action_notes, self.action_duplicate):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.action_delete)
+        menu.addSeparator()
+        menu.addAction(self.action_refresh)
+        menu.addAction(self.action_open_folder)
+        menu.popup(self.view.viewport().mapToGlobal(pos))
