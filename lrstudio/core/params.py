@@ -201,7 +201,7 @@ def _to_float(value: Any, p: Param, owner: str) -> float:
         raise ParamError(p.name, value, p.describe_allowed(), owner)
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
         raise ParamError(p.name, value, p.describe_allowed(), owner) from None
 
 
@@ -212,7 +212,7 @@ def _to_int(value: Any, p: Param, owner: str) -> int:
         return value
     try:
         f = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
         raise ParamError(p.name, value, p.describe_allowed(), owner) from None
     if not math.isfinite(f) or not f.is_integer():
         raise ParamError(p.name, value, p.describe_allowed(), owner)

@@ -1,0 +1,145 @@
+"""Benchmark: lr_curve for 100,000 steps vs stepping the equivalent torch scheduler 100,000 times.
+
+For every schedule of the catalogue (with parameters that span the whole run, so the periodic and
+hold-the-tail shortcuts do not make it look cheaper than it is), prints the median time of
+``lr_curve(spec, N, base_lr)`` over several repeats, the time of driving the equivalent torch
+scheduler N steps (the native ``torch.optim.lr_scheduler`` class where one matches, else the
+``LambdaLR`` snippet of ``to_pytorch_code``), and their ratio. Both run in the same process, one
+thread (``torch.set_num_threads(1)``), so the ratio is meaningful even on a busy machine.
+
+    python bench/bench_schedules.py [--steps 100000] [--repeat 15] [--torch-repeat 1] [NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+from lrstudio.core.lr_torch import to_pytorch_code
+from lrstudio.core.schedules import SCHEDULES, lr_curve, validate_spec
+
+
+def bench_specs(n: int) -> dict[str, dict]:
+    """One spec per schedule, features spread over the n steps."""
+    return {
+        "constant": {"factor": 0.5, "total_iters": n // 10},
+        "piecewise_constant": {"boundaries": [n // 4, n // 2, 3 * n // 4], "values": [0.1, 0.05, 0.01, 0.001]},
+        "step": {"step_size": 1000, "gamma": 0.97},
+        "multistep": {"milestones": [n // 3, 2 * n // 3], "gamma": 0.1},
+        "exponential": {"gamma": 0.99995},
+        "natural_exp": {"gamma": 3e-5},
+        "inverse_time": {"gamma": 1e-4},
+        "polynomial": {"decay_steps": n, "power": 2.0},
+        "linear": {"start_factor": 0.01, "end_factor": 1.0, "total_iters": n},
+        "factor": {"factor": 0.99995, "stop_factor_lr": 1e-5},
+        "multi_factor": {"steps": [n // 3, 2 * n // 3], "factor": 0.5},
+        "noam": {"d_model": 512.0, "warmup_steps": 4000},
+        "inverse_sqrt": {"num_warmup_steps": 4000},
+        "wsd": {"num_warmup_steps": 2000, "num_stable_steps": n // 2, "num_decay_steps": n // 2 - 2000},
+        "lambda": {"lr_lambda": "0.5 * (1 + cos(pi * epoch / 100000))"},
+        "multiplicative": {"lr_lambda": "0.99999"},
+        "linear_warmup": {"inner": {"name": "cosine", "params": {"T_max": n}}, "warmup_steps": 2000},
+        "sequential": {"schedules": [{"name": "linear", "params": {"start_factor": 0.1, "total_iters": 2000}},
+                                     {"name": "cosine", "params": {"T_max": n - 2000}}],
+                       "milestones": [2000]},
+        "cosine": {"T_max": n},
+        "cosine_restarts": {"T_0": 1000, "T_mult": 2},
+        "linear_cosine": {"decay_steps": n, "num_periods": 4.0},
+        "noisy_linear_cosine": {"decay_steps": n, "num_periods": 4.0},
+        "cyclic": {"max_lr": 0.5, "step_size_up": 2000, "mode": "triangular2"},
+        "one_cycle": {"total_steps": n},
+        "reduce_on_plateau": {"patience": 10, "factor": 0.5, "cooldown": 2},
+    }
+
+
+def loss_curve(n: int) -> np.ndarray:
+    """A plausible training loss: noisy exponential decay to a floor (>= 0)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(n)
+    return np.abs(0.2 + np.exp(-t / (n / 8)) + 0.02 * rng.standard_normal(n))
+
+
+def time_lr_curve(spec, n, base_lr, metrics, repeat) -> tuple[float, float]:
+    """(median, best) seconds; best-of shows the cost without the other processes' noise."""
+    lr_curve(spec, n, base_lr, metrics=metrics)  # warm caches (expression compile, imports)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        lr_curve(spec, n, base_lr, metrics=metrics)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times)
+
+
+def time_torch(spec, n, base_lr, metrics, repeat) -> tuple[float, str]:
+    import torch
+
+    times = []
+    kind = ""
+    for _ in range(repeat):
+        w = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.SGD([w], lr=base_lr)
+        ns = {"optimizer": optimizer}
+        # bench only (never in lrstudio/): run the generated snippet, as a user would
+        exec(compile(to_pytorch_code(spec, base_lr), "<snippet>", "exec"), ns)  # noqa: S102
+        sched = ns["scheduler"]
+        kind = type(sched).__name__
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()": we time only the scheduler
+            t0 = time.perf_counter()
+            if metrics is not None:
+                for m in metrics.tolist():
+                    sched.step(m)
+            else:
+                for _ in range(n):
+                    sched.step()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times), kind
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("names", nargs="*", help="schedules to run (default: all)")
+    ap.add_argument("--steps", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=15, help="repeats of lr_curve (median)")
+    ap.add_argument("--torch-repeat", type=int, default=1, help="repeats of the torch loop (median)")
+    ap.add_argument("--no-torch", action="store_true", help="time lr_curve only")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    n = args.steps
+    specs = bench_specs(n)
+    names = args.names or list(SCHEDULES)
+    base_lr = 0.1
+    print(f"lr_curve for {n:,} steps (median of {args.repeat}) vs stepping the torch scheduler {n:,} times "
+          f"(median of {args.torch_repeat}); torch threads = {torch.get_num_threads()}")
+    print(f"{'schedule':22s} {'lr_curve ms':>12s} {'(best)':>7s} {'torch ms':>10s} {'torch/lr_curve':>15s}"
+          "  torch scheduler")
+    worst = 0.0
+    for name in names:
+        spec = validate_spec({"name": name, "params": specs.get(name, {})})
+        metrics = loss_curve(n) if SCHEDULES[name].metric_driven else None
+        ours, best = time_lr_curve(spec, n, base_lr, metrics, args.repeat)
+        worst = max(worst, ours)
+        if args.no_torch:
+            print(f"{name:22s} {ours * 1e3:12.2f} {best * 1e3:7.2f}")
+            continue
+        theirs, kind = time_torch(spec, n, base_lr, metrics[: n - 1] if metrics is not None else None,
+                                  args.torch_repeat)
+        print(f"{name:22s} {ours * 1e3:12.2f} {best * 1e3:7.2f} {theirs * 1e3:10.1f} {theirs / ours:14.0f}x  {kind}")
+    print(f"slowest lr_curve median: {worst * 1e3:.2f} ms (target <= 5 ms)")
+    try:
+        import os
+
+        print(f"load average while running: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    except OSError:  # pragma: no cover - not on every platform
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""``lrstudio preview SPEC_OR_FILE --steps N --base-lr X [--csv out.csv] [--metrics FILE]``.
+
+SPEC_OR_FILE is inline JSON (``'{"name": "cosine", "params": {"T_max": 50}}'``), a path to a JSON
+file holding such a spec, or just a schedule name (``cosine``: its defaults). Prints a short summary
+(as ``#`` comment lines) followed by ``step,lr`` for every update (steps count from 1), or writes
+that CSV to ``--csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from lrstudio.core.errors import LrstudioError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("preview", help="print or save the learning-rate curve of a schedule",
+                       description=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+    p.add_argument("spec", metavar="SPEC_OR_FILE", help="inline JSON spec, a JSON file, or a schedule name")
+    p.add_argument("--steps", type=int, default=100, help="number of updates (default 100)")
+    p.add_argument("--base-lr", type=float, default=0.01, help="base learning rate (default 0.01)")
+    p.add_argument("--csv", metavar="OUT", help="write step,lr to this CSV file instead of printing")
+    p.add_argument("--metrics", metavar="FILE",
+                   help="metric per scheduling step for reduce_on_plateau (one number per line, or CSV: "
+                        "the last column; non-numeric lines such as a header are skipped)")
+    p.set_defaults(func=run)
+
+
+def load_spec(text: str) -> Any:
+    """Inline JSON, a JSON file, or a bare schedule name."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return _parse_json(stripped, "inline spec")
+    path = Path(text)
+    if path.suffix.lower() == ".json" or path.is_file():
+        if not path.is_file():
+            raise LrstudioError(f"spec file not found: {text}")
+        try:
+            content = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LrstudioError(f"cannot read spec file {text}: {exc.strerror}") from None
+        return _parse_json(content, f"spec file {text}")
+    return {"name": stripped}
+
+
+def _parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LrstudioError(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
+def load_metrics(path: str) -> list[float]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LrstudioError(f"cannot read metrics file {path}: {exc.strerror or exc}") from None
+    values = []
+    for line in lines:
+        field = line.strip().split(",")[-1].strip()
+        if not field:
+            continue
+        try:
+            values.append(float(field))
+        except ValueError:
+            if values:
+                raise LrstudioError(f"metrics file {path}: not a number: {field!r}") from None
+            continue  # a header before the first number
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from lrstudio.core.schedules import SCHEDULES, lr_curve, validate_spec
+
+    spec = validate_spec(load_spec(args.spec))
+    metrics = load_metrics(args.metrics) if args.metrics else None
+    lrs = lr_curve(spec, args.steps, args.base_lr, metrics=metrics)
+    steps = np.arange(1, len(lrs) + 1)
+    body = "step,lr\n" + "".join(f"{s},{v!r}\n" for s, v in zip(steps.tolist(), lrs.tolist()))
+    if args.csv:
+        try:
+            Path(args.csv).write_text(body, encoding="utf-8")
+        except OSError as exc:
+            raise LrstudioError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+        print(f"wrote {len(lrs)} steps to {args.csv}", file=sys.stderr)
+        return 0
+    head = [f"# {json.dumps(spec, sort_keys=True)}", f"# base_lr={args.base_lr!r} steps={len(lrs)}"]
+    if len(lrs):
+        head.append(f"# first={float(lrs[0])!r} min={float(lrs.min())!r} max={float(lrs.max())!r} "
+                    f"last={float(lrs[-1])!r}")
+    if SCHEDULES[spec["name"]].metric_driven and metrics is None:
+        head.append("# no --metrics given: a metric-driven schedule holds the base LR")
+    sys.stdout.write("\n".join(head) + "\n" + body)
+    return 0

@@ -1,0 +1,39 @@
+"""The learning-rate schedule catalogue.
+
+Public API (see ``docs/ARCHITECTURE.md``)::
+
+    SCHEDULES: dict[str, ScheduleInfo]       # every schedule, its declared params, formula, source
+    validate_spec(spec) -> dict              # normalised spec, raises ScheduleError (a ParamError)
+    lr_curve(spec, steps, base_lr, metrics=None) -> np.ndarray   # element i: LR of update i + 1
+    check_run_length(spec, total_steps)      # e.g. warm-up longer than the run
+    compile_expr(text)                       # the safe evaluator behind lambda/multiplicative
+
+Importing this package imports numpy but not torch.
+"""
+
+from lrstudio.core.schedules import basic, composite, cyclic, plateau  # noqa: F401  (register the catalogue)
+from lrstudio.core.schedules.base import (
+    SCHEDULES,
+    ScheduleError,
+    ScheduleInfo,
+    check_run_length,
+    curve_at,
+    lr_curve,
+    register_schedule,
+    validate_spec,
+)
+from lrstudio.core.schedules.expr import compile_expr
+from lrstudio.core.schedules.plateau import PlateauState
+
+__all__ = [
+    "SCHEDULES",
+    "PlateauState",
+    "ScheduleError",
+    "ScheduleInfo",
+    "check_run_length",
+    "compile_expr",
+    "curve_at",
+    "lr_curve",
+    "register_schedule",
+    "validate_spec",
+]

@@ -1,0 +1,523 @@
+"""Step-wise and analytic decays: constant, piecewise, step, multistep, exponential family,
+polynomial, linear, the d2l/MXNet factor schedulers, Noam and the HF inverse-sqrt / WSD schedules.
+
+Every function takes ``(p, t, base_lr, metrics)``: validated parameters, an int64 array of steps
+(``t`` = scheduler steps taken before the update), the base LR, and (unused here) metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lrstudio.core.params import Param
+from lrstudio.core.schedules.base import (
+    ScheduleError,
+    piecewise,
+    pow_array,
+    pow_scalar,
+    register_schedule,
+)
+
+_GAMMA_DECAY = dict(low=0.0, high=1.0, low_open=True)
+
+
+def _strictly_increasing(values: list[int], pname: str, owner: str, what: str = "strictly increasing") -> None:
+    for a, b in zip(values, values[1:]):
+        if b <= a:
+            raise ScheduleError(pname, values, f"{what} integers (got {a} then {b})", owner)
+
+
+# -- constant ------------------------------------------------------------------------------------
+@register_schedule(
+    "constant",
+    title="Constant",
+    source="torch ConstantLR (factor, total_iters); a plain constant by default",
+    formula="lr(t) = base_lr * (factor if t < total_iters else 1)",
+    params=(
+        Param("factor", "float", 1.0, "Multiplier of the LR for the first total_iters steps",
+              low=0.0, high=1.0),
+        Param("total_iters", "int", 0, "Steps during which the factor applies (0: never)",
+              low=0, high=10**9),
+    ),
+    torch_class="ConstantLR",
+)
+def constant(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Constant LR, optionally scaled by ``factor`` for the first ``total_iters`` steps.
+
+    lr(t) = base_lr * factor  for t < total_iters,  base_lr  afterwards.
+    With the defaults (factor 1, total_iters 0) the LR is always ``base_lr``; with
+    factor 1/3, total_iters 5 it is torch's ``ConstantLR`` default.
+    """
+    return np.where(t < p["total_iters"], base_lr * p["factor"], base_lr)
+
+
+# -- piecewise constant --------------------------------------------------------------------------
+def _check_piecewise(p: dict[str, Any], owner: str) -> None:
+    _strictly_increasing(p["boundaries"], "boundaries", owner)
+    if len(p["values"]) != len(p["boundaries"]) + 1:
+        raise ScheduleError(
+            "values", p["values"],
+            f"one more value than boundaries: {len(p['boundaries']) + 1} values for "
+            f"{len(p['boundaries'])} boundaries (got {len(p['values'])})",
+            owner,
+        )
+
+
+@register_schedule(
+    "piecewise_constant",
+    title="Piecewise constant",
+    source="Paddle PiecewiseDecay; TF/Keras piecewise_constant / PiecewiseConstantDecay",
+    formula="lr(t) = values[k], k = #{b in boundaries: b <= t} (switch='at_boundary') "
+            "or #{b: b < t} (switch='after_boundary', TF)",
+    params=(
+        Param("boundaries", "int_list", [100, 200], "Steps at which the value changes (strictly increasing)",
+              low=0, high=10**9),
+        Param("values", "float_list", [0.1, 0.01, 0.001], "LR of each interval: len(boundaries) + 1 values",
+              low=0.0, high=1e6, min_len=1),
+        Param("switch", "choice", "at_boundary",
+              "at_boundary: value changes at t = boundary (Paddle, torch style); "
+              "after_boundary: at t = boundary + 1 (TF/Keras: x <= boundary keeps the old value)",
+              choices=("at_boundary", "after_boundary")),
+        Param("relative", "bool", False,
+              "values are multipliers of the base LR (false: absolute LRs, as in Paddle and TF)"),
+    ),
+    check=_check_piecewise,
+)
+def piecewise_constant(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Constant pieces between boundaries.
+
+    Paddle ``PiecewiseDecay``: ``values[i]`` while ``t < boundaries[i]``, so the value changes *at*
+    the boundary (``switch="at_boundary"``): lr(t) = values[#{b <= t}].
+    TF ``piecewise_constant``: ``values[0]`` for ``x <= boundaries[0]``, ``values[i]`` for
+    ``boundaries[i-1] < x <= boundaries[i]``: the change comes one step later
+    (``switch="after_boundary"``): lr(t) = values[#{b < t}].
+    Values are absolute LRs as in both sources; ``relative=true`` multiplies them by ``base_lr``.
+    """
+    b = np.asarray(p["boundaries"], dtype=np.int64)
+    edges = b if p["switch"] == "at_boundary" else b + 1  # #{b < t} = #{b + 1 <= t}
+    vals = np.asarray(p["values"], dtype=np.float64)
+    if p["relative"]:
+        vals = vals * base_lr
+    return piecewise(t, edges, vals)
+
+
+def _per_level(t: np.ndarray, size: int, offset: int, fn: Any) -> np.ndarray:
+    """fn(k) with k = floor(t / size) + offset: on the few levels and repeated, or per step when the
+    levels are many (size 1, 2...)."""
+    if size <= 8:
+        k = (t // size).astype(np.float64)
+        if offset:
+            k += offset
+        return fn(k)
+    edges, k = _levels(t, size, offset)
+    return piecewise(t, edges, fn(k))
+
+
+def _levels(t: np.ndarray, size: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Edges size, 2*size, ... up to max(t) and the level k = floor(t/size) + offset of each piece."""
+    top = int(t.max()) if t.size else 0
+    kmax = top // size
+    edges = size * np.arange(1, kmax + 1, dtype=np.int64)
+    return edges, np.arange(offset, kmax + 1 + offset, dtype=np.float64)
+
+
+# -- step / multistep ----------------------------------------------------------------------------
+@register_schedule(
+    "step",
+    title="Step decay",
+    source="torch StepLR; Paddle StepDecay",
+    formula="lr(t) = base_lr * gamma ** floor(t / step_size)",
+    params=(
+        Param("step_size", "int", 30, "Decay every step_size steps", low=1, high=10**9),
+        Param("gamma", "float", 0.1, "Multiplicative decay factor", **_GAMMA_DECAY),
+    ),
+    torch_class="StepLR",
+)
+def step(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Decay by ``gamma`` every ``step_size`` steps (torch ``StepLR``, Paddle ``StepDecay``).
+
+    lr(t) = base_lr * gamma ** floor(t / step_size)
+    """
+    return _per_level(t, p["step_size"], 0, lambda k: base_lr * pow_scalar(p["gamma"], k))
+
+
+def _check_multistep(p: dict[str, Any], owner: str) -> None:
+    _strictly_increasing(p["milestones"], "milestones", owner)
+
+
+@register_schedule(
+    "multistep",
+    title="Multi-step decay",
+    source="torch MultiStepLR; Paddle MultiStepDecay",
+    formula="lr(t) = base_lr * gamma ** #{m in milestones: m <= t}",
+    params=(
+        Param("milestones", "int_list", [30, 80], "Steps at which the LR is multiplied by gamma "
+              "(strictly increasing)", low=1, high=10**9),
+        Param("gamma", "float", 0.1, "Multiplicative decay factor", **_GAMMA_DECAY),
+    ),
+    check=_check_multistep,
+    torch_class="MultiStepLR",
+)
+def multistep(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Decay by ``gamma`` at each milestone (torch ``MultiStepLR``, Paddle ``MultiStepDecay``).
+
+    lr(t) = base_lr * gamma ** bisect_right(milestones, t)   (the new value applies *at* t = milestone)
+    """
+    ms = np.asarray(p["milestones"], dtype=np.int64)
+    return piecewise(t, ms, base_lr * p["gamma"] ** np.arange(ms.size + 1, dtype=np.float64))
+
+
+# -- exponential family (torch/Paddle per-step form = TF form with decay_steps=1) -------------------
+def _tf_progress(p: dict[str, Any], t: np.ndarray) -> np.ndarray:
+    x = t.astype(np.float64)
+    x /= float(p["decay_steps"])
+    return np.floor(x, out=x) if p["staircase"] else x
+
+
+def _staircase(p: dict[str, Any], t: np.ndarray, fn: Any) -> np.ndarray:
+    """TF staircase forms: one value per decay_steps interval, fn(k) on the few levels k."""
+    return _per_level(t, p["decay_steps"], 0, fn)
+
+
+_DECAY_STEPS = Param("decay_steps", "int", 1, "TF form: decay over this many steps (1: per step, as torch/Paddle)",
+                     low=1, high=10**9)
+_STAIRCASE = Param("staircase", "bool", False, "TF form: decay in discrete intervals (floor(t / decay_steps))")
+
+
+@register_schedule(
+    "exponential",
+    title="Exponential decay",
+    source="torch ExponentialLR; Paddle ExponentialDecay; TF exponential_decay (decay_rate = gamma)",
+    formula="lr(t) = base_lr * gamma ** (t / decay_steps)   (floor(t / decay_steps) if staircase)",
+    params=(
+        Param("gamma", "float", 0.95, "Decay rate (TF decay_rate)", **_GAMMA_DECAY),
+        _DECAY_STEPS,
+        _STAIRCASE,
+    ),
+    torch_class="ExponentialLR",
+)
+def exponential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Exponential decay.
+
+    torch ``ExponentialLR``/Paddle ``ExponentialDecay``: lr(t) = base_lr * gamma ** t
+    (``decay_steps=1``). TF ``exponential_decay``: lr = lr0 * decay_rate ** (t / decay_steps),
+    with ``staircase`` flooring the exponent.
+    """
+    if p["staircase"]:
+        return _staircase(p, t, lambda k: base_lr * pow_scalar(p["gamma"], k))
+    out = pow_scalar(p["gamma"], _tf_progress(p, t))
+    out *= base_lr
+    return out
+
+
+@register_schedule(
+    "natural_exp",
+    title="Natural exponential decay",
+    source="Paddle NaturalExpDecay; TF natural_exp_decay (decay_rate = gamma)",
+    formula="lr(t) = base_lr * exp(-gamma * t / decay_steps)   (floor(t / decay_steps) if staircase)",
+    params=(
+        Param("gamma", "float", 0.1, "Decay rate (TF decay_rate)", low=0.0, high=1e3),
+        _DECAY_STEPS,
+        _STAIRCASE,
+    ),
+)
+def natural_exp(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Natural exponential decay.
+
+    Paddle ``NaturalExpDecay``: lr = base_lr * e^(-gamma * t). TF ``natural_exp_decay``:
+    lr0 * exp(-decay_rate * t / decay_steps), the quotient floored when ``staircase``.
+    """
+    if p["staircase"]:
+        return _staircase(p, t, lambda k: base_lr * np.exp(-p["gamma"] * k))
+    x = _tf_progress(p, t)
+    x *= -p["gamma"]
+    np.exp(x, out=x)
+    x *= base_lr
+    return x
+
+
+@register_schedule(
+    "inverse_time",
+    title="Inverse time decay",
+    source="Paddle InverseTimeDecay; TF inverse_time_decay (decay_rate = gamma)",
+    formula="lr(t) = base_lr / (1 + gamma * t / decay_steps)   (floor(t / decay_steps) if staircase)",
+    params=(
+        Param("gamma", "float", 0.1, "Decay rate (TF decay_rate)", low=0.0, high=1e6),
+        _DECAY_STEPS,
+        _STAIRCASE,
+    ),
+)
+def inverse_time(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Inverse time decay.
+
+    Paddle ``InverseTimeDecay``: lr = base_lr / (1 + gamma * t). TF ``inverse_time_decay``:
+    lr0 / (1 + decay_rate * t / decay_steps), the quotient floored when ``staircase``.
+    """
+    if p["staircase"]:
+        return _staircase(p, t, lambda k: base_lr / (1.0 + p["gamma"] * k))
+    x = _tf_progress(p, t)
+    x *= p["gamma"]
+    x += 1.0
+    return np.divide(base_lr, x, out=x)
+
+
+# -- polynomial ----------------------------------------------------------------------------------
+@register_schedule(
+    "polynomial",
+    title="Polynomial decay",
+    source="Paddle PolynomialDecay; TF polynomial_decay; torch PolynomialLR (end_lr=0, cycle off)",
+    formula="lr(t) = (base_lr - end_lr) * (1 - min(t, D) / D) ** power + end_lr; "
+            "cycle: D' = D * max(1, ceil(t / D)), lr = (base_lr - end_lr) * (1 - t / D') ** power + end_lr",
+    params=(
+        Param("decay_steps", "int", 100, "Steps to reach end_lr (torch total_iters)", low=1, high=10**9),
+        Param("end_lr", "float", 0.0001, "Final LR (absolute; torch PolynomialLR: 0)", low=0.0, high=1e6),
+        Param("power", "float", 1.0, "Exponent of the decay", low=0.0, high=100.0),
+        Param("cycle", "bool", False, "Restart the decay every decay_steps (Paddle/TF cycle)"),
+    ),
+    torch_class="PolynomialLR",
+)
+def polynomial(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Polynomial decay from ``base_lr`` to ``end_lr`` over ``decay_steps``.
+
+    Without cycle (Paddle ``PolynomialDecay``, TF ``polynomial_decay``):
+        lr(t) = (base_lr - end_lr) * (1 - min(t, D)/D) ** power + end_lr
+    torch ``PolynomialLR(total_iters=D, power)`` is the case ``end_lr = 0``.
+    With cycle, D grows to ``D * ceil(t / D)`` (``1`` at t = 0, as both sources special-case):
+        lr(t) = (base_lr - end_lr) * (1 - t/(D*max(1, ceil(t/D)))) ** power + end_lr
+    so the LR jumps back up just after each multiple of D.
+    """
+    d = float(p["decay_steps"])
+    if p["cycle"]:
+        tf = t.astype(np.float64)
+        div = np.maximum(np.ceil(tf / d), 1.0)
+        frac = tf / (d * div)
+    else:
+        frac = np.minimum(t, p["decay_steps"]).astype(np.float64)
+        frac /= d
+    np.subtract(1.0, frac, out=frac)
+    out = pow_array(frac, p["power"])
+    out *= base_lr - p["end_lr"]
+    out += p["end_lr"]
+    return out
+
+
+# -- linear (torch LinearLR) ---------------------------------------------------------------------
+@register_schedule(
+    "linear",
+    title="Linear",
+    source="torch LinearLR",
+    formula="lr(t) = base_lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)",
+    params=(
+        Param("start_factor", "float", 1.0 / 3.0, "Multiplier at t = 0", low=0.0, high=1.0, low_open=True),
+        Param("end_factor", "float", 1.0, "Multiplier from t = total_iters on", low=0.0, high=1.0),
+        Param("total_iters", "int", 5, "Steps of the linear change", low=1, high=10**9),
+    ),
+    torch_class="LinearLR",
+)
+def linear(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Linear change of the multiplier from ``start_factor`` to ``end_factor`` (torch ``LinearLR``).
+
+    lr(t) = base_lr * (start_factor + (end_factor - start_factor) * min(t, T) / T), T = total_iters.
+    """
+    frac = np.minimum(t, p["total_iters"]).astype(np.float64)
+    frac /= float(p["total_iters"])
+    frac *= p["end_factor"] - p["start_factor"]
+    frac += p["start_factor"]
+    frac *= base_lr
+    return frac
+
+
+# -- d2l / MXNet factor schedulers ---------------------------------------------------------------
+@register_schedule(
+    "factor",
+    title="Factor (d2l)",
+    source="d2l FactorScheduler; MXNet lr_scheduler.FactorScheduler (convention='mxnet')",
+    formula="d2l: lr(t) = max(stop_factor_lr, base_lr * factor ** (floor(t / step_size) + 1)); "
+            "mxnet: lr(t) = max(stop_factor_lr, base_lr * factor ** floor(t / step_size))",
+    params=(
+        Param("factor", "float", 1.0, "Multiplier applied every step_size steps", low=0.0, high=1.0,
+              low_open=True),
+        Param("stop_factor_lr", "float", 1e-7, "Floor of the LR (absolute)", low=0.0, high=1e6),
+        Param("step_size", "int", 1, "Steps between two applications of the factor (MXNet step)",
+              low=1, high=10**9),
+        Param("convention", "choice", "d2l",
+              "d2l: the factor is applied before the first value (scheduler(0) = base*factor); "
+              "mxnet: the first update uses the base LR",
+              choices=("d2l", "mxnet")),
+    ),
+)
+def factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Geometric decay with a floor.
+
+    d2l ``FactorScheduler.__call__`` multiplies *then* returns, so its first value is already
+    ``base_lr * factor`` (``convention="d2l"``):
+        lr(t) = max(stop_factor_lr, base_lr * factor ** (floor(t / step_size) + 1))
+    MXNet ``FactorScheduler(step)`` keeps ``base_lr`` until ``num_update > step``; the optimizer's
+    ``num_update`` of update ``t + 1`` is ``t + 1``, so (``convention="mxnet"``):
+        lr(t) = max(stop_factor_lr, base_lr * factor ** floor(t / step_size))
+    """
+    return _per_level(t, p["step_size"], 1 if p["convention"] == "d2l" else 0,
+                      lambda k: np.maximum(p["stop_factor_lr"], base_lr * pow_scalar(p["factor"], k)))
+
+
+def _check_multi_factor(p: dict[str, Any], owner: str) -> None:
+    _strictly_increasing(p["steps"], "steps", owner)
+
+
+@register_schedule(
+    "multi_factor",
+    title="Multi-factor (d2l)",
+    source="d2l MultiFactorScheduler (MXNet lr_scheduler.MultiFactorScheduler)",
+    formula="d2l: lr(t) = base_lr * factor ** #{s in steps: s < t}; "
+            "mxnet: lr(t) = base_lr * factor ** #{s: s <= t} (= torch MultiStepLR)",
+    params=(
+        Param("steps", "int_list", [15, 30], "Steps after which the LR is multiplied by factor "
+              "(strictly increasing)", low=1, high=10**9),
+        Param("factor", "float", 0.5, "Multiplier at each listed step", low=0.0, high=1.0, low_open=True),
+        Param("convention", "choice", "d2l",
+              "d2l: scheduler(t) with t counted from 0 as in the book's plots (change at s + 1); "
+              "mxnet: num_update = t + 1 as in MXNet training (change at s, like torch MultiStepLR)",
+              choices=("d2l", "mxnet")),
+    ),
+    check=_check_multi_factor,
+)
+def multi_factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Multiply by ``factor`` after each listed step.
+
+    MXNet ``MultiFactorScheduler.__call__(num_update)`` decays once for each ``s`` with
+    ``num_update > s``. The d2l book calls it as ``scheduler(t)`` for ``t = 0, 1, ...``
+    (``convention="d2l"``): lr(t) = base_lr * factor ** #{s < t}. In MXNet training the update
+    ``t + 1`` has ``num_update = t + 1`` (``convention="mxnet"``): #{s <= t}, torch ``MultiStepLR``.
+    """
+    steps = np.asarray(p["steps"], dtype=np.int64)
+    edges = steps + 1 if p["convention"] == "d2l" else steps  # #{s < t} = #{s + 1 <= t}
+    return piecewise(t, edges, base_lr * p["factor"] ** np.arange(steps.size + 1, dtype=np.float64))
+
+
+# -- Noam ----------------------------------------------------------------------------------------
+@register_schedule(
+    "noam",
+    title="Noam (Transformer)",
+    source="Paddle NoamDecay",
+    formula="lr(t) = base_lr * d_model ** -0.5 * min(t ** -0.5, t * warmup_steps ** -1.5)  (0 at t = 0)",
+    params=(
+        Param("d_model", "float", 512.0, "Model width (the LR scales as d_model^-0.5)", low=0.0, high=1e9,
+              low_open=True),
+        Param("warmup_steps", "int", 4000, "Steps of the linear warm-up", low=1, high=10**9),
+    ),
+)
+def noam(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Noam schedule of "Attention is all you need" (Paddle ``NoamDecay``; Paddle's default
+    ``learning_rate`` is 1.0, so use base LR 1 to match its numbers).
+
+    lr(t) = base_lr * d_model^-0.5 * min(a, t * warmup_steps^-1.5),  a = t^-0.5 (a = 1 at t = 0,
+    so lr(0) = 0, as Paddle).
+    """
+    tf = t.astype(np.float64)
+    a = np.sqrt(tf)
+    np.divide(1.0, a, out=a)
+    a[t == 0] = 1.0
+    tf *= float(p["warmup_steps"]) ** -1.5
+    np.minimum(a, tf, out=a)
+    a *= base_lr * (p["d_model"] ** -0.5)
+    return a
+
+
+# -- HF transformers -----------------------------------------------------------------------------
+@register_schedule(
+    "inverse_sqrt",
+    title="Inverse square root",
+    source="HF transformers get_inverse_sqrt_schedule",
+    formula="t < W: lr = base_lr * t / max(1, W); else lr = base_lr / sqrt((t + timescale - W) / timescale)",
+    params=(
+        Param("num_warmup_steps", "int", 0, "Steps of the linear warm-up from 0", low=0, high=10**9),
+        Param("timescale", "int", None, "Time scale of the decay (empty: num_warmup_steps, or 10,000 "
+              "when that is 0)", low=1, high=10**9, optional=True),
+    ),
+    run_length=lambda p: [("num_warmup_steps", p["num_warmup_steps"])],
+)
+def inverse_sqrt(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Linear warm-up then inverse-square-root decay (HF ``get_inverse_sqrt_schedule``).
+
+    factor(t) = t / max(1, W)                               for t < W
+              = 1 / sqrt((t + timescale - W) / timescale)   otherwise,
+    timescale defaulting to W (or 10,000 when W = 0); lr = base_lr * factor.
+    """
+    w = p["num_warmup_steps"]
+    ts = p["timescale"] if p["timescale"] is not None else (w or 10_000)
+    tf = t.astype(np.float64)
+    out = tf + float(ts - w)
+    out /= float(ts)
+    np.sqrt(out, out=out)
+    np.divide(1.0, out, out=out)
+    if w > 0:
+        warm = t < w
+        out[warm] = tf[warm] / float(max(1, w))
+    out *= base_lr
+    return out
+
+
+def _wsd_len(p: dict[str, Any]) -> list[tuple[str, int]]:
+    return [("num_warmup_steps", p["num_warmup_steps"])]
+
+
+@register_schedule(
+    "wsd",
+    title="Warmup-stable-decay",
+    source="HF transformers get_wsd_schedule",
+    formula="warm-up (linear/cosine/1-sqrt) to 1, hold 1 for num_stable_steps, decay "
+            "(linear/cosine/1-sqrt) to min_lr_ratio over num_decay_steps, then min_lr_ratio; lr = base_lr*factor",
+    params=(
+        Param("num_warmup_steps", "int", 0, "Steps of the warm-up", low=0, high=10**9),
+        Param("num_stable_steps", "int", 800, "Steps at the full LR", low=0, high=10**9),
+        Param("num_decay_steps", "int", 200, "Steps of the decay", low=0, high=10**9),
+        Param("warmup_type", "choice", "linear", "Shape of the warm-up", choices=("linear", "cosine", "1-sqrt")),
+        Param("decay_type", "choice", "cosine", "Shape of the decay", choices=("linear", "cosine", "1-sqrt")),
+        Param("min_lr_ratio", "float", 0.0, "Final LR as a fraction of the base LR", low=0.0, high=1.0),
+        Param("num_cycles", "float", 0.5, "Cosine decay: number of cosine cycles (0.5 = a half cosine down to the floor)",
+              low=0.0, high=1e3),
+    ),
+    run_length=_wsd_len,
+)
+def wsd(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Warmup-stable-decay (HF ``get_wsd_schedule``).
+
+    W, S, D = warm-up, stable, decay steps; r = min_lr_ratio.
+      t < W:          x = t / max(1, W); f = x (linear) | (1 - cos(pi x))/2 (cosine) | 1 - sqrt(1 - x)
+                      factor = max(0, f * (1 - r) + r)
+      t < W + S:      factor = 1
+      t < W + S + D:  x = (t - W - S) / max(1, D);
+                      f = 1 - x | (1 + cos(pi * num_cycles * 2 x))/2 | 1 - sqrt(x);  factor = max(0, f*(1-r) + r)
+      otherwise:      factor = r
+    """
+    w, s, d = p["num_warmup_steps"], p["num_stable_steps"], p["num_decay_steps"]
+    r = p["min_lr_ratio"]
+    out = np.empty(t.shape, dtype=np.float64)
+    # phase of each step: 0 warm-up, 1 stable, 2 decay, 3 after; evaluated only where needed
+    edges = np.asarray([w, w + s, w + s + d], dtype=np.int64)
+    phase = piecewise(t, edges, np.arange(4.0))
+    warm, dec = phase == 0, phase == 2
+    out[phase == 1] = 1.0
+    out[phase == 3] = r
+    if warm.any():
+        x = t[warm].astype(np.float64) / float(max(1, w))
+        if p["warmup_type"] == "linear":
+            fw = x
+        elif p["warmup_type"] == "cosine":
+            fw = 0.5 * (1.0 - np.cos(np.pi * x))
+        else:
+            fw = 1.0 - np.sqrt(1.0 - x)
+        out[warm] = np.maximum(0.0, fw * (1.0 - r) + r)
+    if dec.any():
+        y = (t[dec] - w - s).astype(np.float64) / float(max(1, d))
+        if p["decay_type"] == "linear":
+            fd = 1.0 - y
+        elif p["decay_type"] == "cosine":
+            fd = 0.5 * (1.0 + np.cos(np.pi * float(p["num_cycles"]) * 2.0 * y))
+        else:
+            fd = 1.0 - np.sqrt(y)
+        out[dec] = np.maximum(0.0, fd * (1.0 - r) + r)
+    out *= base_lr
+    return out

@@ -1,0 +1,171 @@
+"""User expressions (lambda, multiplicative) and schedules built from other schedules
+(linear_warmup, sequential), joined at step boundaries as optax's ``join_schedules`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lrstudio.core.params import Param
+from lrstudio.core.schedules.base import ScheduleError, _curve, as_range, register_schedule
+from lrstudio.core.schedules.expr import compile_expr
+
+
+# -- lambda / multiplicative ---------------------------------------------------------------------
+def _check_expr(p: dict[str, Any], owner: str) -> None:
+    compile_expr(p["lr_lambda"], "lr_lambda", owner)
+
+
+@register_schedule(
+    "lambda",
+    title="Lambda (expression)",
+    source="torch LambdaLR; Paddle LambdaDecay",
+    formula="lr(t) = base_lr * f(t), f a user expression of epoch (= step = t)",
+    params=(
+        Param("lr_lambda", "expr", "0.95 ** epoch",
+              "Factor as an expression of epoch (also step or t), e.g. 0.95 ** epoch or "
+              "1 if epoch < 10 else 0.1; functions exp, log, sqrt, cos, sin, min, max, abs, floor, ceil; pi, e"),
+    ),
+    check=_check_expr,
+    torch_class="LambdaLR",
+)
+def lambda_(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Base LR times a user factor (torch ``LambdaLR``, Paddle ``LambdaDecay``).
+
+    lr(t) = base_lr * f(t). ``f`` is read by the safe evaluator of
+    :mod:`lrstudio.core.schedules.expr` (never ``eval``); the curve must stay finite and >= 0,
+    otherwise :func:`lr_curve` names the first bad step.
+    """
+    return base_lr * compile_expr(p["lr_lambda"]).evaluate(t)
+
+
+@register_schedule(
+    "multiplicative",
+    title="Multiplicative (expression)",
+    source="torch MultiplicativeLR; Paddle MultiplicativeDecay",
+    formula="lr(0) = base_lr; lr(t) = lr(t-1) * f(t) = base_lr * f(1) * ... * f(t)",
+    params=(
+        Param("lr_lambda", "expr", "0.95",
+              "Factor applied at each step, as an expression of epoch (also step or t), e.g. 0.95 or "
+              "0.9 if epoch % 10 == 0 else 1"),
+    ),
+    check=_check_expr,
+    torch_class="MultiplicativeLR",
+)
+def multiplicative(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Running product of a user factor (torch ``MultiplicativeLR``, Paddle ``MultiplicativeDecay``).
+
+    lr(t) = base_lr * prod_{k=1..t} f(k)   (lr(0) = base_lr). The product is accumulated left to
+    right, ((base_lr * f(1)) * f(2)) * ..., the order in which torch multiplies ``group["lr"]``.
+    """
+    if t.size == 0:
+        return np.zeros(0)
+    top = int(t.max())
+    f = compile_expr(p["lr_lambda"]).evaluate(np.arange(1, top + 1, dtype=np.float64))
+    run = np.multiply.accumulate(np.concatenate(([float(base_lr)], f)))
+    r = as_range(t)
+    return run[r[0] : r[1] + 1] if r is not None else run[t]
+
+
+# -- linear warm-up around any schedule ----------------------------------------------------------
+@register_schedule(
+    "linear_warmup",
+    title="Linear warm-up + schedule",
+    source="Paddle LinearWarmup (wraps any schedule)",
+    formula="t < W: lr = start_lr + (end_lr - start_lr) * t / W; else lr = inner(t - W)",
+    params=(
+        Param("inner", "schedule", {"name": "constant", "params": {}}, "Schedule that follows the warm-up "
+              "(it starts at its own step 0 when the warm-up ends)"),
+        Param("warmup_steps", "int", 100, "Steps of the warm-up (0: none)", low=0, high=10**9),
+        Param("start_lr", "float", 0.0, "LR at step 0 (absolute)", low=0.0, high=1e6),
+        Param("end_lr", "float", None, "LR the warm-up reaches (absolute; empty: the base LR)",
+              low=0.0, high=1e6, optional=True),
+    ),
+    run_length=lambda p: [("warmup_steps", p["warmup_steps"])],
+)
+def linear_warmup(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Linear warm-up, then any schedule (Paddle ``LinearWarmup``).
+
+    lr(t) = start_lr + (end_lr - start_lr) * t / W      for t < W
+    lr(t) = inner(t - W)                                for t >= W
+    end_lr defaults to the base LR; the inner schedule is evaluated with the base LR as Paddle's
+    inner scheduler runs with its own learning_rate, stepped with ``epoch - warmup_steps``.
+    """
+    w = p["warmup_steps"]
+    end = base_lr if p["end_lr"] is None else p["end_lr"]
+    r = as_range(t)
+    if r is not None:
+        m = min(max(w - r[0], 0), t.size)  # the first m steps are in the warm-up
+        out = np.empty(t.shape, dtype=np.float64)
+        if m:
+            out[:m] = (end - p["start_lr"]) * t[:m].astype(np.float64) / float(w) + p["start_lr"]
+        if m < t.size:
+            out[m:] = _curve(p["inner"], t[m:] - w, base_lr)
+        return out
+    out = np.empty(t.shape, dtype=np.float64)
+    warm = t < w
+    if warm.any():
+        out[warm] = (end - p["start_lr"]) * t[warm].astype(np.float64) / float(w) + p["start_lr"]
+    rest = ~warm
+    if rest.any():
+        out[rest] = _curve(p["inner"], t[rest] - w, base_lr)
+    return out
+
+
+# -- sequential ----------------------------------------------------------------------------------
+def _check_sequential(p: dict[str, Any], owner: str) -> None:
+    ms, ss = p["milestones"], p["schedules"]
+    if len(ms) != len(ss) - 1:
+        raise ScheduleError(
+            "milestones", ms,
+            f"one milestone fewer than schedules: {len(ss) - 1} milestones for {len(ss)} schedules", owner,
+        )
+    for a, b in zip(ms, ms[1:]):
+        if b <= a:
+            raise ScheduleError("milestones", ms, f"strictly increasing integers (got {a} then {b})", owner)
+
+
+@register_schedule(
+    "sequential",
+    title="Sequential",
+    source="torch SequentialLR",
+    formula="k = #{m in milestones: m <= t}; lr(t) = schedules[k](t - milestones[k-1]) (milestones[-1] = 0)",
+    params=(
+        Param("schedules", "schedule_list",
+              [{"name": "constant", "params": {"factor": 0.1, "total_iters": 2}},
+               {"name": "exponential", "params": {"gamma": 0.9}}],
+              "Schedules to run one after the other", min_len=1),
+        Param("milestones", "int_list", [2], "Steps at which the next schedule starts (one fewer than "
+              "schedules, strictly increasing)", low=1, high=10**9),
+    ),
+    check=_check_sequential,
+    torch_class="SequentialLR",
+)
+def sequential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Chain schedules at milestones (torch ``SequentialLR``).
+
+    k = bisect_right(milestones, t); lr(t) = schedules[k](t - m_k) with m_0 = 0, m_k = milestones[k-1].
+    Each schedule restarts at its own step 0 from the base LR, as torch does by calling
+    ``scheduler.step(0)`` (closed form) at each milestone. (torch's ``MultiplicativeLR`` has no closed
+    form and so continues from the current LR there; lrstudio restarts it from the base LR.)
+    """
+    ms = np.asarray(p["milestones"], dtype=np.int64)
+    starts = np.concatenate(([0], ms))
+    r = as_range(t)
+    if r is not None:
+        out = np.empty(t.shape, dtype=np.float64)
+        ends = np.concatenate((ms, [np.iinfo(np.int64).max]))
+        for i, child in enumerate(p["schedules"]):
+            lo, hi = max(int(starts[i]), r[0]), min(int(ends[i]) - 1, r[1])
+            if lo <= hi:
+                out[lo - r[0] : hi - r[0] + 1] = _curve(child, t[lo - r[0] : hi - r[0] + 1] - starts[i], base_lr)
+        return out
+    k = np.searchsorted(ms, t, side="right")
+    out = np.empty(t.shape, dtype=np.float64)
+    for i, child in enumerate(p["schedules"]):
+        sel = k == i
+        if sel.any():
+            out[sel] = _curve(child, t[sel] - starts[i], base_lr)
+    return out

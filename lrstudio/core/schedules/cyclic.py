@@ -1,0 +1,518 @@
+"""Cosine family and cyclic schedules: cosine, SGDR restarts, TF linear-cosine (+ noisy), CyclicLR,
+one-cycle.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from lrstudio.core.params import Param
+from lrstudio.core.schedules.base import (
+    ScheduleError,
+    as_range,
+    piecewise,
+    pow_scalar,
+    register_schedule,
+)
+
+
+# -- cosine --------------------------------------------------------------------------------------
+def _check_cosine(p: dict[str, Any], owner: str) -> None:
+    if p["warmup_steps"] >= p["T_max"] and p["warmup_steps"] > 0:
+        raise ScheduleError("warmup_steps", p["warmup_steps"], f"fewer steps than T_max ({p['T_max']})", owner)
+
+
+@register_schedule(
+    "cosine",
+    title="Cosine annealing",
+    source="torch CosineAnnealingLR; Paddle CosineAnnealingDecay; TF cosine_decay (alpha); "
+           "d2l CosineScheduler (final_lr = eta_min, warmup)",
+    formula="floor = eta_min + alpha * base_lr; t < W: lr = warmup_begin_lr + (base_lr - warmup_begin_lr) * t / W; "
+            "else lr = floor + (base_lr - floor) * (1 + cos(pi * (t - W) / (T_max - W))) / 2 "
+            "(after_end='hold': t clipped to T_max)",
+    params=(
+        Param("T_max", "int", 100, "Steps of the half cosine (d2l max_update, TF decay_steps)", low=1, high=10**9),
+        Param("eta_min", "float", 0.0, "Final LR, absolute (torch eta_min, d2l final_lr)", low=0.0, high=1e6),
+        Param("alpha", "float", 0.0, "Final LR as a fraction of the base LR (TF alpha); adds to eta_min",
+              low=0.0, high=1.0),
+        Param("after_end", "choice", "rise",
+              "Past T_max: 'rise' = the cosine goes on and rises again (torch, Paddle); "
+              "'hold' = stay at the final LR (TF/Keras, d2l)",
+              choices=("rise", "hold")),
+        Param("warmup_steps", "int", 0, "d2l: linear warm-up steps inside T_max", low=0, high=10**9),
+        Param("warmup_begin_lr", "float", 0.0, "d2l: LR at the start of the warm-up (absolute)", low=0.0, high=1e6),
+    ),
+    check=_check_cosine,
+    run_length=lambda p: [("warmup_steps", p["warmup_steps"])],
+    torch_class="CosineAnnealingLR",
+)
+def cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """Half-cosine from ``base_lr`` down to a floor.
+
+    floor = eta_min + alpha * base_lr   (torch/Paddle/d2l use the absolute eta_min (d2l: final_lr),
+    TF ``cosine_decay`` the fraction alpha: lr0 * ((1 - alpha) * c + alpha) = floor + (lr0 - floor) * c).
+
+      lr(t) = floor + (base_lr - floor) * (1 + cos(pi * (t - W) / (T_max - W))) / 2,   t >= W
+      lr(t) = warmup_begin_lr + (base_lr - warmup_begin_lr) * t / W,                    t < W (d2l)
+
+    Past T_max (``after_end``): torch ``CosineAnnealingLR`` and Paddle ``CosineAnnealingDecay``
+    follow the cosine on, so the LR rises back to base_lr at 2*T_max ("rise", period 2*T_max).
+    TF ``cosine_decay`` clips the step to decay_steps and d2l returns its last value: "hold".
+    """
+    w = p["warmup_steps"]
+    T = p["T_max"]
+    floor = p["eta_min"] + p["alpha"] * base_lr
+    # the cosine repeats every 2 (T - w) steps ("rise") or is constant past T ("hold"): evaluate
+    # cos only on one period and copy (np.cos is the cost here)
+    period = 2 * (T - w)
+    tt = np.minimum(t, T) if p["after_end"] == "hold" else t
+    r = as_range(t)
+    if r is not None and r[0] >= w and t.size > period + 1 and p["after_end"] == "rise":
+        base_t = np.arange(r[0], r[0] + period, dtype=np.int64)
+        one = _cos_part(base_t - w, T - w, floor, base_lr)
+        return np.resize(one, t.size)
+    if r is not None and p["after_end"] == "hold" and r[1] > T and t.size > 1:
+        out = np.empty(t.size, dtype=np.float64)
+        m = max(0, T - r[0] + 1)
+        if m:
+            out[:m] = cosine(p, t[:m], base_lr)
+        out[m:] = floor
+        return out
+    lr = _cos_part(tt - w, T - w, floor, base_lr)
+    if w > 0:
+        warm = t < w
+        if warm.any():
+            lr[warm] = p["warmup_begin_lr"] + (base_lr - p["warmup_begin_lr"]) * t[warm].astype(np.float64) / float(w)
+    return lr
+
+
+def _cos_part(x: np.ndarray, length: int, floor: float, base_lr: float) -> np.ndarray:
+    """floor + (base_lr - floor) * (1 + cos(pi * x / length)) / 2, in place, torch's order of operations."""
+    y = x.astype(np.float64)
+    y *= math.pi
+    y /= float(length)
+    np.cos(y, out=y)
+    y += 1.0
+    y *= base_lr - floor
+    y /= 2.0
+    y += floor
+    return y
+
+
+# -- SGDR ----------------------------------------------------------------------------------------
+def _restart_index(t: np.ndarray, t0: int, tmult: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cycle index i, steps into the cycle, and cycle length, for each step.
+
+    Cycle i has length T_0 * T_mult**i and starts at T_0 * (T_mult**i - 1) / (T_mult - 1).
+    The float log guess is corrected against the exact start (integers when T_mult is an integer),
+    so a step exactly at a restart is never put in the wrong cycle.
+    """
+    tf = t.astype(np.float64)
+    if tmult == 1.0:
+        i = t // t0
+        return i, (t - i * t0).astype(np.float64), np.full(t.shape, float(t0))
+    i = np.floor(np.log1p(tf / t0 * (tmult - 1.0)) / math.log(tmult))
+    i = np.maximum(i, 0.0)
+
+    def start(k: np.ndarray) -> np.ndarray:
+        if float(tmult).is_integer():
+            m = int(tmult)
+            # exact integer arithmetic; k stays small (log of the step count)
+            ki = k.astype(np.int64)
+            powm = np.power(np.int64(m), ki)
+            return (t0 * (powm - 1) // (m - 1)).astype(np.float64)
+        return t0 * (np.power(tmult, k) - 1.0) / (tmult - 1.0)
+
+    i = np.where(start(i) > tf, i - 1.0, i)
+    i = np.where(start(i + 1.0) <= tf, i + 1.0, i)
+    s = start(i)
+    if float(tmult).is_integer():
+        length = (t0 * np.power(np.int64(int(tmult)), i.astype(np.int64))).astype(np.float64)
+    else:
+        length = t0 * np.power(tmult, i)
+    return i, tf - s, length
+
+
+@register_schedule(
+    "cosine_restarts",
+    title="Cosine with warm restarts (SGDR)",
+    source="torch CosineAnnealingWarmRestarts (T_0, T_mult, eta_min); TF cosine_decay_restarts "
+           "(first_decay_steps = T_0, t_mul = T_mult, m_mul, alpha)",
+    formula="cycle i has length T_i = T_0 * T_mult**i; floor = eta_min + alpha * base_lr; "
+            "lr = floor + (base_lr - floor) * m_mul**i * (1 + cos(pi * T_cur / T_i)) / 2",
+    params=(
+        Param("T_0", "int", 10, "Length of the first cycle (TF first_decay_steps)", low=1, high=10**9),
+        Param("T_mult", "float", 1.0, "Growth of the cycle length (torch: an integer >= 1; TF t_mul)",
+              low=1.0, high=100.0),
+        Param("eta_min", "float", 0.0, "Floor of the LR, absolute (torch)", low=0.0, high=1e6),
+        Param("alpha", "float", 0.0, "Floor as a fraction of the base LR (TF); adds to eta_min", low=0.0, high=1.0),
+        Param("m_mul", "float", 1.0, "Peak multiplier per restart (TF m_mul)", low=0.0, high=1.0),
+    ),
+    torch_class="CosineAnnealingWarmRestarts",
+)
+def cosine_restarts(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """SGDR: a half cosine per cycle, each cycle T_mult times longer than the previous.
+
+    torch ``CosineAnnealingWarmRestarts``: lr = eta_min + (base_lr - eta_min)(1 + cos(pi T_cur/T_i))/2.
+    TF ``cosine_decay_restarts``: lr0 * ((1 - alpha) * m_mul**i * (1 + cos(pi * frac))/2 + alpha).
+    Both are  floor + (base_lr - floor) * m_mul**i * (1 + cos(pi * T_cur / T_i)) / 2
+    with floor = eta_min + alpha * base_lr and i the restart index. TF allows a fractional t_mul
+    (cycle starts then fall between steps); torch needs an integer T_mult.
+    """
+    floor = p["eta_min"] + p["alpha"] * base_lr
+    r = as_range(t)
+    if r is not None and p["T_mult"] == 1.0 and p["m_mul"] == 1.0 and t.size > p["T_0"]:
+        # period T_0: evaluate one period and repeat it
+        one = cosine_restarts(p, np.arange(r[0], r[0] + p["T_0"], dtype=np.int64), base_lr)
+        return np.resize(one, t.size)
+    if r is not None and p["T_mult"] > 1.0 and t.size > 64:
+        return _restarts_by_cycle(p, r, base_lr, floor)
+    i, tcur, length = _restart_index(t, p["T_0"], float(p["T_mult"]))
+    y = tcur
+    y *= math.pi
+    y /= length
+    np.cos(y, out=y)
+    y += 1.0
+    # amplitude (base_lr - floor) * m_mul**i, with C pow as in _restarts_by_cycle (same rounding)
+    y *= (base_lr - floor) * np.power(p["m_mul"], i.astype(np.float64)) if p["m_mul"] != 1.0 else base_lr - floor
+    y /= 2.0
+    y += floor
+    return y
+
+
+def _restarts_by_cycle(p: dict[str, Any], r: tuple[int, int], base_lr: float, floor: float) -> np.ndarray:
+    """SGDR over consecutive steps, one slice per cycle (cycles grow geometrically: few of them)."""
+    first, last = r
+    out = np.empty(last - first + 1, dtype=np.float64)
+    t0, tmult = p["T_0"], float(p["T_mult"])
+    # the cycle holding `first` (same exact-start rule as _restart_index)
+    i, _, _ = _restart_index(np.asarray([first], dtype=np.int64), t0, tmult)
+    k = int(i[0])
+    while True:
+        s0, length = _cycle_start_len(k, t0, tmult)
+        if s0 > last:
+            break
+        a, b = max(math.ceil(s0), first), min(last, math.ceil(s0 + length) - 1)
+        if math.ceil(s0 + length) - 1 < first:  # pragma: no cover - guarded by _restart_index
+            k += 1
+            continue
+        if a <= b:
+            y = np.arange(a, b + 1, dtype=np.float64)
+            y -= s0
+            y *= math.pi
+            y /= length
+            np.cos(y, out=y)
+            y += 1.0
+            y *= (base_lr - floor) * _npow(p["m_mul"], k) if p["m_mul"] != 1.0 else base_lr - floor
+            y /= 2.0
+            y += floor
+            out[a - first : b - first + 1] = y
+        k += 1
+    return out
+
+
+def _cycle_start_len(k: int, t0: int, tmult: float) -> tuple[float, float]:
+    if float(tmult).is_integer():
+        m = int(tmult)
+        return float(t0 * (m**k - 1) // (m - 1)), float(t0 * m**k)
+    return t0 * (_npow(tmult, k) - 1.0) / (tmult - 1.0), t0 * _npow(tmult, k)
+
+
+def _npow(b: float, k: int) -> float:
+    """b**k exactly as numpy's array power computes it (it can differ from Python's in the last bit),
+    so the per-cycle and the per-step paths agree to the bit."""
+    return float(np.power(b, np.asarray([float(k)]))[0])
+
+
+# -- TF linear cosine ----------------------------------------------------------------------------
+_LC_PARAMS = (
+    Param("decay_steps", "int", 1000, "Steps of the decay", low=1, high=10**9),
+    Param("num_periods", "float", 0.5, "Number of cosine periods in the decay", low=0.0, high=1e4),
+    Param("alpha", "float", 0.0, "Added to the linear part", low=0.0, high=1e3),
+    Param("beta", "float", 0.001, "Added to the product (floor factor)", low=0.0, high=1e3),
+)
+
+
+def _linear_cosine_parts(p: dict[str, Any], t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    d = float(p["decay_steps"])
+    g = np.minimum(t, p["decay_steps"]).astype(np.float64)
+    linear = d - g
+    linear /= d
+    r = as_range(t)
+    if r is not None and r[1] > p["decay_steps"] and r[0] <= p["decay_steps"]:
+        # constant past decay_steps: cos only up to there
+        m = p["decay_steps"] - r[0] + 1
+        head = _cos_lc(p, g[:m], d)
+        cos = np.empty_like(g)
+        cos[:m] = head
+        cos[m:] = head[-1]
+    else:
+        cos = _cos_lc(p, g, d)
+    return g, linear, cos
+
+
+def _cos_lc(p: dict[str, Any], g: np.ndarray, d: float) -> np.ndarray:
+    y = g * (math.pi * 2.0 * p["num_periods"])
+    y /= d
+    np.cos(y, out=y)
+    y += 1.0
+    y *= 0.5
+    return y
+
+
+@register_schedule(
+    "linear_cosine",
+    title="Linear cosine decay",
+    source="TF linear_cosine_decay",
+    formula="g = min(t, decay_steps); lr = base_lr * ((alpha + (D - g)/D) * 0.5 * (1 + cos(2 pi num_periods g/D)) + beta)",
+    params=_LC_PARAMS,
+)
+def linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """TF ``linear_cosine_decay`` (Bello et al. 2017).
+
+    g = min(t, D); linear = (D - g)/D; cosine = 0.5 (1 + cos(2 pi num_periods g / D))
+    lr = base_lr * ((alpha + linear) * cosine + beta)   (held past D).
+    """
+    _, lin, cos = _linear_cosine_parts(p, t)
+    lin += p["alpha"]
+    lin *= cos
+    lin += p["beta"]
+    lin *= base_lr
+    return lin
+
+
+@register_schedule(
+    "noisy_linear_cosine",
+    title="Noisy linear cosine decay",
+    source="TF noisy_linear_cosine_decay",
+    formula="as linear_cosine with linear + N(0, initial_variance / (1 + g)**variance_decay); seeded; clipped at 0",
+    params=(
+        *_LC_PARAMS,
+        Param("initial_variance", "float", 1.0, "Initial variance of the noise", low=0.0, high=1e3),
+        Param("variance_decay", "float", 0.55, "Decay of the noise variance", low=0.0, high=10.0),
+        Param("seed", "int", 0, "Seed of the noise (the same seed gives the same curve)", low=0, high=2**32 - 1),
+    ),
+)
+def noisy_linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """TF ``noisy_linear_cosine_decay`` with reproducible noise.
+
+    g = min(t, D); variance = initial_variance / (1 + g) ** variance_decay;
+    noisy_linear = (D - g)/D + eps_t * sqrt(variance), eps_t ~ N(0, 1);
+    lr = base_lr * ((alpha + noisy_linear) * 0.5 (1 + cos(2 pi num_periods g / D)) + beta).
+
+    The standard-normal draw of step t is the t-th value of ``numpy.random.default_rng(seed)``
+    (PCG64), so a curve of any length repeats the same values for the same steps. TF draws fresh
+    noise each call and can return a negative LR; lrstudio clips at 0.
+    """
+    g, lin, cos = _linear_cosine_parts(p, t)
+    n = int(t.max()) + 1 if t.size else 0
+    eps = _normal_draws(p["seed"], n) if n else np.zeros(0)
+    r = as_range(t)
+    eps = eps[r[0] : r[1] + 1] if r is not None else eps[t]
+    d = p["decay_steps"]
+    if r is not None and r[1] > d and r[0] <= d:
+        m = d - r[0] + 1  # g is constant (= d) after the first m steps
+        std = np.empty_like(g)
+        std[:m] = _noise_std(p, g[:m])
+        std[m:] = std[m - 1]
+    else:
+        std = _noise_std(p, g)
+    std *= eps
+    lin += p["alpha"]
+    lin += std
+    lin *= cos
+    lin += p["beta"]
+    lin *= base_lr
+    return np.maximum(lin, 0.0, out=lin)
+
+
+def _noise_std(p: dict[str, Any], g: np.ndarray) -> np.ndarray:
+    """sqrt(initial_variance / (1 + g) ** variance_decay) = sqrt(iv) * exp(-vd/2 * log1p(g))."""
+    std = np.log1p(g)
+    std *= -0.5 * p["variance_decay"]
+    np.exp(std, out=std)
+    std *= math.sqrt(p["initial_variance"])
+    return std
+
+
+@lru_cache(maxsize=8)
+def _normal_draws(seed: int, n: int) -> np.ndarray:
+    """The first n standard-normal draws of default_rng(seed) (cached: a preview redrawn while a
+    slider moves reuses them; the prefix is the same for any n)."""
+    out = np.random.default_rng(seed).standard_normal(n)
+    out.flags.writeable = False
+    return out
+
+
+# -- torch CyclicLR ------------------------------------------------------------------------------
+@register_schedule(
+    "cyclic",
+    title="Cyclic (CLR)",
+    source="torch CyclicLR (base LR = the run's LR)",
+    formula="cycle = floor(1 + t/(up+down)); x = 1 + t/(up+down) - cycle; s = x/r if x <= r else (x-1)/(r-1), "
+            "r = up/(up+down); lr = base_lr + (max_lr - base_lr) * s * scale",
+    params=(
+        Param("max_lr", "float", 0.1, "Peak LR of the cycle (absolute)", low=0.0, high=1e6),
+        Param("step_size_up", "int", 2000, "Steps of the rising half", low=1, high=10**9),
+        Param("step_size_down", "int", None, "Steps of the falling half (empty: = step_size_up)",
+              low=1, high=10**9, optional=True),
+        Param("mode", "choice", "triangular", "triangular: constant amplitude; triangular2: halved each cycle; "
+              "exp_range: scaled by gamma**t", choices=("triangular", "triangular2", "exp_range")),
+        Param("gamma", "float", 1.0, "exp_range: amplitude factor per step", low=0.0, high=1.0, low_open=True),
+    ),
+    torch_class="CyclicLR",
+)
+def cyclic(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """torch ``CyclicLR`` (Smith 2017) with the run's LR as the cycle's ``base_lr``.
+
+    total = up + down, r = up / total, cycle = floor(1 + t/total), x = 1 + t/total - cycle,
+    s = x / r if x <= r else (x - 1)/(r - 1);
+    lr = base_lr + (max_lr - base_lr) * s * scale, scale = 1 (triangular),
+    1 / 2**(cycle - 1) (triangular2), gamma**t (exp_range).
+    """
+    up = float(p["step_size_up"])
+    down = float(p["step_size_down"]) if p["step_size_down"] is not None else up
+    total = up + down
+    ratio = up / total
+    tf = t.astype(np.float64)
+    x = tf / total
+    x += 1.0  # 1 + t/total
+    cycle = np.floor(x)
+    x -= cycle  # torch: x = 1.0 + t/total - cycle
+    falling = (x - 1.0) / (ratio - 1.0)
+    scale = x / ratio
+    scale = np.where(x <= ratio, scale, falling)
+    scale *= p["max_lr"] - base_lr  # base_height
+    if p["mode"] == "triangular2":
+        # 1 / 2**(cycle - 1): one exact power of two per cycle (cycles start at multiples of up+down)
+        size = p["step_size_up"] + (p["step_size_down"] if p["step_size_down"] is not None else p["step_size_up"])
+        top = int(t.max()) if t.size else 0
+        kmax = top // size
+        halves = 1.0 / 2.0 ** np.arange(kmax + 1, dtype=np.float64)
+        scale *= piecewise(t, size * np.arange(1, kmax + 1, dtype=np.int64), halves)
+    elif p["mode"] == "exp_range":
+        scale *= pow_scalar(p["gamma"], tf)
+    scale += base_lr
+    return scale
+
+
+# -- one cycle -----------------------------------------------------------------------------------
+def _one_cycle_phases(p: dict[str, Any], base_lr: float) -> list[tuple[float, float, float]]:
+    """(end_step, start_lr, end_lr) of each phase, as torch's ``_schedule_phases``."""
+    T = p["total_steps"]
+    pct = p["pct_start"]
+    initial = base_lr / p["div_factor"]
+    min_lr = p["end_lr"] if p["end_lr"] is not None else initial / p["final_div_factor"]
+    if p["three_phase"]:
+        return [
+            (float(pct * T) - 1, initial, base_lr),
+            (float(2 * pct * T) - 2, base_lr, initial),
+            (T - 1, initial, min_lr),
+        ]
+    return [(float(pct * T) - 1, initial, base_lr), (T - 1, base_lr, min_lr)]
+
+
+def _anneal(strategy: str, tf: np.ndarray, start: float, end: float, lo: float, hi: float) -> np.ndarray:
+    """torch's _annealing_cos / _annealing_linear from lo to hi over [start, end], in place."""
+    pct = tf - start
+    pct /= end - start
+    if strategy == "cos":
+        pct *= math.pi
+        np.cos(pct, out=pct)
+        pct += 1
+        pct *= (lo - hi) / 2.0
+        pct += hi
+        return pct
+    pct *= hi - lo
+    pct += lo
+    return pct
+
+
+def _check_one_cycle(p: dict[str, Any], owner: str) -> None:
+    T, pct = p["total_steps"], p["pct_start"]
+    ends = [e for e, _, _ in _one_cycle_phases(p, 1.0)]
+    starts = [0.0, *ends[:-1]]
+    for s, e in zip(starts, ends):
+        if not e > s:
+            need = ("pct_start * total_steps > 1 and 2 * pct_start * total_steps < total_steps + 1"
+                    if p["three_phase"] else "pct_start * total_steps > 1 and pct_start < 1")
+            raise ScheduleError("pct_start", pct, f"phases of positive length: {need} (total_steps = {T})", owner)
+
+
+@register_schedule(
+    "one_cycle",
+    title="One cycle",
+    source="torch OneCycleLR (max_lr = the run's LR); Paddle OneCycleLR (end_lr absolute)",
+    formula="phases: initial = base/div_factor -> base over pct_start*T - 1 steps, then -> min_lr at T - 1 "
+            "(three_phase: -> initial at 2*pct_start*T - 2, then -> min_lr); cos or linear annealing; "
+            "min_lr = initial/final_div_factor (torch) or end_lr (Paddle)",
+    params=(
+        Param("total_steps", "int", 1000, "Length of the cycle in steps", low=2, high=10**9),
+        Param("pct_start", "float", 0.3, "Fraction of the cycle spent increasing the LR", low=0.0, high=1.0,
+              low_open=True, high_open=True),
+        Param("anneal_strategy", "choice", "cos", "Shape of each phase", choices=("cos", "linear")),
+        Param("div_factor", "float", 25.0, "initial LR = base LR / div_factor", low=1e-6, high=1e9),
+        Param("final_div_factor", "float", 1e4, "torch: final LR = initial LR / final_div_factor",
+              low=1e-6, high=1e12),
+        Param("end_lr", "float", None, "Paddle: absolute final LR (end_learning_rate); empty: torch's "
+              "initial / final_div_factor", low=0.0, high=1e6, optional=True),
+        Param("three_phase", "bool", False, "Go back down to the initial LR before the final annealing"),
+    ),
+    check=_check_one_cycle,
+    torch_class="OneCycleLR",
+)
+def one_cycle(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """One-cycle policy (Smith & Topin), phases as torch ``OneCycleLR._schedule_phases``.
+
+    initial = base_lr / div_factor; min_lr = initial / final_div_factor (torch) or ``end_lr``
+    (Paddle ``OneCycleLR(end_learning_rate)``: absolute). Phases (end step, from, to):
+      two-phase:   (pct*T - 1, initial, base), (T - 1, base, min_lr)
+      three-phase: (pct*T - 1, initial, base), (2 pct T - 2, base, initial), (T - 1, initial, min_lr)
+    In the phase [s, e]: pct = (t - s)/(e - s); cos: end + (start - end)/2 * (cos(pi pct) + 1);
+    linear: (end - start) * pct + start. The last phase ends at t = total_steps - 1; torch and
+    Paddle still evaluate t = total_steps (a small overshoot past min_lr, negative for linear
+    annealing to a small end LR) and raise after it. lrstudio holds min_lr for t >= total_steps.
+    """
+    phases = _one_cycle_phases(p, base_lr)
+    tf = t.astype(np.float64)
+    r = as_range(t)
+    if r is not None:
+        out = np.empty(t.size, dtype=np.float64)
+        first = [0] + [math.floor(e) + 1 for e, _, _ in phases[:-1]]  # first step of each phase
+        start = 0.0
+        for k, (end, lo, hi) in enumerate(phases):
+            a = min(max(first[k] - r[0], 0), t.size)
+            b = t.size if k == len(phases) - 1 else min(max(first[k + 1] - r[0], 0), t.size)
+            if a < b:
+                out[a:b] = _anneal(p["anneal_strategy"], tf[a:b], start, end, lo, hi)
+            start = end
+        if r[1] >= p["total_steps"]:
+            out[max(p["total_steps"] - r[0], 0):] = phases[-1][2]
+        return out
+    # phase k holds the steps with end_{k-1} < t <= end_k (the last phase takes the rest)
+    edges = np.asarray([math.floor(e) + 1 for e, _, _ in phases[:-1]], dtype=np.int64)
+    which = piecewise(t, edges, np.arange(float(len(phases))))
+    starts = np.asarray([0.0] + [e for e, _, _ in phases[:-1]])
+    ends = np.asarray([e for e, _, _ in phases])
+    los = np.asarray([lo for _, lo, _ in phases])
+    his = np.asarray([hi for _, _, hi in phases])
+    k = which.astype(np.int64)
+    pct = tf - starts[k]
+    pct /= ends[k] - starts[k]
+    lo_k, hi_k = los[k], his[k]
+    if p["anneal_strategy"] == "cos":
+        pct *= math.pi
+        np.cos(pct, out=pct)
+        pct += 1
+        out = (lo_k - hi_k) / 2.0
+        out *= pct
+        out += hi_k
+    else:
+        out = (hi_k - lo_k) * pct
+        out += lo_k
+    out[t >= p["total_steps"]] = phases[-1][2]
+    return out

@@ -1,0 +1,112 @@
+"""``lrstudio schedules``, ``lrstudio preview`` and ``lrstudio optimizers``, in-process and as a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lrstudio.cli import main
+from lrstudio.core.optimizers import OPTIMIZERS
+from lrstudio.core.schedules import SCHEDULES, lr_curve
+
+
+def test_schedules_lists_every_schedule_and_param(capsys):
+    assert main(["schedules"]) == 0
+    out = capsys.readouterr().out
+    for name, info in SCHEDULES.items():
+        assert f"{name}: {info.title}" in out
+        for p in info.params:
+            assert f"  {p.name} ({p.kind}, default " in out
+    assert "one of 'rise', 'hold'" in out  # allowed values are shown
+
+
+def test_schedules_json(capsys):
+    assert main(["schedules", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in data] == list(SCHEDULES)
+    cos = next(d for d in data if d["name"] == "cosine")
+    t_max = next(p for p in cos["params"] if p["name"] == "T_max")
+    assert t_max == {"name": "T_max", "kind": "int", "default": 100, "allowed": "an integer in [1, 1000000000]",
+                     "help": t_max["help"]}
+    assert next(d for d in data if d["name"] == "reduce_on_plateau")["metric_driven"] is True
+
+
+def test_schedules_one_name_shows_doc(capsys):
+    assert main(["schedules", "cosine"]) == 0
+    out = capsys.readouterr().out
+    assert "after_end" in out and "torch ``CosineAnnealingLR``" in out
+    assert main(["schedules", "nope"]) == 2
+    assert "one of constant" in capsys.readouterr().err
+
+
+def test_optimizers(capsys):
+    assert main(["optimizers"]) == 0
+    out = capsys.readouterr().out
+    for name in OPTIMIZERS:
+        assert f"{name}: " in out
+    assert main(["optimizers", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {d["name"] for d in data} == set(OPTIMIZERS)
+    assert next(d for d in data if d["name"] == "adadelta")["default_lr"] == 1.0
+
+
+def _body(out: str) -> list[list[str]]:
+    return [line.split(",") for line in out.splitlines() if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("form", ["name", "inline", "file"])
+def test_preview_forms(form, tmp_path, capsys):
+    spec = {"name": "cosine", "params": {"T_max": 20}}
+    if form == "name":
+        arg, spec = "cosine", {"name": "cosine"}
+    elif form == "inline":
+        arg = json.dumps(spec)
+    else:
+        f = tmp_path / "spec.json"
+        f.write_text(json.dumps(spec))
+        arg = str(f)
+    assert main(["preview", arg, "--steps", "30", "--base-lr", "0.5"]) == 0
+    rows = _body(capsys.readouterr().out)
+    assert rows[0] == ["step", "lr"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(1, 31))
+    np.testing.assert_array_equal([float(r[1]) for r in rows[1:]], lr_curve(spec, 30, 0.5))
+
+
+def test_preview_csv_and_metrics(tmp_path, capsys):
+    metrics = tmp_path / "m.csv"
+    metrics.write_text("step,val_loss\n" + "".join(f"{i},{v}\n" for i, v in enumerate([1.0, 0.9, 0.95, 0.97, 0.99, 0.98])))
+    out = tmp_path / "out.csv"
+    spec = '{"name": "reduce_on_plateau", "params": {"patience": 1, "factor": 0.5}}'
+    assert main(["preview", spec, "--steps", "8", "--base-lr", "1", "--csv", str(out), "--metrics", str(metrics)]) == 0
+    with out.open() as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["step", "lr"]
+    # reductions after metrics 4 and 6 (two bad steps each, patience 1); past the metrics it holds
+    assert [float(r[1]) for r in rows[1:]] == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+
+
+@pytest.mark.parametrize("args,words", [
+    (['{"name": '], "not valid JSON"),
+    (["nope"], "one of constant"),
+    (['{"name": "step", "params": {"gamma": 0}}'], "gamma = 0"),
+    (["missing.json"], "spec file not found"),
+    (["cosine", "--steps", "-5"], "steps"),
+    (["cosine", "--base-lr", "-1"], "base_lr"),
+    (["reduce_on_plateau", "--metrics", "/nonexistent/m.txt"], "cannot read metrics"),
+])
+def test_preview_errors_are_one_line(args, words, capsys):
+    assert main(["preview", *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_preview_subprocess():
+    res = subprocess.run([sys.executable, "-m", "lrstudio", "preview", "step", "--steps", "3"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().endswith("3,0.01")
