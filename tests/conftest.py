@@ -49,8 +49,9 @@ def _running_qthreads() -> list[str]:
     app = QApplication.instance()
     if app is None:
         return []
-    return [
-        f"{type(t).__name__}({t.objectName()!r})"
-        for t in app.findChildren(QThread)
-        if t.isRunning()
-    ]
+    threads = [t for t in app.findChildren(QThread) if t.isRunning()]
+    # Training threads have no QObject parent; the controller keeps a registry of them.
+    controller = sys.modules.get("lrstudio.gui.controller")
+    if controller is not None:
+        threads += [t for t in controller.live_threads() if t not in threads]
+    return [f"{type(t).__name__}({t.objectName()!r})" for t in threads]

@@ -1,0 +1,668 @@
+"""The Configure panel: every field of a :class:`~lrstudio.core.config.RunConfig`, validated live.
+
+The forms are generated from the declarations (``RUN_FIELDS``, ``DATASET_FIELDS``, each
+optimizer's and each schedule's ``params``) by :class:`~lrstudio.gui.param_form.ParamForm`.
+Validation happens in two layers on every edit:
+
+1. each field alone (``Param.coerce``), marked at the field by the form;
+2. when every field is fine, the whole configuration (``RunConfig.validated()``: model/data set
+   pairs, paths, the optimizer and schedule registries' own checks, and
+   ``check_run_length`` for the estimated run length). An error from this layer names a parameter
+   (``ParamError.param``) and is shown at that field; one that names no field goes to the panel's
+   message line.
+
+``validity_changed(bool)`` tells the main window whether Start may be enabled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrstudio.core.config import DATASET_FIELDS, MODEL_DATASETS, RUN_FIELDS, DatasetConfig, RunConfig
+from lrstudio.core.errors import LrstudioError
+from lrstudio.core.params import Param, ParamError
+from lrstudio.gui.param_form import ParamForm, compact_combo
+
+# Which data-set options apply to which data set (the rest are hidden).
+DATASET_OPTIONS: dict[str, tuple[str, ...]] = {
+    "windsor": ("target", "features", "val_fraction", "limit"),
+    "synthetic": ("n_samples", "true_w", "true_b", "noise", "extra_features", "unscaled", "val_fraction"),
+    "csv": ("path", "target", "features", "val_fraction", "limit"),
+    "digits": ("val_fraction", "limit"),
+    "mnist": ("path", "variant", "val_fraction", "limit"),
+}
+
+_RUN = {p.name: p for p in RUN_FIELDS}
+MODEL_FIELDS = ("model", "init")
+LR_FIELDS = ("lr", "schedule_unit")
+TRAINING_FIELDS = ("epochs", "max_steps", "batch_size", "seed", "clip_mode", "clip_value", "weight_decay",
+                   "divergence_factor", "device")
+NAME_FIELDS = ("name",)
+
+
+def _decls(names: tuple[str, ...]) -> tuple[Param, ...]:
+    return tuple(_RUN[n] for n in names)
+
+
+def _schedules() -> Any:
+    from lrstudio.core import schedules
+
+    return schedules
+
+
+def _optimizers() -> Any:
+    from lrstudio.core import optimizers
+
+    return optimizers
+
+
+# -- nested schedule editors --------------------------------------------------------------------
+class ScheduleEditor(QWidget):
+    """Choose a schedule and edit its parameters (nested schedules get nested editors)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None, spec: Mapping[str, Any] | None = None,
+                 depth: int = 0) -> None:
+        super().__init__(parent)
+        self._depth = depth
+        self._form: ParamForm | None = None
+        self._spec_error = ""
+        self._loading = False
+        self.combo = compact_combo(QComboBox(), 12)
+        self.combo.setObjectName("schedule_name")
+        reg = _schedules().SCHEDULES
+        for name, info in reg.items():
+            self.combo.addItem(f"{info.title or name}  ({name})" if info.title and info.title != name else name,
+                               name)
+        self.combo.currentIndexChanged.connect(self._on_schedule_chosen)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("schedule_error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c62828; font-size: 11px;")
+        self.error_label.setVisible(False)
+        self.formula_label = QLabel()
+        self.formula_label.setWordWrap(True)
+        self.formula_label.setStyleSheet("color: #555; font-size: 11px;")
+        self.formula_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._form_holder = QVBoxLayout()
+        self._form_holder.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.formula_label)
+        layout.addLayout(self._form_holder)
+        layout.addWidget(self.error_label)
+        initial = dict(spec) if spec else {"name": "constant", "params": {}}
+        self.set_value(initial)
+
+    # NestedEditor protocol
+    def value(self) -> dict[str, Any]:
+        name = self.combo.currentData()
+        params = self._form.values() if self._form is not None else {}
+        return {"name": name, "params": params}
+
+    def set_value(self, spec: Mapping[str, Any]) -> None:
+        spec = dict(spec or {})
+        name = spec.get("name", "constant")
+        idx = self.combo.findData(name)
+        self._loading = True
+        try:
+            if idx < 0:
+                idx = max(0, self.combo.findData("constant"))
+            if idx != self.combo.currentIndex() or self._form is None:
+                self.combo.setCurrentIndex(idx)
+                self._build_form()
+            if self._form is not None:
+                self._form.set_values(spec.get("params") or {})
+        finally:
+            self._loading = False
+        self._on_form_changed()
+
+    def is_valid(self) -> bool:
+        return (self._form is None or self._form.is_valid()) and not self._spec_error
+
+    @property
+    def form(self) -> ParamForm | None:
+        return self._form
+
+    def schedule_name(self) -> str:
+        return self.combo.currentData()
+
+    def set_schedule_name(self, name: str) -> None:
+        self.combo.setCurrentIndex(self.combo.findData(name))
+
+    def show_error(self, exc: ParamError | str) -> None:
+        """Show a whole-spec error at the field it names, or under the form."""
+        if isinstance(exc, ParamError) and self._form is not None and exc.param and \
+                self._form.set_external_error(exc.param, str(exc)):
+            self._set_general_error("")
+            return
+        self._set_general_error(str(exc))
+
+    def clear_errors(self) -> None:
+        if self._form is not None:
+            self._form.clear_external_errors()
+        self._set_general_error("")
+
+    def _set_general_error(self, msg: str) -> None:
+        self.error_label.setText(msg)
+        self.error_label.setVisible(bool(msg))
+
+    # -- internals ---------------------------------------------------------------------------
+    def _build_form(self) -> None:
+        if self._form is not None:
+            self._form.setParent(None)
+            self._form.deleteLater()
+            self._form = None
+        info = _schedules().SCHEDULES[self.combo.currentData()]
+        tip = f"{info.title or info.name}\n\n{info.formula}"
+        if getattr(info, "source", ""):
+            tip += f"\n\nMatches: {info.source}"
+        if getattr(info, "metric_driven", False):
+            tip += "\n\nDriven by the validation loss during training; the preview assumes no plateau."
+        self.combo.setToolTip(tip)
+        self.formula_label.setText(_short_formula(info.formula))
+        self.formula_label.setToolTip(tip)
+        self.formula_label.setVisible(bool(info.formula))
+        if info.params:
+            self._form = ParamForm(info.params, owner=f"schedule {info.name!r}", nested_factory=self._nested)
+            self._form.changed.connect(self._on_form_changed)
+            self._form_holder.addWidget(self._form)
+
+    def _nested(self, p: Param) -> QWidget:
+        if p.kind == "schedule":
+            w = ScheduleEditor(spec=p.default if isinstance(p.default, Mapping) else None, depth=self._depth + 1)
+            return _framed(w, p)
+        return ScheduleListEditor(default=p.default, depth=self._depth + 1)
+
+    def _on_schedule_chosen(self, _index: int) -> None:
+        if self._loading:
+            return
+        self._build_form()
+        self._on_form_changed()
+
+    def _on_form_changed(self) -> None:
+        if self._loading:
+            return
+        self.revalidate()
+        self.changed.emit()
+
+    def revalidate(self) -> None:
+        """Check the spec on its own (clearing errors placed from outside, e.g. run length)."""
+        self._spec_error = ""
+        if self._form is not None:
+            self._form.clear_external_errors()
+        self._set_general_error("")
+        if self._form is None or self._form.is_valid():
+            try:
+                _schedules().validate_spec(self.value())
+            except ParamError as exc:
+                self._spec_error = str(exc)
+                self.show_error(exc)
+            except (LrstudioError, ValueError) as exc:
+                self._spec_error = str(exc)
+                self._set_general_error(str(exc))
+
+
+def _short_formula(formula: str) -> str:
+    lines = [ln.strip() for ln in (formula or "").strip().splitlines() if ln.strip()]
+    text = lines[0] if lines else ""
+    return text if len(text) <= 90 else text[:87] + "…"
+
+
+class _FramedEditor(QFrame):
+    """A nested schedule editor inside a light frame (so nesting stays readable)."""
+
+    changed = Signal()
+
+    def __init__(self, inner: ScheduleEditor, title: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("_FramedEditor { background: #f6f8fb; border: 1px solid #d5dbe5; border-radius: 4px; }")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 6)
+        lab = QLabel(title)
+        lab.setStyleSheet("color: #445; font-weight: 600;")
+        lay.addWidget(lab)
+        lay.addWidget(inner)
+        inner.changed.connect(self.changed)
+
+    def value(self) -> dict[str, Any]:
+        return self.inner.value()
+
+    def set_value(self, v: Any) -> None:
+        self.inner.set_value(v)
+
+    def is_valid(self) -> bool:
+        return self.inner.is_valid()
+
+
+def _framed(w: ScheduleEditor, p: Param) -> _FramedEditor:
+    return _FramedEditor(w, f"{p.label[:1].upper() + p.label[1:]} schedule")
+
+
+class ScheduleListEditor(QWidget):
+    """An ordered list of schedules (``sequential``): add, remove, edit each."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None, default: Any = None, depth: int = 0) -> None:
+        super().__init__(parent)
+        self._depth = depth
+        self._items: list[tuple[QWidget, ScheduleEditor]] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self.add_button = QPushButton("Add schedule")
+        self.add_button.clicked.connect(self._on_add_clicked)
+        self._layout.addWidget(self.add_button)
+        specs = list(default) if isinstance(default, (list, tuple)) and default else [
+            {"name": "constant", "params": {}}]
+        self.set_value(specs)
+
+    def editors(self) -> list[ScheduleEditor]:
+        return [ed for _, ed in self._items]
+
+    def value(self) -> list[dict[str, Any]]:
+        return [ed.value() for _, ed in self._items]
+
+    def set_value(self, specs: Any) -> None:
+        for box, _ in self._items:
+            box.setParent(None)
+            box.deleteLater()
+        self._items.clear()
+        for spec in specs or []:
+            self._add(spec, emit=False)
+        self.changed.emit()
+
+    def is_valid(self) -> bool:
+        return bool(self._items) and all(ed.is_valid() for _, ed in self._items)
+
+    def _add(self, spec: Mapping[str, Any] | None, emit: bool = True) -> ScheduleEditor:
+        ed = ScheduleEditor(spec=spec, depth=self._depth + 1)
+        box = QFrame()
+        box.setObjectName("scheduleListItem")
+        box.setStyleSheet("#scheduleListItem { background: #f6f8fb; border: 1px solid #d5dbe5; border-radius: 4px; }")
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(6, 4, 6, 6)
+        head = QHBoxLayout()
+        title = QLabel(f"Part {len(self._items) + 1}")
+        title.setStyleSheet("color: #445; font-weight: 600;")
+        remove = QToolButton()
+        remove.setText("Remove")
+        remove.setToolTip("Remove this part of the sequence")
+        remove.clicked.connect(lambda: self._remove(box))
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(remove)
+        lay.addLayout(head)
+        lay.addWidget(ed)
+        ed.changed.connect(self.changed)
+        self._layout.insertWidget(self._layout.count() - 1, box)
+        self._items.append((box, ed))
+        if emit:
+            self.changed.emit()
+        return ed
+
+    def _remove(self, box: QWidget) -> None:
+        self._items = [(b, e) for b, e in self._items if b is not box]
+        box.setParent(None)
+        box.deleteLater()
+        self.changed.emit()
+
+    def _on_add_clicked(self) -> None:
+        self._add({"name": "constant", "params": {}})
+
+
+# -- run length ---------------------------------------------------------------------------------
+@lru_cache(maxsize=16)
+def _count_csv_rows(path: str, mtime: float) -> int:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        return max(0, sum(1 for line in fh if line.strip()) - 1)
+
+
+def estimate_train_rows(ds: DatasetConfig) -> int | None:
+    """Training examples the data set will give (cheap; no loading). None when unknown."""
+    n: int | None
+    if ds.name == "windsor":
+        n = 546
+    elif ds.name == "digits":
+        n = 1797
+    elif ds.name == "synthetic":
+        n = int(ds.n_samples)
+    elif ds.name == "mnist":
+        n = 60_000
+    elif ds.name == "csv":
+        try:
+            p = Path(ds.path).expanduser()
+            n = _count_csv_rows(str(p), os.path.getmtime(p))
+        except OSError:
+            return None
+    else:
+        return None
+    vf = float(ds.val_fraction)
+    n_val = 0 if vf <= 0 else min(n - 2, max(1, int(round(n * vf))))
+    n_train = max(1, n - n_val)
+    if ds.name != "synthetic" and ds.limit and ds.limit < n_train:
+        n_train = int(ds.limit)
+    return n_train
+
+
+def estimate_steps(cfg: RunConfig) -> tuple[int, int]:
+    """(total optimizer steps, steps per epoch) for ``cfg``; an estimate before data are loaded."""
+    rows = estimate_train_rows(cfg.dataset) or 1000
+    spe = 1 if cfg.batch_size <= 0 else max(1, math.ceil(rows / cfg.batch_size))
+    total = spe * max(1, int(cfg.epochs))
+    if cfg.max_steps:
+        total = min(total, int(cfg.max_steps))
+    return total, spe
+
+
+def schedule_length(cfg: RunConfig) -> int:
+    """Scheduling steps in the run: optimizer steps, or epochs when the schedule advances per epoch."""
+    total, spe = estimate_steps(cfg)
+    if cfg.schedule_unit == "epoch":
+        return max(1, math.ceil(total / spe))
+    return total
+
+
+# -- the panel ----------------------------------------------------------------------------------
+class ConfigPanel(QWidget):
+    """The whole run configuration. ``config()`` / ``set_config()``; validated live."""
+
+    config_changed = Signal()
+    validity_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None, config: RunConfig | None = None) -> None:
+        super().__init__(parent)
+        self._valid = True
+        self._loading = False
+        self._validating = False
+        self.problem = ""
+
+        self.name_form = ParamForm(_decls(NAME_FIELDS), owner="run")
+        self.name_form.field("name").setPlaceholderText("empty: generated from the settings")
+        self.model_form = ParamForm(_decls(MODEL_FIELDS), owner="run")
+        self.dataset_form = ParamForm(DATASET_FIELDS, owner="data set")
+        self.optimizer_combo = compact_combo(QComboBox())
+        self.optimizer_combo.setObjectName("optimizer_name")
+        for name, info in _optimizers().OPTIMIZERS.items():
+            self.optimizer_combo.addItem(getattr(info, "title", "") or name, name)
+        self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_chosen)
+        self._optimizer_holder = QVBoxLayout()
+        self._optimizer_holder.setContentsMargins(0, 0, 0, 0)
+        self.optimizer_form: ParamForm | None = None
+        self.optimizer_error = QLabel()
+        self.optimizer_error.setStyleSheet("color: #c62828; font-size: 11px;")
+        self.optimizer_error.setWordWrap(True)
+        self.optimizer_error.setVisible(False)
+        self.lr_form = ParamForm(_decls(LR_FIELDS), owner="run")
+        self.schedule_editor = ScheduleEditor()
+        self.training_form = ParamForm(_decls(TRAINING_FIELDS), owner="run")
+        self.run_length_label = QLabel()
+        self.run_length_label.setStyleSheet("color: #555; font-size: 11px;")
+        self.message_label = QLabel()
+        self.message_label.setObjectName("config_message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #c62828;")
+        self.message_label.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        layout.addWidget(self.name_form)
+        layout.addWidget(_group("Model and data", self.model_form, self.dataset_form))
+        opt_box = QWidget()
+        opt_lay = QVBoxLayout(opt_box)
+        opt_lay.setContentsMargins(0, 0, 0, 0)
+        row = QFormLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addRow("Optimizer", self.optimizer_combo)
+        opt_lay.addLayout(row)
+        opt_lay.addLayout(self._optimizer_holder)
+        opt_lay.addWidget(self.optimizer_error)
+        layout.addWidget(_group("Optimizer", opt_box))
+        layout.addWidget(_group("Learning rate and schedule", self.lr_form, self.schedule_editor))
+        layout.addWidget(_group("Training", self.training_form, self.run_length_label))
+        layout.addWidget(self.message_label)
+        layout.addStretch(1)
+
+        for form in (self.name_form, self.model_form, self.dataset_form, self.lr_form, self.training_form):
+            form.changed.connect(self._on_edited)
+        self.model_form.field("model").currentTextChanged.connect(self._on_model_changed)
+        self.dataset_form.field("name").currentTextChanged.connect(self._on_dataset_changed)
+        self.training_form.field("clip_mode").currentTextChanged.connect(self._on_clip_mode_changed)
+        self.schedule_editor.changed.connect(self._on_edited)
+
+        self._build_optimizer_form()
+        self.set_config(config or RunConfig())
+
+    # -- public ------------------------------------------------------------------------------
+    def config(self) -> RunConfig:
+        """The configuration shown (fields that do not validate give their defaults)."""
+        run_vals: dict[str, Any] = {}
+        for form in (self.name_form, self.model_form, self.lr_form, self.training_form):
+            run_vals.update(form.values())
+        ds = DatasetConfig(**self.dataset_form.values())
+        opt_params = self.optimizer_form.values() if self.optimizer_form is not None else {}
+        return RunConfig(
+            **run_vals,
+            dataset=ds,
+            optimizer={"name": self.optimizer_combo.currentData(), "params": opt_params},
+            schedule=self.schedule_editor.value(),
+        )
+
+    def set_config(self, cfg: RunConfig) -> None:
+        self._loading = True
+        try:
+            self.name_form.set_values({"name": cfg.name})
+            self.model_form.set_values({"model": cfg.model, "init": cfg.init})
+            self._restrict_datasets(cfg.model)
+            self.dataset_form.set_values(_dataset_dict(cfg.dataset))
+            opt = dict(cfg.optimizer or {})
+            idx = self.optimizer_combo.findData(opt.get("name", "sgd"))
+            if idx >= 0 and idx != self.optimizer_combo.currentIndex():
+                self.optimizer_combo.setCurrentIndex(idx)  # rebuilds the form
+            if self.optimizer_form is not None:
+                self.optimizer_form.set_values(opt.get("params") or {})
+            self.lr_form.set_values({"lr": cfg.lr, "schedule_unit": cfg.schedule_unit})
+            self.schedule_editor.set_value(cfg.schedule)
+            self.training_form.set_values({n: getattr(cfg, n) for n in TRAINING_FIELDS})
+        finally:
+            self._loading = False
+        self._update_visibility()
+        self._on_edited()
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def preview_args(self) -> tuple[dict[str, Any] | None, float, int, str]:
+        """(schedule spec or None when invalid, base LR, scheduling steps, note) for the preview."""
+        cfg = self.config()
+        spec = self.schedule_editor.value() if self.schedule_editor.is_valid() else None
+        steps = schedule_length(cfg)
+        note = "x = epochs" if cfg.schedule_unit == "epoch" else ""
+        try:
+            info = _schedules().SCHEDULES[self.schedule_editor.schedule_name()]
+            if getattr(info, "metric_driven", False):
+                note = (note + "; " if note else "") + "follows the validation loss (shown: no plateau)"
+        except KeyError:
+            pass
+        return spec, cfg.lr, steps, note
+
+    # -- validation --------------------------------------------------------------------------
+    def _forms(self) -> list[ParamForm]:
+        forms = [self.name_form, self.model_form, self.dataset_form, self.lr_form, self.training_form]
+        if self.optimizer_form is not None:
+            forms.append(self.optimizer_form)
+        return forms
+
+    def _on_edited(self) -> None:
+        if self._loading or self._validating:
+            return
+        self._validating = True
+        try:
+            self._revalidate()
+        finally:
+            self._validating = False
+        self.config_changed.emit()
+
+    def _revalidate(self) -> None:
+        for form in self._forms():
+            form.clear_external_errors()
+        self.schedule_editor.revalidate()
+        self._set_message("")
+        self._set_optimizer_error("")
+        ok = all(f.is_valid() for f in self._forms()) and self.schedule_editor.is_valid()
+        cfg = self.config()
+        total, spe = estimate_steps(cfg)
+        self.run_length_label.setText(
+            f"≈ {total:,} optimizer steps ({spe:,} per epoch)" if total else "")
+        if ok:
+            try:
+                valid_cfg = cfg.validated()
+                _schedules().check_run_length(valid_cfg.schedule, schedule_length(valid_cfg))
+            except ParamError as exc:
+                ok = False
+                self._place_error(exc)
+            except (LrstudioError, ValueError) as exc:
+                ok = False
+                self._set_message(str(exc))
+        if ok != self._valid:
+            self._valid = ok
+            self.validity_changed.emit(ok)
+
+    def _place_error(self, exc: ParamError) -> None:
+        owner = exc.owner or ""
+        if owner.startswith("schedule"):
+            self.schedule_editor.show_error(exc)
+            self._set_message(str(exc) if not exc.param else "")
+            return
+        if owner.startswith("optimizer"):
+            if self.optimizer_form is None or not self.optimizer_form.set_external_error(exc.param, str(exc)):
+                self._set_optimizer_error(str(exc))
+            return
+        if exc.param == "dataset":
+            self.dataset_form.set_external_error("name", str(exc))
+            return
+        if owner == "data set" and self.dataset_form.set_external_error(exc.param, str(exc)):
+            return
+        for form in (self.name_form, self.model_form, self.lr_form, self.training_form):
+            if form.set_external_error(exc.param, str(exc)):
+                return
+        if exc.param in ("warmup_steps", "total_steps", "T_max") or "run" in str(exc):
+            self.schedule_editor.show_error(exc)
+        self._set_message(str(exc))
+
+    def _set_message(self, msg: str) -> None:
+        self.problem = msg
+        self.message_label.setText(msg)
+        self.message_label.setVisible(bool(msg))
+
+    def _set_optimizer_error(self, msg: str) -> None:
+        self.optimizer_error.setText(msg)
+        self.optimizer_error.setVisible(bool(msg))
+
+    def errors(self) -> dict[str, str]:
+        """Every message shown now, by field name (for tests and the status bar)."""
+        out: dict[str, str] = {}
+        for form in self._forms():
+            out.update(form.errors())
+        form = self.schedule_editor.form
+        if form is not None:
+            out.update({f"schedule.{k}": v for k, v in form.errors().items()})
+        if self.schedule_editor.error_label.text():
+            out["schedule"] = self.schedule_editor.error_label.text()
+        if self.problem:
+            out[""] = self.problem
+        return out
+
+    # -- dependent fields --------------------------------------------------------------------
+    def _build_optimizer_form(self) -> None:
+        if self.optimizer_form is not None:
+            self.optimizer_form.setParent(None)
+            self.optimizer_form.deleteLater()
+            self.optimizer_form = None
+        info = _optimizers().OPTIMIZERS[self.optimizer_combo.currentData()]
+        doc = getattr(info, "doc", "") or getattr(info, "title", "")
+        self.optimizer_combo.setToolTip(doc)
+        if info.params:
+            self.optimizer_form = ParamForm(info.params, owner=f"optimizer {info.name!r}")
+            self.optimizer_form.changed.connect(self._on_edited)
+            self._optimizer_holder.addWidget(self.optimizer_form)
+
+    def _on_optimizer_chosen(self, _index: int) -> None:
+        self._build_optimizer_form()
+        self._on_edited()
+
+    def _restrict_datasets(self, model: str) -> None:
+        combo: QComboBox = self.dataset_form.field("name")
+        allowed = MODEL_DATASETS.get(model, ())
+        current = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(list(allowed))
+        combo.setCurrentText(current if current in allowed else allowed[0])
+        combo.blockSignals(False)
+
+    def _on_model_changed(self, model: str) -> None:
+        if self._loading:
+            return
+        self._restrict_datasets(model)
+        self._update_visibility()
+        self._on_edited()
+
+    def _on_dataset_changed(self, _name: str) -> None:
+        self._update_visibility()
+
+    def _on_clip_mode_changed(self, _mode: str) -> None:
+        self._update_visibility()
+
+    def _update_visibility(self) -> None:
+        ds = self.dataset_form.field("name").currentText()
+        shown = DATASET_OPTIONS.get(ds, ())
+        for p in DATASET_FIELDS:
+            if p.name != "name":
+                self.dataset_form.set_field_visible(p.name, p.name in shown)
+        clip = self.training_form.field("clip_mode").currentText()
+        self.training_form.set_field_enabled("clip_value", clip != "none")
+
+
+def _dataset_dict(ds: DatasetConfig) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(ds)
+
+
+def _group(title: str, *widgets: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(8, 6, 8, 8)
+    lay.setSpacing(4)
+    for w in widgets:
+        lay.addWidget(w)
+    return box

@@ -1,0 +1,525 @@
+"""Live plots of the run in progress: loss, learning rate and (for classifiers) accuracy.
+
+Life cycle: :meth:`LivePlots.reset` when a run starts (optionally with the planned LR curve of
+the whole run), :meth:`LivePlots.append_events` for every batch the worker sends (at most ~10 per
+second), :meth:`LivePlots.mark_finished` with the summary at the end.
+
+Points go into :class:`GrowingBuffer` s (numpy arrays whose capacity doubles), so appending is
+amortised O(1) and never copies the history per batch. Appending only marks the plots dirty; a
+30 Hz ``QTimer`` calls ``setData`` on the curves when something changed (pyqtgraph's
+``scrollingPlots.py`` pattern), and pyqtgraph thins what it draws (``setDownsampling(auto=True,
+mode="peak")`` + ``setClipToView(True)``), so a long run costs the same per frame as a short one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
+from lrstudio.gui.controller import GUI_GATE
+
+REDRAW_MS = 33  # ≤ 30 Hz
+
+X_AXES = {"step": "Step", "epoch": "Epoch", "wall": "Wall time (s)"}
+
+# Colour-blind-safe palette (Okabe-Ito).
+TRAIN_COLOR = "#0072B2"
+VAL_COLOR = "#D55E00"
+PLANNED_COLOR = "#7f7f7f"
+APPLIED_COLOR = "#009E73"
+ACC_COLOR = "#CC79A7"
+TRAIN_ACC_COLOR = "#56B4E9"
+DIVERGED_COLOR = "#c62828"
+
+
+class GrowingBuffer:
+    """Columns ``x_step, x_epoch, x_wall, y`` appended in place; capacity doubles when full."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._data = np.empty((4, max(16, capacity)), dtype=np.float64)
+        self.n = 0
+
+    def append(self, step: float, epoch: float, wall: float, y: float) -> None:
+        if self.n == self._data.shape[1]:
+            self._grow(self.n + 1)
+        self._data[:, self.n] = (step, epoch, wall, y)
+        self.n += 1
+
+    def extend(self, rows: np.ndarray) -> None:
+        """Append an ``(k, 4)`` array of rows."""
+        k = len(rows)
+        if not k:
+            return
+        if self.n + k > self._data.shape[1]:
+            self._grow(self.n + k)
+        self._data[:, self.n:self.n + k] = rows.T
+        self.n += k
+
+    def _grow(self, need: int) -> None:
+        cap = self._data.shape[1]
+        while cap < need:
+            cap *= 2
+        new = np.empty((4, cap), dtype=np.float64)
+        new[:, :self.n] = self._data[:, :self.n]
+        self._data = new
+
+    @property
+    def capacity(self) -> int:
+        return self._data.shape[1]
+
+    def x(self, axis: str) -> np.ndarray:
+        return self._data[{"step": 0, "epoch": 1, "wall": 2}[axis], :self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._data[3, :self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+class GatedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that paints while holding the GUI gate (see ``controller.GuiGate``)."""
+
+    def paintEvent(self, ev):  # Qt API name
+        with GUI_GATE.hold():
+            super().paintEvent(ev)
+
+
+def _make_plot(title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)) -> pg.PlotWidget:
+    w = GatedPlotWidget(background="w")
+    pi = w.getPlotItem()
+    pi.setTitle(f"<span style='font-size:11pt; font-weight:600; color:#222'>{title}</span>")
+    pi.showGrid(x=True, y=True, alpha=0.15)
+    pi.setLabel("left", y_label)
+    pi.setLabel("bottom", "Step")
+    pi.setDownsampling(auto=True, mode="peak")
+    pi.setClipToView(True)
+    pi.getViewBox().setMouseMode(pg.ViewBox.RectMode)
+    for ax in ("left", "bottom"):
+        pi.getAxis(ax).setTextPen("#333")
+        pi.getAxis(ax).setPen("#888")
+        # Paint each axis into a cached pixmap: replaying its text was the largest share of a
+        # frame, and with the ranges managed below an axis rarely changes.
+        pi.getAxis(ax).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    pi.addLegend(offset=legend_offset, labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
+    return w
+
+
+class _Crosshair:
+    """A vertical line following the mouse and a label with each curve's value at that x."""
+
+    def __init__(self, plot: pg.PlotWidget, curves: dict[str, pg.PlotDataItem],
+                 fmt: str = "{:.4g}") -> None:
+        self._plot = plot
+        self._curves = curves
+        self._fmt = fmt
+        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine))
+        self.label = pg.TextItem(anchor=(0, 1), color="#222", fill=pg.mkBrush(255, 255, 255, 220),
+                                 border=pg.mkPen("#bbb"))
+        for item in (self.vline, self.label):
+            item.setVisible(False)
+            item.setZValue(100)
+            plot.addItem(item, ignoreBounds=True)
+        self._proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
+
+    def _on_mouse_moved(self, args: tuple) -> None:
+        pos: QPointF = args[0]
+        vb = self._plot.getPlotItem().getViewBox()
+        if not self._plot.sceneBoundingRect().contains(pos) or not vb.sceneBoundingRect().contains(pos):
+            self.vline.setVisible(False)
+            self.label.setVisible(False)
+            return
+        p = vb.mapSceneToView(pos)
+        self.show_at(p.x(), p.y())
+
+    def show_at(self, x: float, y: float) -> str:
+        """Place the crosshair at view coordinates; return the label text (used by tests)."""
+        lines = []
+        log_x, _log_y = self._plot.getPlotItem().ctrl.logXCheck.isChecked(), \
+            self._plot.getPlotItem().ctrl.logYCheck.isChecked()
+        data_x = 10 ** x if log_x else x
+        for name, curve in self._curves.items():
+            if not curve.isVisible():
+                continue
+            xs, ys = curve.getOriginalDataset()
+            if xs is None or len(xs) == 0:
+                continue
+            i = int(np.clip(np.searchsorted(xs, data_x), 0, len(xs) - 1))
+            if i > 0 and abs(xs[i - 1] - data_x) < abs(xs[i] - data_x):
+                i -= 1
+            lines.append(f"{name}: {self._fmt.format(ys[i])}  @ {xs[i]:.4g}")
+        if not lines:
+            self.label.setVisible(False)
+            self.vline.setVisible(False)
+            return ""
+        text = "\n".join(lines)
+        self.vline.setPos(x)
+        self.label.setText(text)
+        self.label.setPos(x, y)
+        self.vline.setVisible(True)
+        self.label.setVisible(True)
+        return text
+
+
+class LivePlots(QWidget):
+    """Loss | learning rate | accuracy, side by side, fed with batches of events."""
+
+    x_axis_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._buffers: dict[str, GrowingBuffer] = {}
+        self._steps_per_epoch = 1
+        self._total_steps: int | None = None
+        self._plan: np.ndarray | None = None
+        self._x_axis = "step"
+        self._dirty = False
+        self._diverged_at: tuple[int, float, float] | None = None  # step, epoch, wall
+        self._last = (0, 0.0, 0.0)
+        self.redraws = 0
+        # y-ranges chosen here (nice bounds, changed only when the data leave them) until the user
+        # zooms or pans a plot: re-laying out an axis on every frame was most of a frame's cost.
+        self._y_ranges: dict[str, tuple[float, float] | None] = {}
+        self._y_managed: dict[str, bool] = {}
+
+        # -- toolbar -----------------------------------------------------------------------
+        self.x_combo = QComboBox()
+        for key, title in X_AXES.items():
+            self.x_combo.addItem(title, key)
+        self.x_combo.setToolTip("What the horizontal axis of the live plots shows")
+        self.x_combo.currentIndexChanged.connect(self._on_x_axis_changed)
+        self.loss_log = QCheckBox("Log loss")
+        self.loss_log.setChecked(True)
+        self.loss_log.setToolTip("Logarithmic y-axis for the loss plot")
+        self.loss_log.toggled.connect(self._on_loss_log_toggled)
+        self.lr_log = QCheckBox("Log LR")
+        self.lr_log.setToolTip("Logarithmic y-axis for the learning-rate plot")
+        self.lr_log.toggled.connect(self._on_lr_log_toggled)
+        self.run_label = QLabel("No run yet: configure on the left and press Start (Ctrl+Enter).")
+        self.run_label.setStyleSheet("color: #555;")
+        bar = QHBoxLayout()
+        bar.addWidget(self.run_label, 1)
+        bar.addWidget(QLabel("x-axis:"))
+        bar.addWidget(self.x_combo)
+        bar.addSpacing(12)
+        bar.addWidget(self.loss_log)
+        bar.addWidget(self.lr_log)
+
+        # -- plots -------------------------------------------------------------------------
+        self.loss_plot = _make_plot("Loss", "loss")
+        self.lr_plot = _make_plot("Learning rate", "learning rate")
+        self.acc_plot = _make_plot("Accuracy", "accuracy", legend_offset=(-10, -30))  # rising curves: bottom
+        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.lr_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        self.loss_plot.setLogMode(y=True)
+
+        self.curves: dict[str, pg.PlotDataItem] = {
+            "train/loss": self.loss_plot.plot(name="train loss (per step)", pen=pg.mkPen(TRAIN_COLOR, width=1.5)),
+            "val/loss": self.loss_plot.plot(
+                name="validation loss (per epoch)", pen=pg.mkPen(VAL_COLOR, width=2),
+                symbol="o", symbolSize=6, symbolBrush=VAL_COLOR, symbolPen=None),
+            "lr/planned": self.lr_plot.plot(name="planned", pen=pg.mkPen(PLANNED_COLOR, width=2)),
+            "lr": self.lr_plot.plot(name="applied", pen=None, symbol="o", symbolSize=4,
+                                    symbolBrush=APPLIED_COLOR, symbolPen=None),
+            "val/acc": self.acc_plot.plot(
+                name="validation accuracy", pen=pg.mkPen(ACC_COLOR, width=2), symbol="o",
+                symbolSize=6, symbolBrush=ACC_COLOR, symbolPen=None),
+            "train/acc": self.acc_plot.plot(
+                name="train accuracy", pen=pg.mkPen(TRAIN_ACC_COLOR, width=2, style=Qt.PenStyle.DashLine),
+                symbol="t", symbolSize=6, symbolBrush=TRAIN_ACC_COLOR, symbolPen=None),
+        }
+        # The whole run's plan, faint, so the user sees where the LR is going (step axis only).
+        self.plan_curve = self.lr_plot.plot(name="plan (whole run)",
+                                            pen=pg.mkPen(PLANNED_COLOR, width=1, style=Qt.PenStyle.DotLine))
+        self.plan_curve.setZValue(-5)
+        self._divergence_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
+
+        self.crosshairs = [
+            _Crosshair(self.loss_plot, {"train": self.curves["train/loss"], "val": self.curves["val/loss"]}),
+            _Crosshair(self.lr_plot, {"planned": self.curves["lr/planned"], "applied": self.curves["lr"]},
+                       fmt="{:.4e}"),
+            _Crosshair(self.acc_plot, {"val acc": self.curves["val/acc"], "train acc": self.curves["train/acc"]}),
+        ]
+
+        for name, (plot, _keys, _log) in self._plots_by_name().items():
+            plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(
+                lambda *_a, n=name: self._on_range_changed_manually(n))
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for p in (self.loss_plot, self.lr_plot, self.acc_plot):
+            self.splitter.addWidget(p)
+        self.acc_plot.setVisible(False)
+        self.splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.splitter, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._on_redraw_timer)
+        self._timer.start()
+
+    # -- feeding -------------------------------------------------------------------------
+    def reset(self, title: str = "", planned: np.ndarray | None = None, steps_per_epoch: int = 1,
+              classifier: bool | None = None) -> None:
+        """Forget the previous run. ``planned[i]`` is the LR planned for step i+1."""
+        for b in self._buffers.values():
+            b.clear()
+        self._diverged_at = None
+        self._draw_divergence()
+        self._plan = planned
+        self._steps_per_epoch = max(1, steps_per_epoch)
+        self._total_steps = len(planned) if planned is not None else None
+        if classifier is not None:
+            self._show_accuracy(classifier)
+        if title:
+            self.run_label.setText(title)
+        for p in (self.loss_plot, self.lr_plot, self.acc_plot):
+            p.enableAutoRange()
+        self._manage_y()
+        self._fix_x_range()
+        self._dirty = True
+        self._redraw()
+
+    def _plots_by_name(self) -> dict[str, tuple[pg.PlotWidget, tuple[str, ...], bool]]:
+        return {
+            "loss": (self.loss_plot, ("train/loss", "val/loss"), self.loss_log.isChecked()),
+            "lr": (self.lr_plot, ("lr", "lr/planned"), self.lr_log.isChecked()),
+            "acc": (self.acc_plot, ("val/acc", "train/acc"), False),
+        }
+
+    def _manage_y(self) -> None:
+        """Let _fit_y() choose the y-ranges again (new run, axis or log change)."""
+        for name, (plot, _keys, _log) in self._plots_by_name().items():
+            self._y_managed[name] = True
+            self._y_ranges[name] = None
+            plot.enableAutoRange(y=False)
+
+    def _on_range_changed_manually(self, name: str) -> None:
+        self._y_managed[name] = False
+
+    def _fit_y(self) -> None:
+        for name, (plot, keys, log) in self._plots_by_name().items():
+            if not self._y_managed.get(name, True):
+                continue
+            arrays = [self._buffers[k].y for k in keys if k in self._buffers and self._buffers[k].n]
+            if name == "lr" and self._plan is not None and len(self._plan):
+                arrays.append(np.asarray(self._plan))
+            if not arrays:
+                continue
+            rng = nice_range(np.concatenate(arrays), log)
+            if rng is not None and rng != self._y_ranges.get(name):
+                self._y_ranges[name] = rng
+                plot.setYRange(*rng, padding=0.03)
+
+    def _fix_x_range(self) -> None:
+        """Show the whole run's length on x from the start (step/epoch axes).
+
+        Besides showing how far the run has come, a fixed x-range means the x-axes are not
+        re-laid out on every frame; axis painting was the largest share of a live frame.
+        """
+        if not self._total_steps or self._x_axis == "wall":
+            return
+        end = self._total_steps if self._x_axis == "step" else self._total_steps / self._steps_per_epoch
+        for p in (self.loss_plot, self.lr_plot, self.acc_plot):
+            p.enableAutoRange(x=False)
+            p.setXRange(0, end, padding=0.02)
+
+    def append_events(self, events: Iterable[object]) -> None:
+        """Add a batch of events from the worker; the plots update on the next timer tick."""
+        for ev in events:
+            if isinstance(ev, StepLogged):
+                x_epoch = ev.step / self._steps_per_epoch
+                self._last = (ev.step, x_epoch, ev.wall_time)
+                for key, value in ev.values.items():
+                    self._buffer(key).append(ev.step, x_epoch, ev.wall_time, value)
+                loss = ev.values.get("train/loss")
+                if loss is not None and not math.isfinite(loss) and self._diverged_at is None:
+                    self._diverged_at = (ev.step, x_epoch, ev.wall_time)
+            elif isinstance(ev, EpochLogged):
+                for key, value in ev.values.items():
+                    self._buffer(key).append(ev.step, ev.epoch + 1, ev.wall_time, value)
+                if any(k.endswith("/acc") for k in ev.values) and self.acc_plot.isHidden():
+                    self._show_accuracy(True)
+            elif isinstance(ev, RunStarted):
+                self._steps_per_epoch = max(1, ev.steps_per_epoch)
+                self._total_steps = ev.total_steps
+                self._fix_x_range()
+            elif isinstance(ev, RunFinished):
+                self.mark_finished(ev.summary)
+        self._dirty = True
+
+    def mark_finished(self, summary: RunSummary) -> None:
+        if summary.status == "diverged":
+            step = summary.diverged_step or summary.steps or self._last[0]
+            if self._diverged_at is None or self._diverged_at[0] != step:
+                b = self._buffers.get("train/loss")
+                epoch, wall = step / self._steps_per_epoch, self._last[2]
+                if b is not None and b.n:
+                    idx = np.searchsorted(b.x("step"), step)
+                    if idx < b.n:
+                        epoch, wall = b.x("epoch")[idx], b.x("wall")[idx]
+                self._diverged_at = (step, epoch, wall)
+        self._dirty = True
+
+    def _show_accuracy(self, on: bool) -> None:
+        if on == (not self.acc_plot.isHidden()):
+            return
+        self.acc_plot.setVisible(on)
+        n = 3 if on else 2
+        self.splitter.setSizes([10_000 // n] * n + ([0] if not on else []))
+
+    def _buffer(self, key: str) -> GrowingBuffer:
+        b = self._buffers.get(key)
+        if b is None:
+            b = self._buffers[key] = GrowingBuffer()
+        return b
+
+    # -- reading (tests, export) -----------------------------------------------------------
+    def series_length(self, key: str) -> int:
+        b = self._buffers.get(key)
+        return 0 if b is None else b.n
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        b = self._buffers.get(key)
+        if b is None:
+            return np.empty(0), np.empty(0)
+        return b.x(self._x_axis).copy(), b.y.copy()
+
+    def plot_widgets(self) -> list[tuple[str, pg.PlotWidget]]:
+        out = [("Loss", self.loss_plot), ("Learning rate", self.lr_plot)]
+        if not self.acc_plot.isHidden():
+            out.append(("Accuracy", self.acc_plot))
+        return out
+
+    @property
+    def diverged_at(self) -> tuple[int, float, float] | None:
+        return self._diverged_at
+
+    @property
+    def x_axis(self) -> str:
+        return self._x_axis
+
+    def set_x_axis(self, axis: str) -> None:
+        self.x_combo.setCurrentIndex(list(X_AXES).index(axis))
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _on_redraw_timer(self) -> None:
+        if self._dirty and self.isVisible():
+            self._redraw()
+
+    def redraw_now(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        with GUI_GATE.hold():
+            self._redraw_unlocked()
+
+    def _redraw_unlocked(self) -> None:
+        self._dirty = False
+        self.redraws += 1
+        ax = self._x_axis
+        for key, curve in self.curves.items():
+            b = self._buffers.get(key)
+            if b is None or b.n == 0:
+                curve.setData([], [])
+                continue
+            x, y = b.x(ax), b.y
+            if key in ("train/loss", "val/loss") and self.loss_log.isChecked():
+                y = np.where(y > 0, y, np.nan)  # log of ≤ 0 is undefined; leave a gap
+            elif key in ("lr", "lr/planned") and self.lr_log.isChecked():
+                y = np.where(y > 0, y, np.nan)
+            curve.setData(x, y, connect="finite")
+        if self._plan is not None and ax in ("step", "epoch") and len(self._plan):
+            xs = np.arange(1, len(self._plan) + 1, dtype=np.float64)
+            if ax == "epoch":
+                xs = xs / self._steps_per_epoch
+            plan = self._plan if not self.lr_log.isChecked() else np.where(self._plan > 0, self._plan, np.nan)
+            self.plan_curve.setData(xs, plan, connect="finite")
+            self.plan_curve.setVisible(True)
+        else:
+            self.plan_curve.setData([], [])
+            self.plan_curve.setVisible(False)
+        self._fit_y()
+        self._draw_divergence()
+
+    def _draw_divergence(self) -> None:
+        for plot, line in self._divergence_lines:
+            plot.removeItem(line)
+        self._divergence_lines.clear()
+        if self._diverged_at is None:
+            return
+        step, epoch, wall = self._diverged_at
+        x = {"step": step, "epoch": epoch, "wall": wall}[self._x_axis]
+        for plot in (self.loss_plot, self.lr_plot):
+            line = pg.InfiniteLine(
+                pos=x, angle=90, movable=False, pen=pg.mkPen(DIVERGED_COLOR, width=2, style=Qt.PenStyle.DashLine),
+                label=f"diverged at step {step}", labelOpts={"position": 0.9, "color": DIVERGED_COLOR,
+                                                             "fill": (255, 255, 255, 200)})
+            plot.addItem(line, ignoreBounds=True)
+            self._divergence_lines.append((plot, line))
+
+    # -- toolbar slots ---------------------------------------------------------------------
+    def _on_x_axis_changed(self, index: int) -> None:
+        self._x_axis = self.x_combo.itemData(index)
+        label = X_AXES[self._x_axis]
+        for p in (self.loss_plot, self.lr_plot, self.acc_plot):
+            p.getPlotItem().setLabel("bottom", label)
+            p.enableAutoRange()
+        self._manage_y()
+        self._fix_x_range()
+        self._redraw()
+        self.x_axis_changed.emit(self._x_axis)
+
+    def _on_loss_log_toggled(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        self._manage_y()
+        self._redraw()
+
+    def _on_lr_log_toggled(self, on: bool) -> None:
+        self.lr_plot.setLogMode(y=on)
+        self._manage_y()
+        self._redraw()
+
+
+def nice_range(y: np.ndarray, log: bool) -> tuple[float, float] | None:
+    """Round bounds that contain ``y``: whole decades on a log axis (as log10 values), else
+    multiples of a 1/2/5 step. They change only when the data leave them."""
+    y = y[np.isfinite(y)]
+    if log:
+        y = y[y > 0]
+    if not len(y):
+        return None
+    lo, hi = float(y.min()), float(y.max())
+    if log:
+        a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+        return (float(a), float(b if b > a else a + 1))
+    if lo >= 0:
+        lo = 0.0
+    span = max(hi - lo, abs(hi), abs(lo), 1e-300)
+    step = 10 ** math.floor(math.log10(span))
+    for m in (1, 2, 5, 10):
+        if span / (step * m) <= 10:
+            step *= m
+            break
+    a = math.floor(lo / step) * step
+    b = math.ceil(hi / step) * step
+    return (a, b if b > a else a + step)

@@ -1,0 +1,236 @@
+"""The LR curve of the configured schedule, redrawn as the user edits.
+
+Edits arrive on every keystroke; :meth:`SchedulePreview.set_schedule` only remembers the latest
+spec and (re)starts a 120 ms single-shot timer, so the curve is computed once per pause in typing
+(debounce). The curve comes from ``lrstudio.core.schedules.lr_curve`` (numpy, closed form; no
+torch). "Pin" copies the current curve into the overlay list so several schedules can be compared
+before training; "Clear pins" removes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from lrstudio.core.errors import LrstudioError
+
+DEBOUNCE_MS = 120
+MAX_PREVIEW_STEPS = 2_000_000
+
+PIN_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#D55E00", "#F0E442", "#7f7f7f", "#000000"]
+CURRENT_COLOR = "#0072B2"
+
+
+@dataclass
+class PinnedCurve:
+    label: str
+    steps: np.ndarray
+    lr: np.ndarray
+    item: pg.PlotDataItem
+
+
+def describe_spec(spec: dict[str, Any], base_lr: float) -> str:
+    """Short label: ``cosine(min_lr=0) lr=0.1``."""
+    params = spec.get("params") or {}
+    simple = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+              if isinstance(v, (int, float, str)) and not isinstance(v, bool)][:3]
+    inner = ""
+    if isinstance(params.get("inner"), dict):
+        inner = "→" + str(params["inner"].get("name"))
+    if isinstance(params.get("schedules"), list):
+        inner = "[" + ",".join(str(s.get("name")) for s in params["schedules"]) + "]"
+    return f"{spec.get('name')}{inner}({', '.join(simple)}) lr={base_lr:g}"
+
+
+def short_label(spec: dict[str, Any], base_lr: float) -> str:
+    """Legend label that fits a narrow dock: ``warmup→cosine lr=0.1``."""
+    params = spec.get("params") or {}
+    name = str(spec.get("name"))
+    if isinstance(params.get("inner"), dict):
+        name = name.replace("linear_", "") + "→" + str(params["inner"].get("name"))
+    elif isinstance(params.get("schedules"), list):
+        name = "→".join(str(s.get("name")) for s in params["schedules"])
+    return f"{name} lr={base_lr:g}"
+
+
+class SchedulePreview(QWidget):
+    """Plot of the planned LR per step for the whole run, with pinned overlays."""
+
+    curve_updated = Signal()
+    pins_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._spec: dict[str, Any] | None = None
+        self._base_lr = 0.01
+        self._steps = 100
+        self._note = ""
+        self.pins: list[PinnedCurve] = []
+        self.current_steps = np.empty(0)
+        self.current_lr = np.empty(0)
+        self.computations = 0
+        self.error = ""
+
+        self.plot = pg.PlotWidget(background="w")
+        pi = self.plot.getPlotItem()
+        pi.showGrid(x=True, y=True, alpha=0.15)
+        pi.setLabel("bottom", "Step")
+        pi.setLabel("left", "learning rate")
+        pi.setDownsampling(auto=True, mode="peak")
+        pi.setClipToView(True)
+        for ax in ("left", "bottom"):
+            pi.getAxis(ax).setTextPen("#333")
+            pi.getAxis(ax).setPen("#888")
+        pi.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = pi.addLegend(offset=(-6, 6), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 210),
+                                   labelTextSize="8pt", verSpacing=-4)
+        self.curve = self.plot.plot(name="current", pen=pg.mkPen(CURRENT_COLOR, width=2.5))
+        self.curve.setZValue(10)
+
+        self.pin_button = QPushButton("Pin for comparison")
+        self.pin_button.setToolTip("Keep the current curve on the plot to compare other schedules with it")
+        self.pin_button.clicked.connect(self._on_pin_clicked)
+        self.clear_button = QPushButton("Clear pins")
+        self.clear_button.clicked.connect(self._on_clear_clicked)
+        self.clear_button.setEnabled(False)
+        self.log_check = QCheckBox("Log y")
+        self.log_check.toggled.connect(self._on_log_toggled)
+        self.info_label = QLabel()
+        self.info_label.setStyleSheet("color: #555;")
+        self.info_label.setWordWrap(True)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.pin_button)
+        bar.addWidget(self.clear_button)
+        bar.addStretch(1)
+        bar.addWidget(self.log_check)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.info_label)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self._recompute)
+
+    # -- input ---------------------------------------------------------------------------
+    def set_schedule(self, spec: dict[str, Any] | None, base_lr: float, steps: int, note: str = "") -> None:
+        """Remember the latest schedule; the curve is recomputed after DEBOUNCE_MS of quiet."""
+        self._spec = spec
+        self._base_lr = base_lr
+        self._steps = int(max(1, min(steps, MAX_PREVIEW_STEPS)))
+        self._note = note
+        self._timer.start()
+
+    def flush(self) -> None:
+        """Recompute now if an update is pending (tests, screenshots)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._recompute()
+
+    @property
+    def pending(self) -> bool:
+        return self._timer.isActive()
+
+    # -- drawing -------------------------------------------------------------------------
+    def _recompute(self) -> None:
+        self.computations += 1
+        self.error = ""
+        if self._spec is None:
+            self._show_curve(np.empty(0), np.empty(0), "Fix the schedule to see its curve.")
+            return
+        try:
+            from lrstudio.core.schedules import lr_curve
+
+            lr = np.asarray(lr_curve(self._spec, self._steps, self._base_lr), dtype=np.float64)
+        except (LrstudioError, ValueError) as exc:
+            self.error = str(exc)
+            self._show_curve(np.empty(0), np.empty(0), f"No preview: {exc}")
+            return
+        steps = np.arange(1, len(lr) + 1, dtype=np.float64)
+        finite = lr[np.isfinite(lr)]
+        summary = (f"{self._steps:,} steps · start {lr[0]:.3g} · max {finite.max():.3g} · "
+                   f"end {lr[-1]:.3g}") if len(finite) else f"{self._steps:,} steps"
+        if self._note:
+            summary += f" · {self._note}"
+        self._show_curve(steps, lr, summary)
+
+    def _show_curve(self, steps: np.ndarray, lr: np.ndarray, info: str) -> None:
+        self.current_steps, self.current_lr = steps, lr
+        self.curve.setData(steps, self._y(lr))
+        self.info_label.setText(info)
+        self.info_label.setStyleSheet("color: #c62828;" if self.error or not len(lr) else "color: #555;")
+        self.pin_button.setEnabled(bool(len(lr)))
+        if self._spec is not None:
+            self.curve.opts["name"] = "now: " + short_label(self._spec, self._base_lr)
+            self.plot.setToolTip(describe_spec(self._spec, self._base_lr))
+            self._relabel_legend()
+        self._fit_view()
+        self.curve_updated.emit()
+
+    def _fit_view(self) -> None:
+        """Linear y: from 0 to a little above the highest LR (a flat curve is not blown up)."""
+        self.plot.enableAutoRange()
+        if self.log_check.isChecked():
+            return
+        highs = [float(np.nanmax(a)) for a in [self.current_lr, *(p.lr for p in self.pins)]
+                 if len(a) and np.isfinite(a).any()]
+        lows = [float(np.nanmin(a)) for a in [self.current_lr, *(p.lr for p in self.pins)]
+                if len(a) and np.isfinite(a).any()]
+        if highs:
+            top, bottom = max(highs), min(0.0, min(lows))
+            self.plot.setYRange(bottom, top * 1.12 if top > 0 else 1.0, padding=0)
+
+    def _y(self, lr: np.ndarray) -> np.ndarray:
+        return np.where(lr > 0, lr, np.nan) if self.log_check.isChecked() else lr
+
+    def _relabel_legend(self) -> None:
+        self.legend.clear()
+        self.legend.addItem(self.curve, self.curve.opts["name"])
+        for pin in self.pins:
+            self.legend.addItem(pin.item, pin.label)
+
+    # -- pins ----------------------------------------------------------------------------
+    def pin_current(self) -> PinnedCurve | None:
+        self.flush()
+        if not len(self.current_lr) or self._spec is None:
+            return None
+        color = PIN_COLORS[len(self.pins) % len(PIN_COLORS)]
+        label = short_label(self._spec, self._base_lr)
+        item = self.plot.plot(self.current_steps, self._y(self.current_lr),
+                              pen=pg.mkPen(color, width=1.8, style=Qt.PenStyle.DashLine))
+        pin = PinnedCurve(label, self.current_steps.copy(), self.current_lr.copy(), item)
+        self.pins.append(pin)
+        self._relabel_legend()
+        self.clear_button.setEnabled(True)
+        self._fit_view()
+        self.pins_changed.emit(len(self.pins))
+        return pin
+
+    def clear_pins(self) -> None:
+        for pin in self.pins:
+            self.plot.removeItem(pin.item)
+        self.pins.clear()
+        self._relabel_legend()
+        self.clear_button.setEnabled(False)
+        self.pins_changed.emit(0)
+
+    def _on_pin_clicked(self) -> None:
+        self.pin_current()
+
+    def _on_clear_clicked(self) -> None:
+        self.clear_pins()
+
+    def _on_log_toggled(self, on: bool) -> None:
+        self.plot.setLogMode(y=on)
+        self.curve.setData(self.current_steps, self._y(self.current_lr))
+        for pin in self.pins:
+            pin.item.setData(pin.steps, self._y(pin.lr))
+        self._fit_view()

@@ -1,0 +1,87 @@
+"""The app's preferences: one typed dataclass, persisted with ``QSettings``.
+
+Widgets never call ``QSettings.value("some/key")`` themselves; they read and change a
+:class:`Preferences` and the main window saves it on close. The organisation and application
+names (set in :func:`lrstudio.gui.app.main`) decide where ``QSettings`` keeps the file; tests pass
+their own ``QSettings`` (an INI file in a temp folder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from PySide6.QtCore import QByteArray, QSettings
+
+_GROUP = "preferences"
+
+
+@dataclass
+class Preferences:
+    geometry: bytes = b""  # QMainWindow.saveGeometry()
+    window_state: bytes = b""  # QMainWindow.saveState() (docks, toolbars)
+    last_config_json: str = ""  # the form's config when the window closed
+    last_database: str = ""  # URL of the last database opened
+    recent_databases: list[str] = field(default_factory=list)
+    loss_log_y: bool = True
+    lr_log_y: bool = False
+    x_axis: str = "step"  # step | epoch | wall
+
+    @classmethod
+    def load(cls, settings: QSettings | None = None) -> Preferences:
+        s = settings if settings is not None else QSettings()
+        prefs = cls()
+        s.beginGroup(_GROUP)
+        try:
+            for f in fields(cls):
+                if not s.contains(f.name):
+                    continue
+                raw = s.value(f.name)
+                default = getattr(prefs, f.name)
+                try:
+                    setattr(prefs, f.name, _convert(raw, default))
+                except (TypeError, ValueError):
+                    continue  # a corrupt entry falls back to the default
+        finally:
+            s.endGroup()
+        return prefs
+
+    def save(self, settings: QSettings | None = None) -> None:
+        s = settings if settings is not None else QSettings()
+        s.beginGroup(_GROUP)
+        try:
+            for f in fields(self):
+                v = getattr(self, f.name)
+                if isinstance(v, bytes):
+                    v = QByteArray(v)
+                elif isinstance(v, list):
+                    v = list(v) if v else ""
+                s.setValue(f.name, v)
+        finally:
+            s.endGroup()
+        s.sync()
+
+    def remember_database(self, url: str, keep: int = 8) -> None:
+        self.last_database = url
+        self.recent_databases = [url] + [u for u in self.recent_databases if u != url][: keep - 1]
+
+
+def _convert(raw: object, default: object) -> object:
+    if isinstance(default, bool):
+        if isinstance(raw, str):
+            return raw.lower() in ("true", "1", "yes")
+        return bool(raw)
+    if isinstance(default, bytes):
+        if isinstance(raw, QByteArray):
+            return bytes(raw.data())
+        if isinstance(raw, (bytes, bytearray)):
+            return bytes(raw)
+        raise TypeError(type(raw))
+    if isinstance(default, list):
+        if raw in (None, ""):
+            return []
+        if isinstance(raw, str):
+            return [raw]
+        return [str(x) for x in raw]  # type: ignore[union-attr]
+    if isinstance(default, str):
+        return "" if raw is None else str(raw)
+    return type(default)(raw)  # type: ignore[call-arg]

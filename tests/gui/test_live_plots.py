@@ -1,0 +1,140 @@
+"""Live plots: growing buffers, timer-driven redraws, axes, crosshair, divergence marker."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
+from lrstudio.gui.live_plots import REDRAW_MS, GrowingBuffer, LivePlots
+
+
+def _steps(first: int, n: int, spe: int = 10, loss=lambda s: 1.0 / s, lr=0.1) -> list:
+    return [StepLogged(step=s, epoch=(s - 1) // spe, wall_time=s * 0.01,
+                       values={"train/loss": loss(s), "lr": lr, "lr/planned": lr})
+            for s in range(first, first + n)]
+
+
+def _n(curve) -> int:
+    x = curve.getOriginalDataset()[0]
+    return 0 if x is None else len(x)
+
+
+def _plots(qtbot) -> LivePlots:
+    w = LivePlots()
+    qtbot.addWidget(w)
+    w.resize(900, 400)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_growing_buffer_doubles_and_keeps_data():
+    b = GrowingBuffer(capacity=16)
+    for i in range(100):
+        b.append(i, i / 10, i * 0.5, i * 2.0)
+    assert b.n == 100 and b.capacity == 128
+    assert np.array_equal(b.y, np.arange(100) * 2.0)
+    assert np.array_equal(b.x("wall"), np.arange(100) * 0.5)
+    b.extend(np.tile([1.0, 2.0, 3.0, 4.0], (200, 1)))
+    assert b.n == 300 and b.capacity == 512 and b.y[-1] == 4.0
+
+
+def test_plots_thin_and_clip(qapp):
+    w = LivePlots()
+    for p in (w.loss_plot, w.lr_plot, w.acc_plot):
+        pi = p.getPlotItem()
+        assert pi.ctrl.downsampleCheck.isChecked() and pi.ctrl.autoDownsampleCheck.isChecked()
+        assert pi.ctrl.peakRadio.isChecked()
+        assert pi.ctrl.clipToViewCheck.isChecked()
+    w.deleteLater()
+
+
+def test_batches_are_drawn_by_the_timer_only_when_dirty(qtbot):
+    w = _plots(qtbot)
+    w.reset(planned=np.full(100, 0.1), steps_per_epoch=10)
+    w.append_events([RunStarted(total_steps=100, steps_per_epoch=10, epochs=10, wall_time=0.0)])
+    w.append_events(_steps(1, 30))
+    # Appending does not draw; the next timer tick does.
+    assert _n(w.curves["train/loss"]) == 0
+    qtbot.waitUntil(lambda: _n(w.curves["train/loss"]) == 30, timeout=2000)
+    before = w.redraws
+    qtbot.wait(REDRAW_MS * 5)
+    assert w.redraws == before  # nothing new: no redraw
+    w.append_events(_steps(31, 5) + [EpochLogged(epoch=2, step=30, wall_time=0.3, values={"val/loss": 0.2})])
+    qtbot.waitUntil(lambda: _n(w.curves["train/loss"]) == 35, timeout=2000)
+    assert w.redraws == before + 1
+    x, y = w.curves["val/loss"].getOriginalDataset()
+    assert list(x) == [30] and list(y) == [0.2]
+    # applied LR as points, planned as a line
+    assert w.curves["lr"].opts["pen"] is None and w.curves["lr"].opts["symbol"] == "o"
+    assert _n(w.curves["lr/planned"]) == 35
+    assert _n(w.plan_curve) == 100
+
+
+def test_x_axis_step_epoch_wall(qtbot):
+    w = _plots(qtbot)
+    w.reset(steps_per_epoch=10)
+    w.append_events(_steps(1, 20) + [EpochLogged(epoch=0, step=10, wall_time=0.1, values={"val/loss": 0.5})])
+    w.redraw_now()
+    assert w.curves["train/loss"].getOriginalDataset()[0][-1] == 20
+    w.x_combo.setCurrentIndex(1)  # epoch
+    assert w.x_axis == "epoch"
+    assert math.isclose(w.curves["train/loss"].getOriginalDataset()[0][-1], 2.0)
+    assert list(w.curves["val/loss"].getOriginalDataset()[0]) == [1.0]  # end of the first epoch
+    assert w.loss_plot.getPlotItem().getAxis("bottom").labelText == "Epoch"
+    w.set_x_axis("wall")
+    assert math.isclose(w.curves["train/loss"].getOriginalDataset()[0][-1], 0.2)
+
+
+def test_log_toggles_and_nonpositive_values(qtbot):
+    w = _plots(qtbot)
+    w.reset()
+    w.append_events(_steps(1, 5, loss=lambda s: 0.0 if s == 3 else 1.0))
+    w.redraw_now()
+    assert w.loss_log.isChecked()
+    y = w.curves["train/loss"].getOriginalDataset()[1]
+    assert np.isnan(y[2]) and y[0] == 1.0  # log of 0 is a gap, not an error
+    w.loss_log.setChecked(False)
+    assert w.curves["train/loss"].getOriginalDataset()[1][2] == 0.0
+    w.lr_log.setChecked(True)
+    assert w.lr_plot.getPlotItem().ctrl.logYCheck.isChecked()
+
+
+def test_crosshair_reports_values(qtbot):
+    w = _plots(qtbot)
+    w.reset()
+    w.loss_log.setChecked(False)
+    w.append_events(_steps(1, 10))
+    w.redraw_now()
+    text = w.crosshairs[0].show_at(4.2, 0.5)
+    assert "train: 0.25" in text and "@ 4" in text
+    assert w.crosshairs[0].vline.isVisible()
+
+
+def test_divergence_is_marked_where_it_happened(qtbot):
+    w = _plots(qtbot)
+    w.reset(steps_per_epoch=10)
+    events = _steps(1, 6) + _steps(7, 1, loss=lambda s: float("nan"))
+    summary = RunSummary(status="diverged", steps=7, epochs=0, duration_s=0.1, diverged_step=7)
+    w.append_events([*events, RunFinished(summary)])
+    w.redraw_now()
+    assert w.diverged_at is not None and w.diverged_at[0] == 7
+    lines = [i for i in w.loss_plot.getPlotItem().items if isinstance(i, pg.InfiniteLine) and i.value() == 7]
+    assert lines and "diverged at step 7" in lines[0].label.toPlainText()
+    w.reset()
+    assert w.diverged_at is None
+    assert not [i for i in w.loss_plot.getPlotItem().items if isinstance(i, pg.InfiniteLine) and i.value() == 7]
+
+
+def test_accuracy_plot_appears_for_classifiers(qtbot):
+    w = _plots(qtbot)
+    w.reset(classifier=False)
+    assert w.acc_plot.isHidden()
+    w.append_events([EpochLogged(epoch=0, step=10, wall_time=0.1, values={"val/loss": 1.0, "val/acc": 0.8})])
+    assert not w.acc_plot.isHidden()
+    w.redraw_now()
+    assert list(w.curves["val/acc"].getOriginalDataset()[1]) == [0.8]
+    assert [name for name, _ in w.plot_widgets()] == ["Loss", "Learning rate", "Accuracy"]

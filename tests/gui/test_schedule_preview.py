@@ -1,0 +1,77 @@
+"""Schedule preview: debounced redraw, exact curve, pins, log-y, errors shown in words."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrstudio.core.schedules import lr_curve
+from lrstudio.gui.schedule_preview import DEBOUNCE_MS, SchedulePreview
+
+COSINE = {"name": "cosine", "params": {}}
+
+
+def _preview(qtbot) -> SchedulePreview:
+    w = SchedulePreview()
+    qtbot.addWidget(w)
+    w.resize(500, 300)
+    w.show()
+    return w
+
+
+def test_rapid_edits_compute_once(qtbot, qapp):
+    w = _preview(qtbot)
+    for i in range(25):  # a burst of keystrokes, the event loop running in between
+        w.set_schedule({"name": "step", "params": {"step_size": 10 + i}}, 0.1, 200)
+        qapp.processEvents()
+    assert w.computations == 0 and w.pending
+    qtbot.waitUntil(lambda: w.computations == 1, timeout=DEBOUNCE_MS * 20)
+    qtbot.wait(DEBOUNCE_MS * 2)
+    assert w.computations == 1
+    expected = lr_curve({"name": "step", "params": {"step_size": 34}}, 200, 0.1)
+    assert np.array_equal(w.current_lr, expected)
+    assert np.array_equal(w.curve.getOriginalDataset()[1], expected)
+    assert w.curve.getOriginalDataset()[0][0] == 1  # element i is the LR of update i+1
+    assert "200 steps" in w.info_label.text()
+
+
+def test_pins_overlay_and_clear(qtbot):
+    w = _preview(qtbot)
+    w.set_schedule(COSINE, 0.1, 300)
+    w.flush()
+    assert w.pin_button.isEnabled() and not w.clear_button.isEnabled()
+    w.pin_button.click()
+    w.set_schedule({"name": "exponential", "params": {}}, 0.05, 300)
+    w.flush()
+    w.pin_button.click()
+    assert len(w.pins) == 2 and w.clear_button.isEnabled()
+    assert np.array_equal(w.pins[0].lr, lr_curve(COSINE, 300, 0.1))
+    assert w.pins[0].item in w.plot.getPlotItem().items
+    labels = [label.text for _, label in w.legend.items]
+    assert len(labels) == 3 and labels[1].startswith("cosine") and "lr=0.1" in labels[1]
+    w.clear_button.click()
+    assert w.pins == [] and not w.clear_button.isEnabled()
+    assert len(w.legend.items) == 1
+
+
+def test_log_y_applies_to_current_and_pins(qtbot):
+    w = _preview(qtbot)
+    w.set_schedule({"name": "linear", "params": {"start_factor": 1.0, "end_factor": 0.0, "total_iters": 10}},
+                   1.0, 20)
+    w.flush()
+    w.pin_current()
+    w.log_check.setChecked(True)
+    assert w.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    y = w.curve.getOriginalDataset()[1]
+    assert np.isnan(y[-1])  # LR 0 has no log: a gap, not a crash
+    assert np.isnan(w.pins[0].item.getOriginalDataset()[1][-1])
+
+
+def test_invalid_spec_is_explained_not_raised(qtbot):
+    w = _preview(qtbot)
+    w.set_schedule({"name": "step", "params": {"gamma": -1}}, 0.1, 100)
+    w.flush()
+    assert w.error and "gamma" in w.info_label.text()
+    assert not w.pin_button.isEnabled()
+    w.set_schedule(None, 0.1, 100)
+    w.flush()
+    assert "Fix the schedule" in w.info_label.text()
