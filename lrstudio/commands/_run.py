@@ -1,0 +1,316 @@
+"""Pieces shared by ``lrstudio train`` and ``lrstudio demo``: config from flags, a headless run that
+stores every step, a progress line, and a readable summary.
+
+A headless run goes: build and validate the config -> load the data (a data error stops here,
+before anything is stored) -> ``store.create_run`` -> ``train`` with a ``BatchingReporter`` whose
+sink hands each batch to the store's ``RunRecorder`` and redraws the progress line -> close the
+recorder. Ctrl-C asks the loop to stop between steps, so the run is stored as ``stopped`` with
+every step so far; a second Ctrl-C interrupts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from lrstudio.core.config import DATASET_FIELDS, RUN_FIELDS, RunConfig
+from lrstudio.core.errors import LrstudioError
+from lrstudio.core.params import Param, ParamError
+
+# Run fields that get their own flag, and the flag names of data-set fields whose names clash.
+_DATASET_FLAG = {"name": "dataset"}
+_SKIP_RUN: frozenset[str] = frozenset()
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _help(p: Param) -> str:
+    text = p.help
+    if p.kind not in ("choice", "bool"):
+        text += f" ({p.describe_allowed()}"
+        text += f"; default {p.default!r})" if p.default not in (None, "") else ")"
+    elif p.kind == "choice":
+        text += f" (default {p.default})"
+    return text.replace("%", "%%")
+
+
+def _add_param_flag(group: Any, p: Param, dest: str, flag: str) -> None:
+    if p.kind == "bool":
+        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=_help(p))
+    elif p.kind == "choice":
+        group.add_argument(flag, dest=dest, choices=p.choices, default=None, help=_help(p))
+    else:
+        # Values stay text here: Param.coerce converts and checks them with a message that names
+        # the field and what is allowed.
+        group.add_argument(flag, dest=dest, default=None, metavar=p.kind.upper(), help=_help(p))
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, config_file: bool = True) -> None:
+    """Flags generated from ``RUN_FIELDS``/``DATASET_FIELDS`` plus optimizer and schedule specs."""
+    if config_file:
+        parser.add_argument("--config", metavar="RUN.JSON",
+                            help="start from this run configuration (JSON); flags given override it")
+    run = parser.add_argument_group("run")
+    for p in RUN_FIELDS:
+        if p.name not in _SKIP_RUN:
+            _add_param_flag(run, p, f"run_{p.name}", _flag(p.name))
+    run.add_argument("--optimizer", metavar="NAME", default=None,
+                     help="optimizer: sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw "
+                          "(default sgd; `lrstudio optimizers` lists their parameters)")
+    run.add_argument("--opt-param", metavar="KEY=VALUE", action="append", default=[],
+                     help="an optimizer parameter, e.g. --opt-param beta1=0.9 (repeatable)")
+    run.add_argument("--schedule", metavar="SPEC_OR_FILE", default=None,
+                     help='schedule: a name (cosine), a JSON spec {"name": ..., "params": {...}}, or a JSON '
+                          "file holding one (default constant; `lrstudio schedules` lists them)")
+    run.add_argument("--sched-param", metavar="KEY=VALUE", action="append", default=[],
+                     help="a schedule parameter, e.g. --sched-param T_max=500 (repeatable; values may be JSON)")
+    data = parser.add_argument_group("data set")
+    for p in DATASET_FIELDS:
+        _add_param_flag(data, p, f"ds_{p.name}", _flag(_DATASET_FLAG.get(p.name, p.name)))
+
+
+def _key_values(items: Sequence[str], what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ParamError("", item, f"{what} as KEY=VALUE (e.g. beta1=0.9)", "command line")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value  # plain text: the declaration converts it (and says what is wrong)
+    return out
+
+
+def parse_schedule(text: str) -> dict[str, Any]:
+    """A schedule spec from a name, a JSON object or a JSON file."""
+    t = text.strip()
+    if t.startswith("{"):
+        try:
+            spec = json.loads(t)
+        except json.JSONDecodeError as exc:
+            raise ParamError("schedule", text, f"a valid JSON spec ({exc.msg})", "command line") from None
+    elif t.endswith(".json") or Path(t).is_file():
+        path = Path(t).expanduser()
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ParamError("schedule", text, "a schedule name or an existing JSON file", "command line") from None
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ParamError("schedule", text, f"a readable JSON spec file ({exc})", "command line") from None
+        if isinstance(spec, dict) and "schedule" in spec and "name" not in spec:
+            spec = spec["schedule"]  # a whole run config works too
+    else:
+        spec = {"name": t, "params": {}}
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ParamError("schedule", text, 'a spec {"name": ..., "params": {...}}', "command line")
+    spec.setdefault("params", {})
+    return spec
+
+
+def load_config_file(path: str) -> RunConfig:
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LrstudioError(f"cannot read config {str(p)!r}: {exc.strerror or exc}") from None
+    return RunConfig.from_json(text)
+
+
+def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
+    """``base`` (or ``--config``, or the defaults) with every given flag applied; validated."""
+    if base is None:
+        base = load_config_file(args.config) if getattr(args, "config", None) else RunConfig()
+    data = base.to_dict()
+    for p in RUN_FIELDS:
+        v = getattr(args, f"run_{p.name}", None)
+        if v is not None:
+            data[p.name] = v
+    ds = dict(data["dataset"])
+    for p in DATASET_FIELDS:
+        v = getattr(args, f"ds_{p.name}", None)
+        if v is not None:
+            ds[p.name] = v
+    data["dataset"] = ds
+    if getattr(args, "optimizer", None):
+        data["optimizer"] = {"name": args.optimizer, "params": {}}
+    opt_params = _key_values(getattr(args, "opt_param", []) or [], "an optimizer parameter")
+    if opt_params:
+        data["optimizer"] = {**data["optimizer"],
+                             "params": {**data["optimizer"].get("params", {}), **opt_params}}
+    if getattr(args, "schedule", None):
+        data["schedule"] = parse_schedule(args.schedule)
+    sched_params = _key_values(getattr(args, "sched_param", []) or [], "a schedule parameter")
+    if sched_params:
+        data["schedule"] = {**data["schedule"], "params": {**data["schedule"].get("params", {}), **sched_params}}
+    # Flag values are text; the declarations convert them when the config is validated.
+    return RunConfig.from_dict(data).validated()
+
+
+# -- progress line ----------------------------------------------------------------------------------
+class ProgressLine:
+    """``\\r[#####.....]  45%  step 450/1000  loss 0.1234  lr 1.00e-02`` on a terminal stream."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 24, enabled: bool = True) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.enabled = enabled
+        self.total = 0
+        self._shown = False
+        self._last_len = 0
+
+    def update(self, step: int, loss: float | None, lr: float | None) -> None:
+        if not self.enabled or self.total <= 0:
+            return
+        frac = min(1.0, step / self.total)
+        filled = int(round(frac * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        text = f"[{bar}] {frac * 100:3.0f}%  step {step}/{self.total}"
+        if loss is not None:
+            text += f"  loss {loss:.4g}"
+        if lr is not None:
+            text += f"  lr {lr:.3g}"
+        pad = " " * max(0, self._last_len - len(text))
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+        self._last_len = len(text)
+        self._shown = True
+
+    def finish(self) -> None:
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._shown = False
+
+
+# -- a stored headless run ----------------------------------------------------------------------------
+@dataclass
+class StoredRun:
+    run_id: int
+    summary: Any  # RunSummary
+    config: RunConfig
+    db_url: str
+
+
+def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress: bool = True,
+                  stream: TextIO | None = None) -> StoredRun:
+    """Train ``cfg`` headless and store every step in the database at ``url``."""
+    from lrstudio.core.data import load_dataset
+    from lrstudio.core.events import BatchingReporter, RunStarted, StepLogged
+    from lrstudio.core.training import train
+    from lrstudio.storage import open_store
+
+    if cfg.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
+    dataset = load_dataset(cfg.dataset, seed=cfg.seed)  # a DataError stops here, before a run is stored
+    bar = ProgressLine(stream, enabled=progress)
+    stop = threading.Event()
+    with open_store(url) as store:
+        run_id = store.create_run(cfg, name=name)
+        recorder = store.recorder(run_id)
+
+        # Storing runs in the training thread: a writer thread measured no faster on 2 cores
+        # (GIL hand-offs cost what the overlap saved; bench/bench_engine.py, storing ~17-30 µs/step).
+        def sink(batch: list) -> None:
+            recorder.handle(batch)
+            if isinstance(batch[0], RunStarted):  # flushed at once, so it opens its batch
+                bar.total = batch[0].total_steps
+            for ev in reversed(batch):
+                if isinstance(ev, StepLogged):
+                    bar.update(ev.step, ev.values.get("train/loss"), ev.values.get("lr"))
+                    break
+
+        reporter = BatchingReporter(sink, stop, interval_s=0.1)
+        previous = _install_sigint(stop)
+        try:
+            summary = train(cfg, reporter, dataset=dataset)
+        finally:
+            _restore_sigint(previous)
+            bar.finish()
+            recorder.close()
+    return StoredRun(run_id, summary, cfg, url)
+
+
+def _install_sigint(stop: threading.Event) -> Any:
+    """First Ctrl-C: stop between steps (the run is kept). Second: the usual KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nlrstudio: stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _restore_sigint(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- summary text -------------------------------------------------------------------------------------
+def _num(v: Any, fmt: str = ".6g") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and not math.isfinite(v):
+        return repr(v)
+    return format(v, fmt)
+
+
+def format_summary(stored: StoredRun) -> str:
+    """A few readable lines: status, losses, R²/RMSE or accuracy, w/b, duration."""
+    s, cfg = stored.summary, stored.config
+    lines = [f"run {stored.run_id}: {cfg.describe()}  [{s.status}]"]
+    steps = f"{s.steps} steps, {s.epochs} epochs in {s.duration_s:.2f} s"
+    if s.duration_s > 0 and s.steps:
+        steps += f" ({s.steps / s.duration_s:,.0f} steps/s)"
+    lines.append("  " + steps)
+    if s.status == "diverged":
+        lines.append(f"  diverged at step {s.diverged_step} (loss {_num(s.final_loss)})")
+    if s.error:
+        lines.append(f"  error: {s.error}")
+    ex = dict(s.extra)
+    units = {"standardised": " (MSE, standardised target)", "raw": " (MSE)"}.get(ex.get("loss_units", ""), "")
+    lines.append(f"  train loss: final {_num(s.final_loss)}, best {_num(s.best_loss)}{units}")
+    if s.final_val_loss is not None:
+        lines.append(f"  val loss:   final {_num(s.final_val_loss)}, best {_num(s.best_val_loss)}")
+    if "r2" in ex:
+        on = ex.get("metrics_on", "val")
+        lines.append(f"  {on} R² {_num(ex['r2'], '.4f')}, RMSE {_num(ex['rmse'], ',.2f')} "
+                     f"({ex.get('target', 'target')} units)")
+    if "true_w" in ex:
+        lw = ", ".join(_num(v, ".4g") for v in ex["learned_w"])
+        tw = ", ".join(_num(v, ".4g") for v in ex["true_w"])
+        lines.append(f"  learned w = [{lw}], b = {_num(ex['learned_b'], '.4g')}   "
+                     f"(true w = [{tw}], b = {_num(ex['true_b'], '.4g')})")
+    if s.best_accuracy is not None:
+        lines.append(f"  val accuracy: final {_num(ex.get('val_acc'), '.2%')}, best {s.best_accuracy:.2%}")
+    return "\n".join(lines)
+
+
+def db_file_of(url: str) -> Path | None:
+    """The SQLite file behind ``url``, or None for another database."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
+        return Path(url[len(prefix):])
+    return None
+
+
+def exit_code(summary: Any) -> int:
+    """0 for a run that ran (completed, stopped, diverged: divergence is a result), 1 for failed."""
+    return 1 if summary.status == "failed" else 0

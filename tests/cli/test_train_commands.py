@@ -1,0 +1,115 @@
+"""``lrstudio train`` and ``lrstudio demo``: in-process through ``cli.main`` plus one subprocess smoke test."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lrstudio.cli import main
+from lrstudio.storage import open_store
+
+
+@pytest.fixture
+def db(tmp_path):
+    return str(tmp_path / "runs.sqlite")
+
+
+def _store(db):
+    return open_store(f"sqlite:///{db}")
+
+
+def test_train_stores_the_run_and_prints_its_id(db, capsys):
+    rc = main(["--db", db, "train", "--model", "linear", "--dataset", "synthetic", "--optimizer", "adam",
+               "--lr", "0.05", "--max-steps", "60", "--schedule", "cosine", "--sched-param", "T_max=60",
+               "--opt-param", "beta1=0.8", "--seed", "3"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "run id: 1" in out and "[completed]" in out and "learned w = [" in out and "(true w = [2]" in out
+    assert "step 60/60" in err  # the progress line
+    with _store(db) as store:
+        info = store.get_run(1)
+        assert info.status == "completed"
+        cfg = info.config()
+        assert cfg.optimizer["params"]["beta1"] == 0.8 and cfg.schedule["params"]["T_max"] == 60
+        assert cfg.seed == 3 and cfg.dataset.name == "synthetic" and cfg.max_steps == 60
+        series = store.load_series(1)
+        assert len(series["train/loss"]) == 60 and len(series["lr"]) == 60
+
+
+def test_train_from_config_file_with_overrides_and_schedule_file(db, tmp_path, capsys):
+    assert main(["train", "--dataset", "windsor", "--optimizer", "sgd", "--lr", "0.1", "--max-steps", "30",
+                 "--print-config"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["dataset"]["name"] == "windsor" and cfg["lr"] == 0.1 and cfg["optimizer"]["name"] == "sgd"
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(cfg))
+    sched = tmp_path / "sched.json"
+    sched.write_text(json.dumps({"name": "step", "params": {"step_size": 10, "gamma": 0.5}}))
+    rc = main(["--db", db, "train", "--config", str(path), "--schedule", str(sched), "--lr", "0.2", "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    summary = json.loads(out)
+    assert summary["run_id"] == 1 and summary["status"] == "completed" and summary["steps"] == 30
+    with _store(db) as store:
+        stored = store.get_run(1).config()
+        assert stored.lr == 0.2 and stored.schedule["name"] == "step" and stored.dataset.name == "windsor"
+        lrs = store.load_series(1, keys=["lr"])["lr"].value
+        assert lrs[0] == pytest.approx(0.2) and lrs[-1] == pytest.approx(0.2 * 0.5 ** 2)
+
+
+def test_bad_flag_value_is_one_line_error_exit_2(db, capsys):
+    assert main(["--db", db, "train", "--lr", "fast"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrstudio: error:") and "lr = 'fast' is not allowed" in err
+    assert main(["--db", db, "train", "--opt-param", "beta1"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_data_error_stops_before_anything_is_stored(db, tmp_path, capsys):
+    rc = main(["--db", db, "train", "--dataset", "csv", "--path", str(tmp_path / "nope.csv")])
+    assert rc == 2 and "does not exist" in capsys.readouterr().err
+    with _store(db) as store:
+        assert store.list_runs() == []
+
+
+def test_diverged_run_is_a_result_not_an_error(db, capsys):
+    rc = main(["--db", db, "train", "--dataset", "synthetic", "--unscaled", "--optimizer", "sgd", "--lr", "0.1",
+               "--epochs", "50", "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "[diverged]" in out and "diverged at step" in out
+    with _store(db) as store:
+        assert store.get_run(1).status == "diverged"
+
+
+def test_demo_stores_exports_and_summarises(db, tmp_path, capsys):
+    out_csv = tmp_path / "hist.csv"
+    rc = main(["--db", db, "demo", "--steps", "120", "--quiet", "--out", str(out_csv)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "R² 0." in out and "RMSE" in out and f"database: {db}" in out and str(out_csv) in out
+    with out_csv.open() as fh:
+        rows = list(csv.DictReader(fh))
+    metrics = {r["metric"] for r in rows}
+    assert {"train/loss", "lr", "lr/planned", "grad/norm", "val/loss"} <= metrics
+    assert sum(r["metric"] == "train/loss" for r in rows) == 120
+
+
+def test_demo_csv_goes_next_to_the_database_by_default(db, tmp_path, capsys):
+    assert main(["--db", db, "demo", "--steps", "30", "--quiet"]) == 0
+    assert (tmp_path / "lrstudio-run-1-history.csv").is_file()
+    assert str(tmp_path / "lrstudio-run-1-history.csv") in capsys.readouterr().out
+
+
+def test_train_subprocess_smoke(db):
+    res = subprocess.run(
+        [sys.executable, "-m", "lrstudio", "--db", db, "train", "--dataset", "synthetic", "--max-steps", "20"],
+        capture_output=True, timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert b"run id: 1" in res.stdout and b"[completed]" in res.stdout
+    assert b"\r[########################] 100%  step 20/20" in res.stderr
+
