@@ -40,9 +40,9 @@ if "$VPY" -c 'import torch' 2>/dev/null; then
   echo "==> keeping installed torch $("$VPY" -c 'import torch; print(torch.__version__)')"
 else
   echo "==> installing PyTorch (CPU build)"
-  pip_q 'torch==2.13.0+cpu' 2>/dev/null \
-    || pip_q --timeout 20 --retries 1 --index-url https://download.pytorch.org/whl/cpu torch 2>/dev/null \
-    || pip_q torch
+  pip_q 'torch==2.13.0+cpu' numpy 2>/dev/null \
+    || pip_q --timeout 20 --retries 1 --index-url https://download.pytorch.org/whl/cpu torch numpy 2>/dev/null \
+    || pip_q torch numpy
 fi
 echo "torch==$("$VPY" -c 'import torch; print(torch.__version__)')" > .venv/torch-constraint.txt
 
