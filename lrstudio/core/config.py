@@ -207,6 +207,23 @@ class RunConfig:
         )
 
 
+def starter_config() -> RunConfig:
+    """What a new user sees first: a run that shows a schedule at work in a few seconds.
+
+    Linear regression on the Windsor prices with minibatch Adam (batch 32, 14 steps an epoch,
+    30 epochs = 420 steps), a 40-step linear warm-up into a cosine decay that ends with the run.
+    """
+    steps, warm = 420, 40
+    return RunConfig(
+        model="linear", dataset=DatasetConfig(name="windsor"), optimizer={"name": "adam", "params": {}},
+        lr=0.01, batch_size=32, epochs=30,
+        schedule={"name": "linear_warmup", "params": {
+            "warmup_steps": warm,
+            "inner": {"name": "cosine", "params": {"T_max": steps - warm, "after_end": "hold"}},
+        }},
+    )
+
+
 # -- schema migrations ------------------------------------------------------------------------
 _MIGRATORS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 

@@ -38,7 +38,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lrstudio.core.config import DATASET_FIELDS, MODEL_DATASETS, RUN_FIELDS, DatasetConfig, RunConfig
+from lrstudio.core.config import (
+    DATASET_FIELDS,
+    MODEL_DATASETS,
+    RUN_FIELDS,
+    DatasetConfig,
+    RunConfig,
+    starter_config,
+)
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
 from lrstudio.gui.param_form import ParamForm, compact_combo
@@ -459,7 +466,7 @@ class ConfigPanel(QWidget):
         self.schedule_editor.changed.connect(self._on_edited)
 
         self._build_optimizer_form()
-        self.set_config(config or RunConfig())
+        self.set_config(config or starter_config())
 
     # -- public ------------------------------------------------------------------------------
     def config(self) -> RunConfig:

@@ -53,3 +53,16 @@ def test_validated_checks_run_and_dataset_fields():
 def test_validated_coerces_text_values():
     cfg = RunConfig(epochs="3", lr="1e-2", batch_size="16").validated()  # type: ignore[arg-type]
     assert cfg.epochs == 3 and cfg.lr == 0.01 and cfg.batch_size == 16
+
+
+def test_starter_config_is_valid_and_its_schedule_spans_the_run():
+    from lrstudio.core.config import starter_config
+    from lrstudio.core.schedules import lr_curve
+    from lrstudio.core.training import run_length
+
+    cfg = starter_config().validated()
+    _, total, _ = run_length(437, cfg.batch_size, cfg.epochs, cfg.max_steps)  # Windsor's 80 % split
+    curve = lr_curve(cfg.schedule, total, cfg.lr)
+    assert curve[0] == 0.0 and curve.max() == cfg.lr  # warm-up from 0 to the base LR
+    assert curve[-1] < 1e-3 * cfg.lr  # the cosine ends with the run, not before or after
+    assert (curve[1:] > 0).all()

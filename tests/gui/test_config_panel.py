@@ -171,3 +171,11 @@ def test_preview_args_use_the_run_length(qtbot):
     panel.lr_form.field("schedule_unit").setCurrentText("epoch")
     assert panel.preview_args()[2] == 2
     assert "steps" in panel.run_length_label.text()
+
+
+def test_a_new_panel_starts_from_the_starter_config(qtbot):
+    from lrstudio.core.config import starter_config
+
+    panel = ConfigPanel()
+    qtbot.addWidget(panel)
+    assert panel.config().validated() == starter_config().validated()
