@@ -269,6 +269,8 @@ def _num(v: Any, fmt: str = ".6g") -> str:
         return "-"
     if isinstance(v, float) and not math.isfinite(v):
         return repr(v)
+    if isinstance(v, float) and abs(v) >= 1e9:  # a diverged run: 2.1e+15, not 2100000000000000.0000
+        return format(v, ".4g")
     return format(v, fmt)
 
 
