@@ -62,6 +62,17 @@ _EVAL_CHUNK_ROWS = 65_536
 _PAUSE_POLL_S = 0.05
 
 
+_heap_frozen_for_good = False
+
+
+def freeze_heap_for_good() -> None:
+    """``gc.freeze()`` every object alive now for the rest of the process (a long-lived app, once
+    its big imports are done); ``train()`` then leaves the collector's frozen set alone."""
+    global _heap_frozen_for_good
+    gc.freeze()
+    _heap_frozen_for_good = True
+
+
 def run_length(n_train: int, batch_size: int, epochs: int, max_steps: int | None) -> tuple[int, int, int]:
     """Return ``(steps_per_epoch, total_steps, epochs)`` for a run.
 
@@ -152,8 +163,13 @@ def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunS
         started = True
         # Objects alive now never need collecting during the run; freezing them makes the
         # collections the loop triggers cheap (a full collection cost ~130 ms in the GUI process).
-        gc.freeze()
-        frozen = True
+        # If the caller has frozen its heap already (the GUI, after importing torch), that freeze
+        # is left alone: unfreezing at the end would hand all of torch back to the collector, and
+        # the next full collection would stall the process for 100-250 ms.
+        # (Not gc.get_freeze_count(): it walks the whole frozen list, ~50-90 ms holding the GIL.)
+        if not _heap_frozen_for_good:
+            gc.freeze()
+            frozen = True
         status = session.run(reporter, progress, t0)
         extra = session.extras() if status != FAILED else {}
         summary = progress.summary(status, time.perf_counter() - t0, extra=extra)
@@ -169,7 +185,7 @@ def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunS
         message = str(exc) if isinstance(exc, LrstudioError) else f"{type(exc).__name__}: {exc}"
         summary = progress.summary(FAILED, time.perf_counter() - t0, error=message)
     finally:
-        if frozen:
+        if frozen and not _heap_frozen_for_good:  # (frozen for good meanwhile: the app's prewarm)
             gc.unfreeze()
         torch.set_num_threads(prev_threads)
     reporter.emit(RunFinished(summary))

@@ -28,7 +28,11 @@ at 1 ms it was ~2 ms (``bench/bench_gui.py``).
 Loaded data sets are kept in a small cache (:func:`cached_dataset`): parsing the digits CSV holds
 the GIL for ~0.3 s, a visible freeze at every Start otherwise. :func:`prewarm` (called by the main
 window in a background thread after start-up) imports torch and loads the form's data set, so the
-first Start does not pay for either.
+first Start does not pay for either. It does so without stalling the GUI thread: torch's native
+libraries are mapped by a ``dlopen`` that runs without the GIL (``import torch`` holds it ~250 ms
+in ``dlopen``), the collector is paused during the imports (they triggered full collections of
+100-260 ms each) and the imported heap is then frozen for good (``gc.freeze``), which ``train()``
+respects.
 
 Every started QThread is kept in :data:`_LIVE_THREADS` until it has finished, so tests (and the
 app on exit) can check that none is left running.
@@ -36,6 +40,7 @@ app on exit) can check that none is left running.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -141,14 +146,69 @@ def cached_dataset(config: RunConfig, load: bool = True) -> Any:
 
 
 def prewarm(config: RunConfig | None = None) -> None:
-    """Import torch and the training code, and load ``config``'s data set (background, idle time)."""
+    """Import torch and the training code, and load ``config``'s data set (background, idle time).
+
+    The garbage collector is paused while torch is imported and the imported heap is frozen
+    afterwards (``gc.freeze``): importing torch allocates hundreds of thousands of objects, which
+    triggered several full collections of 100-260 ms each, holding the GIL and stalling the GUI
+    thread (measured with a faulthandler watchdog on the GUI thread's timer); once frozen, no later
+    collection scans torch's modules again. ``train()`` leaves an existing freeze in place.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _preload_torch_libraries()
+        _prewarm_imports(config)
+    finally:
+        # Whatever cyclic garbage exists now is frozen with the rest (bounded, one time): a
+        # gc.collect() first would itself be the 200 ms stall this avoids.
+        from lrstudio.core.training import freeze_heap_for_good
+
+        freeze_heap_for_good()
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _preload_torch_libraries() -> None:
+    """Map torch's native libraries without holding the GIL (Linux and macOS; best effort).
+
+    ``import torch`` loads libtorch_cpu & co. (hundreds of MB, static initialisers) inside
+    ``dlopen`` while holding the GIL: a single ~250-300 ms stall of the GUI thread. ``dlopen``
+    called as a ctypes foreign function runs with the GIL released; the import then finds the
+    libraries already loaded. (``ctypes.CDLL(path)`` itself keeps the GIL.) Only libraries that do
+    not call into Python while loading are preloaded; libtorch_python is left to the import.
+    """
+    if sys.platform not in ("linux", "darwin"):
+        return
+    try:
+        import ctypes
+        import importlib.util
+
+        spec = importlib.util.find_spec("torch")
+        if spec is None or spec.origin is None:
+            return
+        libdir = os.path.join(os.path.dirname(spec.origin), "lib")
+        ext = ".dylib" if sys.platform == "darwin" else ".so"
+        libc = ctypes.CDLL(None)
+        dlopen = libc.dlopen
+        dlopen.restype = ctypes.c_void_p
+        dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+        for name in ("libc10", "libtorch_cpu", "libtorch"):
+            path = os.path.join(libdir, name + ext)
+            if os.path.exists(path):
+                dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL)  # handle kept: never unloaded
+    except (OSError, AttributeError, ImportError, ValueError):
+        pass
+
+
+def _prewarm_imports(config: RunConfig | None) -> None:
     import torch
     import torch.nn.functional
 
     import lrstudio.core.data
     import lrstudio.core.lr_torch
     import lrstudio.core.models
-    import lrstudio.core.training  # noqa: F401
+    import lrstudio.core.training
 
     # First use of autograd and of the CPU conv/pool kernels initialises them (a few hundred ms
     # that would otherwise land in the first run, partly while holding the GIL).
@@ -163,6 +223,14 @@ def prewarm(config: RunConfig | None = None) -> None:
     p.grad = torch.zeros(3)
     for opt in (torch.optim.SGD([p], lr=0.1), torch.optim.Adam([p], lr=0.1)):
         opt.step()
+
+    # SQLAlchemy configures its ORM mappers when the first row object is created: ~8 ms of
+    # Python in the GUI thread at the first Start (store.create_run), done here instead.
+    from sqlalchemy.orm import configure_mappers
+
+    import lrstudio.storage.models  # noqa: F401
+
+    configure_mappers()
 
     if config is not None:
         cached_dataset(config)
@@ -256,6 +324,8 @@ class TrainingWorker(QObject):
 
 
 def _prepare_worker_thread() -> None:
+    if "torch" not in sys.modules:  # no prewarm ran: at least map the libraries without the GIL
+        _preload_torch_libraries()
     import torch
 
     # Per thread: intra-op threads of this (worker) thread only. On 2 cores this was never slower,

@@ -6,9 +6,16 @@ second), :meth:`LivePlots.mark_finished` with the summary at the end.
 
 Points go into :class:`GrowingBuffer` s (numpy arrays whose capacity doubles), so appending is
 amortised O(1) and never copies the history per batch. Appending only marks the plots dirty; a
-30 Hz ``QTimer`` calls ``setData`` on the curves when something changed (pyqtgraph's
+``QTimer`` calls ``setData`` on the curves when something changed (pyqtgraph's
 ``scrollingPlots.py`` pattern), and pyqtgraph thins what it draws (``setDownsampling(auto=True,
 mode="peak")`` + ``setClipToView(True)``), so a long run costs the same per frame as a short one.
+
+The plots are drawn in turn, one per timer tick (every ``REDRAW_MS / 3``; each plot at most every
+``REDRAW_MS``), accuracy and learning rate first and the loss plot last: Qt paints every dirty
+widget of a window in one go, and three plots repainted together (new ranges, axes re-laid out)
+held the GUI thread for 30-50 ms, a visible hitch; one plot per frame is 5-15 ms
+(``bench/bench_gui.py``). A new run (:meth:`LivePlots.reset`) resets each plot's ranges when that
+plot's turn comes. :meth:`LivePlots.redraw_now` draws all plots at once.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from PySide6.QtWidgets import (
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
 from lrstudio.gui.controller import GUI_GATE
 
-REDRAW_MS = 33  # ≤ 30 Hz
+REDRAW_MS = 33  # each plot ≤ 30 Hz; one plot per tick of REDRAW_MS / 3
+PLOT_ORDER = ("acc", "lr", "loss")  # drawing order of a cycle: the loss plot last
 
 X_AXES = {"step": "Step", "epoch": "Epoch", "wall": "Wall time (s)"}
 
@@ -105,7 +113,10 @@ def _make_plot(title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 
     w = GatedPlotWidget(background="w")
     pi = w.getPlotItem()
     pi.setTitle(f"<span style='font-size:11pt; font-weight:600; color:#222'>{title}</span>")
-    pi.showGrid(x=True, y=True, alpha=0.15)
+    # Horizontal grid lines only: with a grid, an axis' cached picture covers the whole plot area,
+    # and the vertical lines doubled the cost of every frame in which the ranges change (a new
+    # run: ~45 ms -> ~22 ms for three plots, bench/bench_gui.py).
+    pi.showGrid(x=False, y=True, alpha=0.15)
     pi.setLabel("left", y_label)
     pi.setLabel("bottom", "Step")
     pi.setDownsampling(auto=True, mode="peak")
@@ -189,7 +200,9 @@ class LivePlots(QWidget):
         self._total_steps: int | None = None
         self._plan: np.ndarray | None = None
         self._x_axis = "step"
-        self._dirty = False
+        self._dirty_plots: set[str] = set()  # plots whose curves are out of date
+        self._range_reset: set[str] = set()  # plots whose ranges a new run resets on their next draw
+        self._cycle: list[str] = []  # plots still to draw in the current cycle, one per timer tick
         self._diverged_at: tuple[int, float, float] | None = None  # step, epoch, wall
         self._last = (0, 0.0, 0.0)
         self.redraws = 0
@@ -273,7 +286,7 @@ class LivePlots(QWidget):
         layout.addWidget(self.splitter, 1)
 
         self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
+        self._timer.setInterval(max(1, REDRAW_MS // len(PLOT_ORDER)))
         self._timer.timeout.connect(self._on_redraw_timer)
         self._timer.start()
 
@@ -292,12 +305,11 @@ class LivePlots(QWidget):
             self._show_accuracy(classifier)
         if title:
             self.run_label.setText(title)
-        for p in (self.loss_plot, self.lr_plot, self.acc_plot):
-            p.enableAutoRange()
-        self._manage_y()
-        self._fix_x_range()
-        self._dirty = True
-        self._redraw()
+        # The ranges and curves are reset plot by plot on the next timer ticks (see the module
+        # docstring); redraw_now() does it at once.
+        self._range_reset = set(PLOT_ORDER)
+        self._dirty_plots = set(PLOT_ORDER)
+        self._cycle = []
 
     def _plots_by_name(self) -> dict[str, tuple[pg.PlotWidget, tuple[str, ...], bool]]:
         return {
@@ -306,9 +318,11 @@ class LivePlots(QWidget):
             "acc": (self.acc_plot, ("val/acc", "train/acc"), False),
         }
 
-    def _manage_y(self) -> None:
+    def _manage_y(self, names: Iterable[str] = PLOT_ORDER) -> None:
         """Let _fit_y() choose the y-ranges again (new run, axis or log change)."""
-        for name, (plot, _keys, _log) in self._plots_by_name().items():
+        plots = self._plots_by_name()
+        for name in names:
+            plot = plots[name][0]
             self._y_managed[name] = True
             self._y_ranges[name] = None
             plot.enableAutoRange(y=False)
@@ -316,8 +330,10 @@ class LivePlots(QWidget):
     def _on_range_changed_manually(self, name: str) -> None:
         self._y_managed[name] = False
 
-    def _fit_y(self) -> None:
-        for name, (plot, keys, log) in self._plots_by_name().items():
+    def _fit_y(self, names: Iterable[str] = PLOT_ORDER) -> None:
+        plots = self._plots_by_name()
+        for name in names:
+            plot, keys, log = plots[name]
             if not self._y_managed.get(name, True):
                 continue
             arrays = [self._buffers[k].y for k in keys if k in self._buffers and self._buffers[k].n]
@@ -330,7 +346,7 @@ class LivePlots(QWidget):
                 self._y_ranges[name] = rng
                 plot.setYRange(*rng, padding=0.03)
 
-    def _fix_x_range(self) -> None:
+    def _fix_x_range(self, names: Iterable[str] = PLOT_ORDER) -> None:
         """Show the whole run's length on x from the start (step/epoch axes).
 
         Besides showing how far the run has come, a fixed x-range means the x-axes are not
@@ -339,7 +355,11 @@ class LivePlots(QWidget):
         if not self._total_steps or self._x_axis == "wall":
             return
         end = self._total_steps if self._x_axis == "step" else self._total_steps / self._steps_per_epoch
-        for p in (self.loss_plot, self.lr_plot, self.acc_plot):
+        plots = self._plots_by_name()
+        for name in names:
+            if name in self._range_reset:
+                continue  # set when the plot's turn comes
+            p = plots[name][0]
             p.enableAutoRange(x=False)
             p.setXRange(0, end, padding=0.02)
 
@@ -365,7 +385,7 @@ class LivePlots(QWidget):
                 self._fix_x_range()
             elif isinstance(ev, RunFinished):
                 self.mark_finished(ev.summary)
-        self._dirty = True
+        self._dirty_plots.update(PLOT_ORDER)
 
     def mark_finished(self, summary: RunSummary) -> None:
         if summary.status == "diverged":
@@ -378,7 +398,11 @@ class LivePlots(QWidget):
                     if idx < b.n:
                         epoch, wall = b.x("epoch")[idx], b.x("wall")[idx]
                 self._diverged_at = (step, epoch, wall)
-        self._dirty = True
+        self._dirty_plots.update(PLOT_ORDER)
+
+    def show_accuracy(self, on: bool) -> None:
+        """Show (or hide) the accuracy plot; ``reset(classifier=...)`` does this for a run."""
+        self._show_accuracy(on)
 
     def _show_accuracy(self, on: bool) -> None:
         if on == (not self.acc_plot.isHidden()):
@@ -423,21 +447,48 @@ class LivePlots(QWidget):
 
     # -- drawing ---------------------------------------------------------------------------
     def _on_redraw_timer(self) -> None:
-        if self._dirty and self.isVisible():
-            self._redraw()
+        """Draw the next plot of the cycle (a new cycle starts when a plot is out of date)."""
+        if not self.isVisible():
+            return
+        if not self._cycle:
+            if not self._dirty_plots:
+                return
+            self._cycle = [n for n in PLOT_ORDER if n in self._dirty_plots]
+            self.redraws += 1
+        name = self._cycle.pop(0)
+        with GUI_GATE.hold():
+            self._draw_plots((name,))
+            if not self._cycle:
+                self._draw_divergence()
 
     def redraw_now(self) -> None:
         self._redraw()
 
     def _redraw(self) -> None:
-        with GUI_GATE.hold():
-            self._redraw_unlocked()
-
-    def _redraw_unlocked(self) -> None:
-        self._dirty = False
+        """Draw every plot now."""
         self.redraws += 1
+        self._cycle = []
+        with GUI_GATE.hold():
+            self._draw_plots(PLOT_ORDER)
+            self._draw_divergence()
+
+    def _draw_plots(self, names: Iterable[str]) -> None:
+        names = tuple(names)
+        reset = [n for n in names if n in self._range_reset]
+        if reset:
+            plots = self._plots_by_name()
+            for n in reset:
+                plots[n][0].enableAutoRange()
+            self._manage_y(reset)
+            self._range_reset.difference_update(reset)
+            self._fix_x_range(reset)
+        self._dirty_plots.difference_update(names)
+        plots = self._plots_by_name()
+        keys = {k for n in names for k in plots[n][1]}
         ax = self._x_axis
         for key, curve in self.curves.items():
+            if key not in keys:
+                continue
             b = self._buffers.get(key)
             if b is None or b.n == 0:
                 curve.setData([], [])
@@ -448,7 +499,9 @@ class LivePlots(QWidget):
             elif key in ("lr", "lr/planned") and self.lr_log.isChecked():
                 y = np.where(y > 0, y, np.nan)
             curve.setData(x, y, connect="finite")
-        if self._plan is not None and ax in ("step", "epoch") and len(self._plan):
+        if "lr" not in names:
+            pass
+        elif self._plan is not None and ax in ("step", "epoch") and len(self._plan):
             xs = np.arange(1, len(self._plan) + 1, dtype=np.float64)
             if ax == "epoch":
                 xs = xs / self._steps_per_epoch
@@ -458,8 +511,7 @@ class LivePlots(QWidget):
         else:
             self.plan_curve.setData([], [])
             self.plan_curve.setVisible(False)
-        self._fit_y()
-        self._draw_divergence()
+        self._fit_y(names)
 
     def _draw_divergence(self) -> None:
         for plot, line in self._divergence_lines:

@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
         self._epochs: int | None = None
         self._progress_shown_at = 0.0
         self._last_step: StepLogged | None = None
+        self._reset_length: tuple[int, int, int] | None = None
         self.last_summary: RunSummary | None = None
         self._closing = False
 
@@ -468,7 +469,18 @@ class MainWindow(QMainWindow):
             title = f"{info.name}  ·  {cfg.describe() if cfg else ''}"
         except LrstudioError:
             self._run_name = f"run {run_id}"
-        self.live_plots.reset(title=title, classifier=(cfg is not None and cfg.model == "cnn"))
+        # The run's length (and so the planned LR curve and the x-range) is known here when the
+        # data set is cached (prewarm, or an earlier run): then the plots are reset once, not again
+        # when the worker's RunStarted arrives (each reset redraws every plot, with new axes).
+        length = self._expected_length(cfg)
+        planned, per_epoch = None, 1
+        if length is not None:
+            self._total_steps, per_epoch, self._epochs = length[0] or None, length[1], length[2] or None
+            self._steps_per_epoch = max(1, per_epoch)
+            planned = self._planned_lr(length[0], length[2])
+        self._reset_length = length
+        self.live_plots.reset(title=title, classifier=(cfg is not None and cfg.model == "cnn"),
+                              planned=planned, steps_per_epoch=per_epoch)
         self.tabs.setCurrentWidget(self.train_page)
         self.runs_panel.refresh_run(run_id)
         self.progress.setValue(0)
@@ -482,7 +494,9 @@ class MainWindow(QMainWindow):
                 self._total_steps = ev.total_steps or None
                 self._steps_per_epoch = max(1, ev.steps_per_epoch)
                 self._epochs = ev.epochs or None
-                self.live_plots.reset(planned=self._planned_lr(ev), steps_per_epoch=self._steps_per_epoch)
+                if self._reset_length != (ev.total_steps, ev.steps_per_epoch, ev.epochs):
+                    self.live_plots.reset(planned=self._planned_lr(ev.total_steps, ev.epochs),
+                                          steps_per_epoch=self._steps_per_epoch)
         self.live_plots.append_events(batch)
         for ev in reversed(batch):
             if isinstance(ev, StepLogged):
@@ -494,9 +508,9 @@ class MainWindow(QMainWindow):
             self._progress_shown_at = now
             self._update_progress()
 
-    def _planned_lr(self, started: RunStarted) -> Any:
+    def _planned_lr(self, total_steps: int, epochs: int) -> Any:
         cfg = self.controller.config
-        if cfg is None or not started.total_steps:
+        if cfg is None or not total_steps:
             return None
         try:
             import numpy as np
@@ -504,10 +518,27 @@ class MainWindow(QMainWindow):
             from lrstudio.core.schedules import lr_curve
 
             if cfg.schedule_unit == "epoch":
-                per_epoch = lr_curve(cfg.schedule, max(1, started.epochs), cfg.lr)
-                return np.repeat(per_epoch, self._steps_per_epoch)[: started.total_steps]
-            return lr_curve(cfg.schedule, started.total_steps, cfg.lr)
+                per_epoch = lr_curve(cfg.schedule, max(1, epochs), cfg.lr)
+                return np.repeat(per_epoch, self._steps_per_epoch)[:total_steps]
+            return lr_curve(cfg.schedule, total_steps, cfg.lr)
         except (LrstudioError, ValueError):
+            return None
+
+    def _expected_length(self, cfg: RunConfig | None) -> tuple[int, int, int] | None:
+        """``(total_steps, steps_per_epoch, epochs)`` of ``cfg`` if its data set is already loaded
+        (no loading here: the GUI thread must not parse data); None otherwise."""
+        if cfg is None:
+            return None
+        from lrstudio.core.training import run_length
+        from lrstudio.gui.controller import cached_dataset
+
+        try:
+            ds = cached_dataset(cfg, load=False)
+            if ds is None or ds.n_train < 1:
+                return None
+            spe, total, epochs = run_length(ds.n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
+            return total, spe, epochs
+        except (LrstudioError, ValueError, TypeError):
             return None
 
     def _update_progress(self) -> None:
@@ -537,8 +568,8 @@ class MainWindow(QMainWindow):
         self.last_summary = summary
         self._update_progress()
         run_id = self.controller.run_id
+        # The last points are drawn by the plots' timer, one plot per frame (live_plots).
         self.live_plots.mark_finished(summary)
-        self.live_plots.redraw_now()
         if run_id is not None:
             self.runs_panel.refresh_run(run_id)
         self.eta_label.setText("ETA –")
@@ -570,6 +601,11 @@ class MainWindow(QMainWindow):
         if self.preview is not None:
             spec, lr, steps, note = self.config_panel.preview_args()
             self.preview.set_schedule(spec, lr, steps, note)
+        if self.live_plots is not None and self.controller.run_id is None and self.config_panel.is_valid():
+            # Before the first run, lay the plots out for the form's model now (idle time): the
+            # accuracy plot appearing at Start re-laid out and repainted all plots in one ~25 ms
+            # frame, on top of the Start itself.
+            self.live_plots.show_accuracy(self.config_panel.config().model == "cnn")
         self._update_actions()
 
     def _update_actions(self) -> None:
