@@ -9,9 +9,26 @@ a dashed validation curve. With smoothing on, the raw curve stays visible but fa
 debiased EMA (:func:`lrstudio.core.smoothing.debiased_ema`) on the full-resolution data, computed
 once per slider change (debounced) and cached per run and weight.
 
-pyqtgraph thins what it draws: every curve has ``autoDownsample`` in ``peak`` mode and
-``clipToView``, so 10 runs × 100,000 points redraw in milliseconds (``bench/bench_compare.py``).
-Clicking a run's legend entry hides or shows all of that run's curves in both plots.
+Drawing 10 runs × 100,000 points. pyqtgraph's ``autoDownsample`` (``peak`` mode) and ``clipToView``
+thin a curve on every repaint after a data or range change, which over 2M points costs more than the
+refresh budget (``bench/bench_compare.py``); and with the x axis auto-ranged (the full view) there is
+nothing to clip. So the widget thins once: per curve it keeps the full-resolution data and, built on
+first use, peak-decimated levels (:func:`peak_decimate`: the points holding each bucket's minimum
+and maximum, in their order) with buckets of 16, 32, 64... points. Each curve is given the coarsest
+level that still has at least ``DOWNSAMPLE_FACTOR`` buckets per pixel of the visible x range, i.e.
+at least the resolution pyqtgraph's own peak downsampling would draw, which then thins those few
+thousand points further; zoomed in so far that no level qualifies, the curve holds the
+full-resolution data (clipped to the view by pyqtgraph). The level is re-chosen synchronously when
+the x range or the plot's width changes (a setData only when the level changes), so a zoom never
+draws a coarse frame first. Items given a decimated level (or few points) have pyqtgraph's
+clipping and downsampling switched off, which otherwise rerun per item on every range change; the
+y auto-range fits the visible x range (``setAutoVisible``), as it did when every curve was clipped.
+Auto-range and view transform are settled before the next paint, so it paints once.
+:meth:`CompareWidget.curve_data` returns the full-resolution data.
+
+Legend entries belong to colour slots (position 1, 2, ...), not to runs: a new selection relabels
+them instead of rebuilding the legends. Clicking a legend entry hides or shows all of that run's
+curves in both plots.
 """
 
 from __future__ import annotations
@@ -50,7 +67,7 @@ from lrstudio.core.compare import (
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.smoothing import debiased_ema
 
-__all__ = ["PALETTE", "CompareWidget", "run_color"]
+__all__ = ["PALETTE", "CompareWidget", "peak_decimate", "run_color"]
 
 # Tableau 10: distinct hues that stay apart for the usual colour-vision deficiencies.
 PALETTE: tuple[str, ...] = (
@@ -67,6 +84,15 @@ _SLIDER_STEPS = 999
 # measured with bench/bench_compare.py (10 runs × 100,000 points).
 CURVE_WIDTH = 1.0
 DOWNSAMPLE_FACTOR = 2.0
+# Peak-decimated levels (module docstring): buckets of LEVEL_FIRST_BUCKET * LEVEL_STEP**k points.
+# Finer buckets would not pay: a view that needs them shows < 16 points per 1/DOWNSAMPLE_FACTOR px,
+# which pyqtgraph clips and thins quickly, while the argmin/argmax pass over rows of 4 is slow.
+LEVEL_FIRST_BUCKET = 16
+LEVEL_STEP = 2
+# pyqtgraph's own clip-to-view and peak downsampling are kept for items given more points than
+# this (full-resolution data, zoomed in): they redo their work on every x range change, per item.
+THIN_ABOVE = 4096
+_DEFAULT_PIXELS = 1000.0  # plot width assumed before the first layout
 # Runs whose series and plot items stay cached after they leave the view.
 CACHED_RUNS = 30
 _BACKGROUND = "w"
@@ -94,6 +120,83 @@ def _config_dict(info: Any) -> dict[str, Any]:
     return json.loads(text) if text else {}
 
 
+def peak_decimate(x: np.ndarray, y: np.ndarray, bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """Thin a curve to the points holding each bucket's minimum and maximum.
+
+    The points are cut into buckets of ``bucket`` consecutive points (the last one may be shorter);
+    of each, the point with the smallest and the one with the largest ``y`` are kept, in their
+    original order, so the drawn envelope is the one of the full data (what pyqtgraph's ``peak``
+    downsampling draws). The first and last points are always kept, so the x extent is unchanged.
+    A bucket holding a NaN keeps only the NaN (a gap, as pyqtgraph's ``peak`` mode draws it).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x)
+    n = len(y)
+    if bucket <= 1 or n <= 2:
+        return x.copy(), y.copy()
+    full = n // bucket
+    parts = []
+    if full:
+        block = y[: full * bucket].reshape(full, bucket)
+        parts.append((np.arange(0, full * bucket, bucket), block.argmin(axis=1), block.argmax(axis=1)))
+    if full * bucket < n:
+        tail = y[full * bucket:]
+        parts.append((np.array([full * bucket]), np.array([tail.argmin()]), np.array([tail.argmax()])))
+    start = np.concatenate([p[0] for p in parts])
+    imin = np.concatenate([p[1] for p in parts])
+    imax = np.concatenate([p[2] for p in parts])
+    idx = np.empty(2 * len(start) + 2, dtype=np.intp)
+    idx[0] = 0
+    idx[1:-1:2] = start + np.minimum(imin, imax)
+    idx[2:-1:2] = start + np.maximum(imin, imax)
+    idx[-1] = n - 1
+    return x[idx], y[idx]
+
+
+class _CurveData:
+    """Full-resolution data of one curve and its peak-decimated levels (each built on first use)."""
+
+    __slots__ = ("levels", "monotonic", "x", "y")
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        # x keeps its dtype: integer steps are known to be finite, so pyqtgraph skips a finite
+        # check of float x on every redraw of a full-resolution curve.
+        self.x = np.asarray(x)
+        self.y = np.asarray(y)
+        # Levels and clipping assume x in increasing order (steps and wall times are); otherwise
+        # the curve is always given whole and pyqtgraph does what it can.
+        self.monotonic = len(self.x) < 2 or bool(np.all(self.x[1:] >= self.x[:-1]))
+        self.levels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def bucket_for(self, x_range: tuple[float, float] | None, pixels: float) -> int:
+        """Coarsest bucket size leaving ≥ DOWNSAMPLE_FACTOR buckets per pixel in ``x_range``.
+
+        ``x_range`` None: the whole curve is in view (x auto-range). 1 means the full data.
+        """
+        if not self.monotonic:
+            return 1
+        n = len(self.y)
+        if x_range is not None:
+            bounds = np.asarray(x_range, dtype=np.float64)
+            if self.x.dtype.kind in "iu":  # a float key would convert the whole array first
+                bounds = np.clip(bounds, -(2.0**62), 2.0**62).astype(self.x.dtype)
+            lo, hi = np.searchsorted(self.x, bounds, side="left")
+            n = int(hi - lo) + 1
+        enough = pixels * DOWNSAMPLE_FACTOR
+        bucket, finer = LEVEL_FIRST_BUCKET, 1
+        while n >= bucket * enough:
+            finer, bucket = bucket, bucket * LEVEL_STEP
+        return finer
+
+    def level(self, bucket: int) -> tuple[np.ndarray, np.ndarray]:
+        if bucket <= 1:
+            return self.x, self.y
+        out = self.levels.get(bucket)
+        if out is None:
+            out = self.levels[bucket] = peak_decimate(self.x, self.y, bucket)
+        return out
+
+
 def _finite_for_plot(values: np.ndarray) -> np.ndarray:
     """±inf would break the view range: draw them as gaps (the table still says 'diverged')."""
     if np.isinf(values).any():
@@ -104,9 +207,12 @@ def _finite_for_plot(values: np.ndarray) -> np.ndarray:
 class _RunCurves:
     """The plot items of one run, kept while the run's series stay cached.
 
-    ``applied`` remembers which data each item holds (x axis, smoothing weight...), so that a
-    change of one setting only touches the items that depend on it.
+    ``applied`` remembers which data each curve has (x axis, smoothing weight...) in ``data``, so
+    that a change of one setting only touches the items that depend on it; ``level`` remembers
+    which level of it (bucket size, 1 = full data, 0 = none) each item was given.
     """
+
+    NAMES = ("loss_raw", "loss_smooth", "val_loss", "lr")
 
     def __init__(self, run_id: int) -> None:
         self.run_id = run_id
@@ -115,30 +221,35 @@ class _RunCurves:
                                 "skipFiniteCheck": False}
         self.loss_raw = pg.PlotDataItem(**opts)
         self.loss_smooth = pg.PlotDataItem(**opts)
+        # No dynamic range limit for the validation curve: pyqtgraph would rebuild its symbols on
+        # every change of the y range (each new selection); it guards paths zoomed in ~1e6 times.
         self.val_loss = pg.PlotDataItem(symbol="o", symbolSize=5, **opts)
+        self.val_loss.setDynamicRangeLimit(None)
         self.lr = pg.PlotDataItem(**opts)
-        # Legend entries point at data-less proxies with the full pen: the visible curve may be
-        # the faint raw one, and the sample should show the run's colour either way.
-        self.legend_loss = pg.PlotDataItem()
-        self.legend_lr = pg.PlotDataItem()
         self.applied: dict[str, Any] = {}
+        self.data: dict[str, _CurveData | None] = {}
+        self.level: dict[str, int] = {}
         self._style: tuple[str, bool] | None = None
         self.color = QColor()
 
     def set_style(self, color: QColor, smoothing: bool) -> None:
+        # Each pen change redraws the item: touch only what changed (the smoothing flag only
+        # changes the raw loss curve).
         style = (color.name(), smoothing)
         if style == self._style:
             return
+        new_color = self._style is None or self._style[0] != style[0]
         self._style = style
         self.color = QColor(color)
         self.loss_raw.setPen(pg.mkPen(_faint(color), width=1) if smoothing else pg.mkPen(color, width=CURVE_WIDTH))
+        if not new_color:
+            return
         self.loss_smooth.setPen(pg.mkPen(color, width=CURVE_WIDTH))
-        self.val_loss.setPen(pg.mkPen(color, width=CURVE_WIDTH, style=Qt.PenStyle.DashLine))
-        self.val_loss.setSymbolBrush(color)
-        self.val_loss.setSymbolPen(color)
+        # One style update instead of three (each rebuilds the symbols).
+        self.val_loss.opts.update(pen=pg.mkPen(color, width=CURVE_WIDTH, style=Qt.PenStyle.DashLine),
+                                  symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen(color))
+        self.val_loss.updateItems(styleUpdate=True)
         self.lr.setPen(pg.mkPen(color, width=CURVE_WIDTH))
-        self.legend_loss.setPen(pg.mkPen(color, width=3))
-        self.legend_lr.setPen(pg.mkPen(color, width=3))
 
     def loss_items(self) -> list[pg.PlotDataItem]:
         return [self.loss_raw, self.loss_smooth, self.val_loss]
@@ -173,7 +284,9 @@ class CompareWidget(QWidget):
         self._smoothed: dict[tuple[int, float], np.ndarray] = {}
         self._curves: dict[int, _RunCurves] = {}  # shown runs, in colour order
         self._pool: dict[int, _RunCurves] = {}  # plot items of recently shown runs, oldest first
-        self._legend_key: tuple = ()
+        # Legend entries point at data-less proxies with the full pen, one pair per colour slot:
+        # the visible curve may be the faint raw one, and the sample shows the colour either way.
+        self._legend_slots: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self._hidden: set[int] = set()
         self._smoothing = 0.0
 
@@ -321,7 +434,14 @@ class CompareWidget(QWidget):
         # plot on a shared core (measured), a quarter of the refresh budget.
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
+        # Zoomed in x, the y auto-range fits the visible points. (pyqtgraph's clip-to-view did
+        # that as a side effect, but the decimated curves are not clipped: see _show_level.)
+        item.vb.setAutoVisible(y=True)
         plot.setMinimumSize(240, 180)
+        # Re-choose the decimation level as soon as the visible x range or the width changes,
+        # before the repaint (a level change costs a setData of a few thousand points).
+        item.vb.sigXRangeChanged.connect(lambda *_args, p=plot: self._on_view_changed(p))
+        item.vb.sigResized.connect(lambda *_args, p=plot: self._on_view_changed(p))
         return plot
 
     # -- public API ----------------------------------------------------------------------------
@@ -351,8 +471,22 @@ class CompareWidget(QWidget):
         return list(self._run_ids)
 
     def curve_items(self, run_id: int) -> dict[str, pg.PlotDataItem]:
-        """Plot items of a shown run: ``loss_raw``, ``loss`` (smoothed), ``val_loss``, ``lr`` (= ``lr_raw``)."""
+        """Plot items of a shown run: ``loss_raw``, ``loss`` (smoothed), ``val_loss``, ``lr`` (= ``lr_raw``).
+
+        An item holds a peak-decimated level of its curve when the view is wide enough
+        (:meth:`curve_data` has the full resolution).
+        """
         return self._curves[run_id].items()
+
+    def curve_data(self, run_id: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Full-resolution ``(x, y)`` of each curve of a shown run, keyed as :meth:`curve_items`."""
+        curves = self._curves[run_id]
+        out = {}
+        for key, item in curves.items().items():
+            name = next(n for n in _RunCurves.NAMES if getattr(curves, n) is item)
+            data = curves.data.get(name)
+            out[key] = (data.x, data.y) if data is not None else (_EMPTY, _EMPTY)
+        return out
 
     def invalidate(self, run_ids: Iterable[int] | None = None) -> None:
         """Forget cached series (all, or of some runs), e.g. for a run that is still training."""
@@ -362,6 +496,7 @@ class CompareWidget(QWidget):
             curves = self._pool.get(run_id)
             if curves is not None:
                 curves.applied.clear()  # new data on the next show_runs
+                curves.data.clear()
         self._smoothed = {k: v for k, v in self._smoothed.items() if k[0] not in ids}
 
     def show_runs(self, run_ids: Sequence[int]) -> None:
@@ -379,10 +514,13 @@ class CompareWidget(QWidget):
             run_ids = []
         self._run_ids = run_ids
         self._infos = infos
+        if self._update_empty_label() and self.isVisible():
+            # The hint above the plots came or went: resize the plots now, not after the next
+            # paint (which would then be repeated at the new size).
+            self.layout().activate()
         self._rebuild_curves()
         self._fill_settings_table()
         self._fill_summary_table()
-        self._update_empty_label()
         self.runs_shown.emit(list(run_ids))
 
     def _load_infos(self, run_ids: Sequence[int]) -> dict[int, Any]:
@@ -447,14 +585,19 @@ class CompareWidget(QWidget):
     def _rebuild_curves(self) -> None:
         # Items of runs that leave the view stay in the plots, empty and hidden: removing and
         # re-adding 40 pyqtgraph items cost more than the rest of a refresh (bench_compare.py).
+        # Their curve data and decimated levels stay cached with them.
         shown = set(self._run_ids)
         for run_id, curves in self._curves.items():
             if run_id not in shown:
                 for item in (*curves.loss_items(), *curves.lr_items()):
                     item.setVisible(False)
                     item.setData(_EMPTY, _EMPTY)
-                curves.applied.clear()
+                curves.level.clear()
         self._curves = {}
+        # Auto-range first: the levels are chosen for the view the new curves will be shown in.
+        self.loss_plot.getPlotItem().enableAutoRange()
+        self.lr_plot.getPlotItem().enableAutoRange()
+        spans = self._view_spans()
         for position, run_id in enumerate(self._run_ids):
             curves = self._pool.pop(run_id, None)
             if curves is None:
@@ -466,19 +609,50 @@ class CompareWidget(QWidget):
             self._pool[run_id] = curves  # most recently shown last
             self._curves[run_id] = curves
             curves.set_style(run_color(position), self._smoothing > 0)
-            self._update_curves(curves)
+            self._update_curves(curves, spans)
+        self._update_legends()
+        for curves in self._curves.values():
             self._apply_visibility(curves)
         self._trim_caches()
-        legend_key = tuple((run_id, self._run_label(self._infos[run_id])) for run_id in self._run_ids)
-        if legend_key != self._legend_key:
-            self._legend_key = legend_key
-            self.loss_legend.clear()
-            self.lr_legend.clear()
-            for run_id, name in legend_key:
-                self.loss_legend.addItem(self._curves[run_id].legend_loss, name)
-                self.lr_legend.addItem(self._curves[run_id].legend_lr, name)
-        self.loss_plot.getPlotItem().enableAutoRange()
-        self.lr_plot.getPlotItem().enableAutoRange()
+        self._settle_ranges()
+
+    def _settle_ranges(self) -> None:
+        """Auto-range and apply the view transform now rather than when the next paint starts.
+
+        pyqtgraph does both in ``prepareForPaint``; the curves' bounds then change during the
+        paint and the plot is painted a second time (measured: both plots painted twice per
+        selection change, about a third of the refresh).
+        """
+        for plot in (self.loss_plot, self.lr_plot):
+            vb = plot.getPlotItem().vb
+            if any(vb.state["autoRange"]):
+                vb.updateAutoRange()
+            vb.updateMatrix()
+
+    def _update_legends(self) -> None:
+        """Relabel the legends' colour slots; entries are only added or removed when the count changes."""
+        names = [self._run_label(self._infos[run_id]) for run_id in self._run_ids]
+        for legend in (self.loss_legend, self.lr_legend):
+            legend.setVisible(bool(names))
+        if not names:
+            return  # keep the entries for the next selection (building one costs ~1 ms)
+        while len(self._legend_slots) < len(names):
+            pen = pg.mkPen(run_color(len(self._legend_slots)), width=3)
+            self._legend_slots.append((pg.PlotDataItem(pen=pen), pg.PlotDataItem(pen=pen)))
+        for which, legend in enumerate((self.loss_legend, self.lr_legend)):
+            changed = False
+            for sample, _label in legend.items[len(names):]:
+                legend.removeItem(sample.item)
+            for position, name in enumerate(names):
+                if position < len(legend.items):
+                    label = legend.items[position][1]
+                    if label.text != name:
+                        label.setText(name)
+                        changed = True
+                else:
+                    legend.addItem(self._legend_slots[position][which], name)
+            if changed:
+                legend.updateSize()
 
     def _trim_caches(self) -> None:
         """Forget the least recently shown runs beyond CACHED_RUNS (series are ~10 MB per 100k steps)."""
@@ -517,7 +691,47 @@ class CompareWidget(QWidget):
             self._smoothed[cache_key] = out
         return out
 
-    def _update_curves(self, curves: _RunCurves) -> None:
+    def _view_spans(self) -> dict[str, tuple[tuple[float, float] | None, float]]:
+        """Per plot ("loss", "lr"): the visible x range (None when auto-ranged) and width in pixels."""
+        out = {}
+        for key, plot in (("loss", self.loss_plot), ("lr", self.lr_plot)):
+            vb = plot.getPlotItem().vb
+            x_range = None if vb.autoRangeEnabled()[0] else tuple(vb.viewRange()[0])
+            width = vb.width()
+            out[key] = (x_range, width if width > 1 else _DEFAULT_PIXELS)
+        return out
+
+    def _show_level(self, curves: _RunCurves, name: str, span: tuple[tuple[float, float] | None, float]) -> None:
+        """Give a curve's item the decimation level its view needs (a setData only on a change)."""
+        data = curves.data.get(name)
+        if data is None:
+            bucket = 0
+        elif curves.run_id in self._hidden:
+            curves.level.pop(name, None)  # hidden: leave the item as it is, choose when shown
+            return
+        else:
+            bucket = data.bucket_for(*span)
+        if curves.level.get(name) != bucket:
+            x, y = data.level(bucket) if data is not None else (_EMPTY, _EMPTY)
+            item = getattr(curves, name)
+            # Set straight in opts: the public setters would redo the display data of the old
+            # data, which setData throws away next.
+            thin = len(y) > THIN_ABOVE
+            item.opts["clipToView"] = thin
+            item.opts["autoDownsample"] = thin
+            item.setData(x, y)
+            curves.level[name] = bucket
+
+    def _on_view_changed(self, plot: pg.PlotWidget) -> None:
+        key = "lr" if plot is self.lr_plot else "loss"
+        span = self._view_spans()[key]
+        names = ("lr",) if key == "lr" else ("loss_raw", "loss_smooth", "val_loss")
+        for curves in self._curves.values():
+            for name in names:
+                self._show_level(curves, name, span)
+
+    def _update_curves(self, curves: _RunCurves,
+                       spans: dict[str, tuple[tuple[float, float] | None, float]] | None = None) -> None:
         """Give each item of a run the data the current settings ask for (only where it changed).
 
         Only the training loss is smoothed: validation points are per epoch, and the LR is a
@@ -530,11 +744,16 @@ class CompareWidget(QWidget):
         if loss is not None and not len(loss.step):
             loss = None
 
+        if spans is None:
+            spans = self._view_spans()
+
         def put(name: str, key: Any, make: Any) -> None:
             if curves.applied.get(name) != key:
                 x, y = make() if make is not None else (_EMPTY, _EMPTY)
-                getattr(curves, name).setData(x, y)
+                curves.data[name] = _CurveData(x, y) if len(y) else None
+                curves.level.pop(name, None)
                 curves.applied[name] = key
+            self._show_level(curves, name, spans["lr" if name == "lr" else "loss"])
 
         put("loss_raw", (x_mode, loss is not None),
             (lambda: (self._x_of(loss), _finite_for_plot(loss.value))) if loss is not None else None)
@@ -554,10 +773,14 @@ class CompareWidget(QWidget):
 
     def _apply_visibility(self, curves: _RunCurves) -> None:
         visible = curves.run_id not in self._hidden
+        if visible and len(curves.level) < len(_RunCurves.NAMES):
+            self._update_curves(curves)  # levels skipped while hidden
         for item in (*curves.loss_items(), *curves.lr_items()):
             item.setVisible(visible)
-        curves.legend_loss.setVisible(visible)
-        curves.legend_lr.setVisible(visible)
+        position = list(self._curves).index(curves.run_id)
+        if position < len(self._legend_slots):
+            for proxy in self._legend_slots[position]:
+                proxy.setVisible(visible)
         for legend in (self.loss_legend, self.lr_legend):
             for sample, _label in legend.items:
                 sample.update()
@@ -567,15 +790,19 @@ class CompareWidget(QWidget):
         self.smoothing_label.setText(f"{weight:.3f}")
         # Keep only the current weight's smoothed arrays (memory: 10 runs × 100k floats each).
         self._smoothed = {k: v for k, v in self._smoothed.items() if k[1] == weight}
+        spans = self._view_spans()
         for position, curves in enumerate(self._curves.values()):
             curves.set_style(run_color(position), weight > 0)
-            self._update_curves(curves)
+            self._update_curves(curves, spans)
+        self._settle_ranges()
 
     def _redraw_all(self) -> None:
-        for curves in self._curves.values():
-            self._update_curves(curves)
         self.loss_plot.getPlotItem().enableAutoRange()
         self.lr_plot.getPlotItem().enableAutoRange()
+        spans = self._view_spans()
+        for curves in self._curves.values():
+            self._update_curves(curves, spans)
+        self._settle_ranges()
 
     # -- tables --------------------------------------------------------------------------------
     def _fill_settings_table(self) -> None:
@@ -631,8 +858,11 @@ class CompareWidget(QWidget):
                 table.setItem(row, col, item)
         table.resizeColumnsToContents()
 
-    def _update_empty_label(self) -> None:
+    def _update_empty_label(self) -> bool:
+        """Show the hint when no run is shown; True when its visibility changed."""
+        changed = self.empty_label.isHidden() == (not self._run_ids)
         self.empty_label.setVisible(not self._run_ids)
+        return changed
 
     def _show_error(self, exc: BaseException) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -648,8 +878,10 @@ class CompareWidget(QWidget):
         self._apply_smoothing(self.smoothing_slider.value() / 1000)
 
     def _on_val_loss_toggled(self, _checked: bool) -> None:
+        spans = self._view_spans()
         for curves in self._curves.values():
-            self._update_curves(curves)
+            self._update_curves(curves, spans)
+        self._settle_ranges()
 
     def _on_log_toggled(self, _checked: bool) -> None:
         self.loss_plot.setLogMode(y=self.log_loss_check.isChecked())
@@ -665,8 +897,8 @@ class CompareWidget(QWidget):
         self._fill_settings_table()
 
     def _on_legend_clicked(self, item: Any) -> None:
-        for run_id, curves in self._curves.items():
-            if item is curves.legend_loss or item is curves.legend_lr:
+        for position, run_id in enumerate(self._run_ids):
+            if position < len(self._legend_slots) and any(item is p for p in self._legend_slots[position]):
                 # The sample toggled its proxy already; the run's own flag decides for all items.
                 self.set_run_visible(run_id, run_id in self._hidden)
                 return

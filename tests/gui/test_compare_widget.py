@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, Qt
 from lrstudio.core.compare import all_params
 from lrstudio.core.config import RunConfig
 from lrstudio.core.smoothing import debiased_ema
-from lrstudio.gui.compare import CompareWidget
+from lrstudio.gui.compare import DOWNSAMPLE_FACTOR, CompareWidget, peak_decimate
 
 pytestmark = pytest.mark.gui
 
@@ -84,9 +84,10 @@ def test_both_curves_drawn_with_the_database_points(widget, store, two_runs):
     pen_a = widget.curve_items(a)["loss_raw"].opts["pen"].color().name()
     pen_b = widget.curve_items(b)["loss_raw"].opts["pen"].color().name()
     assert pen_a != pen_b
-    # the curves thin themselves for long runs
+    # short curves are given whole (test_long_run_is_decimated_until_zoomed_in covers long ones)
     item = widget.curve_items(a)["loss_raw"]
-    assert item.opts["autoDownsample"] and item.opts["downsampleMethod"] == "peak" and item.opts["clipToView"]
+    assert item.opts["downsampleMethod"] == "peak"
+    np.testing.assert_array_equal(widget.curve_data(a)["loss_raw"][1], item.yData)
     assert len(widget.plot_widgets()) == 2 and all(isinstance(p, pg.PlotWidget) for p in widget.plot_widgets())
 
 
@@ -224,3 +225,81 @@ def test_set_store_and_empty(widget, two_runs, qtbot):
     assert not widget.empty_label.isVisible()
     widget.set_store(None)
     assert widget.run_ids() == [] and widget.settings_table.rowCount() == 0
+
+
+def test_peak_decimate_keeps_each_bucket_min_and_max_in_order():
+    rng = np.random.default_rng(3)
+    n, bucket = 1003, 16  # the last bucket is shorter
+    x = np.arange(n, dtype=float) * 0.5
+    y = rng.normal(size=n)
+    y[500] = np.nan
+    dx, dy = peak_decimate(x, y, bucket)
+    assert dx[0] == x[0] and dx[-1] == x[-1] and dy[0] == y[0] and dy[-1] == y[-1]
+    assert np.all(np.diff(dx) >= 0)  # original order
+    assert len(dx) <= 2 * (n // bucket + 1) + 2
+    kept = set(dx.tolist())
+    for start in range(0, n, bucket):
+        xs, ys = x[start:start + bucket], y[start:start + bucket]
+        if np.isnan(ys).any():
+            assert np.isnan(dy[(dx >= xs[0]) & (dx <= xs[-1])]).any()  # a gap, as pyqtgraph's peak mode
+            continue
+        assert xs[np.argmin(ys)] in kept and xs[np.argmax(ys)] in kept
+        inside = dy[(dx >= xs[0]) & (dx <= xs[-1])]
+        assert inside.min() == ys.min() and inside.max() == ys.max()
+    np.testing.assert_array_equal(peak_decimate(x, y, 1)[1], y)
+
+
+def test_long_run_is_decimated_until_zoomed_in(widget, store, qtbot):
+    steps = 40_000
+    run_id = add_run(store, RunConfig(lr=0.1), "long", steps=steps, steps_per_epoch=1000, batch=20_000)
+    widget.show_runs([run_id])
+    qtbot.wait(20)
+    series = store.load_series(run_id)["train/loss"]
+    item = widget.curve_items(run_id)["loss_raw"]
+    x_full, y_full = widget.curve_data(run_id)["loss_raw"]
+    np.testing.assert_array_equal(x_full, series.step)
+    np.testing.assert_allclose(y_full, series.value)
+    # Full view: a peak-decimated level, with at least DOWNSAMPLE_FACTOR buckets per pixel.
+    pixels = widget.loss_plot.getPlotItem().vb.width()
+    x, y = _data(item)
+    assert 2 * pixels * DOWNSAMPLE_FACTOR <= len(x) < steps / 4
+    assert y.min() == series.value.min() and y.max() == series.value.max()
+    assert x[0] == series.step[0] and x[-1] == series.step[-1]
+    # Zoomed in to a tenth: the full-resolution data, which pyqtgraph clips and thins itself.
+    widget.loss_plot.setXRange(10_000, 14_000, padding=0)
+    x, y = _data(item)
+    np.testing.assert_array_equal(x, series.step)
+    np.testing.assert_allclose(y, series.value)
+    assert item.opts["autoDownsample"] and item.opts["downsampleMethod"] == "peak" and item.opts["clipToView"]
+    widget.loss_plot.grab()  # draws
+    shown = item.curve.xData
+    assert shown.min() >= 9_000 and shown.max() <= 15_000  # clipped to the view
+    # Back to the full view: decimated again; the LR plot was never zoomed.
+    widget.loss_plot.getPlotItem().enableAutoRange()
+    widget.loss_plot.grab()
+    assert len(_data(item)[0]) < steps / 4
+    assert len(_data(widget.curve_items(run_id)["lr"])[0]) < steps / 4
+
+
+def test_legend_entries_follow_the_selection(widget, two_runs):
+    a, b = two_runs
+
+    def labels(legend):
+        return [label.text for _sample, label in legend.items]
+
+    widget.show_runs([a, b])
+    widget.show_runs([b])
+    assert labels(widget.loss_legend) == ["cosine 0.05"] and labels(widget.lr_legend) == ["cosine 0.05"]
+    widget.show_runs([])
+    assert not widget.loss_legend.isVisible()
+    widget.show_runs([b, a])
+    assert widget.loss_legend.isVisible()
+    assert labels(widget.loss_legend) == ["cosine 0.05", "constant 0.1"] == labels(widget.lr_legend)
+    # each sample shows its run's colour; hiding a run greys its entry (the proxy is hidden)
+    for position, (sample, _label) in enumerate(widget.loss_legend.items):
+        run_id = (b, a)[position]
+        assert sample.item.opts["pen"].color().name() == widget.curve_items(run_id)["lr"].opts["pen"].color().name()
+    widget.set_run_visible(a, False)
+    assert not widget.loss_legend.items[1][0].item.isVisible() and widget.loss_legend.items[0][0].item.isVisible()
+    widget._on_legend_clicked(widget.lr_legend.items[1][0].item)  # as a click on a's LR entry
+    assert widget.is_run_visible(a)
