@@ -82,11 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     ]
 
     # -- 1. training live: a CNN on digits, captured mid-run -----------------------------------
+    # 15 epochs x 45 minibatches = 675 steps: 60 of warm-up, then a cosine over the other 615.
     cnn = RunConfig(
         name="cnn digits warmup+cosine", model="cnn", dataset=DatasetConfig(name="digits", val_fraction=0.2),
         optimizer={"name": "adam", "params": {}}, lr=3e-3,
         schedule={"name": "linear_warmup", "params": {"warmup_steps": 60, "start_lr": 0.0,
-                                                      "inner": {"name": "cosine", "params": {"T_max": 540}}}},
+                                                      "inner": {"name": "cosine", "params": {"T_max": 615,
+                                                                                           "after_end": "hold"}}}},
         epochs=15, batch_size=32, seed=0)
     window.config_panel.set_config(cnn)
     window.start_training()
