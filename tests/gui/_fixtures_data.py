@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lrstudio.core.config import RunConfig
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
-
-
-def open_tmp_store(tmp_path: Path) -> Any:
-    from lrstudio.storage import open_store
-
-    return open_store(f"sqlite:///{tmp_path / 'runs.sqlite'}", backup=False)
 
 
 def loss_curve(steps: int, lr: float, seed: int = 0) -> np.ndarray:

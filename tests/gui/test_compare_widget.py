@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from _fixtures_data import add_run, open_tmp_store
+from _fixtures_data import add_run
 from PySide6.QtCore import QPointF, Qt
 
 from lrstudio.core.compare import all_params
@@ -16,13 +16,6 @@ from lrstudio.gui.compare import DOWNSAMPLE_FACTOR, CompareWidget, peak_decimate
 pytestmark = pytest.mark.gui
 
 STEPS = 200
-
-
-@pytest.fixture
-def store(tmp_path):
-    st = open_tmp_store(tmp_path)
-    yield st
-    st.close()
 
 
 @pytest.fixture

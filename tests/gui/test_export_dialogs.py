@@ -6,7 +6,7 @@ import csv
 import math
 
 import pytest
-from _fixtures_data import add_run, open_tmp_store
+from _fixtures_data import add_run
 from PySide6.QtGui import QImage
 
 from lrstudio.core.config import RunConfig
@@ -25,13 +25,6 @@ pytestmark = pytest.mark.gui
 def _app(qapp):
     """The dialogs need a QApplication even when no widget is shown."""
     return qapp
-
-
-@pytest.fixture
-def store(tmp_path):
-    st = open_tmp_store(tmp_path)
-    yield st
-    st.close()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _fixtures_data import add_run, open_tmp_store
+from _fixtures_data import add_run
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
@@ -12,13 +12,6 @@ from lrstudio.gui import runs_table
 from lrstudio.gui.runs_table import COLUMN_INDEX, STATUS_COLORS, RunsPanel
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def store(tmp_path):
-    st = open_tmp_store(tmp_path)
-    yield st
-    st.close()
 
 
 @pytest.fixture
