@@ -210,12 +210,7 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     """
     info, params = _get_info(spec)
     owner = f"optimizer {info.name!r}"
-    try:
-        values = validate_params(info.params, params, owner)
-    except OptimizerError:
-        raise
-    except ParamError as exc:
-        raise OptimizerError(exc.param, exc.value, exc.allowed, exc.owner) from None
+    values = validate_params(info.params, params, owner, OptimizerError)
     if info.check is not None:
         info.check(values)
     return {"name": info.name, "params": values}

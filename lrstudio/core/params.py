@@ -231,12 +231,23 @@ def _to_list(value: Any, p: Param, owner: str) -> list:
 
 
 def validate_params(
-    decls: Sequence[Param], params: Mapping[str, Any] | None, owner: str = ""
+    decls: Sequence[Param], params: Mapping[str, Any] | None, owner: str = "",
+    error: type[ParamError] = ParamError,
 ) -> dict[str, Any]:
     """Check ``params`` against ``decls``; return a new dict with every declared name filled.
 
-    Unknown names are rejected (a typo must not silently fall back to a default).
+    Unknown names are rejected (a typo must not silently fall back to a default). Problems are
+    raised as ``error`` (a :class:`ParamError` subclass such as ``ScheduleError``).
     """
+    try:
+        return _validate_params(decls, params, owner)
+    except ParamError as exc:
+        if isinstance(exc, error):
+            raise
+        raise error(exc.param, exc.value, exc.allowed, exc.owner) from None
+
+
+def _validate_params(decls: Sequence[Param], params: Mapping[str, Any] | None, owner: str) -> dict[str, Any]:
     params = dict(params or {})
     known = {p.name: p for p in decls}
     unknown = sorted(set(params) - set(known))

@@ -77,3 +77,13 @@ def test_param_table_is_json_ready():
     rows = param_table(DECLS)
     assert [r["name"] for r in rows] == [p.name for p in DECLS]
     assert rows[0]["allowed"] == "a number > 0"
+
+
+def test_problems_are_raised_as_the_requested_subclass():
+    class ScheduleishError(ParamError):
+        pass
+
+    with pytest.raises(ScheduleishError, match="gamma"):
+        validate_params(DECLS, {"gamma": -1}, "schedule 'step'", ScheduleishError)
+    with pytest.raises(ScheduleishError, match="one of the parameters"):
+        validate_params(DECLS, {"nope": 1}, "schedule 'step'", ScheduleishError)

@@ -158,12 +158,7 @@ def validate_spec(spec: Any, *, _depth: int = 0) -> dict[str, Any]:
         raise ScheduleError("", "...", "schedules nested more than 8 deep", owner)
     info, params = _info_and_params(spec, owner)
     owner = f"schedule {info.name!r}"
-    try:
-        values = validate_params(info.params, params, owner)
-    except ScheduleError:
-        raise
-    except ParamError as exc:
-        raise ScheduleError(exc.param, exc.value, exc.allowed, exc.owner) from None
+    values = validate_params(info.params, params, owner, ScheduleError)
     for p in info.params:
         if p.kind == "schedule":
             values[p.name] = _validate_nested(values[p.name], p.name, owner, _depth)
