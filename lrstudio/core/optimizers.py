@@ -12,7 +12,7 @@ shows, and importing torch takes seconds.
 Weight decay
     Each optimizer declares an optional ``weight_decay`` parameter. When it is set in the spec it
     wins; when it is empty, the ``weight_decay`` argument of :func:`build_optimizer` (the run's
-    setting) is used, and when that is ``None`` too, the optimizer's own default
+    setting) is used when it is > 0, and otherwise the optimizer's own default
     (:attr:`OptimizerInfo.default_weight_decay`: 0 everywhere, 0.01 for AdamW as in torch).
 """
 
@@ -175,7 +175,7 @@ _register(OptimizerInfo(
     to_kwargs=_adam_kwargs,
 ))
 _register(OptimizerInfo(
-    "adamw", "AdamW", "AdamW", (*_ADAM_PARAMS, _wd(0.01)),
+    "adamw", "AdamW", "AdamW", (*_ADAM_PARAMS, _wd()),
     doc="torch.optim.AdamW: Adam with decoupled weight decay p -= lr*wd*p; torch's default wd is 0.01.",
     default_weight_decay=0.01,
     to_kwargs=_adam_kwargs,
@@ -225,7 +225,9 @@ def torch_kwargs(spec: Any, lr: float, weight_decay: float | None = None) -> dic
     kwargs.update(info.fixed)
     wd = p.get("weight_decay")
     if wd is None:
-        wd = weight_decay if weight_decay is not None else info.default_weight_decay
+        # The run's weight decay when it sets one (> 0), else the optimizer's own default
+        # (AdamW: 0.01 as in torch). A run-level value must never be ignored silently.
+        wd = weight_decay if weight_decay else info.default_weight_decay
     kwargs["weight_decay"] = float(wd)
     kwargs["lr"] = float(lr)
     return kwargs

@@ -60,6 +60,10 @@ def test_weight_decay_precedence():
     w = [torch.nn.Parameter(torch.zeros(1))]
     # AdamW: its declared default 0.01 (torch's) unless the spec says otherwise
     assert build_optimizer("adamw", w, 0.1, weight_decay=0.0).param_groups[0]["weight_decay"] == 0.01
+    # ...and the run's weight decay is not ignored when the AdamW form leaves its own field empty
+    assert build_optimizer("adamw", w, 0.1, weight_decay=0.2).param_groups[0]["weight_decay"] == 0.2
+    assert build_optimizer({"name": "adamw", "params": {"weight_decay": 0.0}}, w, 0.1,
+                           weight_decay=0.2).param_groups[0]["weight_decay"] == 0.0
     spec = {"name": "adamw", "params": {"weight_decay": None}}
     assert build_optimizer(spec, w, 0.1, weight_decay=0.2).param_groups[0]["weight_decay"] == 0.2
     assert build_optimizer(spec, w, 0.1, weight_decay=None).param_groups[0]["weight_decay"] == 0.01
