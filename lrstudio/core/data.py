@@ -215,14 +215,14 @@ def _regression_dataset(
 
 
 # -- CSV ------------------------------------------------------------------------------------------
-def _read_csv_table(path: Path, what: str) -> tuple[list[str], list[list[str]]]:
-    """Read a text CSV with a header row; return (header, rows). Delimiter , ; or tab."""
+def _read_maybe_gzip(path: Path, what: str, expected: str) -> bytes:
+    """The bytes of ``path``, gunzipped when they start with the gzip magic; DataError otherwise."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{what}: file {str(path)!r} does not exist") from None
     except IsADirectoryError:
-        raise DataError(f"{what}: {str(path)!r} is a folder; expected a CSV file") from None
+        raise DataError(f"{what}: {str(path)!r} is a folder; expected {expected}") from None
     except OSError as exc:
         raise DataError(f"{what}: cannot read {str(path)!r}: {exc.strerror or exc}") from None
     if raw[:2] == b"\x1f\x8b":
@@ -230,6 +230,12 @@ def _read_csv_table(path: Path, what: str) -> tuple[list[str], list[list[str]]]:
             raw = gzip.decompress(raw)
         except (OSError, EOFError):
             raise DataError(f"{what}: {path.name!r} looks gzip-compressed but cannot be decompressed") from None
+    return raw
+
+
+def _read_csv_table(path: Path, what: str) -> tuple[list[str], list[list[str]]]:
+    """Read a text CSV with a header row; return (header, rows). Delimiter , ; or tab."""
+    raw = _read_maybe_gzip(path, what, "a CSV file")
     if b"\x00" in raw[:4096]:
         raise DataError(f"{what}: {path.name!r} is not a CSV file (it contains binary data); "
                         "expected comma-separated text with a header row")
@@ -448,15 +454,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     dimensions, then each dimension as a big-endian 32-bit integer, then the data.
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read IDX file {str(p)!r}: {exc.strerror or exc}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError):
-            raise DataError(f"IDX file {p.name!r} is a damaged gzip file") from None
+    raw = _read_maybe_gzip(p, "IDX file", "an IDX file")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or not 1 <= raw[3] <= 4:
         raise DataError(
             f"{p.name!r} is not an IDX file: its header {raw[:4].hex(' ') or '(empty)'} should be "
