@@ -465,7 +465,9 @@ class MainWindow(QMainWindow):
         title = f"Run {run_id}"
         try:
             info = self.store.get_run(run_id)
-            self._run_name = info.name
+            from lrstudio.gui.runs_table import display_text
+
+            self._run_name = display_text(info.name)  # shown in the plots' title and the status bar
             title = f"{info.name}  ·  {cfg.describe() if cfg else ''}"
         except LrstudioError:
             self._run_name = f"run {run_id}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,7 @@ __all__ = [
     "ask_text",
     "confirm",
     "database_folder",
+    "display_text",
 ]
 
 Index = QModelIndex | QPersistentModelIndex
@@ -112,6 +114,24 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
+def _is_control(ch: str) -> bool:
+    # C0/C1 controls (ESC starts terminal escape codes), line/paragraph separators and the bidi
+    # embedding/override/isolate characters, which can make a name read backwards (issue 9).
+    return (unicodedata.category(ch) in ("Cc", "Zl", "Zp") or "\u202a" <= ch <= "\u202e"
+            or "\u2066" <= ch <= "\u2069")
+
+
+def display_text(text: str) -> str:
+    """``text`` with control characters written out as Python escapes (``\\x1b``, ``\\n``).
+
+    Run names come from anywhere (the CLI, a user's script); shown raw, a newline doubles a row
+    and an escape or bidi code garbles what follows. Written out, they are harmless and visible.
+    """
+    if not any(_is_control(ch) for ch in text):
+        return text
+    return "".join(ch.encode("unicode_escape").decode("ascii") if _is_control(ch) else ch for ch in text)
+
+
 def _format_cell(kind: str, value: Any) -> str:
     if value is None:
         return ""
@@ -131,8 +151,8 @@ def _format_cell(kind: str, value: Any) -> str:
             return local.strftime("%Y-%m-%d %H:%M")
         return str(value)
     if kind == "tags":
-        return ", ".join(value)
-    return str(value)
+        return display_text(", ".join(value))
+    return display_text(str(value))
 
 
 def _sort_key(kind: str, value: Any) -> tuple:
@@ -233,7 +253,7 @@ class RunsTableModel(QAbstractTableModel):
                 return f"diverged @ {run.diverged_step}"
             return _format_cell(col.kind, value)
         if role == Qt.ItemDataRole.EditRole:
-            return run.name if col.key == "name" else _format_cell(col.kind, value)
+            return display_text(run.name) if col.key == "name" else _format_cell(col.kind, value)
         if role == SORT_ROLE:
             return _sort_key(col.kind, value)
         if role == RUN_ID_ROLE:
@@ -252,14 +272,15 @@ class RunsTableModel(QAbstractTableModel):
 
     def _tooltip(self, run: Any, col: Column) -> str | None:
         if col.key == "name":
-            lines = [f"Run {run.id}: {run.name}"]
+            lines = [f"Run {run.id}: {display_text(run.name)}"]
             if getattr(run, "tags", None):
-                lines.append("Tags: " + ", ".join(run.tags))
+                lines.append("Tags: " + display_text(", ".join(run.tags)))
             if getattr(run, "notes", ""):
-                lines.append("Notes: " + run.notes)
+                # Notes are multi-line text typed by the user: keep their line breaks.
+                lines.append("Notes: " + "\n".join(display_text(ln) for ln in run.notes.splitlines()))
             return "\n".join(lines)
         if col.key == "status" and getattr(run, "error", None):
-            return run.error
+            return "\n".join(display_text(ln) for ln in run.error.splitlines())
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -273,7 +294,8 @@ class RunsTableModel(QAbstractTableModel):
             return False
         name = str(value).strip()
         run = self._runs[index.row()]
-        if not name or name == run.name:
+        # The editor shows the name escaped (display_text): accepted unchanged, it is no rename.
+        if not name or name in (run.name, display_text(run.name)):
             return False
         # The store is the source of truth: the panel renames there and refreshes this row.
         self.rename_requested.emit(run.id, name)
@@ -643,7 +665,8 @@ class RunsPanel(QWidget):
         if run_id is None:
             return
         run = self.model.run_at(self.model.row_of(run_id))
-        text = ask_text(self, "Notes", f"Notes for {run.name}", getattr(run, "notes", "") or "", multiline=True)
+        text = ask_text(self, "Notes", f"Notes for {display_text(run.name)}", getattr(run, "notes", "") or "",
+                        multiline=True)
         if text is None:
             return
         if self._apply(lambda: self._store.set_notes(run_id, text), "Cannot save the notes"):
@@ -664,7 +687,7 @@ class RunsPanel(QWidget):
         ids = self.selected_run_ids()
         if not ids:
             return
-        names = [self.model.run_at(self.model.row_of(i)).name for i in ids]
+        names = [display_text(self.model.run_at(self.model.row_of(i)).name) for i in ids]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         question = (f"Delete {len(ids)} runs ({shown}) and all their points?" if len(ids) > 1
                     else f"Delete run “{shown}” and all its points?")

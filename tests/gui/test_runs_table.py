@@ -204,3 +204,32 @@ def test_empty_store_and_set_store(qtbot, tmp_path, filled):
     assert p.model.rowCount() == 0 and not p.action_delete.isEnabled()
     p.set_store(filled[0])
     assert p.model.rowCount() == 3
+
+
+def _has_control_chars(text: str) -> bool:
+    import unicodedata
+
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") or 0x202A <= ord(ch) <= 0x202E
+               or 0x2066 <= ord(ch) <= 0x2069 for ch in text)
+
+
+def test_names_with_escape_codes_and_control_characters_render_harmlessly(panel, store, monkeypatch, qtbot):
+    hostile = "\x1b[31mred\x1b[0m\nsecond line\tand\u202eevil\x07"
+    run_id = store.create_run(RunConfig(lr=0.01), name=hostile, status="completed")
+    panel.refresh()
+    row = panel.model.row_of(run_id)
+    index = panel.model.index(row, COLUMN_INDEX["name"])
+    shown = index.data()
+    assert not _has_control_chars(shown)
+    assert shown == "\\x1b[31mred\\x1b[0m\\nsecond line\\tand\\u202eevil\\x07"  # visible, like Python repr
+    assert not _has_control_chars(index.data(Qt.ItemDataRole.ToolTipRole))
+    assert not _has_control_chars(index.data(Qt.ItemDataRole.EditRole))
+    # Opening the editor and accepting it unchanged does not rename the run to its escaped form.
+    assert not panel.model.setData(index, shown)
+    assert store.get_run(run_id).name == hostile
+    # The delete question quotes the name escaped, too.
+    asked = []
+    monkeypatch.setattr(runs_table, "confirm", lambda parent, title, text: asked.append(text) or False)
+    panel.select_runs([run_id])
+    panel.delete_selected()
+    assert asked and not _has_control_chars(asked[0].replace("\n", " "))
