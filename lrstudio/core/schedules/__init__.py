@@ -7,6 +7,8 @@ Public API (see ``docs/ARCHITECTURE.md``)::
     lr_curve(spec, steps, base_lr, metrics=None) -> np.ndarray   # element i: LR of update i + 1
     check_run_length(spec, total_steps)      # e.g. warm-up longer than the run
     compile_expr(text)                       # the safe evaluator behind lambda/multiplicative
+    schedule_fit(spec, total) -> FitReport   # does the schedule's own length fit the run? (words)
+    fit_to_run(spec, total) -> dict          # the spec with its length parameters set to the run
 
 Importing this package imports numpy but not torch.
 """
@@ -23,9 +25,11 @@ from lrstudio.core.schedules.base import (
     validate_spec,
 )
 from lrstudio.core.schedules.expr import compile_expr
+from lrstudio.core.schedules.fit import FitReport, fit_to_run, schedule_fit
 from lrstudio.core.schedules.plateau import PlateauState
 
 __all__ = [
+    "FitReport",
     "SCHEDULES",
     "PlateauState",
     "ScheduleError",
@@ -33,7 +37,9 @@ __all__ = [
     "check_run_length",
     "compile_expr",
     "curve_at",
+    "fit_to_run",
     "lr_curve",
     "register_schedule",
+    "schedule_fit",
     "validate_spec",
 ]
