@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
             from lrstudio.gui.runs_table import display_text
 
             self._run_name = display_text(info.name)  # shown in the plots' title and the status bar
-            title = f"{info.name}  ·  {cfg.describe() if cfg else ''}"
+            title = f"{self._run_name}  ·  {cfg.describe() if cfg else ''}"
         except LrstudioError:
             self._run_name = f"run {run_id}"
         # The run's length (and so the planned LR curve and the x-range) is known here when the
