@@ -128,6 +128,10 @@ def _make_plot(title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 
         # Paint each axis into a cached pixmap: replaying its text was the largest share of a
         # frame, and with the ranges managed below an axis rarely changes.
         pi.getAxis(ax).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # Every value here has its own unit (steps, seconds, an accuracy in [0, 1], an LR) or a
+        # log scale: pyqtgraph's automatic SI prefix turned an accuracy of 0.3 into "accuracy
+        # (x0.001)" with ticks 0-800, and a diverged loss into "loss (x1e+12)" (issue 9).
+        pi.getAxis(ax).enableAutoSIPrefix(False)
     pi.addLegend(offset=legend_offset, labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
     return w
 
@@ -204,6 +208,7 @@ class LivePlots(QWidget):
         self._range_reset: set[str] = set()  # plots whose ranges a new run resets on their next draw
         self._cycle: list[str] = []  # plots still to draw in the current cycle, one per timer tick
         self._diverged_at: tuple[int, float, float] | None = None  # step, epoch, wall
+        self._x_range_stale = False  # the x-ranges must follow a divergence (see _fix_x_range)
         self._last = (0, 0.0, 0.0)
         self.redraws = 0
         # y-ranges chosen here (nice bounds, changed only when the data leave them) until the user
@@ -239,7 +244,6 @@ class LivePlots(QWidget):
         self.lr_plot = _make_plot("Learning rate", "learning rate")
         self.acc_plot = _make_plot("Accuracy", "accuracy", legend_offset=(-10, -30))  # rising curves: bottom
         self.acc_plot.setYRange(0, 1, padding=0.02)
-        self.lr_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.loss_plot.setLogMode(y=True)
 
         self.curves: dict[str, pg.PlotDataItem] = {
@@ -352,9 +356,18 @@ class LivePlots(QWidget):
         Besides showing how far the run has come, a fixed x-range means the x-axes are not
         re-laid out on every frame; axis painting was the largest share of a live frame.
         """
-        if not self._total_steps or self._x_axis == "wall":
+        if self._x_axis == "wall":
             return
-        end = self._total_steps if self._x_axis == "step" else self._total_steps / self._steps_per_epoch
+        if self._diverged_at is not None:
+            # A diverged run stopped early: show its points, not the planned length, in which a
+            # run that diverged at step 2 of 1,350 was a sliver under the divergence marker.
+            step, epoch, _wall = self._diverged_at
+            ends = [b.x(self._x_axis)[-1] for b in self._buffers.values() if b.n]
+            end = max([step if self._x_axis == "step" else epoch, *ends]) * 1.15
+        elif self._total_steps:
+            end = self._total_steps if self._x_axis == "step" else self._total_steps / self._steps_per_epoch
+        else:
+            return
         plots = self._plots_by_name()
         for name in names:
             if name in self._range_reset:
@@ -374,6 +387,7 @@ class LivePlots(QWidget):
                 loss = ev.values.get("train/loss")
                 if loss is not None and not math.isfinite(loss) and self._diverged_at is None:
                     self._diverged_at = (ev.step, x_epoch, ev.wall_time)
+                    self._x_range_stale = True
             elif isinstance(ev, EpochLogged):
                 for key, value in ev.values.items():
                     self._buffer(key).append(ev.step, ev.epoch + 1, ev.wall_time, value)
@@ -398,6 +412,7 @@ class LivePlots(QWidget):
                     if idx < b.n:
                         epoch, wall = b.x("epoch")[idx], b.x("wall")[idx]
                 self._diverged_at = (step, epoch, wall)
+            self._x_range_stale = True
         self._dirty_plots.update(PLOT_ORDER)
 
     def show_accuracy(self, on: bool) -> None:
@@ -482,6 +497,9 @@ class LivePlots(QWidget):
             self._manage_y(reset)
             self._range_reset.difference_update(reset)
             self._fix_x_range(reset)
+        if self._x_range_stale:
+            self._x_range_stale = False
+            self._fix_x_range()
         self._dirty_plots.difference_update(names)
         plots = self._plots_by_name()
         keys = {k for n in names for k in plots[n][1]}

@@ -138,3 +138,52 @@ def test_accuracy_plot_appears_for_classifiers(qtbot):
     w.redraw_now()
     assert list(w.curves["val/acc"].getOriginalDataset()[1]) == [0.8]
     assert [name for name, _ in w.plot_widgets()] == ["Loss", "Learning rate", "Accuracy"]
+
+
+def _axes(w: LivePlots):
+    for plot in (w.loss_plot, w.lr_plot, w.acc_plot):
+        for name in ("left", "bottom"):
+            yield plot.getPlotItem().getAxis(name)
+
+
+def test_axes_show_values_in_their_own_units_without_si_scaling(qtbot):
+    # Early in a CNN run the accuracy is below 1: pyqtgraph's auto SI prefix made the axis
+    # read "accuracy (x0.001)" with ticks 0-800 (issue 9).
+    w = _plots(qtbot)
+    w.reset(classifier=True, planned=np.full(1350, 0.01), steps_per_epoch=135)
+    w.append_events(_steps(1, 40, spe=135, loss=lambda s: 2.3 / s, lr=0.01)
+                    + [EpochLogged(epoch=0, step=40, wall_time=0.4, values={"val/loss": 0.9, "val/acc": 0.31,
+                                                                               "train/acc": 0.25})])
+    w.redraw_now()
+    qtbot.wait(REDRAW_MS * 2)
+    for axis in _axes(w):
+        assert axis.autoSIPrefixScale == 1.0, axis.labelString()
+        assert "(x" not in axis.labelString(), axis.labelString()
+    acc_axis = w.acc_plot.getPlotItem().getAxis("left")
+    ticks = [float(t) for t in acc_axis.tickStrings([0.2, 0.4, 0.6], acc_axis.autoSIPrefixScale, 0.2)]
+    assert ticks == [0.2, 0.4, 0.6]
+
+
+def test_a_diverged_run_shows_its_points_in_plain_units(qtbot):
+    # Diverged at step 2 of a planned 1,350: the two points sat under the divergence marker at
+    # the left edge of a 0-1,350 axis, and the log loss axis read "loss (x1e+12)" (issue 9).
+    w = _plots(qtbot)
+    w.reset(planned=np.full(1350, 0.5), steps_per_epoch=135)
+    w.append_events([RunStarted(total_steps=1350, steps_per_epoch=135, epochs=10, wall_time=0.0)])
+    w.append_events(_steps(1, 2, spe=135, loss=lambda s: 2.3 if s == 1 else 3.7e12, lr=0.5))
+    summary = RunSummary(status="diverged", steps=2, epochs=0, duration_s=0.1, diverged_step=2)
+    w.append_events([RunFinished(summary)])
+    w.redraw_now()
+    qtbot.wait(REDRAW_MS * 2)
+    for axis in _axes(w):
+        assert "(x" not in axis.labelString(), axis.labelString()
+    for plot in (w.loss_plot, w.lr_plot):
+        (x0, x1), (y0, y1) = plot.getPlotItem().getViewBox().viewRange()
+        assert x0 <= 1 and 2 < x1 <= 10, (x0, x1)  # the points fill the plot, the marker is inside
+    (_x, (y0, y1)) = w.loss_plot.getPlotItem().getViewBox().viewRange()
+    assert y0 <= math.log10(2.3) and y1 >= math.log10(3.7e12)  # both points on the log axis
+    # A new run fixes the x-axis to its planned length again.
+    w.reset(planned=np.full(1350, 0.5), steps_per_epoch=135)
+    w.append_events(_steps(1, 2, spe=135))
+    w.redraw_now()
+    assert w.loss_plot.getPlotItem().getViewBox().viewRange()[0][1] >= 1350
