@@ -17,8 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -167,6 +170,7 @@ class ParamForm(QWidget):
             w.setValue(int(p.default))
             w.setKeyboardTracking(True)
             w.setAccelerated(True)
+            guard_wheel(w)
             w.valueChanged.connect(self._on_edited)
             return w
         w = QLineEdit()
@@ -331,7 +335,48 @@ def _is_simple(w: QWidget) -> bool:
 
 
 def compact_combo(combo: QComboBox, chars: int = 8) -> QComboBox:
-    """Let a combo box be narrower than its longest item (forms live in a narrow dock)."""
+    """Let a combo box be narrower than its longest item (forms live in a narrow dock).
+
+    Also guards it against the mouse wheel (:func:`guard_wheel`): every combo of the forms is made here.
+    """
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(chars)
+    guard_wheel(combo)
     return combo
+
+
+class _WheelGuard(QObject):
+    """Event filter: a wheel event changes the value only when the editor has focus.
+
+    Without focus the event goes to the nearest scroll area around the form, which scrolls, instead
+    of "Cosine" silently turning into "SGDR" under a scrolling mouse (issue 9). It is handed over
+    explicitly: Qt 6 propagates only spontaneous wheel events to parents, and forwarding both kinds
+    the same way keeps one behaviour. Outside a scroll area the event is ignored, so Qt passes a
+    real one on to the parent widgets.
+    """
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Wheel or not isinstance(obj, QWidget) or obj.hasFocus():
+            return False
+        area = obj.parentWidget()
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is not None:
+            QApplication.sendEvent(area.viewport(), event)
+            event.accept()
+        else:
+            event.ignore()
+        return True
+
+
+def guard_wheel(widget: QComboBox | QAbstractSpinBox) -> None:
+    """Let the wheel change ``widget`` only once it has focus (click or Tab), never in passing.
+
+    ``StrongFocus`` rather than Qt's default ``WheelFocus`` for combos and spin boxes: a wheel
+    event must not give focus either, or the second notch would change the value.
+    """
+    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    if widget.property("wheel_guarded"):
+        return
+    widget.installEventFilter(_WheelGuard(widget))
+    widget.setProperty("wheel_guarded", True)
