@@ -29,3 +29,31 @@ def has_display() -> bool:
     if sys.platform in ("darwin", "win32"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# SQLite integers are signed 64-bit; a larger id used to end in OverflowError inside the driver.
+MAX_ID = 2**63 - 1
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} are whole numbers, got {text.strip()[:40]!r}") from None
+    if not 1 <= value <= MAX_ID:
+        shown = text.strip() if len(text.strip()) <= 25 else text.strip()[:22] + "..."
+        raise argparse.ArgumentTypeError(f"{what} are between 1 and {MAX_ID}, got {shown}")
+    return value
+
+
+def run_ids(text: str) -> list[int]:
+    """argparse ``type`` for ``1,2,3``: run ids, each in 1..2**63-1 (argparse reports the error)."""
+    ids = [_whole(part, "run ids") for part in text.split(",") if part.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError("give at least one run id, e.g. 1,2,3")
+    return ids
+
+
+def count(text: str) -> int:
+    """argparse ``type`` for a positive count (``--limit``), at most 2**63-1."""
+    return _whole(text, "counts")

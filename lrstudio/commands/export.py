@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lrstudio.commands._common import add_db_option, db_url
+from lrstudio.commands._common import add_db_option, db_url, run_ids
 from lrstudio.core.errors import LrstudioError
 
 
@@ -18,27 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_db_option(p)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--runs", metavar="IDS", help="comma-separated run ids, e.g. 1,2,3")
+    what.add_argument("--runs", metavar="IDS", type=run_ids, help="comma-separated run ids, e.g. 1,2,3")
     what.add_argument("--table", action="store_true", help="export the runs table (every run, or --only)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.csv", help="where to write the CSV file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.csv",
+                   help="where to write the CSV file; - writes it to standard output")
     p.add_argument("--wide", action="store_true", help="history: one column per metric instead of long format")
-    p.add_argument("--only", metavar="IDS", help="table: only these run ids")
+    p.add_argument("--only", metavar="IDS", type=run_ids, help="table: only these run ids")
     p.set_defaults(func=run)
-
-
-def parse_ids(text: str) -> list[int]:
-    ids = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            ids.append(int(part))
-        except ValueError:
-            raise LrstudioError(f"run ids are whole numbers separated by commas, got {part!r}") from None
-    if not ids:
-        raise LrstudioError("give at least one run id, e.g. --runs 1,2,3")
-    return ids
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,11 +32,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.wide and args.table:
         raise LrstudioError("--wide applies to --runs (histories), not to --table")
+    dest = sys.stdout if args.output == "-" else args.output
+    where = "standard output" if args.output == "-" else args.output
     with open_store(db_url(args)) as store:
         if args.table:
-            n = store.export_runs_csv(args.output, run_ids=parse_ids(args.only) if args.only else None)
-            print(f"wrote {n} run(s) to {args.output}", file=sys.stderr)
+            n = store.export_runs_csv(dest, run_ids=args.only)
+            print(f"wrote {n} run(s) to {where}", file=sys.stderr)
         else:
-            n = store.export_history_csv(parse_ids(args.runs), args.output, wide=args.wide)
-            print(f"wrote {n} row(s) to {args.output}", file=sys.stderr)
+            n = store.export_history_csv(args.runs, dest, wide=args.wide)
+            print(f"wrote {n} row(s) to {where}", file=sys.stderr)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from lrstudio.commands._common import add_db_option, db_url
+from lrstudio.commands._common import add_db_option, count, db_url
 
 SORT_KEYS = ("created", "id", "name", "status", "model", "optimizer", "schedule", "lr", "final_loss",
              "best_loss", "best_val_loss", "best_accuracy", "steps", "duration")
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sort", default="created", metavar="KEY",
                    help="sort by KEY; --sort=-KEY for descending (default: newest first). "
                         "Keys: " + ", ".join(SORT_KEYS))
-    p.add_argument("--limit", type=int, default=None, help="show at most this many runs")
+    p.add_argument("--limit", type=count, default=None, help="show at most this many runs")
     p.set_defaults(func=run)
 
 

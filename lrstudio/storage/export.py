@@ -10,7 +10,8 @@ Rules for every file written here:
   touched, so ``-0.5`` and ``-inf`` stay numbers.
 * Streaming: points are read in keyset pages of ``chunk`` rows (``step > last ORDER BY step LIMIT``)
   and written as they come, so memory does not grow with the number of points, on SQLite and on
-  PostgreSQL alike. The file is written beside ``dest`` and renamed into place at the end.
+  PostgreSQL alike. A file is written beside ``dest`` and renamed into place at the end; ``dest``
+  may also be a text stream (``sys.stdout``). A failure leaves no partial file (``_csv_out``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import heapq
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import func, select
 
@@ -133,27 +135,58 @@ def _runs(store: Store, run_ids: Sequence[int]) -> list[RunInfo]:
     return [by_id[i] for i in dict.fromkeys(run_ids)]
 
 
-class _AtomicCsv:
-    """Write ``dest`` through a temporary file in the same folder, renamed at the end."""
+def _write_error(where: object, exc: OSError, kept: str = "") -> StoreError:
+    return StoreError(f"cannot write {where}: {exc.strerror or exc}{kept}")
 
-    def __init__(self, dest: str | os.PathLike[str]) -> None:
-        self.dest = Path(dest)
-        self.tmp = self.dest.with_name(f".{self.dest.name}.part")
 
-    def __enter__(self) -> Any:
+@contextmanager
+def _csv_out(dest: str | os.PathLike[str] | TextIO) -> Iterator[Any]:
+    """A csv writer for ``dest``, with nothing half-written left behind if anything fails.
+
+    * A text stream (``sys.stdout`` for ``export -o -``) is written as it is and left open; a
+      reader that goes away (``BrokenPipeError``) is the caller's business.
+    * A device or a pipe (``/dev/stdout``, a FIFO) is written in place: renaming a file onto it
+      would replace the device.
+    * A regular file is written beside ``dest`` under a hidden ``.part`` name and renamed into
+      place at the end, so a failed export (full disk, a kill) leaves the old file as it was.
+
+    Any ``OSError`` (a folder as ``dest``, no permission, ``ENOSPC`` while writing or closing)
+    becomes one :class:`StoreError` that names the file; the ``.part`` file is removed.
+    """
+    if hasattr(dest, "write"):
+        stream: TextIO = dest  # type: ignore[assignment]
         try:
-            self.dest.parent.mkdir(parents=True, exist_ok=True)
-            self.f = self.tmp.open("w", encoding="utf-8", newline="")
+            yield csv.writer(stream)
+            stream.flush()
+        except BrokenPipeError:
+            raise
         except OSError as exc:
-            raise StoreError(f"cannot write {self.dest}: {exc.strerror or exc}") from None
-        return csv.writer(self.f)
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.f.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.dest)
-        else:
-            self.tmp.unlink(missing_ok=True)
+            raise _write_error(getattr(stream, "name", "the output stream"), exc) from None
+        return
+    path = Path(os.fspath(dest)).expanduser()
+    if path.is_dir():
+        raise StoreError(f"cannot write {path}: it is a folder; give a file name, e.g. {path / 'export.csv'}")
+    direct = path.exists() and not path.is_file()
+    target = path if direct else path.with_name(f".{path.name}.part")
+    f: TextIO | None = None
+    try:
+        if not direct:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        f = target.open("w", encoding="utf-8", newline="")
+        yield csv.writer(f)
+        f.close()
+        if not direct:
+            os.replace(target, path)
+    except OSError as exc:
+        raise _write_error(path, exc, "" if direct else " (no file was written or changed)") from None
+    finally:
+        if f is not None and not f.closed:
+            try:
+                f.close()
+            except OSError:
+                pass  # the write already failed (a full disk fails the flush again); that error is reported
+        if not direct:
+            target.unlink(missing_ok=True)  # gone already after the rename
 
 
 def iter_points(store: Store, run_ids: Sequence[int], keys: Iterable[str] | None = None,
@@ -169,7 +202,7 @@ def iter_points(store: Store, run_ids: Sequence[int], keys: Iterable[str] | None
 def export_history_csv(
     store: Store,
     run_ids: Sequence[int],
-    dest: str | os.PathLike[str],
+    dest: str | os.PathLike[str] | TextIO,
     *,
     wide: bool = False,
     keys: Iterable[str] | None = None,
@@ -193,7 +226,7 @@ def export_history_csv(
     done = 0
     rows = 0
     step_every = max(chunk, 1)
-    with _AtomicCsv(dest) as w:
+    with _csv_out(dest) as w:
         if not wide:
             w.writerow(HISTORY_COLUMNS)
             for r in runs:
@@ -272,7 +305,7 @@ def _time(t: Any) -> str:
     return "" if t is None else t.isoformat()
 
 
-def export_runs_csv(store: Store, dest: str | os.PathLike[str], run_ids: Sequence[int] | None = None) -> int:
+def export_runs_csv(store: Store, dest: str | os.PathLike[str] | TextIO, run_ids: Sequence[int] | None = None) -> int:
     """One row per run: identity, status, times, summary values, then every config parameter
     flattened into ``config.*`` columns (``config.optimizer.params.momentum``) and extra summary
     values as ``extra.*``. Returns the number of runs written."""
@@ -290,7 +323,7 @@ def export_runs_csv(store: Store, dest: str | os.PathLike[str], run_ids: Sequenc
         cfg_cols.update(dict.fromkeys(cfg))
         extra_cols.update(dict.fromkeys(extra))
     header = [*RUN_COLUMNS, *cfg_cols, *extra_cols]
-    with _AtomicCsv(dest) as w:
+    with _csv_out(dest) as w:
         w.writerow([text_cell(h) for h in header])
         for r, (cfg, extra) in zip(runs, flat_cfg):
             base = [

@@ -64,8 +64,9 @@ def test_export_history_and_table(db, tmp_path, capsys):
     table = [dict(zip(rows[0], r)) for r in rows[1:]]
     assert [r["id"] for r in table] == ["1", "2", "3"] and table[1]["config.optimizer.name"] == "adam"
     capsys.readouterr()
-    assert main(["export", "--db", str(db), "--runs", "1,x", "-o", str(out)]) == 2
-    assert "whole numbers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["export", "--db", str(db), "--runs", "1,x", "-o", str(out)])
+    assert info.value.code == 2 and "whole numbers" in capsys.readouterr().err
     assert main(["export", "--db", str(db), "--runs", "99", "-o", str(out)]) == 2
     assert "no run with id 99" in capsys.readouterr().err
 
@@ -98,3 +99,99 @@ def test_subprocess_smoke(db):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 2
+
+
+def test_export_onto_a_folder_is_one_line_and_leaves_nothing(db, tmp_path, capsys):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for args in (["--runs", "1"], ["--table"]):
+        assert main(["export", "--db", str(db), *args, "-o", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("lrstudio: error: ") and "is a folder" in err and err.count("\n") == 1
+    assert list(folder.iterdir()) == []
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_export_on_a_full_disk_is_one_line_and_leaves_nothing(db, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from lrstudio.storage import export as export_mod
+
+    real_writer = export_mod.csv.writer
+
+    class FullDiskWriter:
+        def __init__(self, f, *args, **kwargs):
+            self.w, self.rows = real_writer(f, *args, **kwargs), 0
+
+        def writerow(self, row):
+            self.rows += 1
+            if self.rows > 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.w.writerow(row)
+
+        def writerows(self, rows):
+            for row in rows:
+                self.writerow(row)
+
+    monkeypatch.setattr(export_mod.csv, "writer", FullDiskWriter)
+    out = tmp_path / "h.csv"
+    assert main(["export", "--db", str(db), "--runs", "1,2", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrstudio: error: ") and "No space left on device" in err and err.count("\n") == 1
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_export_to_dev_full_says_the_disk_is_full(db, tmp_path):
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    link = tmp_path / "full.csv"  # through a link: a regression replaces the link, not /dev/full
+    link.symlink_to("/dev/full")
+    r = subprocess.run([sys.executable, "-m", "lrstudio", "--db", str(db), "export", "--runs", "1,2,3",
+                        "-o", str(link)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "No space left on device" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("what", [["--runs", "1,3"], ["--runs", "2", "--wide"], ["--table"]])
+def test_export_dash_o_dash_writes_csv_to_stdout(db, tmp_path, what):
+    import io
+
+    r = subprocess.run([sys.executable, "-m", "lrstudio", "--db", str(db), "export", *what, "-o", "-"],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    if what[0] == "--table":
+        assert rows[0][:3] == ["id", "uuid", "name"] and [row[0] for row in rows[1:]] == ["1", "2", "3"]
+        assert "wrote 3 run(s) to standard output" in r.stderr
+    elif "--wide" in what:
+        assert rows[0][-2:] == ["lr", "train/loss"] and len(rows) == 11
+    else:
+        assert rows[0] == ["run_id", "run_name", "step", "epoch", "wall_time", "metric", "value"]
+        assert len(rows) == 1 + 2 * 20 and {row[0] for row in rows[1:]} == {"1", "3"}
+        assert "wrote 40 row(s) to standard output" in r.stderr
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("ids", ["9223372036854775808", "100000000000000000000000", "0", "-1", "1,0"])
+def test_run_ids_out_of_range_are_refused_like_argparse(db, tmp_path, capsys, ids):
+    for args in (["--runs", ids], ["--table", "--only", ids]):
+        with pytest.raises(SystemExit) as info:
+            main(["export", "--db", str(db), *args, "-o", str(tmp_path / "x.csv")])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert "lrstudio export: error: argument" in err and "between 1 and 9223372036854775807" in err
+        assert "Traceback" not in err
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_largest_run_id_is_accepted_and_not_found(db, tmp_path, capsys):
+    assert main(["export", "--db", str(db), "--runs", str(2**63 - 1), "-o", str(tmp_path / "x.csv")]) == 2
+    assert f"no run with id {2**63 - 1}" in capsys.readouterr().err
+
+
+def test_runs_limit_is_checked(db, capsys):
+    for bad in ("100000000000000000000000", "0", "-1"):
+        with pytest.raises(SystemExit) as info:
+            main(["runs", "--db", str(db), "--limit", bad])
+        assert info.value.code == 2 and "argument --limit" in capsys.readouterr().err

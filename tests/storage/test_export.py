@@ -133,3 +133,81 @@ def test_export_streams(sqlite_url, tmp_path):
     for wide in (False, True):
         small, big = peaks[(2_000, wide)], peaks[(20_000, wide)]
         assert big < 1.5 * small + 200_000, peaks  # 10x the points, not 10x the memory
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_export_onto_a_folder_is_refused_and_leaves_nothing(store, runs, tmp_path, wide):
+    target = tmp_path / "out"
+    target.mkdir()
+    with pytest.raises(StoreError, match="is a folder"):
+        store.export_history_csv(runs[:1], target, wide=wide)
+    with pytest.raises(StoreError, match="is a folder"):
+        store.export_runs_csv(target)
+    assert target.is_dir() and list(target.iterdir()) == []
+    assert _leftovers(tmp_path) == []
+
+
+def test_export_on_a_full_disk_says_so_and_leaves_nothing(store, runs, tmp_path, monkeypatch):
+    import errno
+
+    from lrstudio.storage import export as export_mod
+
+    real_writer = export_mod.csv.writer
+
+    class FullDiskWriter:
+        """A csv writer whose file system fills up after a few rows."""
+
+        def __init__(self, f, *args, **kwargs):
+            self.w = real_writer(f, *args, **kwargs)
+            self.rows = 0
+
+        def writerow(self, row):
+            self.rows += 1
+            if self.rows > 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.w.writerow(row)
+
+        def writerows(self, rows):
+            for row in rows:
+                self.writerow(row)
+
+    monkeypatch.setattr(export_mod.csv, "writer", FullDiskWriter)
+    dest = tmp_path / "h.csv"
+    dest.write_text("old content\n", encoding="utf-8")  # a file being replaced stays as it was
+    with pytest.raises(StoreError, match="No space left on device") as info:
+        store.export_history_csv(runs, dest)
+    assert str(dest) in str(info.value) and "\n" not in str(info.value)
+    assert dest.read_text(encoding="utf-8") == "old content\n"
+    assert _leftovers(tmp_path) == []
+
+
+def test_export_to_dev_full_is_a_clear_error(store, runs, tmp_path):
+    """A device is written in place, never replaced by a renamed file (reached through a link in
+    tmp_path, so a regression replaces only the link, not /dev/full)."""
+    import os
+    import stat
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    link = tmp_path / "full.csv"
+    link.symlink_to("/dev/full")
+    with pytest.raises(StoreError, match="No space left on device"):
+        store.export_history_csv(runs, link)
+    assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert _leftovers(tmp_path) == []
+
+
+def test_export_to_a_text_stream(store, runs):
+    import io
+
+    buf = io.StringIO()
+    n = store.export_history_csv(runs[:2], buf)
+    rows = list(csv.reader(io.StringIO(buf.getvalue())))
+    assert tuple(rows[0]) == HISTORY_COLUMNS and len(rows) == n + 1 and not buf.closed
+    buf = io.StringIO()
+    assert store.export_runs_csv(buf) == len(NAMES)
+    assert len(list(csv.reader(io.StringIO(buf.getvalue())))) == len(NAMES) + 1
