@@ -428,6 +428,15 @@ class ConfigPanel(QWidget):
         self.optimizer_error.setWordWrap(True)
         self.optimizer_error.setVisible(False)
         self.lr_form = ParamForm(_decls(LR_FIELDS), owner="run")
+        # True once the user has typed a learning rate: switching optimizer then keeps it; until
+        # then each optimizer gets its own default (Adadelta's 1.0 is not Adam's 0.01; issue 9).
+        self._lr_typed = False
+        self.lr_form.field("lr").textEdited.connect(self._on_lr_typed)
+        self.lr_note = QLabel()
+        self.lr_note.setObjectName("lr_note")
+        self.lr_note.setProperty("role", "hint")
+        self.lr_note.setWordWrap(True)
+        self.lr_note.setVisible(False)
         self.schedule_editor = ScheduleEditor()
         self.training_form = ParamForm(_decls(TRAINING_FIELDS), owner="run")
         self.run_length_label = QLabel()
@@ -453,7 +462,7 @@ class ConfigPanel(QWidget):
         opt_lay.addLayout(self._optimizer_holder)
         opt_lay.addWidget(self.optimizer_error)
         layout.addWidget(_group("Optimizer", opt_box))
-        layout.addWidget(_group("Learning rate and schedule", self.lr_form, self.schedule_editor))
+        layout.addWidget(_group("Learning rate and schedule", self.lr_form, self.lr_note, self.schedule_editor))
         layout.addWidget(_group("Training", self.training_form, self.run_length_label))
         layout.addWidget(self.message_label)
         layout.addStretch(1)
@@ -484,6 +493,8 @@ class ConfigPanel(QWidget):
         )
 
     def set_config(self, cfg: RunConfig) -> None:
+        self._lr_typed = False
+        self.lr_note.setVisible(False)
         self._loading = True
         try:
             self.name_form.set_values({"name": cfg.name})
@@ -624,7 +635,25 @@ class ConfigPanel(QWidget):
 
     def _on_optimizer_chosen(self, _index: int) -> None:
         self._build_optimizer_form()
+        if not self._loading:
+            self._offer_default_lr()
         self._on_edited()
+
+    def _offer_default_lr(self) -> None:
+        """Show the chosen optimizer's default LR, unless the user typed one (then keep theirs)."""
+        if self._lr_typed:
+            return
+        info = _optimizers().OPTIMIZERS[self.optimizer_combo.currentData()]
+        lr = info.default_lr if getattr(info, "default_lr", None) is not None else _RUN["lr"].default
+        self.lr_form.set_values({"lr": lr})
+        title = getattr(info, "title", "") or info.name
+        self.lr_note.setText(f"Learning rate {lr:g}: {title}'s default. Type another to keep it across "
+                             "optimizers.")
+        self.lr_note.setVisible(True)
+
+    def _on_lr_typed(self, _text: str) -> None:
+        self._lr_typed = True
+        self.lr_note.setVisible(False)
 
     def _restrict_datasets(self, model: str) -> None:
         combo: QComboBox = self.dataset_form.field("name")
