@@ -207,6 +207,52 @@ class RunConfig:
         )
 
 
+def check_runnable(config: RunConfig, n_train: int | None = None) -> RunConfig:
+    """Every check that can run before the data load; return the validated config.
+
+    The one pre-run gate: the CLI (``train``, ``train --print-config``), the GUI and
+    :func:`lrstudio.core.training.train` call it before anything is created, so a config that fails
+    here never becomes a run row. It runs :meth:`RunConfig.validated`, the model/option checks, and,
+    when the number of training examples is known, the run-length checks of
+    :func:`~lrstudio.core.schedules.check_run_length` (a warm-up longer than the run, a curve that
+    turns negative or overflows at some step).
+
+    ``n_train``: training examples, when the caller has loaded the data; otherwise it is taken from
+    :func:`~lrstudio.core.data.known_train_size` for the built-in data sets (windsor, digits,
+    synthetic) and the length checks are skipped for csv/mnist until their files are read (call
+    again with ``n_train`` then).
+
+    Raises
+    ------
+    ParamError
+        Naming the field, the value and what is allowed.
+    """
+    cfg = config.validated()
+    if cfg.model == "cnn" and cfg.init == "zeros":
+        raise ParamError("init", "zeros", "default, kaiming or xavier for the CNN (zeros is for the linear "
+                         "model only)", "run")
+    if cfg.device == "cuda":
+        import torch  # only when asked for CUDA: torch is a slow import
+
+        if not torch.cuda.is_available():
+            raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
+    from lrstudio.core import schedules
+    from lrstudio.core.data import known_train_size
+    from lrstudio.core.training import run_length
+
+    if n_train is None:
+        n_train = known_train_size(cfg.dataset)
+    if n_train is None:
+        return cfg
+    if n_train < 1:
+        raise ParamError("limit", cfg.dataset.limit, "a limit that leaves at least one training example",
+                         "data set")
+    _spe, total, epochs = run_length(n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
+    sched_steps = epochs if cfg.schedule_unit == "epoch" else total
+    schedules.check_run_length(cfg.schedule, sched_steps, base_lr=cfg.lr)
+    return cfg
+
+
 def starter_config() -> RunConfig:
     """What a new user sees first: a run that shows a schedule at work in a few seconds.
 

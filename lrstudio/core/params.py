@@ -53,10 +53,37 @@ class ParamError(LrstudioError, ValueError):
         self.owner = owner
         where = f"{owner}: " if owner else ""
         if param:
-            msg = f"{where}{param} = {value!r} is not allowed; expected {allowed}"
+            msg = f"{where}{param} = {short_repr(value)} is not allowed; expected {allowed}"
+        elif value is NO_VALUE:
+            msg = f"{where}{allowed}"
         else:
-            msg = f"{where}{allowed} (got {value!r})"
+            msg = f"{where}{allowed} (got {short_repr(value)})"
         super().__init__(msg)
+
+
+#: Pass as ``value`` when the message (``allowed``) already says what the value was.
+NO_VALUE: Any = type("_NoValue", (), {"__repr__": lambda self: "<no value>"})()
+
+#: Longest value shown whole in a message; a longer one is cut and its length given.
+SHORT_REPR_CHARS = 60
+
+
+def short_repr(value: Any, limit: int = SHORT_REPR_CHARS) -> str:
+    """``repr(value)`` cut to about ``limit`` characters: ``'1234…' (5,000 characters)``.
+
+    A 1,000-digit integer or a pasted file must not fill the user's screen; the start of the value
+    and its length are enough to find it. (An int too long for ``repr``, over Python's
+    4,300-digit limit, is described by its size.)
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 14_000:
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__} too large to show>"
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
 @dataclass(frozen=True, slots=True)

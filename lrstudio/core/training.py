@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lrstudio.core.config import RunConfig
+from lrstudio.core.config import RunConfig, check_runnable
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import (
     COMPLETED,
@@ -52,7 +52,6 @@ from lrstudio.core.events import (
     RunSummary,
     StepLogged,
 )
-from lrstudio.core.params import ParamError
 
 # Validation is evaluated in chunks: 10,000 MNIST images must not need one huge activation, and
 # for the CNN on the 359 digits, chunks of 128-256 images measured ~30 % faster than one batch of
@@ -199,23 +198,19 @@ class _Session:
         import torch
         import torch.nn.functional as F
 
-        from lrstudio.core import schedules
-        from lrstudio.core.data import load_dataset
+        from lrstudio.core.data import known_train_size, load_dataset
         from lrstudio.core.lr_torch import TorchScheduleAdapter
         from lrstudio.core.models import build_model
         from lrstudio.core.optimizers import build_optimizer
 
-        cfg = config.validated()
+        # The pre-run gate callers ran already (no run row for a config that fails it); again here
+        # for callers of train() that did not, and with the real size for csv/mnist data.
+        cfg = check_runnable(config)
         self.cfg = cfg
-        if cfg.device == "cuda" and not torch.cuda.is_available():
-            raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
         self.device = torch.device(cfg.device)
         ds = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
         self.ds = ds
         self.classify = ds.task == "classification"
-        if cfg.model == "cnn" and cfg.init == "zeros":
-            raise ParamError("init", "zeros", "default, kaiming or xavier for the CNN (zeros is for the linear "
-                             "model only)", "run")
 
         dev = self.device
         self.x_train = torch.from_numpy(ds.x_train).to(dev)
@@ -223,15 +218,13 @@ class _Session:
         self.x_val = torch.from_numpy(ds.x_val).to(dev)
         self.y_val = torch.from_numpy(ds.y_val).to(dev)
         n = ds.n_train
-        if n < 1:
-            raise ParamError("limit", cfg.dataset.limit, "a limit that leaves at least one training example",
-                             "data set")
+        if n != known_train_size(cfg.dataset):
+            check_runnable(cfg, n_train=n)
         self.batch_size = n if cfg.batch_size <= 0 or cfg.batch_size >= n else cfg.batch_size
         self.steps_per_epoch, self.total_steps, self.epochs = run_length(
             n, cfg.batch_size, cfg.epochs, cfg.max_steps)
         self.per_epoch = cfg.schedule_unit == "epoch"
         sched_steps = self.epochs if self.per_epoch else self.total_steps
-        schedules.check_run_length(cfg.schedule, sched_steps)
         self.metric_driven = is_metric_driven(cfg.schedule)
 
         torch.manual_seed(cfg.seed)

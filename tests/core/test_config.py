@@ -1,8 +1,10 @@
 import json
+from dataclasses import replace
 
 import pytest
 
-from lrstudio.core.config import SCHEMA_VERSION, DatasetConfig, RunConfig, migrate
+from lrstudio.core.config import SCHEMA_VERSION, DatasetConfig, RunConfig, check_runnable, migrate
+from lrstudio.core.data import known_train_size, load_dataset
 from lrstudio.core.params import ParamError
 
 
@@ -66,3 +68,55 @@ def test_starter_config_is_valid_and_its_schedule_spans_the_run():
     assert curve[0] == 0.0 and curve.max() == cfg.lr  # warm-up from 0 to the base LR
     assert curve[-1] < 1e-3 * cfg.lr  # the cosine ends with the run, not before or after
     assert (curve[1:] > 0).all()
+
+
+# -- check_runnable: the one pre-run gate ---------------------------------------------------------
+def _run(**kw):
+    return RunConfig(**{"model": "linear", "dataset": DatasetConfig(name="windsor"), **kw})
+
+
+def test_check_runnable_refuses_a_warmup_longer_than_the_run():
+    # windsor: 546 rows, 437 for training; full batch x 10 epochs = 10 steps
+    cfg = _run(epochs=10, schedule={"name": "linear_warmup", "params": {"warmup_steps": 40}})
+    with pytest.raises(ParamError, match=r"warmup_steps = 40 .*at most the run length \(10 steps\)"):
+        check_runnable(cfg)
+    ok = check_runnable(replace(cfg, epochs=40))
+    assert ok.schedule["params"]["warmup_steps"] == 40
+    # per-epoch schedules count epochs, minibatches count steps
+    check_runnable(replace(cfg, epochs=2, batch_size=16))  # 28 steps an epoch
+    with pytest.raises(ParamError, match="warmup_steps"):
+        check_runnable(replace(cfg, epochs=20, batch_size=16, schedule_unit="epoch"))
+
+
+def test_check_runnable_refuses_a_lambda_that_turns_negative_within_the_run():
+    cfg = _run(epochs=50, schedule={"name": "lambda", "params": {"lr_lambda": "1 - epoch / 30.5"}})
+    with pytest.raises(ParamError, match=r"schedule 'lambda': the learning rate at step 31 is -"):
+        check_runnable(cfg)
+    check_runnable(replace(cfg, epochs=30))
+
+
+def test_check_runnable_uses_n_train_when_given_and_skips_unknown_sizes():
+    cfg = _run(dataset=DatasetConfig(name="csv", path="/nowhere.csv"), epochs=5,
+               schedule={"name": "linear_warmup", "params": {"warmup_steps": 40}})
+    check_runnable(cfg)  # size unknown before the file is read
+    with pytest.raises(ParamError, match="warmup_steps"):
+        check_runnable(cfg, n_train=100)
+    check_runnable(replace(cfg, batch_size=10), n_train=100)  # 10 steps an epoch
+    with pytest.raises(ParamError, match="limit"):
+        check_runnable(cfg, n_train=0)
+
+
+def test_check_runnable_runs_the_model_checks_before_data():
+    with pytest.raises(ParamError, match="init"):
+        check_runnable(RunConfig(model="cnn", init="zeros", dataset=DatasetConfig(name="digits")))
+
+
+@pytest.mark.parametrize("ds", [
+    DatasetConfig(name="windsor"), DatasetConfig(name="windsor", val_fraction=0.0),
+    DatasetConfig(name="windsor", val_fraction=0.33, limit=100),
+    DatasetConfig(name="digits"), DatasetConfig(name="digits", val_fraction=0.5),
+    DatasetConfig(name="digits", limit=50), DatasetConfig(name="digits", val_fraction=0.0),
+    DatasetConfig(name="synthetic", n_samples=37, val_fraction=0.3), DatasetConfig(name="synthetic", limit=5),
+])
+def test_known_train_size_equals_the_loaded_size(ds):
+    assert known_train_size(ds) == load_dataset(ds, seed=3).n_train

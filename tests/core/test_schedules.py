@@ -208,3 +208,26 @@ def test_curve_speed_100k(name):
     t0 = time.perf_counter()
     lr_curve(name, 100_000, 0.1)
     assert time.perf_counter() - t0 < 0.05  # see bench/bench_schedules.py for the real figures
+
+
+def test_check_run_length_evaluates_the_curve_over_the_whole_run():
+    # Negative from step 11 on: fine for a 10-step run, refused for a 100-step run, naming the step.
+    spec = {"name": "lambda", "params": {"lr_lambda": "1 - epoch / 10.5"}}
+    check_run_length(spec, 10)
+    with pytest.raises(ScheduleError, match=r"learning rate at step 11 is -0\.0\d+; expected a finite number >= 0"):
+        check_run_length(spec, 100)
+    # Overflows late in the run (exp(t) > 1.8e308 from t = 710).
+    with pytest.raises(ScheduleError, match="step 710 is inf"):
+        check_run_length({"name": "lambda", "params": {"lr_lambda": "exp(epoch)"}}, 5000, base_lr=1.0)
+    with pytest.raises(ScheduleError, match="linear_warmup.*step 31 is"):
+        check_run_length({"name": "linear_warmup", "params": {
+            "warmup_steps": 10, "inner": {"name": "lambda", "params": {"lr_lambda": "1 - epoch / 20.5"}}}}, 1000)
+    with pytest.raises(ScheduleError, match="total_steps"):
+        check_run_length("constant", 10**12)
+
+
+def test_curve_error_names_its_schedule_once():
+    with pytest.raises(ScheduleError) as info:
+        lr_curve({"name": "lambda", "params": {"lr_lambda": "1 - epoch"}}, 10, 0.1)
+    assert str(info.value).count("lambda") == 1, str(info.value)
+    assert "(got" not in str(info.value)

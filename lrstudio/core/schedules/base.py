@@ -16,6 +16,7 @@ from the formula and a preview of 100,000 steps costs about a millisecond.
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lrstudio.core.params import Param, ParamError, validate_params
+from lrstudio.core.params import NO_VALUE, Param, ParamError, validate_params
 
 __all__ = [
     "SCHEDULES",
@@ -184,17 +185,30 @@ def _validate_nested(spec: Any, pname: str, owner: str, depth: int) -> dict[str,
     return norm
 
 
-def check_run_length(spec: Any, total_steps: int) -> None:
+def check_run_length(spec: Any, total_steps: int, base_lr: float = 1.0) -> None:
     """Raise :class:`ScheduleError` when ``spec`` does not fit in a run of ``total_steps`` updates.
 
     E.g. a warm-up (``linear_warmup.warmup_steps``, ``wsd``/``inverse_sqrt``/``cosine`` warm-up)
     longer than the whole run, or a one-cycle ``total_steps`` shorter than the run (torch raises
     when stepped past its ``total_steps``; lrstudio holds the final LR, so that one is allowed).
+    Then the curve itself is evaluated at scheduling steps ``0..total_steps`` (what the training
+    adapter computes; ~10 ms per million steps) with ``base_lr``: a user expression that turns
+    negative or overflows anywhere in the run is refused here, naming the step, before a run
+    exists. ``total_steps`` is at most :data:`MAX_STEPS`.
     """
     norm = validate_spec(spec)
-    if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps < 1:
-        raise ScheduleError("total_steps", total_steps, "an integer >= 1", "run")
-    _check_len(norm, total_steps, f"schedule {norm['name']!r}")
+    if (not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool)
+            or not 1 <= total_steps <= MAX_STEPS):
+        raise ScheduleError("total_steps", total_steps, f"an integer in [1, {MAX_STEPS}]", "run")
+    total = int(total_steps)
+    base = _check_base_lr(base_lr)
+    _check_len(norm, total, f"schedule {norm['name']!r}")
+    # In chunks, so a long run does not need a curve-sized array at once.
+    for start in range(0, total + 1, _CHECK_CHUNK):
+        _curve(norm, np.arange(start, min(start + _CHECK_CHUNK, total + 1), dtype=np.int64), base)
+
+
+_CHECK_CHUNK = 1 << 21
 
 
 def _check_len(norm: dict[str, Any], total: int, owner: str) -> None:
@@ -250,11 +264,25 @@ def _check_base_lr(base_lr: Any) -> float:
     return base
 
 
+_NESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("lrstudio_schedule_nested", default=False)
+
+
 def _curve(norm: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
-    """Evaluate a *validated* spec at the int64 steps ``t`` (used by nesting schedules too)."""
+    """Evaluate a *validated* spec at the int64 steps ``t`` (used by nesting schedules too).
+
+    Only the outermost call checks the values, so a bad value is reported at the run's step (an
+    inner schedule of a warm-up counts its own steps from the warm-up's end).
+    """
     info = SCHEDULES[norm["name"]]
-    with np.errstate(all="ignore"):
-        out = info.curve(norm["params"], t, base_lr, metrics)
+    if _NESTED.get():
+        with np.errstate(all="ignore"):
+            return np.asarray(info.curve(norm["params"], t, base_lr, metrics), dtype=np.float64)
+    token = _NESTED.set(True)
+    try:
+        with np.errstate(all="ignore"):
+            out = info.curve(norm["params"], t, base_lr, metrics)
+    finally:
+        _NESTED.reset(token)
     out = np.asarray(out, dtype=np.float64)
     if out.shape != t.shape:
         out = np.broadcast_to(out, t.shape).copy()
@@ -262,8 +290,9 @@ def _curve(norm: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     if bad.any():
         i = int(np.argmax(bad))
         raise ScheduleError(
-            "", float(out[i]),
-            f"schedule {norm['name']!r} gives a learning rate that is not finite and >= 0 at step {int(t[i])}",
+            "", NO_VALUE,
+            f"the learning rate at step {int(t[i])} is {float(out[i])!r}; expected a finite number >= 0 "
+            "at every step of the run",
             f"schedule {norm['name']!r}",
         )
     return out
