@@ -19,7 +19,8 @@ from lrstudio import __version__
 from lrstudio.core.errors import LrstudioError
 
 # Order = order in --help.
-COMMAND_MODULES = ("app", "demo", "train", "schedules", "preview", "optimizers", "runs", "export", "db")
+COMMAND_MODULES = ("app", "demo", "train", "schedules", "preview", "optimizers", "runs", "export", "db",
+                   "desktop")
 
 
 def build_parser() -> argparse.ArgumentParser:

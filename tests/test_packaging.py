@@ -23,7 +23,7 @@ def wheel(tmp_path_factory) -> Path:
     junk = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("lrstudio", "resources", "alembic"):
         shutil.copytree(ROOT / name, src / name, ignore=junk)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
         shutil.copy(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("dist")
     res = subprocess.run(
@@ -33,6 +33,51 @@ def wheel(tmp_path_factory) -> Path:
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     (whl,) = out.glob("lrstudio-*.whl")
     return whl
+
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory) -> Path:
+    pytest.importorskip("build")
+    src = tmp_path_factory.mktemp("sdist_src")
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite-wal", "*.sqlite-shm")
+    for name in ("lrstudio", "resources", "alembic", "tests", "bench", "docs", "scripts"):
+        shutil.copytree(ROOT / name, src / name, ignore=junk)
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "main.py"):
+        shutil.copy(ROOT / name, src / name)
+    out = tmp_path_factory.mktemp("sdist")
+    res = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(out), str(src)],
+        capture_output=True, text=True, timeout=300, cwd=src,
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    (tgz,) = out.glob("lrstudio-*.tar.gz")
+    return tgz
+
+
+def test_sdist_carries_tests_license_and_desktop_file(sdist):
+    import tarfile
+
+    names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
+    assert "LICENSE" in names
+    assert "tests/conftest.py" in names and "tests/data/schema_0001.sqlite" in names
+    assert any(n.startswith("tests/gui/test_") for n in names)
+    assert "resources/lrstudio.desktop" in names and "resources/icons/lrstudio.svg" in names
+    assert not any("__pycache__" in n for n in names)
+
+
+def test_wheel_metadata_license_classifiers_and_pyside_marker(wheel):
+    zf = zipfile.ZipFile(wheel)
+    (meta_name,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+    meta = zf.read(meta_name).decode()
+    assert "License-Expression: MIT" in meta
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in zf.namelist())
+    assert "Classifier: Programming Language :: Python :: 3.11" in meta
+    assert "Classifier: Operating System :: POSIX :: Linux" in meta
+    # the 6.12.0 exclusion (a Python 3.11 refcount bug) applies to Python < 3.12 only
+    requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist: PySide6")]
+    assert any("!=6.12.0" in r and 'python_version < "3.12"' in r for r in requires), requires
+    assert any("!=6.12.0" not in r and 'python_version >= "3.12"' in r for r in requires), requires
+    assert "lrstudio/_resources/lrstudio.desktop" in zf.namelist()
 
 
 def test_wheel_ships_migrations_and_data(wheel):
