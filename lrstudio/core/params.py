@@ -17,6 +17,9 @@ from typing import Any, Literal
 
 from lrstudio.core.errors import LrstudioError
 
+#: Largest magnitude of an integer parameter (fits int64 with room: 10**18 - 1).
+INT_LIMIT = 10**18 - 1
+
 ParamKind = Literal[
     "float",  # a real number
     "int",  # an integer
@@ -212,6 +215,9 @@ class Param:
         shown = v if whole is None else whole
         if isinstance(v, float) and not math.isfinite(v):
             raise ParamError(self.name, shown, self.describe_allowed(), owner)
+        if isinstance(v, int) and not -INT_LIMIT <= v <= INT_LIMIT:
+            # Unbounded ints (max_steps) must still fit the int64 that torch, numpy and SQL use.
+            raise ParamError(self.name, shown, f"{self.describe_allowed()} of at most 18 digits", owner)
         if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
             raise ParamError(self.name, shown, self.describe_allowed(), owner)
         if self.high is not None and (v > self.high or (self.high_open and v == self.high)):

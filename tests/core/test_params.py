@@ -87,3 +87,25 @@ def test_problems_are_raised_as_the_requested_subclass():
         validate_params(DECLS, {"gamma": -1}, "schedule 'step'", ScheduleishError)
     with pytest.raises(ScheduleishError, match="one of the parameters"):
         validate_params(DECLS, {"nope": 1}, "schedule 'step'", ScheduleishError)
+
+
+def test_long_values_are_cut_in_messages_with_their_length():
+    big = 10**999  # 1,000 digits
+    msg = str(ParamError("epochs", big, "an integer in [1, 1000000]", "run"))
+    assert len(msg) < 160, msg
+    assert "(1,000 characters)" in msg and msg.startswith("run: epochs = 1000000")
+    # beyond Python's 4,300-digit repr limit: described by its size, no ValueError
+    assert "digits" in str(ParamError("epochs", 10**5000, "an integer", "run"))
+    assert "(got 'aaaa" in str(ParamError("", "a" * 500, "a short text", "x"))
+    assert len(str(ParamError("", "a" * 500, "a short text", "x"))) < 120
+
+
+@pytest.mark.parametrize("decl", [
+    Param("max_steps", "int", None, "unbounded above", low=1, optional=True),
+    Param("lr", "float", 0.1, "a float", low=0.0),
+    Param("milestones", "int_list", [], "a list", low=1),
+])
+def test_huge_integers_are_refused_briefly(decl):
+    with pytest.raises(ParamError) as info:
+        decl.coerce(10**3000 if decl.kind != "int_list" else [5, 10**3000], "run")
+    assert decl.name in str(info.value) and len(str(info.value)) < 200, str(info.value)
