@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except LrstudioError as exc:
-        print(f"lrstudio: error: {exc}", file=sys.stderr)
+        from lrstudio.commands._common import terminal_safe
+
+        print(f"lrstudio: error: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lrstudio: interrupted", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import unicodedata
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -57,3 +58,26 @@ def run_ids(text: str) -> list[int]:
 def count(text: str) -> int:
     """argparse ``type`` for a positive count (``--limit``), at most 2**63-1."""
     return _whole(text, "counts")
+
+
+def _is_control(ch: str) -> bool:
+    # C0/C1 controls (ESC starts terminal escape codes; CSI \x9b is one on its own), line and
+    # paragraph separators, and the bidi embedding/override/isolate characters that make text read
+    # backwards: the same set the GUI's runs table writes out (gui/runs_table.display_text).
+    return (unicodedata.category(ch) in ("Cc", "Zl", "Zp") or "\u202a" <= ch <= "\u202e"
+            or "\u2066" <= ch <= "\u2069")
+
+
+def terminal_safe(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with control characters written out as Python escapes (``\\x1b``, ``\\n``).
+
+    Run names, tags and paths come from anywhere (a user's script, another process); printed raw,
+    an escape code can clear the screen, retitle the terminal or hide what follows (issue 9).
+    """
+    if not any(_is_control(ch) for ch in text):
+        return text
+    return "".join(
+        ch if (keep_newlines and ch == "\n") or not _is_control(ch)
+        else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )

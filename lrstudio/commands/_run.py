@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from lrstudio.commands._common import terminal_safe
 from lrstudio.core.config import DATASET_FIELDS, RUN_FIELDS, RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
@@ -285,7 +286,7 @@ def format_summary(stored: StoredRun) -> str:
     if s.status == "diverged":
         lines.append(f"  diverged at step {s.diverged_step} (loss {_num(s.final_loss)})")
     if s.error:
-        lines.append(f"  error: {s.error}")
+        lines.append(f"  error: {terminal_safe(s.error)}")
     ex = dict(s.extra)
     units = {"standardised": " (MSE, standardised target)", "raw": " (MSE)"}.get(ex.get("loss_units", ""), "")
     lines.append(f"  train loss: final {_num(s.final_loss)}, best {_num(s.best_loss)}{units}")

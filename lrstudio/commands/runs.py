@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from lrstudio.commands._common import add_db_option, count, db_url
+from lrstudio.commands._common import add_db_option, count, db_url, terminal_safe
 
 SORT_KEYS = ("created", "id", "name", "status", "model", "optimizer", "schedule", "lr", "final_loss",
              "best_loss", "best_val_loss", "best_accuracy", "steps", "duration")
@@ -65,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
     header = ("id", "name", "status", "model", "optimizer", "schedule", "lr", "steps", "final loss",
               "best loss", "best val", "created", "tags")
     rows = [
-        (str(r.id), r.name.replace("\n", " ")[:40], r.status, r.model or "-", r.optimizer or "-",
-         r.schedule or "-", _num(r.base_lr), _num(r.steps), _num(r.final_loss), _num(r.best_loss),
-         _num(r.best_val_loss), r.created_at.astimezone().strftime("%Y-%m-%d %H:%M"), ",".join(r.tags))
+        (str(r.id), terminal_safe(r.name)[:40], r.status, terminal_safe(r.model or "-"),
+         terminal_safe(r.optimizer or "-"), terminal_safe(r.schedule or "-"), _num(r.base_lr), _num(r.steps),
+         _num(r.final_loss), _num(r.best_loss), _num(r.best_val_loss),
+         r.created_at.astimezone().strftime("%Y-%m-%d %H:%M"), terminal_safe(",".join(r.tags)))
         for r in runs
     ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]

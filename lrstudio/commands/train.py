@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from lrstudio.commands._common import add_db_option, db_url
+from lrstudio.commands._common import add_db_option, db_url, terminal_safe
 from lrstudio.commands._run import add_run_options, config_from_args, exit_code, format_summary, run_and_store
 
 
@@ -48,5 +48,6 @@ def run(args: argparse.Namespace) -> int:
         print(format_summary(stored))
         print(f"run id: {stored.run_id}")
     if stored.summary.status == "failed":
-        print(f"lrstudio: run {stored.run_id} failed: {stored.summary.error}", file=sys.stderr)
+        print(f"lrstudio: run {stored.run_id} failed: {terminal_safe(stored.summary.error or '')}",
+              file=sys.stderr)
     return exit_code(stored.summary)

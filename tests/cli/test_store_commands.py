@@ -195,3 +195,25 @@ def test_runs_limit_is_checked(db, capsys):
         with pytest.raises(SystemExit) as info:
             main(["runs", "--db", str(db), "--limit", bad])
         assert info.value.code == 2 and "argument --limit" in capsys.readouterr().err
+
+
+def test_runs_escapes_terminal_control_codes(tmp_path, capsys):
+    path = tmp_path / "esc.sqlite"
+    evil = "\x1b[2J\x1b[31mred\x1b]0;title\x07\x9b1m\nnext\u202eabc"
+    with open_store(f"sqlite:///{path}") as store:
+        rid = store.create_run(RunConfig(name=evil))
+        store.set_tags(rid, ["\x1b[5mblink"])
+    assert main(["runs", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\x1b\x07\x9b\u202e") and "\r" not in out
+    lines = out.splitlines()
+    assert len(lines) == 2  # the newline in the name does not make a row of its own
+    assert "\\x1b[2J\\x1b[31mred" in lines[1] and "\\x1b[5mblink" in lines[1]
+
+
+def test_error_lines_escape_control_codes(db, tmp_path, capsys):
+    folder = tmp_path / "\x1b[31mred\nfolder"
+    folder.mkdir()
+    assert main(["export", "--db", str(db), "--runs", "1", "-o", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and err.count("\n") == 1 and "\\x1b[31mred\\nfolder" in err
