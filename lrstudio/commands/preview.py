@@ -76,24 +76,31 @@ def load_metrics(path: str) -> list[float]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from lrstudio.core.schedules import SCHEDULES, lr_curve, validate_spec
+    from lrstudio.core.params import ParamError
+    from lrstudio.core.schedules import SCHEDULES, lr_curve, schedule_fit, validate_spec
 
+    if args.steps < 1:  # 0 printed only a header (issue 9)
+        raise ParamError("steps", args.steps, "an integer >= 1 (the number of updates to show)", "preview")
     spec = validate_spec(load_spec(args.spec))
     metrics = load_metrics(args.metrics) if args.metrics else None
     lrs = lr_curve(spec, args.steps, args.base_lr, metrics=metrics)
     steps = np.arange(1, len(lrs) + 1)
+    warnings = schedule_fit(spec, len(lrs)).warnings
     body = "step,lr\n" + "".join(f"{s},{v!r}\n" for s, v in zip(steps.tolist(), lrs.tolist()))
     if args.csv:
         try:
             Path(args.csv).write_text(body, encoding="utf-8")
         except OSError as exc:
             raise LrstudioError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+        for w in warnings:
+            print(f"lrstudio: warning: {w}", file=sys.stderr)
         print(f"wrote {len(lrs)} steps to {args.csv}", file=sys.stderr)
         return 0
     head = [f"# {json.dumps(spec, sort_keys=True)}", f"# base_lr={args.base_lr!r} steps={len(lrs)}"]
     if len(lrs):
         head.append(f"# first={float(lrs[0])!r} min={float(lrs.min())!r} max={float(lrs.max())!r} "
                     f"last={float(lrs[-1])!r}")
+    head += [f"# warning: {w}" for w in warnings]
     if SCHEDULES[spec["name"]].metric_driven and metrics is None:
         head.append("# no --metrics given: a metric-driven schedule holds the base LR")
     sys.stdout.write("\n".join(head) + "\n" + body)

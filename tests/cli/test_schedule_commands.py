@@ -110,3 +110,23 @@ def test_preview_subprocess():
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().endswith("3,0.01")
+
+
+@pytest.mark.parametrize("steps", ["0", "-3"])
+def test_preview_needs_at_least_one_step(steps, tmp_path, capsys):
+    out = tmp_path / "lr.csv"
+    for extra in ([], ["--csv", str(out)]):
+        assert main(["preview", "cosine", "--steps", steps, *extra]) == 2
+        cap = capsys.readouterr()
+        assert cap.out == "" and cap.err.startswith("lrstudio: error: ") and cap.err.count("\n") == 1
+        assert f"steps = {steps} is not allowed" in cap.err and "an integer >= 1" in cap.err
+    assert not out.exists()
+
+
+def test_preview_warns_when_the_schedule_does_not_fit(capsys):
+    assert main(["preview", '{"name": "cosine", "params": {"T_max": 100}}', "--steps", "1350"]) == 0
+    out = capsys.readouterr().out
+    head = [line for line in out.splitlines() if line.startswith("#")]
+    assert any(line.startswith("# warning: schedule ends at step 100 of 1,350") for line in head), head
+    assert main(["preview", '{"name": "cosine", "params": {"T_max": 100}}', "--steps", "100"]) == 0
+    assert "warning" not in capsys.readouterr().out
