@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = []
     for o in OPTIMIZERS.values():
-        extra = f"; torch default lr {o.default_lr}" if o.default_lr is not None else ""
+        extra = f"; default lr {o.default_lr:g}"
         out.append(f"{o.name}: {o.title} (torch.optim.{o.torch_class}{extra})")
         out.append(f"  {o.doc}")
         for p in o.params:

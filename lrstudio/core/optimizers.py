@@ -44,6 +44,11 @@ class OptimizerInfo:
     ``torch_class`` is the name in ``torch.optim``; ``fixed`` are keyword arguments that a preset
     always passes (``momentum`` = SGD with ``momentum=0.9`` by default, ``nesterov`` = SGD with
     ``nesterov=True``); ``to_kwargs`` maps validated params to the torch constructor's keywords.
+
+    ``default_lr`` is the LR to offer when the user picks this optimizer without typing one (the
+    form, and ``lrstudio train`` without ``--lr``): the run's default LR (``RUN_FIELDS`` "lr", 0.01)
+    unless the optimizer declares its own (Adadelta: 1.0, as in torch; its step is already scaled
+    by a ratio of running averages, so 0.01 barely learns).
     """
 
     name: str
@@ -51,7 +56,7 @@ class OptimizerInfo:
     torch_class: str
     params: tuple[Param, ...]
     doc: str = ""
-    default_lr: float | None = None
+    default_lr: float = 0.01
     default_weight_decay: float = 0.0
     fixed: Mapping[str, Any] = field(default_factory=dict)
     to_kwargs: Callable[[dict[str, Any]], dict[str, Any]] | None = None
@@ -151,7 +156,7 @@ _register(OptimizerInfo(
     (Param("rho", "float", 0.9, "Decay of the running averages", low=0.0, high=1.0),
      Param("eps", "float", 1e-6, "Term added inside the square roots", low=0.0, high=1.0, low_open=True),
      _wd()),
-    doc="torch.optim.Adadelta; torch's default lr is 1.0 (see default_lr).",
+    doc="torch.optim.Adadelta; default lr 1.0 as in torch.",
     default_lr=1.0,
     to_kwargs=lambda p: {"rho": p["rho"], "eps": p["eps"]},
 ))

@@ -19,6 +19,18 @@ def test_names():
     assert OPTIMIZERS["adamw"].default_weight_decay == 0.01
 
 
+def test_every_optimizer_declares_a_default_lr_the_run_accepts():
+    from lrstudio.core.config import RUN_FIELDS, RunConfig
+
+    run_lr = next(p for p in RUN_FIELDS if p.name == "lr")
+    for name, info in OPTIMIZERS.items():
+        assert isinstance(info.default_lr, float), name
+        assert run_lr.coerce(info.default_lr) == info.default_lr
+        RunConfig(optimizer={"name": name, "params": {}}, lr=info.default_lr).validated()
+    assert OPTIMIZERS["adadelta"].default_lr == 1.0
+    assert {info.default_lr for n, info in OPTIMIZERS.items() if n != "adadelta"} == {run_lr.default}
+
+
 def test_import_does_not_import_torch():
     code = "import sys, lrstudio.core.optimizers, lrstudio.core.schedules, lrstudio.core.lr_torch; " \
            "print('torch' in sys.modules)"
