@@ -55,6 +55,12 @@ from lrstudio.gui.controller import TrainingController
 from lrstudio.gui.settings import Preferences
 
 STATUS_REFRESH_MS = 1000
+# The database is polled for changes made by other processes or windows, as TensorBoard polls its
+# logdir (issue 9). A poll that finds nothing new is one cheap query (Store.data_version()); one
+# that finds a change re-lists the runs. Polls are spaced so that they take at most DB_POLL_BUDGET
+# of the GUI thread's time: a big database (or a slow server) is polled less often, never blocking.
+DB_POLL_MS = 1000
+DB_POLL_BUDGET = 0.05
 
 
 def display_url(url: str) -> str:
@@ -185,6 +191,12 @@ class MainWindow(QMainWindow):
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_REFRESH_MS)
         self._status_timer.timeout.connect(self._on_status_timer)
+        self._db_version: Any = None
+        self._db_poll_after = 0.0
+        self.db_poll_cost_s = 0.0  # what the last poll that found a change cost the GUI thread
+        self._db_timer = QTimer(self)
+        self._db_timer.setInterval(DB_POLL_MS)
+        self._db_timer.timeout.connect(self.poll_database)
 
         self.config_panel.validity_changed.connect(self._on_validity_changed)
         self.config_panel.config_changed.connect(self._on_config_changed)
@@ -193,6 +205,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if store is not None:
             self.runs_panel.refresh()
+            self._watch_database()
         if deferred_plots:
             QTimer.singleShot(0, self._build_plots)
         else:
@@ -310,6 +323,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.selection_changed.connect(self._on_runs_selected)
         self.runs_panel.duplicate_requested.connect(self._on_duplicate_requested)
         self.runs_panel.runs_deleted.connect(self._on_runs_deleted)
+        self.runs_panel.action_refresh.triggered.connect(self._on_refresh_requested)
         self.runs_dock = self._dock("Runs", "runsDock", self.runs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([self.config_dock], [410], Qt.Orientation.Horizontal)
         self.resizeDocks([self.config_dock, self.preview_dock], [600, 300], Qt.Orientation.Vertical)
@@ -335,6 +349,7 @@ class MainWindow(QMainWindow):
             self.live_plots.set_x_axis(self.prefs.x_axis)
         self.train_page.layout().addWidget(self.live_plots)
         self.preview = SchedulePreview()
+        self.preview.fit_requested.connect(self.config_panel.fit_schedule_to_run)
         self.preview_holder.layout().addWidget(self.preview)
         self._on_config_changed()
         self.plots_ready.emit()
@@ -509,6 +524,8 @@ class MainWindow(QMainWindow):
         if now - self._progress_shown_at >= 0.25:
             self._progress_shown_at = now
             self._update_progress()
+        if self._compare is not None and self.controller.run_id is not None:
+            self._compare.invalidate_soon([self.controller.run_id])  # throttled there
 
     def _planned_lr(self, total_steps: int, epochs: int) -> Any:
         cfg = self.controller.config
@@ -574,6 +591,8 @@ class MainWindow(QMainWindow):
         self.live_plots.mark_finished(summary)
         if run_id is not None:
             self.runs_panel.refresh_run(run_id)
+            if self._compare is not None:
+                self._compare.invalidate([run_id])
         self.eta_label.setText("ETA –")
         text = _summary_text(self._run_name, summary)
         if summary.status == "completed":
@@ -588,6 +607,8 @@ class MainWindow(QMainWindow):
         run_id = self.controller.run_id
         if run_id is not None:
             self.runs_panel.refresh_run(run_id)
+            if self._compare is not None:
+                self._compare.invalidate([run_id])
         self.statusBar().showMessage(f"Run {self._run_name} failed: {exc}")
         if not self._closing:
             errors.show_error(self, exc, context=f"Run {self._run_name} failed.")
@@ -603,6 +624,7 @@ class MainWindow(QMainWindow):
         if self.preview is not None:
             spec, lr, steps, note = self.config_panel.preview_args()
             self.preview.set_schedule(spec, lr, steps, note)
+            self.preview.set_fit(self.config_panel.fit_warnings(), self.config_panel.can_fit())
         if self.live_plots is not None and self.controller.run_id is None and self.config_panel.is_valid():
             # Before the first run, lay the plots out for the form's model now (idle time): the
             # accuracy plot appearing at Start re-laid out and repainted all plots in one ~25 ms
@@ -677,6 +699,56 @@ class MainWindow(QMainWindow):
         if len(run_ids) >= 2 and self.tabs.currentWidget() is self.train_page and not self.controller.is_running():
             self.tabs.setCurrentWidget(self.compare_page)
 
+    def _watch_database(self) -> None:
+        """Start polling the open store; what is listed now is the baseline."""
+        self._db_version = self._read_db_version()
+        self._db_poll_after = 0.0
+        self._db_timer.start()
+
+    def _read_db_version(self) -> Any:
+        version = getattr(self.store, "data_version", None)
+        if version is None:
+            return None
+        try:
+            return version()
+        except LrstudioError:
+            return None  # not readable right now (locked, server gone): try again next time
+
+    def poll_database(self) -> bool:
+        """Take in what other processes wrote since the last poll; True if something changed.
+
+        The runs table is merged in place (selection, scroll position and sorting stay), and runs
+        shown in Compare that changed or are still running are reloaded there.
+        """
+        if self.store is None or self._closing:
+            return False
+        now = time.monotonic()
+        if now < self._db_poll_after:
+            return False
+        version = self._read_db_version()
+        if version is None or version == self._db_version:
+            return False
+        self._db_version = version
+        t0 = time.perf_counter()
+        changed = self.runs_panel.sync()
+        if changed is not None and self._compare is not None:
+            shown = self._compare.run_ids()
+            model = self.runs_panel.model
+            live = [i for i in shown if i in changed
+                    or (model.row_of(i) >= 0 and not model.run_at(model.row_of(i)).is_finished)]
+            if live:
+                self._compare.invalidate(live)
+                self._compare.show_runs(shown)
+        cost = time.perf_counter() - t0
+        self.db_poll_cost_s = cost
+        self._db_poll_after = now + cost / DB_POLL_BUDGET - DB_POLL_MS / 1000
+        return True
+
+    def _on_refresh_requested(self) -> None:
+        """Refresh re-reads the compared runs' points too (the runs table re-read itself)."""
+        if self._compare is not None:
+            self._compare.invalidate()
+
     def _on_runs_deleted(self, run_ids: list) -> None:
         if self._compare is not None:
             self.compare.show_runs(self.runs_panel.selected_run_ids())
@@ -747,6 +819,7 @@ class MainWindow(QMainWindow):
         self.store, self.db_url = store, url
         self.controller.set_store(store, url)
         self.runs_panel.set_store(store)
+        self._watch_database()
         if self._compare is not None:
             self._compare.set_store(store)
             self._compare.show_runs([])
@@ -803,6 +876,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._status_timer.stop()
+        self._db_timer.stop()
         self.wait_for_background_work()
         try:
             self.save_preferences()

@@ -215,6 +215,36 @@ class RunsTableModel(QAbstractTableModel):
         self._runs[row] = info
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
+    def merge_runs(self, runs: Sequence[Any]) -> set[int]:
+        """Make the rows equal ``runs`` in place: changed rows get ``dataChanged``, new runs are
+        inserted, missing ones removed; no reset, so the view keeps its selection and scroll
+        position. Returns the ids of runs that are new, changed or removed."""
+        fresh = {r.id: r for r in runs}
+        gone = [r.id for r in self._runs if r.id not in fresh]
+        changed = set(gone)
+        if gone:
+            self.remove_runs(gone)
+        first = last = -1
+        for row, old in enumerate(self._runs):
+            new = fresh[old.id]
+            if new != old:
+                self._runs[row] = new
+                changed.add(old.id)
+                first = row if first < 0 else first
+                last = row
+        if first >= 0:  # one signal for the span (a proxy re-sorts once)
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        new_runs = [r for r in runs if r.id not in self._rows]
+        if new_runs:
+            start = len(self._runs)
+            self.beginInsertRows(_ROOT, start, start + len(new_runs) - 1)
+            for r in new_runs:
+                self._rows[r.id] = len(self._runs)
+                self._runs.append(r)
+            self.endInsertRows()
+            changed.update(r.id for r in new_runs)
+        return changed
+
     def remove_runs(self, run_ids: Sequence[int]) -> None:
         for run_id in run_ids:
             row = self._rows.get(run_id)
@@ -518,25 +548,38 @@ class RunsPanel(QWidget):
 
     def set_store(self, store: Any) -> None:
         self._store = store
+        self.model.set_runs([])  # another database: none of the rows (or ids) carry over
         self.refresh()
 
     def refresh(self) -> None:
         """Reload every run from the store, keeping the selection where the runs still exist."""
-        selected = self.selected_run_ids()
+        self.sync(quiet=False)
+
+    def sync(self, quiet: bool = True) -> set[int] | None:
+        """Bring the table up to date with the store in place (selection, scroll position and
+        the user's sorting stay); returns the ids of runs that are new, changed or gone.
+
+        The main window calls this when the database changed (another process wrote to it);
+        ``quiet``: a database error is not shown (the next poll tries again) and returns None.
+        """
         if self._store is None:
             runs: list[Any] = []
         else:
             try:
                 runs = self._store.list_runs()
             except LrstudioError as exc:
+                if quiet:
+                    return None
                 show_error(self, "Cannot list runs", exc)
                 runs = []
-        self.model.set_runs(runs)
+        changed = self.model.merge_runs(runs)
         if runs and not self._columns_fitted:
             self._fit_columns()
-        self.select_runs([i for i in selected if self.model.row_of(i) >= 0])
         self._update_count()
-        self._emit_selection_if_changed()
+        if changed:
+            self._update_actions()
+            self._emit_selection_if_changed()
+        return changed
 
     def refresh_run(self, run_id: int) -> None:
         """Re-read one run (cheap; for a live run about once a second)."""
