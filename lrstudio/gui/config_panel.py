@@ -19,7 +19,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,12 @@ def _schedules() -> Any:
     return schedules
 
 
+def _fit() -> Any:
+    from lrstudio.core.schedules import fit
+
+    return fit
+
+
 def _optimizers() -> Any:
     from lrstudio.core import optimizers
 
@@ -90,9 +96,12 @@ class ScheduleEditor(QWidget):
     changed = Signal()
 
     def __init__(self, parent: QWidget | None = None, spec: Mapping[str, Any] | None = None,
-                 depth: int = 0) -> None:
+                 depth: int = 0, run_length: Callable[[], int] | None = None) -> None:
+        """``run_length``: scheduling steps of the run; when given, a schedule the user picks
+        starts with its length parameters set to it (not at its declared T_max=100 & co.)."""
         super().__init__(parent)
         self._depth = depth
+        self._run_length = run_length
         self._form: ParamForm | None = None
         self._spec_error = ""
         self._loading = False
@@ -208,7 +217,22 @@ class ScheduleEditor(QWidget):
         if self._loading:
             return
         self._build_form()
+        self._fit_new_schedule()
         self._on_form_changed()
+
+    def _fit_new_schedule(self) -> None:
+        """A freshly picked schedule has no values of the user's yet: start it at the run length."""
+        if self._run_length is None or self._form is None:
+            return
+        try:
+            fitted = _fit().fit_to_run(self.value(), self._run_length())
+        except (LrstudioError, ValueError):
+            return  # the defaults do not validate on their own: the form says why
+        self._loading = True
+        try:
+            self._form.set_values(fitted["params"])
+        finally:
+            self._loading = False
 
     def _on_form_changed(self) -> None:
         if self._loading:
@@ -437,7 +461,8 @@ class ConfigPanel(QWidget):
         self.lr_note.setProperty("role", "hint")
         self.lr_note.setWordWrap(True)
         self.lr_note.setVisible(False)
-        self.schedule_editor = ScheduleEditor()
+        self.schedule_editor = ScheduleEditor(run_length=self._schedule_steps)
+        self._fit_report: Any = None  # FitReport of the schedule against the run, None when unknown
         self.training_form = ParamForm(_decls(TRAINING_FIELDS), owner="run")
         self.run_length_label = QLabel()
         self.run_length_label.setStyleSheet("color: #555; font-size: 11px;")
@@ -532,6 +557,39 @@ class ConfigPanel(QWidget):
             pass
         return spec, cfg.lr, steps, note
 
+    # -- does the schedule fit the run? (issue 9) -------------------------------------------
+    def _schedule_steps(self) -> int:
+        return schedule_length(self.config())
+
+    def fit_warnings(self) -> tuple[str, ...]:
+        """Sentences saying how the schedule does not fit the run (``schedule_fit``); () when it fits."""
+        return tuple(self._fit_report.warnings) if self._fit_report is not None else ()
+
+    def can_fit(self) -> bool:
+        """True when :meth:`fit_schedule_to_run` would change the schedule."""
+        return bool(self._fit_report is not None and self._fit_report.fittable and self._fit_report.warnings)
+
+    def fit_schedule_to_run(self) -> None:
+        """Set the schedule's length parameters to the run length ("Fit to run")."""
+        if not self.schedule_editor.is_valid():
+            return
+        try:
+            fitted = _fit().fit_to_run(self.schedule_editor.value(), self._schedule_steps())
+        except (LrstudioError, ValueError) as exc:
+            self._set_message(str(exc))
+            return
+        self.schedule_editor.set_value(fitted)
+
+    def _check_fit(self, cfg: RunConfig) -> None:
+        self._fit_report = None
+        if not self.schedule_editor.is_valid():
+            return
+        try:
+            self._fit_report = _fit().schedule_fit(self.schedule_editor.value(), schedule_length(cfg),
+                                                   unit=cfg.schedule_unit)
+        except (LrstudioError, ValueError):
+            pass  # an invalid spec is reported by the validation
+
     # -- validation --------------------------------------------------------------------------
     def _forms(self) -> list[ParamForm]:
         forms = [self.name_form, self.model_form, self.dataset_form, self.lr_form, self.training_form]
@@ -560,6 +618,7 @@ class ConfigPanel(QWidget):
         total, spe = estimate_steps(cfg)
         self.run_length_label.setText(
             f"≈ {total:,} optimizer steps ({spe:,} per epoch)" if total else "")
+        self._check_fit(cfg)
         if ok:
             try:
                 valid_cfg = cfg.validated()

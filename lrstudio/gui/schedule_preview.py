@@ -63,6 +63,7 @@ class SchedulePreview(QWidget):
 
     curve_updated = Signal()
     pins_changed = Signal(int)
+    fit_requested = Signal()  # "Fit to run" clicked: the owner of the config fits the schedule
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +105,25 @@ class SchedulePreview(QWidget):
         self.info_label.setStyleSheet("color: #555;")
         self.info_label.setWordWrap(True)
 
+        # Under the plot: why the schedule does not fit the run, in words (schedule_fit), and a
+        # button that fits it (issue 9). Hidden while the schedule fits.
+        self.fit_label = QLabel()
+        self.fit_label.setObjectName("fit_warning")
+        self.fit_label.setProperty("role", "warning")
+        self.fit_label.setWordWrap(True)
+        self.fit_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fit_button = QPushButton("Fit to run")
+        self.fit_button.setObjectName("fit_to_run")
+        self.fit_button.setToolTip("Set the schedule's length parameters (T_max, decay_steps, total_steps, the "
+                                   "part after a warm-up…) to the run length")
+        self.fit_button.clicked.connect(self.fit_requested)
+        self.fit_row = QWidget()
+        fit_lay = QHBoxLayout(self.fit_row)
+        fit_lay.setContentsMargins(0, 0, 0, 0)
+        fit_lay.addWidget(self.fit_label, 1)
+        fit_lay.addWidget(self.fit_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.fit_row.setVisible(False)
+
         bar = QHBoxLayout()
         bar.addWidget(self.pin_button)
         bar.addWidget(self.clear_button)
@@ -113,6 +133,7 @@ class SchedulePreview(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.fit_row)
         layout.addWidget(self.info_label)
 
         self._timer = QTimer(self)
@@ -128,6 +149,18 @@ class SchedulePreview(QWidget):
         self._steps = int(max(1, min(steps, MAX_PREVIEW_STEPS)))
         self._note = note
         self._timer.start()
+
+    def set_fit(self, warnings: tuple[str, ...] | list[str], fittable: bool) -> None:
+        """Show why the schedule does not fit the run (empty: it fits) and offer "Fit to run"."""
+        text = "\n".join(f"⚠ {w}" for w in warnings)
+        self.fit_label.setText(text)
+        self.fit_button.setVisible(bool(warnings) and fittable)
+        self.fit_row.setVisible(bool(warnings))
+
+    @property
+    def fit_warning(self) -> str:
+        """The warning shown now ("" when the schedule fits the run)."""
+        return self.fit_label.text() if not self.fit_row.isHidden() else ""
 
     def flush(self) -> None:
         """Recompute now if an update is pending (tests, screenshots)."""
