@@ -66,14 +66,10 @@ from lrstudio.core.compare import (
 )
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.smoothing import debiased_ema
+from lrstudio.gui.palette import PALETTE, run_color
 
 __all__ = ["PALETTE", "CompareWidget", "peak_decimate", "run_color"]
 
-# Tableau 10: distinct hues that stay apart for the usual colour-vision deficiencies.
-PALETTE: tuple[str, ...] = (
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-)
 PLOT_KEYS: tuple[str, ...] = ("train/loss", "val/loss", "lr")
 PLANNED_LR_KEY = "lr/planned"
 RAW_ALPHA = 70  # of 255: the raw curve behind a smoothed one
@@ -95,13 +91,10 @@ THIN_ABOVE = 4096
 _DEFAULT_PIXELS = 1000.0  # plot width assumed before the first layout
 # Runs whose series and plot items stay cached after they leave the view.
 CACHED_RUNS = 30
+# A run that is still growing (progress of the app's own run) is reloaded at most this often.
+RELOAD_INTERVAL_MS = 1000
 _BACKGROUND = "w"
 _FOREGROUND = "#333333"
-
-
-def run_color(position: int) -> QColor:
-    """Colour of the run at ``position`` in the comparison."""
-    return QColor(PALETTE[position % len(PALETTE)])
 
 
 def _config_dict(info: Any) -> dict[str, Any]:
@@ -289,6 +282,11 @@ class CompareWidget(QWidget):
         self._legend_slots: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self._hidden: set[int] = set()
         self._smoothing = 0.0
+        self._pending: set[int] = set()  # shown runs to reload (invalidate_soon)
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(RELOAD_INTERVAL_MS)
+        self._reload_timer.timeout.connect(self._on_reload_timer)
 
         # -- controls ------------------------------------------------------------------------
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
@@ -489,19 +487,80 @@ class CompareWidget(QWidget):
         return out
 
     def invalidate(self, run_ids: Iterable[int] | None = None) -> None:
-        """Forget cached series (all, or of some runs), e.g. for a run that is still training."""
-        ids = set(self._series) if run_ids is None else set(run_ids)
+        """Forget the cached series of these runs (None: of every run) and reload the shown ones now.
+
+        For a run that ended, for Refresh, and for runs written by another process (the database
+        watcher). The selection, the colours and the user's zoom are kept.
+        """
+        ids = (set(self._series) | set(self._run_ids)) if run_ids is None else {int(i) for i in run_ids}
+        self._pending -= ids
+        self._forget(ids)
+        shown = [i for i in self._run_ids if i in ids]
+        if shown:
+            self._reload(shown)
+
+    def invalidate_soon(self, run_ids: Iterable[int]) -> None:
+        """Like :meth:`invalidate` for runs that are still growing, at most once per RELOAD_INTERVAL_MS.
+
+        Cheap enough to call on every progress batch of a run. While the view is hidden the
+        reload waits until it is shown.
+        """
+        ids = {int(i) for i in run_ids}
+        shown = ids.intersection(self._run_ids)
+        self._forget(ids - shown)
+        if shown:
+            self._pending |= shown
+            if not self._reload_timer.isActive():
+                self._reload_timer.start()
+
+    def _forget(self, ids: set[int]) -> None:
         for run_id in ids:
             self._series.pop(run_id, None)
             curves = self._pool.get(run_id)
             if curves is not None:
-                curves.applied.clear()  # new data on the next show_runs
+                curves.applied.clear()  # new data when next drawn
                 curves.data.clear()
-        self._smoothed = {k: v for k, v in self._smoothed.items() if k[0] not in ids}
+        if ids:
+            self._smoothed = {k: v for k, v in self._smoothed.items() if k[0] not in ids}
+
+    def _on_reload_timer(self) -> None:
+        if not self.isVisible():
+            return  # showEvent reloads
+        ids, self._pending = self._pending, set()
+        self.invalidate(ids)
+
+    def showEvent(self, event: Any) -> None:  # Qt API name
+        super().showEvent(event)
+        if self._pending and not self._reload_timer.isActive():
+            QTimer.singleShot(0, self._on_reload_timer)
+
+    def _reload(self, run_ids: list[int]) -> None:
+        """Re-read the infos of the shown runs and the series of ``run_ids``; redraw only those."""
+        try:
+            infos = self._load_infos(self._run_ids)
+            if any(i not in infos for i in self._run_ids):  # deleted meanwhile: start over
+                self.show_runs(self._run_ids)
+                return
+            self._load_missing_series(run_ids)
+        except LrstudioError as exc:
+            self._show_error(exc)
+            return
+        self._infos = infos
+        spans = self._view_spans()
+        for run_id in run_ids:
+            curves = self._curves.get(run_id)
+            if curves is not None:
+                curves.applied.clear()
+                self._update_curves(curves, spans)
+        self._update_legends()
+        self._fill_summary_table()
+        self._settle_ranges()
 
     def show_runs(self, run_ids: Sequence[int]) -> None:
         """Compare these runs (order = colour order). Loads only series not cached yet."""
         run_ids = list(dict.fromkeys(int(i) for i in run_ids))
+        self._forget(self._pending.intersection(run_ids))  # stale: load them afresh
+        self._pending.difference_update(run_ids)
         infos: dict[int, Any] = {}
         if self._store is not None and run_ids:
             try:
