@@ -4,8 +4,8 @@ stores every step, a progress line, and a readable summary.
 A headless run goes: build and validate the config -> load the data (a data error stops here,
 before anything is stored) -> ``store.create_run`` -> ``train`` with a ``BatchingReporter`` whose
 sink hands each batch to the store's ``RunRecorder`` and redraws the progress line -> close the
-recorder. Ctrl-C asks the loop to stop between steps, so the run is stored as ``stopped`` with
-every step so far; a second Ctrl-C interrupts at once.
+recorder. Ctrl-C (or SIGTERM, SIGHUP) asks the loop to stop between steps, so the run is stored as
+``stopped`` with every step so far; a second one interrupts at once.
 """
 
 from __future__ import annotations
@@ -220,8 +220,13 @@ def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress
     bar = ProgressLine(stream, enabled=progress)
     stop = threading.Event()
     with open_store(url) as store:
-        run_id = store.create_run(cfg, name=name)
-        recorder = store.recorder(run_id)
+        previous = _install_stop_signals(stop)  # before the run row exists: no window where a signal kills it
+        try:
+            run_id = store.create_run(cfg, name=name)
+            recorder = store.recorder(run_id)
+        except BaseException:
+            _restore_signals(previous)
+            raise
 
         # Storing runs in the training thread: a writer thread measured no faster on 2 cores
         # (GIL hand-offs cost what the overlap saved; bench/bench_engine.py, storing ~17-30 µs/step).
@@ -235,18 +240,23 @@ def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress
                     break
 
         reporter = BatchingReporter(sink, stop, interval_s=0.1)
-        previous = _install_sigint(stop)
         try:
             summary = train(cfg, reporter, dataset=dataset)
         finally:
-            _restore_sigint(previous)
+            _restore_signals(previous)
             bar.finish()
             recorder.close()
     return StoredRun(run_id, summary, cfg, url)
 
 
-def _install_sigint(stop: threading.Event) -> Any:
-    """First Ctrl-C: stop between steps (the run is kept). Second: the usual KeyboardInterrupt."""
+# SIGTERM (a scheduler, `kill`, a container stopping) and SIGHUP (the terminal closed) used to kill
+# a headless run without its summary; they stop it like Ctrl-C (issue 9).
+_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+def _install_stop_signals(stop: threading.Event) -> dict[int, Any] | None:
+    """First SIGINT/SIGTERM/SIGHUP: stop between steps (the run is kept as ``stopped``).
+    A second one: the usual KeyboardInterrupt. Returns the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
@@ -254,14 +264,18 @@ def _install_sigint(stop: threading.Event) -> Any:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        print("\nlrstudio: stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+        how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        try:
+            print(f"\nlrstudio: {how}: stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+        except OSError:  # SIGHUP: the terminal may be gone already
+            pass
 
-    return signal.signal(signal.SIGINT, handler)
+    return {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
 
 
-def _restore_sigint(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGINT, previous)
+def _restore_signals(previous: dict[int, Any] | None) -> None:
+    for sig, old in (previous or {}).items():
+        signal.signal(sig, old)
 
 
 # -- summary text -------------------------------------------------------------------------------------

@@ -113,3 +113,51 @@ def test_train_subprocess_smoke(db):
     assert b"run id: 1" in res.stdout and b"[completed]" in res.stdout
     assert b"\r[########################] 100%  step 20/20" in res.stderr
 
+
+
+def _count(db, sql):
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    except sqlite3.OperationalError:  # no file yet
+        return 0
+    try:
+        return con.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:  # no tables yet
+        return 0
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_train_stops_on_a_signal_and_keeps_the_run(db, sig):
+    """A headless run killed politely (SIGTERM from a scheduler, SIGHUP when the terminal closes)
+    ends like Ctrl-C: stored as stopped with every step so far, summary printed."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lrstudio", "--db", db, "train", "--dataset", "synthetic", "--max-steps",
+         "5000000", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _count(db, "SELECT count(*) FROM metric_points") < 50:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never stored a point"
+            time.sleep(0.2)
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "[stopped]" in out and "run id: 1" in out and "Traceback" not in err
+    assert "stopping after this step" in err
+    with _store(db) as store:
+        info = store.get_run(1)
+        assert info.status == "stopped" and 50 <= info.steps < 5_000_000
+        assert len(store.load_series(1, keys=["train/loss"])["train/loss"]) == info.steps
