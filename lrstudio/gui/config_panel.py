@@ -540,6 +540,11 @@ class ConfigPanel(QWidget):
         self._update_visibility()
         self._on_edited()
 
+    def clear_run_name(self) -> None:
+        """Empty the run name: a typed name names the one run just started (issue 9)."""
+        if self.name_form.values().get("name"):
+            self.name_form.set_values({"name": ""})
+
     def is_valid(self) -> bool:
         return self._valid
 

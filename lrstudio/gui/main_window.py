@@ -460,10 +460,12 @@ class MainWindow(QMainWindow):
             return None
         cfg = self.config_panel.config()
         try:
-            return self.controller.start(cfg)
+            run_id = self.controller.start(cfg)
         except LrstudioError as exc:
             errors.show_error(self, exc, context="The run could not start.")
             return None
+        self.config_panel.clear_run_name()  # a typed name names this run only (issue 9)
+        return run_id
 
     def stop_training(self) -> None:
         if self.controller.is_running():

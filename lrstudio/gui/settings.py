@@ -8,6 +8,7 @@ their own ``QSettings`` (an INI file in a temp folder).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -19,7 +20,7 @@ _GROUP = "preferences"
 class Preferences:
     geometry: bytes = b""  # QMainWindow.saveGeometry()
     window_state: bytes = b""  # QMainWindow.saveState() (docks, toolbars)
-    last_config_json: str = ""  # the form's config when the window closed
+    last_config_json: str = ""  # the form's config when the window closed, without its run name
     last_database: str = ""  # URL of the last database opened
     recent_databases: list[str] = field(default_factory=list)
     loss_log_y: bool = True
@@ -43,6 +44,7 @@ class Preferences:
                     continue  # a corrupt entry falls back to the default
         finally:
             s.endGroup()
+        prefs.last_config_json = without_run_name(prefs.last_config_json)
         return prefs
 
     def save(self, settings: QSettings | None = None) -> None:
@@ -51,6 +53,8 @@ class Preferences:
         try:
             for f in fields(self):
                 v = getattr(self, f.name)
+                if f.name == "last_config_json":
+                    v = without_run_name(v)
                 if isinstance(v, bytes):
                     v = QByteArray(v)
                 elif isinstance(v, list):
@@ -63,6 +67,25 @@ class Preferences:
     def remember_database(self, url: str, keep: int = 8) -> None:
         self.last_database = url
         self.recent_databases = [url] + [u for u in self.recent_databases if u != url][: keep - 1]
+
+
+def without_run_name(config_json: str) -> str:
+    """``config_json`` with its run name emptied.
+
+    A typed run name names one run (issue 9): it is not restored at the next launch, where every
+    later run would have reused it. Text that is not a JSON object is returned unchanged (the
+    window then refuses it as it refuses any unreadable saved form).
+    """
+    if not config_json:
+        return config_json
+    try:
+        data = json.loads(config_json)
+    except (ValueError, RecursionError):
+        return config_json
+    if not isinstance(data, dict) or not data.get("name"):
+        return config_json
+    data["name"] = ""
+    return json.dumps(data, allow_nan=False)
 
 
 def _convert(raw: object, default: object) -> object:
