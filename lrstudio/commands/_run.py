@@ -203,6 +203,20 @@ class StoredRun:
     db_url: str
 
 
+def require_torch() -> Any:
+    """Import torch, or raise a one-line :class:`LrstudioError` that says how to install it."""
+    try:
+        import torch
+    except Exception as exc:  # ImportError, or OSError from a broken native library (a missing DLL)
+        detail = terminal_safe(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        raise LrstudioError(
+            f"PyTorch is not installed or failed to import: {detail}; install it into this Python "
+            f"({sys.executable}) with `pip install torch` (CPU build: `pip install torch --index-url "
+            "https://download.pytorch.org/whl/cpu`)"
+        ) from None
+    return torch
+
+
 def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress: bool = True,
                   stream: TextIO | None = None) -> StoredRun:
     """Train ``cfg`` headless and store every step in the database at ``url``."""
@@ -211,9 +225,8 @@ def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress
     from lrstudio.core.training import train
     from lrstudio.storage import open_store
 
+    torch = require_torch()  # before anything is stored: no `interrupted` run on a machine without torch
     if cfg.device == "cuda":
-        import torch
-
         if not torch.cuda.is_available():
             raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
     dataset = load_dataset(cfg.dataset, seed=cfg.seed)  # a DataError stops here, before a run is stored

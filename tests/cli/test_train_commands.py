@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -161,3 +162,24 @@ def test_train_stops_on_a_signal_and_keeps_the_run(db, sig):
         info = store.get_run(1)
         assert info.status == "stopped" and 50 <= info.steps < 5_000_000
         assert len(store.load_series(1, keys=["train/loss"])["train/loss"]) == info.steps
+
+
+@pytest.mark.parametrize("error", ["ImportError('libtorch_cpu.so: cannot open shared object file')",
+                                   "OSError('[WinError 126] fbgemm.dll not found')"])
+def test_train_without_a_working_torch_says_so_and_stores_nothing(db, tmp_path, error):
+    fake = tmp_path / "fake"
+    (fake / "torch").mkdir(parents=True)
+    (fake / "torch" / "__init__.py").write_text(f"raise {error}\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run([sys.executable, "-m", "lrstudio", "--db", db, "train", "--dataset", "synthetic",
+                          "--max-steps", "20"], capture_output=True, text=True, timeout=120, env=env)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+    assert res.stderr.startswith("lrstudio: error: PyTorch is not installed or failed to import: ")
+    assert "fbgemm.dll" in res.stderr or "libtorch_cpu.so" in res.stderr
+    assert "pip install torch" in res.stderr
+    assert _count(db, "SELECT count(*) FROM runs") == 0
+    # --print-config needs no torch
+    res = subprocess.run([sys.executable, "-m", "lrstudio", "train", "--print-config"], capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert res.returncode == 0 and json.loads(res.stdout)["model"] == "linear"
