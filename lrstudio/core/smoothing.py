@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["debiased_ema"]
+__all__ = ["RunningEMA", "debiased_ema"]
 
 # Largest factor w**-i allowed inside one block (see the module docstring).
 _MAX_GROWTH_LOG = 100 * math.log(10.0)
@@ -107,3 +107,50 @@ def _ema_finite(x: np.ndarray, w: float) -> np.ndarray:
     ema[:reach] /= -np.expm1(np.arange(1, reach + 1, dtype=np.float64) * log_w)
     ema *= scale
     return ema
+
+
+class RunningEMA:
+    """:func:`debiased_ema` fed one chunk at a time, for a series that grows (a live plot).
+
+    ``extend(chunk)`` returns the smoothed values of the chunk: the same numbers that
+    ``debiased_ema`` gives for those positions of the whole series so far, at the cost of the
+    chunk alone. The state is the undebiased average and the count of finite values seen. A chunk
+    of ``k`` finite values continues it in closed form: with ``D`` its debiased EMA as if the series
+    started there, the undebiased EMA is ``D_j * (1 - w**j) + w**j * ema_0`` and the debiased one
+    divides that by ``1 - w**(t_0 + j)``.
+    """
+
+    def __init__(self, weight: float) -> None:
+        weight = float(weight)
+        if not 0.0 <= weight < 1.0:
+            raise ValueError(f"smoothing weight must be in [0, 1), got {weight!r}")
+        self.weight = weight
+        self._ema = 0.0
+        self._count = 0
+
+    def reset(self) -> None:
+        """Start a new series."""
+        self._ema = 0.0
+        self._count = 0
+
+    def extend(self, values: ArrayLike) -> np.ndarray:
+        """Smoothed values of the next chunk (non-finite inputs kept as they are)."""
+        x = np.asarray(values, dtype=np.float64)
+        if x.ndim != 1:
+            raise ValueError(f"values must be one-dimensional, got shape {x.shape}")
+        out = x.copy()
+        w = self.weight
+        if w == 0.0 or x.size == 0:
+            return out
+        finite = np.isfinite(x)
+        xf = x[finite]
+        k = xf.size
+        if k == 0:
+            return out
+        log_w = math.log(w)
+        j = np.arange(1, k + 1, dtype=np.float64)
+        ema = _ema_finite(xf, w) * -np.expm1(j * log_w) + np.exp(j * log_w) * self._ema
+        out[finite] = ema / -np.expm1((self._count + j) * log_w)
+        self._ema = float(ema[-1])
+        self._count += k
+        return out

@@ -29,6 +29,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
@@ -38,12 +39,16 @@ from PySide6.QtWidgets import (
 )
 
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
+from lrstudio.core.smoothing import RunningEMA
 from lrstudio.gui.controller import GUI_GATE
 
 REDRAW_MS = 33  # each plot ≤ 30 Hz; one plot per tick of REDRAW_MS / 3
 PLOT_ORDER = ("acc", "lr", "loss")  # drawing order of a cycle: the loss plot last
 
 X_AXES = {"step": "Step", "epoch": "Epoch", "wall": "Wall time (s)"}
+
+DEFAULT_SMOOTHING = 0.6  # TensorBoard's default weight
+SMOOTHED_KEY = "train/loss_smooth"  # buffer of the smoothed training loss (never the LR)
 
 # Colour-blind-safe palette (Okabe-Ito).
 TRAIN_COLOR = "#0072B2"
@@ -53,6 +58,7 @@ APPLIED_COLOR = "#009E73"
 ACC_COLOR = "#CC79A7"
 TRAIN_ACC_COLOR = "#56B4E9"
 DIVERGED_COLOR = "#c62828"
+RAW_ALPHA = 70  # of 255: the raw training loss, faint behind its smoothed curve
 
 
 class GrowingBuffer:
@@ -229,12 +235,26 @@ class LivePlots(QWidget):
         self.lr_log = QCheckBox("Log LR")
         self.lr_log.setToolTip("Logarithmic y-axis for the learning-rate plot")
         self.lr_log.toggled.connect(self._on_lr_log_toggled)
+        self.smoothing_spin = QDoubleSpinBox()
+        self.smoothing_spin.setRange(0.0, 0.99)
+        self.smoothing_spin.setSingleStep(0.05)
+        self.smoothing_spin.setDecimals(2)
+        self.smoothing_spin.setValue(DEFAULT_SMOOTHING)
+        self.smoothing_spin.setToolTip(
+            "Smoothing of the training loss: a debiased exponential moving average with this weight, "
+            "as TensorBoard draws it (0 = off). The raw loss stays faint behind the smoothed curve; "
+            "validation points and the learning rate are never smoothed.")
+        self.smoothing_spin.valueChanged.connect(self._on_smoothing_changed)
+        self._ema = RunningEMA(DEFAULT_SMOOTHING)
         self.run_label = QLabel("No run yet: configure on the left and press Start (Ctrl+Enter).")
         self.run_label.setStyleSheet("color: #555;")
         bar = QHBoxLayout()
         bar.addWidget(self.run_label, 1)
         bar.addWidget(QLabel("x-axis:"))
         bar.addWidget(self.x_combo)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Smoothing:"))
+        bar.addWidget(self.smoothing_spin)
         bar.addSpacing(12)
         bar.addWidget(self.loss_log)
         bar.addWidget(self.lr_log)
@@ -248,6 +268,7 @@ class LivePlots(QWidget):
 
         self.curves: dict[str, pg.PlotDataItem] = {
             "train/loss": self.loss_plot.plot(name="train loss (per step)", pen=pg.mkPen(TRAIN_COLOR, width=1.5)),
+            SMOOTHED_KEY: self.loss_plot.plot(name="train loss, smoothed", pen=pg.mkPen(TRAIN_COLOR, width=2)),
             "val/loss": self.loss_plot.plot(
                 name="validation loss (per epoch)", pen=pg.mkPen(VAL_COLOR, width=2),
                 symbol="o", symbolSize=6, symbolBrush=VAL_COLOR, symbolPen=None),
@@ -268,7 +289,8 @@ class LivePlots(QWidget):
         self._divergence_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
 
         self.crosshairs = [
-            _Crosshair(self.loss_plot, {"train": self.curves["train/loss"], "val": self.curves["val/loss"]}),
+            _Crosshair(self.loss_plot, {"train": self.curves["train/loss"], "smoothed": self.curves[SMOOTHED_KEY],
+                                        "val": self.curves["val/loss"]}),
             _Crosshair(self.lr_plot, {"planned": self.curves["lr/planned"], "applied": self.curves["lr"]},
                        fmt="{:.4e}"),
             _Crosshair(self.acc_plot, {"val acc": self.curves["val/acc"], "train acc": self.curves["train/acc"]}),
@@ -289,6 +311,8 @@ class LivePlots(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)
 
+        self._apply_smoothing_style()
+
         self._timer = QTimer(self)
         self._timer.setInterval(max(1, REDRAW_MS // len(PLOT_ORDER)))
         self._timer.timeout.connect(self._on_redraw_timer)
@@ -300,6 +324,7 @@ class LivePlots(QWidget):
         """Forget the previous run. ``planned[i]`` is the LR planned for step i+1."""
         for b in self._buffers.values():
             b.clear()
+        self._ema.reset()
         self._diverged_at = None
         self._draw_divergence()
         self._plan = planned
@@ -317,7 +342,7 @@ class LivePlots(QWidget):
 
     def _plots_by_name(self) -> dict[str, tuple[pg.PlotWidget, tuple[str, ...], bool]]:
         return {
-            "loss": (self.loss_plot, ("train/loss", "val/loss"), self.loss_log.isChecked()),
+            "loss": (self.loss_plot, ("train/loss", SMOOTHED_KEY, "val/loss"), self.loss_log.isChecked()),
             "lr": (self.lr_plot, ("lr", "lr/planned"), self.lr_log.isChecked()),
             "acc": (self.acc_plot, ("val/acc", "train/acc"), False),
         }
@@ -503,6 +528,8 @@ class LivePlots(QWidget):
         self._dirty_plots.difference_update(names)
         plots = self._plots_by_name()
         keys = {k for n in names for k in plots[n][1]}
+        if SMOOTHED_KEY in keys:
+            self._update_smoothed()
         ax = self._x_axis
         for key, curve in self.curves.items():
             if key not in keys:
@@ -512,7 +539,7 @@ class LivePlots(QWidget):
                 curve.setData([], [])
                 continue
             x, y = b.x(ax), b.y
-            if key in ("train/loss", "val/loss") and self.loss_log.isChecked():
+            if key in ("train/loss", SMOOTHED_KEY, "val/loss") and self.loss_log.isChecked():
                 y = np.where(y > 0, y, np.nan)  # log of ≤ 0 is undefined; leave a gap
             elif key in ("lr", "lr/planned") and self.lr_log.isChecked():
                 y = np.where(y > 0, y, np.nan)
@@ -530,6 +557,53 @@ class LivePlots(QWidget):
             self.plan_curve.setData([], [])
             self.plan_curve.setVisible(False)
         self._fit_y(names)
+
+    # -- smoothing -------------------------------------------------------------------------
+    @property
+    def smoothing(self) -> float:
+        return self.smoothing_spin.value()
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing_spin.setValue(weight)
+
+    def _update_smoothed(self) -> None:
+        """Smooth the training-loss points that arrived since the last draw (only those: the
+        EMA carries its state, so a frame costs the same late in a long run as early on)."""
+        raw = self._buffers.get("train/loss")
+        out = self._buffer(SMOOTHED_KEY)
+        if raw is None or self._ema.weight == 0.0:
+            out.clear()
+            return
+        done = out.n
+        if raw.n <= done:
+            return
+        new = slice(done, raw.n)
+        smoothed = self._ema.extend(raw.y[new])
+        out.extend(np.column_stack((raw.x("step")[new], raw.x("epoch")[new], raw.x("wall")[new], smoothed)))
+
+    def _apply_smoothing_style(self) -> None:
+        """Smoothing on: the raw loss faint behind the smoothed curve; off: the raw loss alone."""
+        on = self._ema.weight > 0.0
+        raw, smooth = self.curves["train/loss"], self.curves[SMOOTHED_KEY]
+        color = pg.mkColor(TRAIN_COLOR)
+        if on:
+            color.setAlpha(RAW_ALPHA)
+        raw.setPen(pg.mkPen(color, width=1 if on else 1.5))
+        smooth.setVisible(on)
+        legend = self.loss_plot.getPlotItem().legend
+        if legend is not None:
+            legend.removeItem(smooth)
+            if on:
+                legend.addItem(smooth, "train loss, smoothed")
+
+    def _on_smoothing_changed(self, weight: float) -> None:
+        # A new weight smooths the whole series again, once (about a millisecond per 100k points).
+        self._ema = RunningEMA(weight)
+        sm = self._buffers.get(SMOOTHED_KEY)
+        if sm is not None:
+            sm.clear()
+        self._apply_smoothing_style()
+        self._dirty_plots.add("loss")
 
     def _draw_divergence(self) -> None:
         for plot, line in self._divergence_lines:

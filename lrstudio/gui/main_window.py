@@ -347,6 +347,8 @@ class MainWindow(QMainWindow):
         self.live_plots.lr_log.setChecked(self.prefs.lr_log_y)
         if self.prefs.x_axis in ("step", "epoch", "wall"):
             self.live_plots.set_x_axis(self.prefs.x_axis)
+        if 0.0 <= self.prefs.live_smoothing < 1.0:
+            self.live_plots.set_smoothing(self.prefs.live_smoothing)
         self.train_page.layout().addWidget(self.live_plots)
         self.preview = SchedulePreview()
         self.preview.fit_requested.connect(self.config_panel.fit_schedule_to_run)
@@ -448,6 +450,7 @@ class MainWindow(QMainWindow):
             p.loss_log_y = self.live_plots.loss_log.isChecked()
             p.lr_log_y = self.live_plots.lr_log.isChecked()
             p.x_axis = self.live_plots.x_axis
+            p.live_smoothing = self.live_plots.smoothing
         p.save(self._settings)
 
     # -- training ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class Preferences:
     loss_log_y: bool = True
     lr_log_y: bool = False
     x_axis: str = "step"  # step | epoch | wall
+    live_smoothing: float = 0.6  # EMA weight of the Train tab's training loss (0 = off)
 
     @classmethod
     def load(cls, settings: QSettings | None = None) -> Preferences:

@@ -94,3 +94,21 @@ def _timed(fn, *args):
     t = time.perf_counter()
     fn(*args)
     return time.perf_counter() - t
+
+
+@pytest.mark.parametrize("w", [0.0, 0.3, 0.6, 0.9, 0.999])
+def test_running_ema_fed_in_chunks_equals_the_whole_series(w):
+    from lrstudio.core.smoothing import RunningEMA
+
+    rng = np.random.default_rng(7)
+    values = 1.0 / np.arange(1, 3_001) + 0.1 * rng.random(3_000)
+    values[[5, 6, 700, 2_999]] = [math.nan, math.inf, -math.inf, math.nan]
+    ema = RunningEMA(w)
+    cuts = np.sort(rng.choice(np.arange(1, 3_000), size=40, replace=False))
+    chunks = np.split(values, cuts)
+    got = np.concatenate([ema.extend(c) for c in [np.empty(0), *chunks]])
+    np.testing.assert_allclose(got, _reference(values, w), rtol=1e-10, equal_nan=True)
+    ema.reset()
+    np.testing.assert_allclose(ema.extend(values[:10]), _reference(values[:10], w), rtol=1e-12, equal_nan=True)
+    with pytest.raises(ValueError, match="smoothing weight"):
+        RunningEMA(1.0)

@@ -187,3 +187,44 @@ def test_a_diverged_run_shows_its_points_in_plain_units(qtbot):
     w.append_events(_steps(1, 2, spe=135))
     w.redraw_now()
     assert w.loss_plot.getPlotItem().getViewBox().viewRange()[0][1] >= 1350
+
+
+def test_training_loss_is_smoothed_incrementally_over_a_faint_raw_curve(qtbot, monkeypatch):
+    from lrstudio.core import smoothing
+    from lrstudio.core.smoothing import debiased_ema
+    from lrstudio.gui import live_plots
+
+    chunks: list[int] = []
+    real_extend = smoothing.RunningEMA.extend
+    monkeypatch.setattr(live_plots.RunningEMA, "extend",
+                        lambda self, v: chunks.append(len(v)) or real_extend(self, v))
+    w = _plots(qtbot)
+    assert w.smoothing == 0.6  # on by default, TensorBoard's weight
+    w.reset(steps_per_epoch=10)
+    noisy = lambda s: 1.0 / s + (0.3 if s % 2 else 0.0)  # noqa: E731
+    w.append_events(_steps(1, 30, loss=noisy, lr=0.1))
+    qtbot.waitUntil(lambda: _n(w.curves["train/loss_smooth"]) == 30, timeout=2000)
+    w.append_events(_steps(31, 5, loss=noisy, lr=0.1))
+    qtbot.waitUntil(lambda: _n(w.curves["train/loss_smooth"]) == 35, timeout=2000)
+    assert chunks == [30, 5]  # only the new points are smoothed on each draw
+
+    raw_x, raw_y = w.curves["train/loss"].getOriginalDataset()
+    sx, sy = w.curves["train/loss_smooth"].getOriginalDataset()
+    assert np.array_equal(sx, raw_x)
+    np.testing.assert_allclose(sy, debiased_ema(raw_y, 0.6), rtol=1e-12)
+    assert np.array_equal(raw_y, [noisy(s) for s in range(1, 36)])  # the raw curve stays raw...
+    assert w.curves["train/loss"].opts["pen"].color().alpha() < 128  # ...and faint behind
+    assert w.curves["train/loss_smooth"].isVisible()
+    # The learning rate is never smoothed.
+    assert np.array_equal(w.curves["lr"].getOriginalDataset()[1], np.full(35, 0.1))
+
+    w.set_smoothing(0.9)
+    w.redraw_now()
+    np.testing.assert_allclose(w.curves["train/loss_smooth"].getOriginalDataset()[1], debiased_ema(raw_y, 0.9),
+                               rtol=1e-12)
+    w.set_smoothing(0.0)
+    w.redraw_now()
+    assert not w.curves["train/loss_smooth"].isVisible()
+    assert w.curves["train/loss"].opts["pen"].color().alpha() == 255
+    text = w.crosshairs[0].show_at(4.0, 0.5)
+    assert "smoothed" not in text and "train:" in text

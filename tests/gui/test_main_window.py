@@ -208,6 +208,7 @@ def test_config_json_save_load_and_preferences(qtbot, window, store, db_url, qse
     assert window.load_config(path)
     assert window.config_panel.config().validated() == cfg.validated()
     window.live_plots.lr_log.setChecked(True)
+    window.live_plots.set_smoothing(0.85)
     window.close()
     # A new window restores the last form, the toggles and the database.
     from lrstudio.storage import open_store
@@ -218,6 +219,7 @@ def test_config_json_save_load_and_preferences(qtbot, window, store, db_url, qse
     # ... except the run name, which names one run only (issue 9)
     assert w2.config_panel.config().validated() == RunConfig(**{**cfg.__dict__, "name": ""}).validated()
     assert w2.live_plots.lr_log.isChecked()
+    assert w2.live_plots.smoothing == 0.85
     assert w2.prefs.last_database == db_url
     w2.close()
 
