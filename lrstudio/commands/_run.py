@@ -128,8 +128,18 @@ def load_config_file(path: str) -> RunConfig:
     return RunConfig.from_json(text)
 
 
+def _as_spec(value: Any, what: str) -> dict[str, Any]:
+    """A config's optimizer/schedule as ``{"name": ..., "params": {...}}`` (a bare name is one)."""
+    if isinstance(value, str):
+        return {"name": value, "params": {}}
+    if not isinstance(value, dict) or not isinstance(value.get("params", {}), dict):
+        raise ParamError(what, value, 'a spec {"name": ..., "params": {...}} or a name', "config")
+    return value
+
+
 def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
     """``base`` (or ``--config``, or the defaults) with every given flag applied; validated."""
+    from_config = base is not None or bool(getattr(args, "config", None))
     if base is None:
         base = load_config_file(args.config) if getattr(args, "config", None) else RunConfig()
     data = base.to_dict()
@@ -143,8 +153,20 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
         if v is not None:
             ds[p.name] = v
     data["dataset"] = ds
-    if getattr(args, "optimizer", None):
-        data["optimizer"] = {"name": args.optimizer, "params": {}}
+    data["optimizer"], data["schedule"] = _as_spec(data["optimizer"], "optimizer"), _as_spec(data["schedule"], "schedule")
+    base_opt = data["optimizer"].get("name")
+    new_opt = getattr(args, "optimizer", None)
+    if new_opt:
+        data["optimizer"] = {"name": new_opt, "params": {}}
+    keeps_lr = from_config and (not new_opt or new_opt == base_opt)
+    if getattr(args, "run_lr", None) is None and not keeps_lr:
+        # No --lr: the optimizer's own default LR (Adadelta 1.0, issue 9), as the form offers when
+        # the optimizer changes. A config's LR stays while the config's optimizer does.
+        from lrstudio.core.optimizers import OPTIMIZERS
+
+        info = OPTIMIZERS.get(str(new_opt or base_opt))
+        if info is not None:  # an unknown name is reported by validation below
+            data["lr"] = info.default_lr
     opt_params = _key_values(getattr(args, "opt_param", []) or [], "an optimizer parameter")
     if opt_params:
         data["optimizer"] = {**data["optimizer"],

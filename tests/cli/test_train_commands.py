@@ -183,3 +183,33 @@ def test_train_without_a_working_torch_says_so_and_stores_nothing(db, tmp_path, 
     res = subprocess.run([sys.executable, "-m", "lrstudio", "train", "--print-config"], capture_output=True,
                          text=True, timeout=120, env=env)
     assert res.returncode == 0 and json.loads(res.stdout)["model"] == "linear"
+
+
+def _printed_config(args, capsys):
+    assert main(["train", *args, "--print-config"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_uses_the_optimizers_default_lr_without_lr(tmp_path, capsys):
+    from lrstudio.core.optimizers import OPTIMIZERS
+
+    assert OPTIMIZERS["adadelta"].default_lr == 1.0
+    assert _printed_config(["--optimizer", "adadelta"], capsys)["lr"] == 1.0
+    assert _printed_config(["--optimizer", "adadelta", "--lr", "0.5"], capsys)["lr"] == 0.5
+    assert _printed_config(["--optimizer", "adam"], capsys)["lr"] == OPTIMIZERS["adam"].default_lr
+    assert _printed_config([], capsys)["lr"] == OPTIMIZERS["sgd"].default_lr
+    # A config file's LR belongs to its optimizer: kept, unless another optimizer replaces it.
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"optimizer": {"name": "adam", "params": {}}, "lr": 0.2}))
+    assert _printed_config(["--config", str(path)], capsys)["lr"] == 0.2
+    assert _printed_config(["--config", str(path), "--optimizer", "adam"], capsys)["lr"] == 0.2
+    assert _printed_config(["--config", str(path), "--optimizer", "adadelta"], capsys)["lr"] == 1.0
+    assert _printed_config(["--config", str(path), "--optimizer", "adadelta", "--lr", "3"], capsys)["lr"] == 3.0
+
+
+def test_config_file_with_a_malformed_spec_is_one_line(tmp_path, capsys):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"optimizer": 3}))
+    assert main(["train", "--config", str(path), "--opt-param", "beta1=0.9", "--print-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrstudio: error: ") and "optimizer = 3" in err and err.count("\n") == 1
