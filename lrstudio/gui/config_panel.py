@@ -48,6 +48,7 @@ from lrstudio.core.config import (
 )
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
+from lrstudio.gui import errors
 from lrstudio.gui.param_form import ParamForm, compact_combo
 
 # Which data-set options apply to which data set (the rest are hidden).
@@ -518,6 +519,15 @@ class ConfigPanel(QWidget):
         )
 
     def set_config(self, cfg: RunConfig) -> None:
+        """Show ``cfg`` in the form.
+
+        Raises :class:`~lrstudio.core.params.ParamError` (and leaves the form as it was) for a
+        config the form cannot show faithfully: an unknown model, optimizer or schedule, a value
+        out of its bounds (e.g. a stored config written by hand or by a newer lrstudio; issue 9).
+        A config that is valid but does not fit its run (warm-up too long…) is shown, with the
+        problem marked at its field.
+        """
+        cfg = cfg.validated()
         self._lr_typed = False
         self.lr_note.setVisible(False)
         self._loading = True
@@ -539,6 +549,19 @@ class ConfigPanel(QWidget):
             self._loading = False
         self._update_visibility()
         self._on_edited()
+
+    def try_set_config(self, cfg: RunConfig, context: str) -> bool:
+        """:meth:`set_config`, or say why not (the one error dialog, ``gui.errors``) and keep the form.
+
+        ``context`` says what was being done, e.g. "This run's configuration cannot be copied into
+        the form."
+        """
+        try:
+            self.set_config(cfg)
+        except LrstudioError as exc:
+            errors.show_error(self.window(), exc, context=context)
+            return False
+        return True
 
     def clear_run_name(self) -> None:
         """Empty the run name: a typed name names the one run just started (issue 9)."""

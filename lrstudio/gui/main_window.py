@@ -657,7 +657,8 @@ class MainWindow(QMainWindow):
         self.start_hint.setVisible(not valid)
 
     def _on_duplicate_requested(self, config: RunConfig) -> None:
-        self.config_panel.set_config(config)
+        if not self.config_panel.try_set_config(config, "This run's configuration cannot be copied into the form."):
+            return
         self.config_dock.show()
         self.statusBar().showMessage("Configuration copied into the form.", 4000)
 
@@ -677,7 +678,8 @@ class MainWindow(QMainWindow):
             errors.show_error(self, exc if isinstance(exc, LrstudioError) else str(exc),
                               context=f"{Path(path).name} is not a usable lrstudio configuration.")
             return False
-        self.config_panel.set_config(cfg)
+        if not self.config_panel.try_set_config(cfg, f"{Path(path).name} is not a usable lrstudio configuration."):
+            return False
         self.statusBar().showMessage(f"Loaded {path}", 4000)
         return True
 

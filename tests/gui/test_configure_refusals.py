@@ -1,0 +1,71 @@
+"""Issue 9: the form refuses a config it cannot show; no run row for a config that fails validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gui_configs import tiny_config
+from sqlalchemy import text
+
+from lrstudio.core.config import RunConfig
+from lrstudio.gui.config_panel import ConfigPanel
+
+
+def _unknown_model_config() -> RunConfig:
+    data = json.loads(tiny_config(name="from the future").to_json())
+    data["model"] = "mlp"
+    return RunConfig.from_dict(data)  # reads; validation is what refuses it
+
+
+def test_the_panel_refuses_an_unknown_model_and_keeps_the_form(qtbot):
+    panel = ConfigPanel(config=tiny_config(lr=0.07))
+    qtbot.addWidget(panel)
+    before = panel.config()
+    with pytest.raises(Exception, match="mlp") as info:
+        panel.set_config(_unknown_model_config())
+    from lrstudio.core.errors import LrstudioError
+
+    assert isinstance(info.value, LrstudioError)
+    assert panel.config() == before and panel.is_valid()
+
+
+def test_duplicate_config_with_an_unknown_model_says_so_and_keeps_the_form(qtbot, window, no_dialogs):
+    window.config_panel.set_config(tiny_config(lr=0.07))
+    before = window.config_panel.config()
+    window.runs_panel.duplicate_requested.emit(_unknown_model_config())
+    assert len(no_dialogs) == 1
+    assert "mlp" in no_dialogs[0] and "linear" in no_dialogs[0]  # what is wrong and what is allowed
+    assert "cannot be copied into the form" in no_dialogs[0]
+    assert window.config_panel.config() == before
+
+
+def test_duplicate_of_a_stored_run_with_an_unknown_model(qtbot, window, store, no_dialogs, monkeypatch):
+    """End to end: a run whose stored config names an unknown model (written by hand or by a newer
+    lrstudio). Whoever refuses it (the store or the form) says so, and the form is kept."""
+    from lrstudio.gui import runs_table
+
+    monkeypatch.setattr(runs_table, "show_error", lambda parent, title, exc: no_dialogs.append(f"{title} {exc}"))
+    run_id = store.create_run(tiny_config(name="stored"), status="completed")
+    bad = json.loads(tiny_config(name="stored").to_json())
+    bad["model"] = "mlp"
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET config_json = :c WHERE id = :i"), {"c": json.dumps(bad), "i": run_id})
+    window.runs_panel.refresh()
+    window.config_panel.set_config(tiny_config(lr=0.07))
+    before = window.config_panel.config()
+    # the row the user right-clicked (selecting it would also open Compare, which is not tested here)
+    monkeypatch.setattr(window.runs_panel, "current_run_id", lambda: run_id)
+    window.runs_panel.duplicate_current()
+    assert len(no_dialogs) == 1 and "mlp" in no_dialogs[0]
+    assert window.config_panel.config() == before
+
+
+def test_loading_a_config_file_with_an_unknown_model_is_refused(qtbot, window, tmp_path, no_dialogs):
+    path = tmp_path / "future.json"
+    path.write_text(_unknown_model_config().to_json(), encoding="utf-8")
+    window.config_panel.set_config(tiny_config(lr=0.07))
+    before = window.config_panel.config()
+    assert not window.load_config(path)
+    assert len(no_dialogs) == 1 and "mlp" in no_dialogs[0] and "future.json" in no_dialogs[0]
+    assert window.config_panel.config() == before
