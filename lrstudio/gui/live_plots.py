@@ -369,6 +369,10 @@ class LivePlots(QWidget):
             if name == "lr" and self._plan is not None and len(self._plan):
                 arrays.append(np.asarray(self._plan))
             if not arrays:
+                if name == "acc" and self._y_ranges.get(name) != (0.0, 1.0):
+                    # No accuracy yet (a new run): the whole range, not the last run's.
+                    self._y_ranges[name] = (0.0, 1.0)
+                    plot.setYRange(0.0, 1.0, padding=0.02)
                 continue
             rng = nice_range(np.concatenate(arrays), log)
             if rng is not None and rng != self._y_ranges.get(name):
@@ -616,7 +620,7 @@ class LivePlots(QWidget):
         for plot in (self.loss_plot, self.lr_plot):
             line = pg.InfiniteLine(
                 pos=x, angle=90, movable=False, pen=pg.mkPen(DIVERGED_COLOR, width=2, style=Qt.PenStyle.DashLine),
-                label=f"diverged at step {step}", labelOpts={"position": 0.9, "color": DIVERGED_COLOR,
+                label=f"diverged at step {step}", labelOpts={"position": 0.55,  # below the legend "color": DIVERGED_COLOR,
                                                              "fill": (255, 255, 255, 200)})
             plot.addItem(line, ignoreBounds=True)
             self._divergence_lines.append((plot, line))

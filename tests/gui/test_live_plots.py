@@ -228,3 +228,32 @@ def test_training_loss_is_smoothed_incrementally_over_a_faint_raw_curve(qtbot, m
     assert w.curves["train/loss"].opts["pen"].color().alpha() == 255
     text = w.crosshairs[0].show_at(4.0, 0.5)
     assert "smoothed" not in text and "train:" in text
+
+
+def test_a_new_run_without_accuracy_yet_shows_the_whole_accuracy_range(qtbot):
+    # A CNN run that diverged before its first epoch showed the previous run's 0.6-0.95 range.
+    w = _plots(qtbot)
+    w.reset(classifier=True, steps_per_epoch=10)
+    w.append_events([EpochLogged(epoch=e, step=10 * (e + 1), wall_time=0.1, values={"val/acc": a})
+                     for e, a in enumerate((0.62, 0.9, 0.95))])
+    w.redraw_now()
+    w.reset(classifier=True, steps_per_epoch=10)
+    w.append_events(_steps(1, 2))
+    w.redraw_now()
+    y0, y1 = w.acc_plot.getPlotItem().getViewBox().viewRange()[1]
+    assert y0 <= 0.0 and 1.0 <= y1 < 1.2
+
+
+def test_divergence_label_is_not_under_the_legend(qtbot):
+    w = _plots(qtbot)
+    w.reset(steps_per_epoch=10)
+    summary = RunSummary(status="diverged", steps=7, epochs=0, duration_s=0.1, diverged_step=7)
+    w.append_events([*_steps(1, 6), *_steps(7, 1, loss=lambda s: float("nan")), RunFinished(summary)])
+    w.redraw_now()
+    qtbot.wait(REDRAW_MS * 2)
+    for plot in (w.loss_plot, w.lr_plot):
+        pi = plot.getPlotItem()
+        line = next(i for i in pi.items if isinstance(i, pg.InfiniteLine) and i.value() == 7)
+        label = line.label.mapRectToScene(line.label.boundingRect())
+        legend = pi.legend.mapRectToScene(pi.legend.boundingRect())
+        assert not label.intersects(legend)
