@@ -671,7 +671,8 @@ class RunsPanel(QWidget):
     def _update_count(self) -> None:
         total = self.model.rowCount()
         shown = self.proxy.rowCount()
-        self.count_label.setText(f"{total} runs" if shown == total else f"{shown} of {total} runs")
+        noun = "run" if total == 1 else "runs"
+        self.count_label.setText(f"{total} {noun}" if shown == total else f"{shown} of {total} {noun}")
 
     # -- actions -------------------------------------------------------------------------------
     def rename_current(self) -> None:

@@ -202,6 +202,7 @@ def test_empty_store_and_set_store(qtbot, tmp_path, filled):
     p = RunsPanel(None)
     qtbot.addWidget(p)
     assert p.model.rowCount() == 0 and not p.action_delete.isEnabled()
+    assert p.count_label.text() == "0 runs"
     p.set_store(filled[0])
     assert p.model.rowCount() == 3
 
@@ -233,3 +234,12 @@ def test_names_with_escape_codes_and_control_characters_render_harmlessly(panel,
     panel.select_runs([run_id])
     panel.delete_selected()
     assert asked and not _has_control_chars(asked[0].replace("\n", " "))
+
+
+def test_count_label_says_one_run(qtbot, store):
+    store.create_run(RunConfig(lr=0.01), name="only", status="completed")
+    p = RunsPanel(store)
+    qtbot.addWidget(p)
+    assert p.count_label.text() == "1 run"
+    p.filter_edit.setText("nothing matches this")
+    assert p.count_label.text() == "0 of 1 run"
