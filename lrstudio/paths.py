@@ -7,7 +7,9 @@ rest of the code never guesses.
 
 The default database is one SQLite file in the user's data directory (platformdirs). The
 ``--db PATH_OR_URL`` option and the ``LRSTUDIO_DB`` environment variable override it; either may
-be a file path or any SQLAlchemy URL.
+be a file path or any SQLAlchemy URL. Only the default location's folder is ever created (by
+:func:`resolve_db`); a path given by the user must be in a folder that exists, and the store
+refuses it otherwise (a typo must not start an empty database somewhere else).
 """
 
 from __future__ import annotations
@@ -58,11 +60,13 @@ def default_db_path() -> Path:
 def resolve_db(arg: str | os.PathLike[str] | None = None) -> str:
     """Turn ``--db`` / ``LRSTUDIO_DB`` / the default into an SQLAlchemy URL.
 
-    A value containing ``://`` is taken as a URL as is; anything else is a file path.
+    A value containing ``://`` is taken as a URL as is; anything else is a file path. For the
+    default, the data folder is created when missing (a first launch).
     """
     value = str(arg) if arg else os.environ.get(DB_ENV, "")
     if not value:
         path = default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)  # the one folder lrstudio creates
         return f"sqlite:///{path}"
     if "://" in value:
         return value

@@ -2,16 +2,25 @@
 
 Life cycle of opening a database (the app, and ``lrstudio db upgrade`` from the CLI):
 
-1. *Probe* without changing anything. For an SQLite file that means the 16-byte header and a
-   read-only ``sqlite3`` connection (``mode=ro``): no pragma is set yet, because even
-   ``journal_mode=WAL`` rewrites the file header. A file that is not SQLite, is corrupt, or holds
-   tables but no lrstudio schema raises :class:`NotAnLrstudioDatabase`.
+1. *Probe* without changing anything. For an SQLite file that means a read-only ``sqlite3``
+   connection (``mode=ro``): no pragma is set yet, because even ``journal_mode=WAL`` rewrites the
+   file header. The file is never opened outside SQLite, not even to read its header: this
+   process may already hold connections to it (the GUI's training worker opens a second store on
+   the app's file for every run), and closing a plain descriptor of the file would drop all of the
+   process's locks on it, after which another process that exits deletes our WAL (issue 9).
+   SQLite's result code tells the cases apart: not an SQLite file, corrupt (restore a backup),
+   locked by another process (:class:`DatabaseLockedError`, naming it), or read-only
+   (:class:`ReadOnlyDatabaseError`; the file is fine). A database that holds tables but no
+   lrstudio schema raises :class:`NotAnLrstudioDatabase`.
 2. *Refuse* a revision this lrstudio does not know (a newer lrstudio wrote it) with
    :class:`NewerDatabaseError`, naming both revisions and versions (Optuna's
    ``check_table_schema_compatibility``). The file is left byte-identical.
 3. *Back up* an SQLite file that holds data and is behind head: the ``sqlite3`` backup API copies
-   it (WAL content included) to ``<file>.bak-<from>-to-<to>-<UTC time>`` beside it (Vorta's
-   ``src/vorta/store/connection.py``). Other backends are the server admin's to back up.
+   it (WAL content included) to a hidden temporary file beside it, which is renamed to
+   ``<file>.bak-<from>-to-<to>-<UTC time>`` once complete (Vorta's
+   ``src/vorta/store/connection.py``). A backup killed midway therefore never leaves a truncated
+   file named like a valid backup; its temporary file is removed by the next backup. Other
+   backends are the server admin's to back up.
 4. *Upgrade* to head with Alembic, the ``Config`` built in code, ``script_location`` pointing at the
    shipped ``alembic/`` folder, and our connection handed over in ``config.attributes``.
 
@@ -22,6 +31,7 @@ user's database takes is the one the tests run.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,18 +45,22 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lrstudio import __version__
 from lrstudio.paths import alembic_dir
+from lrstudio.storage import engine as _engine
 from lrstudio.storage.engine import (
+    SQLITE_NOTADB,
     NewerDatabaseError,
     NotAnLrstudioDatabase,
     StoreError,
     make_engine,
+    sqlite_code,
+    sqlite_error,
     sqlite_path,
     translate,
     writer,
 )
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 _OUR_TABLES = {"runs", "metric_series", "metric_points"}
+_MIN_SQLITE_SIZE = 512  # the smallest page size; an SQLite database is at least one page
 
 
 @dataclass(frozen=True)
@@ -130,21 +144,19 @@ def _classify(url: str, tables: set[str], revision: str | None, writer_version: 
 
 
 def _probe_sqlite_file(url: str, path: Path) -> DbState:
-    if not path.exists() or path.stat().st_size == 0:
-        return _state(url, None, None)
+    # stat() only: no descriptor of the file is opened outside SQLite (module docstring).
     if path.is_dir():
         raise NotAnLrstudioDatabase(f"{path} is a folder, not an lrstudio database file")
-    with path.open("rb") as f:
-        header = f.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise NotAnLrstudioDatabase(
-            f"{path} is not an lrstudio database (not an SQLite file). Choose another file with "
-            f"--db or $LRSTUDIO_DB, or move it away to start a new database there."
-        )
+    size = path.stat().st_size if path.exists() else 0
+    if size == 0:
+        return _state(url, None, None)
+    if size < _MIN_SQLITE_SIZE:  # SQLite would take it for an empty database and write over it
+        raise _not_sqlite(path, f"{size} bytes")
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                              timeout=_engine.BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
-        raise NotAnLrstudioDatabase(f"cannot read {path}: {exc}") from None
+        raise _file_error(path, exc) from None
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         tables.discard("sqlite_sequence")
@@ -159,14 +171,31 @@ def _probe_sqlite_file(url: str, path: Path) -> DbState:
             if "lrstudio_version" in cols:
                 row = con.execute("SELECT lrstudio_version FROM runs ORDER BY id DESC LIMIT 1").fetchone()
                 writer_version = row[0] if row else None
-    except sqlite3.DatabaseError as exc:
-        raise NotAnLrstudioDatabase(
-            f"{path} is corrupt or not an lrstudio database ({exc}). Restore a backup "
-            f"({path.name}.bak-*) or choose another file."
-        ) from None
+    except sqlite3.Error as exc:
+        raise _file_error(path, exc) from None
     finally:
         con.close()
     return _classify(url, tables, revision, writer_version)
+
+
+def _not_sqlite(path: Path, detail: str) -> NotAnLrstudioDatabase:
+    return NotAnLrstudioDatabase(
+        f"{path} is not an lrstudio database (not an SQLite file: {detail}). Choose another file "
+        f"with --db or $LRSTUDIO_DB, or move it away to start a new database there."
+    )
+
+
+def _file_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """Locked and read-only files are healthy: only a damaged one is told to restore a backup."""
+    known = sqlite_error(path, exc)
+    if known is not None:
+        return known
+    if sqlite_code(exc) == SQLITE_NOTADB:
+        return _not_sqlite(path, str(exc))
+    return NotAnLrstudioDatabase(
+        f"{path} is corrupt or not an lrstudio database ({exc}). Restore a backup "
+        f"({path.name}.bak-*) or choose another file."
+    )
 
 
 def _probe_engine(url: str, engine: Engine) -> DbState:
@@ -185,7 +214,7 @@ def _probe_engine(url: str, engine: Engine) -> DbState:
                         text("SELECT lrstudio_version FROM runs ORDER BY id DESC LIMIT 1")
                     ).scalar()
     except SQLAlchemyError as exc:
-        raise translate(exc) from exc
+        raise translate(exc, engine) from exc
     return _classify(url, tables, revision, writer_version)
 
 
@@ -207,18 +236,51 @@ def current_revision(url: str) -> str | None:
     return probe(url).revision
 
 
+_PARTIAL = ".backup-in-progress-"
+
+
+def _remove_abandoned_backups(path: Path) -> None:
+    """Temporary files of backups whose process is gone (killed midway)."""
+    for p in path.parent.glob(f".{path.name}{_PARTIAL}*"):
+        pid_text = p.name[len(f".{path.name}{_PARTIAL}"):].split(".", 1)[0]
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # its process still runs: not abandoned
+        except ProcessLookupError:
+            pass
+        except (ValueError, PermissionError):
+            continue
+        p.unlink(missing_ok=True)
+
+
 def backup_sqlite(path: Path, from_rev: str | None, to_rev: str) -> Path:
-    """Copy an SQLite database aside with the backup API (consistent, WAL included)."""
+    """Copy an SQLite database aside with the backup API (consistent, WAL included).
+
+    The copy is written to a hidden temporary name and renamed when complete, so that no file
+    named ``*.bak-*`` is ever a partial copy.
+    """
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     dest = path.with_name(f"{path.name}.bak-{from_rev or 'none'}-to-{to_rev}-{stamp}")
-    src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    tmp = path.with_name(f".{path.name}{_PARTIAL}{os.getpid()}.tmp")
+    _remove_abandoned_backups(path)
     try:
-        dst = sqlite3.connect(dest)
+        src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                              timeout=_engine.BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot back up {path} to {dest} before upgrading it: {exc}") from None
+    try:
+        tmp.unlink(missing_ok=True)
+        dst = sqlite3.connect(tmp)
         try:
             src.backup(dst)
         finally:
             dst.close()
-    except sqlite3.Error as exc:
+        os.replace(tmp, dest)
+    except (sqlite3.Error, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        known = sqlite_error(path, exc) if isinstance(exc, sqlite3.Error) else None
+        if known is not None:
+            raise known from None
         raise StoreError(f"cannot back up {path} to {dest} before upgrading it: {exc}") from None
     finally:
         src.close()
@@ -242,7 +304,7 @@ def run_upgrade(engine: Engine, target: str = "head") -> None:
                 if sqlite:
                     conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
     except SQLAlchemyError as exc:
-        raise translate(exc) from exc
+        raise translate(exc, engine) from exc
 
 
 @dataclass(frozen=True)

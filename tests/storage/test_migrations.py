@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +26,13 @@ from sqlalchemy import create_engine
 
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
-from lrstudio.storage import NewerDatabaseError, NotAnLrstudioDatabase, StoreError, open_store
+from lrstudio.storage import (
+    DatabaseLockedError,
+    NewerDatabaseError,
+    NotAnLrstudioDatabase,
+    StoreError,
+    open_store,
+)
 from lrstudio.storage.engine import make_engine
 from lrstudio.storage.migrate import alembic_config, backup_sqlite, current_revision, head_revision, probe
 from lrstudio.storage.models import Base
@@ -211,3 +221,146 @@ def test_behind_database_is_backed_up_then_upgraded(tmp_path, monkeypatch):
         command.downgrade(alembic_config(conn), "0001")
     engine.dispose()
     assert current_revision(f"sqlite:///{db}") == "0001"
+
+
+SLOW_BACKUP = '''
+import sqlite3, sys, time
+from pathlib import Path
+from lrstudio.storage import migrate
+
+real_connect = sqlite3.connect
+
+
+class SlowBackup(sqlite3.Connection):
+    def backup(self, target, **kw):
+        def progress(status, remaining, total):
+            print("copying", remaining, flush=True)
+            time.sleep(0.05)
+        return super().backup(target, pages=1, progress=progress)
+
+
+class Sqlite3:
+    def __getattr__(self, name):
+        return getattr(sqlite3, name)
+
+    @staticmethod
+    def connect(*args, **kw):
+        return real_connect(*args, factory=SlowBackup, **kw)
+
+
+migrate.sqlite3 = Sqlite3()
+migrate.backup_sqlite(Path(sys.argv[1]), "0001", "0002")
+print("finished", flush=True)
+'''
+
+
+def test_backup_killed_midway_leaves_no_file_named_like_a_backup(tmp_path):
+    db = tmp_path / "big.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE filler (x BLOB)")
+    con.executemany("INSERT INTO filler VALUES (randomblob(4000))", [()] * 200)
+    con.commit()
+    con.close()
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_BACKUP, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(20):  # well into the copy, far from its end (200+ pages)
+            line = proc.stdout.readline()
+            assert line.startswith("copying"), line
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    assert [p.name for p in tmp_path.glob("big.sqlite.bak-*")] == []
+    # the next backup succeeds, is complete, and the leftover of the killed one is cleaned up
+    dest = backup_sqlite(db, "0001", "0002")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.sqlite", dest.name]
+    con = sqlite3.connect(dest)
+    assert con.execute("SELECT count(*) FROM filler").fetchone() == (200,)
+    con.close()
+
+
+HOLD_LOCK = '''
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("PRAGMA locking_mode = EXCLUSIVE")
+con.execute("BEGIN EXCLUSIVE")
+con.execute("CREATE TABLE IF NOT EXISTS held (x)")
+print("locked", flush=True)
+sys.stdin.readline()
+'''
+
+
+def test_locked_database_is_reported_as_locked_by_its_process(tmp_path, monkeypatch):
+    db = tmp_path / "busy.sqlite"
+    shutil.copyfile(DATA / "schema_0001.sqlite", db)
+    monkeypatch.setattr("lrstudio.storage.engine.BUSY_TIMEOUT_MS", 300)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(DatabaseLockedError) as err:
+            open_store(f"sqlite:///{db}")
+        msg = str(err.value)
+        assert "locked" in msg and f"pid {holder.pid}" in msg and str(db) in msg
+        assert "corrupt" not in msg and "Restore" not in msg
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
+        holder.stdout.close()
+
+
+def _run_unprivileged(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run where file permissions apply: root (as in CI containers) runs without the
+    capabilities that bypass them."""
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: file permissions cannot be tested")
+        args = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *args]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120)
+
+
+WRITE_A_RUN = """
+import sys
+from lrstudio.core.config import RunConfig
+from lrstudio.core.errors import LrstudioError
+from lrstudio.storage import open_store
+try:
+    with open_store(sys.argv[1]) as store:
+        print(len(store.list_runs()), "runs", flush=True)
+        store.create_run(RunConfig(name="new"))
+except LrstudioError as exc:
+    sys.exit(f"error: {exc}")
+"""
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_read_only_database_is_reported_as_read_only(tmp_path, what):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "runs.sqlite"
+    shutil.copyfile(DATA / "schema_0001.sqlite", db)
+    with open_store(f"sqlite:///{db}"):  # upgraded and switched to WAL, as every used database
+        pass
+    os.chmod(db if what == "file" else folder, 0o444 if what == "file" else 0o555)
+    before = _sha(db)
+    try:
+        listed = _run_unprivileged([sys.executable, "-m", "lrstudio", "--db", str(db), "runs"])
+        written = _run_unprivileged([sys.executable, "-c", WRITE_A_RUN, f"sqlite:///{db}"])
+    finally:
+        os.chmod(folder, 0o755)
+        os.chmod(db, 0o644)
+    if what == "file":  # a read-only file can still be read (SQLite's WAL index goes beside it)
+        assert listed.returncode == 0 and "windsor sgd" in listed.stdout, listed.stderr
+        assert written.stdout.startswith("2 runs")
+    else:  # SQLite needs to create the -wal and -shm files beside it
+        assert listed.returncode == 2, listed.stdout + listed.stderr
+        err = listed.stderr.strip()
+        assert len(err.splitlines()) == 1, err  # one line, no traceback
+        assert "read-only" in err and str(folder) in err
+        assert "corrupt" not in err and "Restore" not in err and "backup" not in err
+    assert written.returncode == 1
+    err = written.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "read-only" in err and str(db if what == "file" else folder) in err
+    assert "corrupt" not in err and "Restore" not in err and "backup" not in err
+    assert _sha(db) == before
