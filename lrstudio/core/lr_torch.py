@@ -21,7 +21,7 @@ from lrstudio.core.schedules import SCHEDULES, PlateauState, ScheduleError, curv
 from lrstudio.core.schedules.base import _check_base_lr
 from lrstudio.core.schedules.expr import compile_expr
 
-__all__ = ["TorchScheduleAdapter", "to_pytorch_code"]
+__all__ = ["TorchScheduleAdapter", "to_pytorch_code", "torch_scheduler"]
 
 
 class TorchScheduleAdapter:
@@ -102,6 +102,127 @@ class TorchScheduleAdapter:
             self._lr = curve[i]
         self._apply(self._lr)
         return self._lr
+
+
+# -- a real torch scheduler -----------------------------------------------------------------------
+_SCHEDULER_CLASS: Any = None
+_CHUNK = 1024
+
+
+def _scheduler_class() -> Any:
+    """Build :class:`LrstudioScheduler` on first use (it subclasses torch's ``LRScheduler``, and this
+    module must import without torch). Bound to the module name so pickling finds it."""
+    global _SCHEDULER_CLASS
+    if _SCHEDULER_CLASS is not None:
+        return _SCHEDULER_CLASS
+    from torch.optim.lr_scheduler import LRScheduler
+
+    class LrstudioScheduler(LRScheduler):
+        """A ``torch.optim.lr_scheduler.LRScheduler`` whose LRs are lrstudio's closed form.
+
+        Group ``k`` with initial LR ``b_k`` gets ``b_k * lr(t) / b_0`` at scheduler step ``t``,
+        where ``lr`` is ``lr_curve(spec, ..., base_lr=b_0)`` of the first group: the first group
+        follows the schedule exactly and every other group keeps its ratio to it. Metric-driven
+        schedules (``reduce_on_plateau``) take the metric in ``step(metric)``.
+        """
+
+        def __init__(self, optimizer: Any, spec: Any, total_steps: int | None = None,
+                     last_epoch: int = -1) -> None:
+            self.spec = validate_spec(spec)
+            if total_steps is not None and (isinstance(total_steps, bool) or not isinstance(
+                    total_steps, (int, np.integer)) or total_steps < 1):
+                raise ScheduleError("total_steps", total_steps, "an integer >= 1 or None", "torch_scheduler")
+            self.total_steps = None if total_steps is None else int(total_steps)
+            self._cache: dict[int, list[float]] = {}
+            self._plateau: PlateauState | None = None
+            self._metric_driven = SCHEDULES[self.spec["name"]].metric_driven
+            super().__init__(optimizer, last_epoch)
+
+        # -- the closed form, a chunk of 1,024 steps at a time (no per-step numpy call) ----------
+        def _lead_lr(self, t: int) -> float:
+            b0 = float(self.base_lrs[0])
+            if self._metric_driven:
+                if self._plateau is None:
+                    self._plateau = PlateauState(self.spec["params"], b0)
+                return self._plateau.lr
+            k, i = divmod(t, _CHUNK)
+            chunk = self._cache.get(k)
+            if chunk is None:
+                if len(self._cache) > 64:
+                    self._cache.clear()
+                steps = np.arange(k * _CHUNK, (k + 1) * _CHUNK, dtype=np.int64)
+                chunk = self._cache[k] = curve_at(self.spec, steps, b0).tolist()
+            return chunk[i]
+
+        def _lrs_at(self, t: int) -> list[float]:
+            lead = self._lead_lr(t)
+            b0 = float(self.base_lrs[0])
+            if b0 == 0.0:
+                return [lead for _ in self.base_lrs]
+            return [lead if j == 0 else float(b) * lead / b0 for j, b in enumerate(self.base_lrs)]
+
+        def get_lr(self) -> list[float]:  # torch API: LRs for step self.last_epoch
+            return self._lrs_at(max(0, self.last_epoch))
+
+        def _get_closed_form_lr(self) -> list[float]:  # torch API (step(epoch) form)
+            return self._lrs_at(max(0, self.last_epoch))
+
+        def step(self, metric: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
+            """One scheduling step; ``metric`` feeds ``reduce_on_plateau`` (ignored otherwise)."""
+            if self._metric_driven and metric is not None and self.last_epoch >= 0:
+                if self._plateau is None:
+                    self._plateau = PlateauState(self.spec["params"], float(self.base_lrs[0]))
+                self._plateau.step(float(metric))
+            if epoch is None:
+                super().step()
+            else:
+                super().step(epoch)
+
+        def state_dict(self) -> dict[str, Any]:
+            state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_cache", "_plateau")}
+            if self._plateau is not None:
+                state["_plateau_state"] = {k: getattr(self._plateau, k)
+                                           for k in ("lr", "best", "num_bad", "cooldown_counter", "_first")}
+            return state
+
+        def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+            state = dict(state_dict)
+            plateau = state.pop("_plateau_state", None)
+            self.__dict__.update(state)
+            self._cache = {}
+            self._plateau = None
+            if plateau is not None:
+                self._plateau = PlateauState(self.spec["params"], float(self.base_lrs[0]))
+                for k, v in plateau.items():
+                    setattr(self._plateau, k, v)
+            # unlike torch's own schedulers, put the restored step's LRs into the optimizer at once,
+            # so resuming works whichever of optimizer and scheduler state is loaded first
+            lrs = self._lrs_at(max(0, self.last_epoch))
+            for group, lr in zip(self.optimizer.param_groups, lrs):
+                group["lr"] = lr
+            self._last_lr = lrs
+
+    LrstudioScheduler.__module__ = __name__
+    _SCHEDULER_CLASS = LrstudioScheduler
+    globals()["LrstudioScheduler"] = LrstudioScheduler
+    return LrstudioScheduler
+
+
+def torch_scheduler(spec: Any, optimizer: Any, total_steps: int | None = None) -> Any:
+    """A real ``torch.optim.lr_scheduler.LRScheduler`` that follows ``spec``.
+
+    Use it like any torch scheduler: create the optimizer with the base LR, call
+    ``scheduler.step()`` after each ``optimizer.step()`` (``scheduler.step(metric)`` for
+    ``reduce_on_plateau``); ``get_last_lr()``, ``state_dict()`` and ``load_state_dict()`` work. The
+    LR of update ``i + 1`` equals ``lr_curve(spec, n, base_lr)[i]`` for the first param group; other
+    groups keep their ratio to it. ``total_steps`` is informative (the closed form needs no length).
+
+    Raises
+    ------
+    ScheduleError
+        For an invalid spec or ``total_steps``.
+    """
+    return _scheduler_class()(optimizer, spec, total_steps)
 
 
 # -- export as PyTorch code ----------------------------------------------------------------------
