@@ -739,13 +739,15 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         changed = self.runs_panel.sync()
         if changed is not None and self._compare is not None:
-            shown = self._compare.run_ids()
+            # Reload compared runs that changed or still grow (their points are not in the table's
+            # change set: a recorder refreshes the run row only every few seconds). This window's
+            # own run is reloaded on its progress already.
+            own = self.controller.run_id if self.controller.is_running() else None
             model = self.runs_panel.model
-            live = [i for i in shown if i in changed
-                    or (model.row_of(i) >= 0 and not model.run_at(model.row_of(i)).is_finished)]
+            live = [i for i in self._compare.run_ids() if i != own and (
+                i in changed or (model.row_of(i) >= 0 and not model.run_at(model.row_of(i)).is_finished))]
             if live:
-                self._compare.invalidate(live)
-                self._compare.show_runs(shown)
+                self._compare.invalidate_soon(live)  # at most 1/s, and not while Compare is hidden
         cost = time.perf_counter() - t0
         self.db_poll_cost_s = cost
         self._db_poll_after = now + cost / DB_POLL_BUDGET - DB_POLL_MS / 1000
