@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
+from lrstudio.core.jsonio import parse_user_json, read_user_json
 from lrstudio.core.params import Param, ParamError, validate_params
 
 SCHEMA_VERSION = 1
@@ -191,12 +193,14 @@ class RunConfig:
         return cls(**{**data, "dataset": DatasetConfig(**ds)})
 
     @classmethod
-    def from_json(cls, text: str) -> RunConfig:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParamError("", text[:60], f"valid JSON ({exc.msg} at line {exc.lineno})", "config") from None
-        return cls.from_dict(data)
+    def from_json(cls, text: str, what: str = "config") -> RunConfig:
+        """Parse with :func:`~lrstudio.core.jsonio.parse_user_json` (BOM, deep nesting, huge ints)."""
+        return cls.from_dict(parse_user_json(text, what))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RunConfig:
+        """A config from a user's JSON file (UTF-8, a BOM allowed); ParamError naming the file."""
+        return cls.from_dict(read_user_json(path, "config file"))
 
     # -- display helpers -----------------------------------------------------------------------
     def describe(self) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from lrstudio.core.jsonio import MAX_SCHEDULE_DEPTH
 from lrstudio.core.params import NO_VALUE, Param, ParamError, validate_params
 
 __all__ = [
@@ -155,8 +156,8 @@ def validate_spec(spec: Any, *, _depth: int = 0) -> dict[str, Any]:
         With a message naming the parameter, the value and what is allowed.
     """
     owner = "schedule"
-    if _depth > 8:
-        raise ScheduleError("", "...", "schedules nested more than 8 deep", owner)
+    if _depth >= MAX_SCHEDULE_DEPTH:
+        raise ScheduleError("", NO_VALUE, f"schedules nest at most {MAX_SCHEDULE_DEPTH:,} deep", owner)
     info, params = _info_and_params(spec, owner)
     owner = f"schedule {info.name!r}"
     values = validate_params(info.params, params, owner, ScheduleError)
@@ -176,13 +177,22 @@ def _validate_nested(spec: Any, pname: str, owner: str, depth: int) -> dict[str,
     try:
         norm = validate_spec(spec, _depth=depth + 1)
     except ScheduleError as exc:
-        raise ScheduleError(
-            f"{pname}.{exc.param}" if exc.param else pname, exc.value, exc.allowed,
-            f"{owner} > {exc.owner}" if exc.owner else owner,
-        ) from None
+        path = f"{pname}.{exc.param}" if exc.param else pname
+        where = f"{owner} > {exc.owner}" if exc.owner else owner
+        if depth == 0:  # outermost: a chain hundreds deep is shown by its ends
+            path, where = _shorten(path, "."), _shorten(where, " > ")
+        raise ScheduleError(path, exc.value, exc.allowed, where) from None
     if SCHEDULES[norm["name"]].metric_driven:
         raise ScheduleError(pname, norm["name"], "a schedule that is not metric-driven", owner)
     return norm
+
+
+def _shorten(chain: str, sep: str, keep: int = 2) -> str:
+    """``a > b > … 496 more … > y > z`` for a chain of more than ``2 * keep + 1`` parts."""
+    parts = chain.split(sep)
+    if len(parts) <= 2 * keep + 1:
+        return chain
+    return sep.join([*parts[:keep], f"…{len(parts) - 2 * keep} more…", *parts[-keep:]])
 
 
 def check_run_length(spec: Any, total_steps: int, base_lr: float = 1.0) -> None:
