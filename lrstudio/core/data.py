@@ -31,6 +31,7 @@ import gzip
 import io
 import math
 import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,8 +254,9 @@ def _read_maybe_gzip(path: Path, what: str, expected: str) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError):
-            raise DataError(f"{what}: {path.name!r} looks gzip-compressed but cannot be decompressed") from None
+        except (OSError, EOFError, zlib.error) as exc:  # bad header / truncated / corrupt stream
+            raise DataError(f"{what}: {path.name!r} looks gzip-compressed but cannot be decompressed ({exc}); "
+                            "the file is damaged") from None
     return raw
 
 
@@ -490,7 +492,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"IDX file {p.name!r} is truncated inside its header")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # (np.prod would wrap around for absurd headers)
     body = raw[4 + 4 * ndim:]
     if len(body) != expected:
         raise DataError(
@@ -541,6 +543,9 @@ def load_mnist(
         x_tr, y_tr = x, y
         if val_fraction > 0:
             x_va, y_va = _idx_pair(vi, vl)
+            if x_va.shape[1:] != x.shape[1:]:
+                raise DataError(f"{vi.name!r} holds images of {' x '.join(map(str, x_va.shape[1:]))} pixels but "
+                                f"{ti.name!r} of {' x '.join(map(str, x.shape[1:]))}; they must match")
         else:
             x_va, y_va = x[:0], y[:0]
         order = np.random.default_rng(seed).permutation(len(x_tr))
@@ -570,6 +575,9 @@ def _idx_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndar
                         f"found {images.ndim} dimension(s)")
     if labels.ndim != 1:
         raise DataError(f"{labels_path.name!r} should hold labels (1 dimension), found {labels.ndim}")
+    if min(images.shape[1:]) < 1:
+        raise DataError(f"{images_path.name!r} holds images of {images.shape[1]} x {images.shape[2]} pixels; "
+                        "expected at least 1 x 1 (e.g. 28 x 28 for MNIST)")
     if len(images) != len(labels):
         raise DataError(f"{images_path.name!r} has {len(images)} images but {labels_path.name!r} has "
                         f"{len(labels)} labels; they must match")

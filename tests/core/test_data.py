@@ -275,3 +275,29 @@ def test_limit_keeps_a_random_subset_of_the_training_rows():
     assert all(r in full_rows for r in part_rows)
     first_50 = [tuple(np.round(r, 3)) for r in raw(full, full.x_train[:50])]
     assert part_rows != first_50  # a random subset, not the top of the file
+
+
+# -- corrupt and degenerate files (issue 9) --------------------------------------------------------
+def test_corrupt_gzip_csv_names_the_file(tmp_path):
+    data = bytearray(gzip.compress(("area,price\n" + "".join(f"{i},{3 * i + 1}\n" for i in range(400))).encode()))
+    data[20:40] = b"\xff" * 20  # inside the deflate stream: zlib.error, not a gzip header error
+    p = tmp_path / "prices.csv.gz"
+    p.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"'prices.csv.gz' looks gzip-compressed but cannot be decompressed"):
+        load_csv(p)
+
+
+def test_idx_images_of_size_zero_name_the_file(tmp_path):
+    _write_mnist(tmp_path, gz=False, test=False)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(_idx_bytes(np.zeros((40, 0, 28))))
+    with pytest.raises(DataError, match=r"'train-images-idx3-ubyte' holds images of 0 x 28 pixels; "
+                                        r"expected at least 1 x 1"):
+        load_mnist(tmp_path)
+
+
+def test_idx_validation_images_of_another_size_name_both_files(tmp_path):
+    _write_mnist(tmp_path, gz=False, test=True)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(np.zeros((20, 14, 14))))
+    with pytest.raises(DataError, match=r"'t10k-images-idx3-ubyte' holds images of 14 x 14 pixels but "
+                                        r"'train-images-idx3-ubyte' of 28 x 28"):
+        load_mnist(tmp_path)
