@@ -11,7 +11,6 @@ recorder. Ctrl-C (or SIGTERM, SIGHUP) asks the loop to stop between steps, so th
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import signal
 import sys
@@ -81,51 +80,55 @@ def add_run_options(parser: argparse.ArgumentParser, *, config_file: bool = True
 
 
 def _key_values(items: Sequence[str], what: str) -> dict[str, Any]:
+    from lrstudio.core.jsonio import parse_user_json
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ParamError("", item, f"{what} as KEY=VALUE (e.g. beta1=0.9)", "command line")
+            raise ParamError("", item[:60], f"{what} as KEY=VALUE (e.g. beta1=0.9)", "command line")
         try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value  # plain text: the declaration converts it (and says what is wrong)
+            out[key.strip()] = parse_user_json(value, f"{what} {key.strip()}")
+        except ParamError:
+            # Plain text: the declaration converts it (and says what is wrong). A value meant as
+            # JSON (a number, a list, an object) that does not parse is an error of its own.
+            if value.strip().lstrip("-").isdigit() or value.lstrip().startswith(("[", "{")):
+                raise
+            out[key.strip()] = value
     return out
 
 
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).expanduser().is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL
+        return False
+
+
 def parse_schedule(text: str) -> dict[str, Any]:
-    """A schedule spec from a name, a JSON object or a JSON file."""
+    """A schedule spec from a name, a JSON object or a JSON file (through core's JSON reader:
+    a BOM, deep warm-up chains, non-UTF-8 bytes and huge integers give one clear message)."""
+    from lrstudio.core.jsonio import parse_user_json, read_user_json
+
     t = text.strip()
-    if t.startswith("{"):
-        try:
-            spec = json.loads(t)
-        except json.JSONDecodeError as exc:
-            raise ParamError("schedule", text, f"a valid JSON spec ({exc.msg})", "command line") from None
-    elif t.endswith(".json") or Path(t).is_file():
-        path = Path(t).expanduser()
-        try:
-            spec = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ParamError("schedule", text, "a schedule name or an existing JSON file", "command line") from None
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ParamError("schedule", text, f"a readable JSON spec file ({exc})", "command line") from None
+    if t.startswith(("{", "[")):
+        spec = parse_user_json(t, "--schedule")
+    elif t.endswith(".json") or _is_file(t):
+        if not _is_file(t):
+            raise ParamError("schedule", text, "a schedule name or an existing JSON file", "command line")
+        spec = read_user_json(t, "schedule file")
         if isinstance(spec, dict) and "schedule" in spec and "name" not in spec:
             spec = spec["schedule"]  # a whole run config works too
     else:
         spec = {"name": t, "params": {}}
     if not isinstance(spec, dict) or "name" not in spec:
-        raise ParamError("schedule", text, 'a spec {"name": ..., "params": {...}}', "command line")
+        raise ParamError("schedule", text[:60], 'a spec {"name": ..., "params": {...}}', "command line")
     spec.setdefault("params", {})
     return spec
 
 
 def load_config_file(path: str) -> RunConfig:
-    p = Path(path).expanduser()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LrstudioError(f"cannot read config {str(p)!r}: {exc.strerror or exc}") from None
-    return RunConfig.from_json(text)
+    return RunConfig.from_file(path)
 
 
 def _as_spec(value: Any, what: str) -> dict[str, Any]:

@@ -31,34 +31,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_spec(text: str) -> Any:
-    """Inline JSON, a JSON file, or a bare schedule name."""
+    """Inline JSON, a JSON file, or a bare schedule name (JSON through core's reader: a BOM, deep
+    warm-up chains, non-UTF-8 bytes and huge integers give one clear message)."""
+    from lrstudio.core.jsonio import parse_user_json, read_user_json
+
     stripped = text.strip()
-    if stripped.startswith("{"):
-        return _parse_json(stripped, "inline spec")
-    path = Path(text)
-    if path.suffix.lower() == ".json" or path.is_file():
-        if not path.is_file():
+    if stripped.startswith(("{", "[")):
+        return parse_user_json(stripped, "inline spec")
+    if Path(text).suffix.lower() == ".json" or _is_file(text):
+        if not _is_file(text):
             raise LrstudioError(f"spec file not found: {text}")
-        try:
-            content = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LrstudioError(f"cannot read spec file {text}: {exc.strerror}") from None
-        return _parse_json(content, f"spec file {text}")
+        return read_user_json(text, "spec file")
     return {"name": stripped}
 
 
-def _parse_json(text: str, what: str) -> Any:
+def _is_file(text: str) -> bool:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LrstudioError(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL
+        return False
 
 
 def load_metrics(path: str) -> list[float]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LrstudioError(f"cannot read metrics file {path}: {exc.strerror or exc}") from None
+    from lrstudio.core.jsonio import read_user_text
+
+    lines = read_user_text(path, "metrics file").splitlines()
     values = []
     for line in lines:
         field = line.strip().split(",")[-1].strip()
@@ -68,7 +65,7 @@ def load_metrics(path: str) -> list[float]:
             values.append(float(field))
         except ValueError:
             if values:
-                raise LrstudioError(f"metrics file {path}: not a number: {field!r}") from None
+                raise LrstudioError(f"metrics file {path}: not a number: {field[:40]!r}") from None
             continue  # a header before the first number
     return values
 

@@ -97,7 +97,7 @@ def test_preview_csv_and_metrics(tmp_path, capsys):
     (["missing.json"], "spec file not found"),
     (["cosine", "--steps", "-5"], "steps"),
     (["cosine", "--base-lr", "-1"], "base_lr"),
-    (["reduce_on_plateau", "--metrics", "/nonexistent/m.txt"], "cannot read metrics"),
+    (["reduce_on_plateau", "--metrics", "/nonexistent/m.txt"], "metrics file '/nonexistent/m.txt' does not exist"),
 ])
 def test_preview_errors_are_one_line(args, words, capsys):
     assert main(["preview", *args]) == 2
