@@ -61,6 +61,10 @@ STATUS_REFRESH_MS = 1000
 # of the GUI thread's time: a big database (or a slow server) is polled less often, never blocking.
 DB_POLL_MS = 1000
 DB_POLL_BUDGET = 0.05
+# A change re-reads only the unfinished and the newest runs (RunsPanel.sync(full=False)); the whole
+# list (renames, tags, deletions of finished runs elsewhere) at most this often, and this long after
+# the last change at the latest.
+DB_FULL_SYNC_S = 10.0
 
 
 def display_url(url: str) -> str:
@@ -193,6 +197,8 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._on_status_timer)
         self._db_version: Any = None
         self._db_poll_after = 0.0
+        self._db_full_at = 0.0  # when the runs were last listed in full
+        self._db_full_due = False  # a partial sync ran since then
         self.db_poll_cost_s = 0.0  # what the last poll that found a change cost the GUI thread
         self._db_timer = QTimer(self)
         self._db_timer.setInterval(DB_POLL_MS)
@@ -710,6 +716,8 @@ class MainWindow(QMainWindow):
         """Start polling the open store; what is listed now is the baseline."""
         self._db_version = self._read_db_version()
         self._db_poll_after = 0.0
+        self._db_full_at = time.monotonic()  # the runs panel has just listed every run
+        self._db_full_due = False
         self._db_timer.start()
 
     def _read_db_version(self) -> Any:
@@ -733,11 +741,19 @@ class MainWindow(QMainWindow):
         if now < self._db_poll_after:
             return False
         version = self._read_db_version()
+        full = now - self._db_full_at >= DB_FULL_SYNC_S
         if version is None or version == self._db_version:
-            return False
-        self._db_version = version
+            if not (self._db_full_due and full):
+                return False
+        else:
+            self._db_version = version
         t0 = time.perf_counter()
-        changed = self.runs_panel.sync()
+        changed = self.runs_panel.sync(full=full)
+        if changed is not None:
+            if full:
+                self._db_full_at, self._db_full_due = now, False
+            else:
+                self._db_full_due = True
         if changed is not None and self._compare is not None:
             # Reload compared runs that changed or still grow (their points are not in the table's
             # change set: a recorder refreshes the run row only every few seconds). This window's

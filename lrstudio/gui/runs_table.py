@@ -109,6 +109,9 @@ STATUS_COLORS: dict[str, tuple[str, str]] = {
     "interrupted": ("#e4e4e4", "#555555"),
 }
 
+# Newest runs a partial sync (RunsPanel.sync(full=False)) re-reads to find new ones.
+SYNC_NEWEST = 50
+
 # Role under which the model returns the sort key (a tuple that Python compares).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -215,19 +218,26 @@ class RunsTableModel(QAbstractTableModel):
         self._runs[row] = info
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
-    def merge_runs(self, runs: Sequence[Any]) -> set[int]:
+    def merge_runs(self, runs: Sequence[Any], checked: Sequence[int] | None = None) -> set[int]:
         """Make the rows equal ``runs`` in place: changed rows get ``dataChanged``, new runs are
         inserted, missing ones removed; no reset, so the view keeps its selection and scroll
-        position. Returns the ids of runs that are new, changed or removed."""
+        position. Returns the ids of runs that are new, changed or removed.
+
+        ``checked``: ``runs`` is only part of the database (these ids, plus any others it holds);
+        only those of them that are missing are removed, the other rows stay as they are.
+        """
         fresh = {r.id: r for r in runs}
-        gone = [r.id for r in self._runs if r.id not in fresh]
+        if checked is None:
+            gone = [r.id for r in self._runs if r.id not in fresh]
+        else:
+            gone = [i for i in checked if i not in fresh and i in self._rows]
         changed = set(gone)
         if gone:
             self.remove_runs(gone)
         first = last = -1
         for row, old in enumerate(self._runs):
-            new = fresh[old.id]
-            if new != old:
+            new = fresh.get(old.id)
+            if new is not None and new != old:
                 self._runs[row] = new
                 changed.add(old.id)
                 first = row if first < 0 else first
@@ -555,24 +565,35 @@ class RunsPanel(QWidget):
         """Reload every run from the store, keeping the selection where the runs still exist."""
         self.sync(quiet=False)
 
-    def sync(self, quiet: bool = True) -> set[int] | None:
+    def sync(self, quiet: bool = True, full: bool = True) -> set[int] | None:
         """Bring the table up to date with the store in place (selection, scroll position and
         the user's sorting stay); returns the ids of runs that are new, changed or gone.
 
-        The main window calls this when the database changed (another process wrote to it);
-        ``quiet``: a database error is not shown (the next poll tries again) and returns None.
+        The main window calls this when the database changed (another process wrote to it).
+        ``full=False`` re-reads only the runs that can change by themselves, the unfinished ones
+        and the newest :data:`SYNC_NEWEST` (new runs), in one or two small queries instead of the
+        whole table (1,000 runs: ~25 ms); a rename, tag or deletion of a finished run by another
+        process needs a full sync. ``quiet``: a database error is not shown (the next poll tries
+        again) and returns None.
         """
+        checked: list[int] | None = None
         if self._store is None:
             runs: list[Any] = []
         else:
             try:
-                runs = self._store.list_runs()
+                if full:
+                    runs = self._store.list_runs()
+                else:
+                    checked = [r.id for r in self.model.runs() if not r.is_finished]
+                    runs = self._store.list_runs(limit=SYNC_NEWEST)
+                    if checked:
+                        runs += self._store.list_runs(run_ids=checked)
             except LrstudioError as exc:
                 if quiet:
                     return None
                 show_error(self, "Cannot list runs", exc)
-                runs = []
-        changed = self.model.merge_runs(runs)
+                runs, checked = [], None
+        changed = self.model.merge_runs(runs, checked)
         if runs and not self._columns_fitted:
             self._fit_columns()
         self._update_count()

@@ -122,3 +122,44 @@ def test_polling_an_unchanged_database_is_cheap_and_does_not_reload(qtbot, windo
     per_poll = (time.perf_counter() - t0) / 50
     assert resets == [] and changes == []  # nothing changed: nothing reloaded or repainted
     assert per_poll < 0.005, f"an idle poll took {per_poll * 1e3:.2f} ms"
+
+
+def test_a_change_rereads_only_unfinished_and_new_runs_and_everything_later(qtbot, window, store, db_url,
+                                                                           monkeypatch):
+    from lrstudio.gui import main_window
+    from lrstudio.storage import open_store
+
+    old = [add_run(store, RunConfig(lr=0.01), f"old {i}", steps=5, steps_per_epoch=5) for i in range(60)]
+    window.runs_panel.refresh()
+    window.poll_database()
+    monkeypatch.setattr(main_window, "DB_FULL_SYNC_S", 3600.0)
+    calls: list[dict] = []
+    real_list_runs = store.list_runs
+    monkeypatch.setattr(store, "list_runs", lambda **kw: calls.append(kw) or real_list_runs(**kw))
+
+    def poll() -> bool:
+        window._db_poll_after = 0.0  # as if a second had passed
+        return window.poll_database()
+
+    other = open_store(db_url)  # another connection: what another process does
+    try:
+        run_id = other.create_run(RunConfig(lr=0.02), name="new elsewhere")
+        assert poll()
+        assert _row_status(window, run_id) == "running"
+        other.recorder(run_id).close(status="stopped")
+        assert poll()
+        assert _row_status(window, run_id) == "stopped"
+        assert calls and all(kw.get("limit") or kw.get("run_ids") for kw in calls)  # never the whole list
+
+        other.rename_run(old[0], "renamed elsewhere")
+        other.delete_run(old[1])
+        poll()
+        model = window.runs_panel.model
+        assert model.run_at(model.row_of(old[0])).name == "old 0"  # not yet: a partial sync...
+        monkeypatch.setattr(main_window, "DB_FULL_SYNC_S", 0.0)
+        assert poll()  # ...and a full one soon after, even with no new change
+        assert model.run_at(model.row_of(old[0])).name == "renamed elsewhere"
+        assert model.row_of(old[1]) == -1
+        assert not poll()  # up to date: nothing more to do
+    finally:
+        other.close()
