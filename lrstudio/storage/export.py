@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy import func, select
 
 from lrstudio.storage.engine import RunNotFoundError, StoreError, translated
-from lrstudio.storage.models import NAN, NEG_INF, POS_INF, MetricPointRow, MetricSeriesRow
+from lrstudio.storage.models import NAN, NEG_INF, NEG_ZERO, POS_INF, MetricPointRow, MetricSeriesRow
 
 if TYPE_CHECKING:
     from lrstudio.storage.repository import RunInfo, Store
@@ -72,6 +72,8 @@ def _value(value: float | None, kind: int) -> float:
         return float("inf")
     if kind == NEG_INF:
         return float("-inf")
+    if kind == NEG_ZERO:  # SQLite reads -0.0 back as 0.0 (storage/models.py)
+        return -0.0
     return float("nan") if value is None else value
 
 

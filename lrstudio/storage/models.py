@@ -16,6 +16,9 @@ Three tables carry everything (see ``docs/ARCHITECTURE.md`` and STYLE.md section
 
 SQLite stores NaN as NULL, so ``value`` is NULL for every non-finite value and ``value_kind``
 says which one it was (Optuna's ``TrialIntermediateValueType``); infinities are never clamped.
+SQLite also drops the sign of -0.0 (a REAL equal to an integer is stored as the integer 0), so
+-0.0 is written as ``value`` -0.0 with ``value_kind`` NEG_ZERO (PostgreSQL keeps the sign, SQLite
+reads back 0.0, the kind restores it on both; revision 0002).
 Code outside ``lrstudio.storage`` never sees these classes: the repository returns dataclasses.
 Migrations must not import this module (they declare the columns they touch).
 """
@@ -43,8 +46,8 @@ RUN_STATUSES = ("queued", "running", "completed", "stopped", "diverged", "failed
 FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 # value_kind codes (small integers: one byte per point instead of a string).
-FINITE, NAN, POS_INF, NEG_INF = 0, 1, 2, 3
-VALUE_KINDS = {FINITE: "finite", NAN: "nan", POS_INF: "pos_inf", NEG_INF: "neg_inf"}
+FINITE, NAN, POS_INF, NEG_INF, NEG_ZERO = 0, 1, 2, 3, 4
+VALUE_KINDS = {FINITE: "finite", NAN: "nan", POS_INF: "pos_inf", NEG_INF: "neg_inf", NEG_ZERO: "neg_zero"}
 
 # Named constraints: Alembic batch mode on SQLite needs names to drop or alter a constraint.
 NAMING_CONVENTION = {
@@ -147,8 +150,8 @@ class MetricSeriesRow(Base):
 class MetricPointRow(Base):
     __tablename__ = "metric_points"
     __table_args__ = (
-        # BETWEEN, not IN (0, 1, 2, 3): SQLite evaluated the IN list per row at half the insert speed.
-        CheckConstraint("value_kind BETWEEN 0 AND 3", name="value_kind"),
+        # BETWEEN, not IN (0, 1, 2, 3, 4): SQLite evaluated the IN list per row at half the insert speed.
+        CheckConstraint("value_kind BETWEEN 0 AND 4", name="value_kind"),
         {"sqlite_with_rowid": False},
     )
 

@@ -27,6 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from math import copysign
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -38,6 +39,7 @@ from lrstudio.storage.models import (
     FINITE,
     NAN,
     NEG_INF,
+    NEG_ZERO,
     POS_INF,
     MetricPointRow,
     MetricSeriesRow,
@@ -131,7 +133,9 @@ class RunRecorder:
                             sid = self._create_series(key)
                         v = float(raw)
                         if v - v == 0.0:  # finite (NaN and +-inf give NaN)
-                            append((sid, step, v, FINITE, wall, epoch))
+                            # -0.0 has its own kind: SQLite would read it back as 0.0.
+                            append((sid, step, v, FINITE if v or copysign(1.0, v) > 0 else NEG_ZERO,
+                                    wall, epoch))
                         else:
                             append((sid, step, None, NAN if v != v else (POS_INF if v > 0 else NEG_INF),
                                     wall, epoch))
@@ -250,6 +254,8 @@ class RunRecorder:
         points is harmless); later point rows carry its id directly."""
         if len(key) > 100:
             raise StoreError(f"a metric key has at most 100 characters: {key[:40]!r}...")
+        if "\x00" in key:
+            raise StoreError(f"a metric key cannot contain a NUL character (\\x00): {key[:40]!r}")
         with transaction(self._engine) as conn:
             sid = conn.execute(select(_series.c.id).where(_series.c.run_id == self.run_id,
                                                          _series.c.key == key)).scalar()

@@ -7,7 +7,14 @@ never ORM rows (MLflow's ``to_mlflow_entity()``).
 Threads: one :class:`Store` may be used from the GUI thread while worker threads write through
 their own :class:`~lrstudio.storage.recorder.RunRecorder`. The engine's pool is shared; every
 method and every recorder transaction checks out its own connection or session, and none is
-ever shared between threads.
+ever shared between threads (the one exception, :meth:`Store.data_version`'s SQLite connection,
+is used under a lock and only for that pragma).
+
+What is stored is checked the same way on every backend (issue 9): a config must pass
+``RunConfig.validated()``; names, notes and tags may hold any text except the NUL character
+(PostgreSQL cannot store it, SQLite could); run names are unique in a database (``create_run``
+adds " (2)", " (3)" ...; ``rename_run`` refuses a name another run has); run ids outside
+1 .. 2**63-1 are simply not found.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import json
 import math
 import os
 import socket
+import sqlite3
 import sys
+import threading
 import uuid as uuid_mod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +34,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 from sqlalchemy.orm import sessionmaker
 
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.storage.engine import (
+    BUSY_TIMEOUT_MS,
     RunNotFoundError,
     StoreError,
     session_scope,
+    sqlite_path,
     transaction,
     translated,
     writer,
@@ -42,6 +53,7 @@ from lrstudio.storage.migrate import UpgradeResult
 from lrstudio.storage.models import (
     NAN,
     NEG_INF,
+    NEG_ZERO,
     POS_INF,
     RUN_STATUSES,
     MetricPointRow,
@@ -60,6 +72,12 @@ _runs = RunRow.__table__
 _series = MetricSeriesRow.__table__
 _points = MetricPointRow.__table__
 _tags = RunTagRow.__table__
+
+MAX_RUN_ID = 2**63 - 1  # SQLite's INTEGER; PostgreSQL's bigint
+MAX_NAME = 200
+# Serialises create_run/rename_run on PostgreSQL so that two processes never pick the same name
+# (SQLite's BEGIN IMMEDIATE already does). An arbitrary constant: "lrstudio" in ASCII.
+_NAMES_LOCK = 0x6C7273747564696F
 
 SUMMARY_FLOATS = ("final_loss", "best_loss", "final_val_loss", "best_val_loss", "best_accuracy")
 
@@ -256,6 +274,7 @@ def series_from_rows(rows: Sequence[Sequence[Any]]) -> Series:
         value[kind == NAN] = np.nan
         value[kind == POS_INF] = np.inf
         value[kind == NEG_INF] = -np.inf
+        value[kind == NEG_ZERO] = -0.0
     epoch_f = arr[:, 4]
     epoch = np.where(np.isnan(epoch_f), -1, epoch_f).astype(np.int64)
     return Series(arr[:, 0].astype(np.int64), value, arr[:, 3].copy(), epoch)
@@ -272,6 +291,12 @@ class Store:
         self._read_sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self.write_engine, expire_on_commit=False)
         self._closed = False
+        # The largest id the runs.id column can hold: SQLite's INTEGER, PostgreSQL's integer.
+        self._max_id = 2**31 - 1 if engine.dialect.name == "postgresql" else MAX_RUN_ID
+        self._commits = 0  # transactions this store's connections committed (data_version)
+        self._version_con: sqlite3.Connection | None = None
+        self._version_lock = threading.Lock()
+        event.listen(engine, "commit", self._count_commit)
         ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._points_sql = (
             "SELECT step, value, value_kind, wall_time, epoch FROM metric_points "
@@ -283,6 +308,12 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def _id(self, run_id: Any) -> int:
+        rid = _run_id(run_id)
+        if rid > self._max_id:  # valid, but more than this database's column holds: not there
+            raise RunNotFoundError(f"no run with id {rid} in this database")
+        return rid
+
     def read_session(self) -> Any:
         """Context manager: a read session (commit/rollback/close, errors translated)."""
         return session_scope(self._read_sessions)
@@ -293,7 +324,47 @@ class Store:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            with self._version_lock:
+                if self._version_con is not None:
+                    self._version_con.close()
+                    self._version_con = None
             self.engine.dispose()
+
+    def _count_commit(self, conn: Any) -> None:
+        self._commits += 1
+
+    def data_version(self) -> int:
+        """A number that changes whenever anyone commits to the database; cheap enough to poll.
+
+        Compare it with the previous value (equality means: nothing was committed since); it has
+        no other meaning and is only comparable within this process. Changes made by this store's
+        own connections, by other stores and by other processes all count.
+
+        SQLite: ``PRAGMA data_version`` on one connection kept only for this (a connection does
+        not see its own commits in it, and this one never writes), plus this store's own commit
+        count; a few microseconds. PostgreSQL: the server's current snapshot (``xmin:xmax:xip``),
+        which moves with every committed write in the whole cluster, so it may also change when
+        another database of the same server is written; one round trip.
+        """
+        if self._closed:
+            raise StoreError("the run store is closed")
+        path = sqlite_path(self.url) if self.is_sqlite else None
+        if self.is_sqlite and path is None:  # in-memory: only this process writes
+            return self._commits
+        if path is not None:
+            with self._version_lock:
+                try:
+                    if self._version_con is None:
+                        self._version_con = sqlite3.connect(
+                            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                            check_same_thread=False)
+                    (version,) = self._version_con.execute("PRAGMA data_version").fetchone()
+                except sqlite3.Error as exc:
+                    raise StoreError(f"cannot read the database's version: {exc}") from None
+            return (int(version) << 32) + self._commits
+        with translated(self.engine), self.engine.connect() as conn:
+            snapshot = conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
+        return hash((snapshot, self._commits))
 
     def __enter__(self) -> Store:
         return self
@@ -307,18 +378,26 @@ class Store:
     # -- runs ----------------------------------------------------------------------------------
     def create_run(self, config: RunConfig | Mapping[str, Any], name: str | None = None,
                    status: str = "running") -> int:
-        """Insert a run and return its id. ``status="running"`` makes this process its owner."""
+        """Insert a run and return its id. ``status="running"`` makes this process its owner.
+
+        The config must pass ``RunConfig.validated()`` (its error is raised and no row is
+        created); it is stored as given. The name (``name``, else the config's, else one made
+        from the config) gets a " (2)", " (3)" ... suffix when another run already has it.
+        """
         if not isinstance(config, RunConfig):
             config = RunConfig.from_dict(config)
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; allowed: {', '.join(RUN_STATUSES)}")
+        config.validated()
         now = utcnow()
-        run_name = (name or config.name or "").strip() or _generated_name(config)
+        wanted = (name or config.name or "").strip() or _generated_name(config)
+        _check_text("name", wanted)
         running = status == "running"
         with self.write_session() as s:
+            self._lock_names(s)
             row = RunRow(
                 uuid=str(uuid_mod.uuid4()),
-                name=run_name[:200],
+                name=_unique_name(s, wanted[:MAX_NAME]),
                 status=status,
                 created_at=now,
                 started_at=now if running else None,
@@ -339,10 +418,15 @@ class Store:
             s.flush()
             return int(row.id)
 
+    def _lock_names(self, conn: Any) -> None:
+        if self.engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _NAMES_LOCK})
+
     def recorder(self, run_id: int, **kwargs: Any) -> Any:
         """A :class:`~lrstudio.storage.recorder.RunRecorder` writing this run's events."""
         from lrstudio.storage.recorder import RunRecorder
 
+        run_id = self._id(run_id)
         self.get_run(run_id)
         return RunRecorder(self, run_id, **kwargs)
 
@@ -389,20 +473,22 @@ class Store:
             q = q.where(_runs.c.id.in_(select(_tags.c.run_id).where(_tags.c.tag == tag)))
         if text:
             q = q.where(func.lower(_runs.c.name).contains(text.lower(), autoescape=True))
-        if run_ids is not None:
-            q = q.where(_runs.c.id.in_(list(run_ids)))
+        if run_ids is not None:  # ids the database cannot hold match no run
+            ids = [int(r) for r in run_ids]
+            q = q.where(_runs.c.id.in_([r for r in ids if 1 <= r <= self._max_id]))
         col = ORDER_COLUMNS[order_by]
         key = col.desc() if descending else col.asc()
         q = q.order_by(key.nulls_last(), _runs.c.id.desc() if descending else _runs.c.id.asc())
         if limit is not None:
             q = q.limit(limit)
-        with translated(), self.engine.connect() as conn:
+        with translated(self.engine), self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
             tags = self._tags_for(conn, (r["id"] for r in rows))
         return [_info_from_row(r, tags[r["id"]]) for r in rows]
 
     def get_run(self, run_id: int) -> RunInfo:
-        with translated(), self.engine.connect() as conn:
+        run_id = self._id(run_id)
+        with translated(self.engine), self.engine.connect() as conn:
             row = conn.execute(select(_runs).where(_runs.c.id == run_id)).mappings().first()
             if row is None:
                 raise RunNotFoundError(f"no run with id {run_id} in this database")
@@ -410,21 +496,38 @@ class Store:
         return _info_from_row(row, tags[run_id])
 
     def rename_run(self, run_id: int, name: str) -> None:
+        """Rename a run; a name that another run has is refused (names are unique)."""
+        run_id = self._id(run_id)
         name = name.strip()
         if not name:
             raise StoreError("a run name cannot be empty")
-        if len(name) > 200:
-            raise StoreError(f"a run name has at most 200 characters (got {len(name)})")
-        self._update(run_id, name=name)
+        if len(name) > MAX_NAME:
+            raise StoreError(f"a run name has at most {MAX_NAME} characters (got {len(name)})")
+        _check_text("name", name)
+        with transaction(self.write_engine) as conn:
+            self._lock_names(conn)
+            other = conn.execute(select(_runs.c.id).where(_runs.c.name == name, _runs.c.id != run_id)
+                                 .limit(1)).scalar()
+            if other is not None:
+                raise StoreError(f"run {other} is already named {name!r}; run names are unique in a "
+                                 f"database, choose another name")
+            n = conn.execute(update(_runs).where(_runs.c.id == run_id).values(name=name)).rowcount
+            if n == 0:
+                raise RunNotFoundError(f"no run with id {run_id} in this database")
 
     def set_notes(self, run_id: int, notes: str) -> None:
+        run_id = self._id(run_id)
+        _check_text("notes", notes)
         self._update(run_id, notes=notes)
 
     def set_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        run_id = self._id(run_id)
         clean = sorted({t.strip() for t in tags if t and t.strip()})
         too_long = [t for t in clean if len(t) > 100]
         if too_long:
             raise StoreError(f"a tag has at most 100 characters: {too_long[0][:40]!r}...")
+        for t in clean:
+            _check_text("tag", t)
         with transaction(self.write_engine) as conn:
             self._require(conn, run_id)
             conn.execute(delete(_tags).where(_tags.c.run_id == run_id))
@@ -443,6 +546,7 @@ class Store:
 
     def delete_run(self, run_id: int) -> None:
         """Delete a run with its tags, series and points (foreign keys cascade)."""
+        run_id = self._id(run_id)
         with transaction(self.write_engine) as conn:
             self._require(conn, run_id)
             # Explicit deletes, children first: correct even where foreign keys are off.
@@ -465,7 +569,7 @@ class Store:
         now = utcnow()
         me = os.getpid()
         gone: list[tuple[int, str]] = []
-        with translated(), self.engine.connect() as conn:
+        with translated(self.engine), self.engine.connect() as conn:
             rows = conn.execute(
                 select(_runs.c.id, _runs.c.owner_host, _runs.c.owner_pid, _runs.c.heartbeat_at,
                        _runs.c.created_at).where(_runs.c.status == "running")
@@ -494,7 +598,8 @@ class Store:
 
     # -- metrics -------------------------------------------------------------------------------
     def series_keys(self, run_id: int) -> list[str]:
-        with translated(), self.engine.connect() as conn:
+        run_id = self._id(run_id)
+        with translated(self.engine), self.engine.connect() as conn:
             return sorted(conn.execute(select(_series.c.key).where(_series.c.run_id == run_id)).scalars())
 
     def _series_ids(self, conn: Any, run_id: int, keys: Iterable[str] | None) -> list[tuple[str, int]]:
@@ -515,7 +620,8 @@ class Store:
 
     def load_series(self, run_id: int, keys: Iterable[str] | None = None) -> dict[str, Series]:
         """The run's metric series as numpy arrays, keyed by metric key (sorted)."""
-        with translated(), self.engine.connect() as conn, conn.begin():
+        run_id = self._id(run_id)
+        with translated(self.engine), self.engine.connect() as conn, conn.begin():
             self._require(conn, run_id)
             return {key: series_from_rows(self._fetch_points(conn, sid))
                     for key, sid in self._series_ids(conn, run_id, keys)}
@@ -523,8 +629,9 @@ class Store:
     def load_many(self, run_ids: Iterable[int], keys: Iterable[str] | None = None) -> dict[int, dict[str, Series]]:
         """:meth:`load_series` for several runs (one consistent snapshot)."""
         wanted = None if keys is None else list(keys)
+        run_ids = [self._id(r) for r in run_ids]
         out: dict[int, dict[str, Series]] = {}
-        with translated(), self.engine.connect() as conn, conn.begin():
+        with translated(self.engine), self.engine.connect() as conn, conn.begin():
             for rid in run_ids:
                 self._require(conn, rid)
                 out[rid] = {key: series_from_rows(self._fetch_points(conn, sid))
@@ -536,7 +643,7 @@ class Store:
         """Yield ``(run_id, key, step, value, wall_time, epoch)`` tuples, streaming (NaN/inf restored)."""
         from lrstudio.storage.export import iter_points
 
-        return iter_points(self, run_ids, keys, chunk)
+        return iter_points(self, [self._id(r) for r in run_ids], keys, chunk)
 
     # -- export --------------------------------------------------------------------------------
     def export_history_csv(self, run_ids: Sequence[int], dest: str | Path, wide: bool = False,
@@ -544,21 +651,84 @@ class Store:
         """Write the runs' histories to one CSV file; return the number of data rows."""
         from lrstudio.storage.export import export_history_csv
 
+        run_ids = [self._id(r) for r in run_ids]
         return export_history_csv(self, run_ids, dest, wide=wide, progress=progress)
 
     def export_runs_csv(self, dest: str | Path, run_ids: Sequence[int] | None = None) -> int:
         """Write one row per run (config flattened into columns + summary); return the row count."""
         from lrstudio.storage.export import export_runs_csv
 
+        if run_ids is not None:
+            run_ids = [self._id(r) for r in run_ids]
         return export_runs_csv(self, dest, run_ids=run_ids)
 
 
+def _run_id(run_id: Any) -> int:
+    """A run id the database can hold; anything else is a run that is not there."""
+    if isinstance(run_id, bool) or not isinstance(run_id, (int, np.integer)):
+        raise StoreError(f"a run id is a whole number between 1 and {MAX_RUN_ID}, got {str(run_id)[:40]!r}")
+    rid = int(run_id)
+    if not 1 <= rid <= MAX_RUN_ID:
+        digits = str(rid)
+        shown = digits if len(digits) <= 25 else f"{digits[:12]}... (a number of {len(digits.lstrip('-'))} digits)"
+        raise RunNotFoundError(f"no run with id {shown} in this database (run ids are between 1 and {MAX_RUN_ID})")
+    return rid
+
+
+def _check_text(what: str, value: str) -> None:
+    """Refuse NUL: PostgreSQL cannot store it in text, and SQLite must behave the same."""
+    at = value.find("\x00")
+    if at >= 0:
+        raise StoreError(f"a run {what} cannot contain a NUL character (\\x00, at position {at + 1}); "
+                         f"any text without NUL characters is allowed")
+
+
+def _unique_name(conn: Any, name: str) -> str:
+    """``name``, or ``name (N)`` with the smallest N >= 2 that no run has (within MAX_NAME)."""
+    # Every candidate starts with the first MAX_NAME - 10 characters of the name: one query.
+    head = name[:MAX_NAME - 10]
+    taken = set(conn.execute(select(_runs.c.name).where(
+        func.substr(_runs.c.name, 1, len(head)) == head)).scalars())
+    if name not in taken:
+        return name
+    n = 2
+    while True:
+        suffix = f" ({n})"
+        candidate = name[:MAX_NAME - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+def _number(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) and math.isfinite(v) else str(v)
+
+
+def _spec_text(spec: Any) -> str:
+    """``cosine(T_max=100)``; nested schedules (warm-up around an inner one) joined by ``>``."""
+    if not isinstance(spec, Mapping):
+        return "?"
+    params = spec.get("params") or {}
+    nums = [f"{k}={_number(v)}" for k, v in params.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    text = str(spec.get("name", "?")) + (f"({','.join(nums)})" if nums else "")
+    inner = [v for v in params.values() if isinstance(v, Mapping) and "name" in v]
+    for v in params.values():
+        if isinstance(v, (list, tuple)):
+            inner += [x for x in v if isinstance(x, Mapping) and "name" in x]
+    return ">".join([text, *(_spec_text(x) for x in inner)])
+
+
 def _generated_name(config: RunConfig) -> str:
+    """What usually differs between runs, short: model, optimizer, schedule with its numbers,
+    LR, batch size (``full`` for 0), epochs or steps."""
     opt = config.optimizer.get("name", "?")
-    sched = config.schedule.get("name", "?")
-    lr = config.lr
-    lr_text = f"{lr:g}" if isinstance(lr, float) and math.isfinite(lr) else str(lr)
-    return f"{config.model} {opt} {sched} lr={lr_text}"
+    sched = _spec_text(config.schedule)
+    if len(sched) > 80:
+        sched = sched[:77] + "..."
+    bs = config.batch_size or "full"
+    length = f"{config.max_steps}steps" if config.max_steps else f"{config.epochs}ep"
+    return f"{config.model} {opt} {sched} lr={_number(config.lr)} bs={bs} {length}"
 
 
 __all__ = ["HEARTBEAT_STALE_S", "RunInfo", "Series", "Store", "pid_alive", "series_from_rows", "utcnow"]

@@ -4,6 +4,9 @@
 20 steps of train/loss and lr, val/loss with a NaN, tag "baseline"; "diverged =1+1", diverged,
 train/loss [1.0, inf], notes "exploded"), then ``journal_mode=DELETE`` and ``VACUUM`` so that it is
 one file. Keep it: every later migration is tested by upgrading it here.
+
+``tests/data/schema_0002.sqlite`` is that file upgraded to revision 0002 (the -0.0 value kind),
+plus a series "test/signed_zero" on "windsor sgd": step 1 is -0.0 (value kind 4), step 2 is 0.0.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import create_engine
 
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
+from lrstudio.core.events import StepLogged
 from lrstudio.storage import (
     DatabaseLockedError,
     NewerDatabaseError,
@@ -34,7 +38,14 @@ from lrstudio.storage import (
     open_store,
 )
 from lrstudio.storage.engine import make_engine
-from lrstudio.storage.migrate import alembic_config, backup_sqlite, current_revision, head_revision, probe
+from lrstudio.storage.migrate import (
+    alembic_config,
+    backup_sqlite,
+    current_revision,
+    head_revision,
+    probe,
+    script_directory,
+)
 from lrstudio.storage.models import Base
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -45,9 +56,11 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_head_is_0001_and_there_is_a_committed_database_for_it():
-    assert head_revision() == "0001"
-    assert DATA / "schema_0001.sqlite" in OLD_DBS
+def test_head_is_0002_and_there_is_a_committed_database_for_every_revision():
+    assert head_revision() == "0002"
+    revisions = [r.revision for r in script_directory().walk_revisions()]
+    assert sorted(revisions) == ["0001", "0002"]
+    assert [DATA / f"schema_{r}.sqlite" for r in sorted(revisions)] == OLD_DBS
 
 
 @pytest.mark.parametrize("old", OLD_DBS, ids=lambda p: p.name)
@@ -65,10 +78,19 @@ def test_committed_old_database_upgrades_and_reads(tmp_path, old):
         assert len(s["train/loss"]) == 20 and s["train/loss"].value[3] == 0.25
         assert math.isnan(s["val/loss"].value[1])
         assert store.load_series(bad.id)["train/loss"].value.tolist() == [1.0, math.inf]
-        # and the database is usable afterwards
+        if old.name >= "schema_0002":
+            zeros = s["test/signed_zero"].value.tolist()
+            assert zeros == [0.0, 0.0] and [math.copysign(1, z) for z in zeros] == [-1, 1]
+        # and the database is usable afterwards, -0.0 included
         rid = store.create_run(ok.config(), name="after upgrade")
         with store.recorder(rid) as rec:
-            rec.handle([])
+            rec.handle([StepLogged(1, 0, 0.0, {"x": -0.0})])
+        assert math.copysign(1, store.load_series(rid)["x"].value[0]) == -1
+    con = sqlite3.connect(db)
+    sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'metric_points'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql and "BETWEEN 0 AND 4" in sql
+    assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    con.close()
     # The committed file itself is never touched by the test.
     assert old.stat().st_size > 0
 
@@ -90,7 +112,7 @@ def test_newer_revision_is_refused_and_file_left_byte_identical(tmp_path):
     with pytest.raises(NewerDatabaseError) as err:
         open_store(f"sqlite:///{db}")
     msg = str(err.value)
-    assert "'0042'" in msg and "'0001'" in msg and __version__ in msg and "Update lrstudio" in msg
+    assert "'0042'" in msg and f"'{head_revision()}'" in msg and __version__ in msg and "Update lrstudio" in msg
     assert _sha(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == files_before  # no backup, no WAL
     with pytest.raises(NewerDatabaseError):  # the CLI's `db current` path too
@@ -152,7 +174,20 @@ def test_downgrade_to_base_and_upgrade_again(store_url):
         engine.dispose()
     with open_store(store_url) as store:
         assert store.list_runs() == []
-        assert current_revision(store_url) == "0001"
+        assert current_revision(store_url) == head_revision()
+
+
+def test_value_kind_check_allows_negative_zero_and_nothing_beyond(store_url):
+    from sqlalchemy import text
+
+    from lrstudio.storage import StoreError as _StoreError
+    from lrstudio.storage.engine import transaction
+
+    with open_store(store_url) as store:
+        with transaction(store.write_engine) as conn:
+            conn.execute(text("INSERT INTO metric_points (series_id, step, value, value_kind) VALUES (1, 1, 0, 4)"))
+        with pytest.raises(_StoreError), transaction(store.write_engine) as conn:
+            conn.execute(text("INSERT INTO metric_points (series_id, step, value, value_kind) VALUES (1, 2, 0, 5)"))
 
 
 def test_backup_copies_a_consistent_database_including_wal(tmp_path):
@@ -168,15 +203,15 @@ def test_backup_copies_a_consistent_database_including_wal(tmp_path):
     con.close()
 
 
-REV_0002 = '''"""Test-only revision: an index on runs.name.
+REV_0003 = '''"""Test-only revision: an index on runs.name.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -197,30 +232,34 @@ def test_behind_database_is_backed_up_then_upgraded(tmp_path, monkeypatch):
     scripts = tmp_path / "alembic"
     shutil.copytree(Path(alembic_config().get_main_option("script_location")), scripts,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_test.py").write_text(REV_0002)
+    (scripts / "versions" / "0003_test.py").write_text(REV_0003)
     monkeypatch.setattr("lrstudio.storage.migrate.alembic_dir", lambda: scripts)
     db = tmp_path / "user.sqlite"
     shutil.copyfile(DATA / "schema_0001.sqlite", db)
     before = _sha(db)
-    with pytest.raises(StoreError, match="'0001'.*needs '0002'.*lrstudio db upgrade"):
+    with pytest.raises(StoreError, match="'0001'.*needs '0003'.*lrstudio db upgrade"):
         open_store(f"sqlite:///{db}", upgrade=False)
     assert _sha(db) == before
     with open_store(f"sqlite:///{db}") as store:
-        assert store.migration.from_revision == "0001" and store.migration.to_revision == "0002"
+        assert store.migration.from_revision == "0001" and store.migration.to_revision == "0003"
         backup = store.migration.backup
         assert len(store.list_runs()) == 2
-    assert backup is not None and backup.name.startswith("user.sqlite.bak-0001-to-0002-")
+    assert backup is not None and backup.name.startswith("user.sqlite.bak-0001-to-0003-")
     assert current_revision(f"sqlite:///{backup}") == "0001"
     con = sqlite3.connect(db)
     assert ("ix_test_runs_name",) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     con.close()
-    # this lrstudio (head 0002) can go back down with the real downgrade()
+    # this lrstudio (head 0003) can go back down with the real downgrade()s
     engine = create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0001")
     engine.dispose()
     assert current_revision(f"sqlite:///{db}") == "0001"
+    con = sqlite3.connect(db)
+    sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'metric_points'").fetchone()[0]
+    con.close()
+    assert "WITHOUT ROWID" in sql and "BETWEEN 0 AND 3" in sql
 
 
 SLOW_BACKUP = '''

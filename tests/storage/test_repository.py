@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from sqlalchemy import func, select, update
 from storage_helpers import SPECIAL, full_run, same_float, special_events, step_events
 
 from lrstudio.core.config import RunConfig
+from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import StepLogged
 from lrstudio.storage import RunInfo, RunNotFoundError, Series, StoreError
 from lrstudio.storage.models import MetricPointRow, MetricSeriesRow, RunRow, RunTagRow
@@ -52,7 +54,7 @@ def test_create_and_get_run_returns_a_frozen_dataclass(store):
 def test_generated_name_and_queued_status(store):
     rid = store.create_run(_cfg(), status="queued")
     info = store.get_run(rid)
-    assert info.name == "linear sgd constant lr=0.01"
+    assert info.name == "linear sgd constant lr=0.01 bs=full 10ep"
     assert info.status == "queued" and info.owner_pid is None and info.started_at is None
     with pytest.raises(StoreError, match="unknown run status"):
         store.create_run(_cfg(), status="paused")
@@ -253,3 +255,100 @@ def test_store_never_returns_orm_rows(store):
 
     for value in (store.get_run(rid), *store.list_runs()):
         assert not isinstance(value, Base)
+
+
+# -- issue 9: edges that behaved differently per backend, or not at all ----------------------------
+
+@pytest.mark.parametrize("bad", [0, -1, 2**63, 10**1000, -(2**63) - 1])
+def test_run_ids_out_of_range_are_not_found_with_a_clear_message(store, bad):
+    shown = str(bad) if len(str(bad)) < 30 else "a number of"
+    calls = (lambda: store.get_run(bad), lambda: store.rename_run(bad, "x"),
+             lambda: store.set_notes(bad, "x"), lambda: store.set_tags(bad, ["x"]),
+             lambda: store.delete_run(bad), lambda: store.load_series(bad), lambda: store.series_keys(bad),
+             lambda: store.load_many([bad]), lambda: store.recorder(bad), lambda: store.duplicate_config(bad))
+    for call in calls:
+        with pytest.raises(RunNotFoundError) as err:
+            call()
+        msg = str(err.value)
+        assert "no run" in msg and shown in msg and "between 1 and 9223372036854775807" in msg
+        assert len(msg) < 200
+
+
+def test_the_largest_run_id_is_simply_not_found(store):
+    with pytest.raises(RunNotFoundError, match="no run with id 9223372036854775807 in this database"):
+        store.get_run(2**63 - 1)
+
+
+def test_negative_zero_keeps_its_sign(store):
+    rid = store.create_run(_cfg())
+    with store.recorder(rid) as rec:
+        rec.handle([StepLogged(1, 0, 0.0, {"train/loss": -0.0, "lr": 0.0}),
+                    StepLogged(2, 0, 1.0, {"train/loss": 0.0, "lr": -0.0})])
+    s = store.load_series(rid)
+    assert [math.copysign(1.0, v) for v in s["train/loss"].value.tolist()] == [-1.0, 1.0]
+    assert [math.copysign(1.0, v) for v in s["lr"].value.tolist()] == [1.0, -1.0]
+    assert s["train/loss"].value.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("field", ["name", "rename", "notes", "tags", "config name"])
+def test_nul_characters_are_refused_on_every_backend(store, field):
+    rid = store.create_run(_cfg(name="clean"))
+    before = _count(store, RunRow)
+    call = {
+        "name": lambda: store.create_run(_cfg(), name="a\x00b"),
+        "config name": lambda: store.create_run(_cfg(name="a\x00b")),
+        "rename": lambda: store.rename_run(rid, "a\x00b"),
+        "notes": lambda: store.set_notes(rid, "a\x00b"),
+        "tags": lambda: store.set_tags(rid, ["ok", "a\x00b"]),
+    }[field]
+    with pytest.raises(StoreError, match=r"NUL character.*any text without NUL"):
+        call()
+    info = store.get_run(rid)
+    assert (info.name, info.notes, info.tags) == ("clean", "", ())
+    assert _count(store, RunRow) == before
+
+
+def test_create_run_validates_the_config_and_stores_nothing_when_it_fails(store):
+    before = _count(store, RunRow)
+    for bad, named in (({"model": "transformer9000"}, "transformer9000"), ({"lr": -1.0}, "-1"),
+                       ({"optimizer": {"name": "nope", "params": {}}}, "nope"),
+                       ({"schedule": {"name": "cosine", "params": {"T_max": -5}}}, "-5")):
+        with pytest.raises(LrstudioError, match=named):
+            store.create_run(_cfg(**bad))
+    with pytest.raises(LrstudioError, match="transformer9000"):
+        store.create_run({**_cfg().to_dict(), "model": "transformer9000"})
+    assert _count(store, RunRow) == before
+    # a valid config is stored as given
+    rid = store.create_run(_cfg())
+    assert store.get_run(rid).config() == _cfg()
+
+
+def test_run_names_are_unique_with_a_suffix(store):
+    a = store.create_run(_cfg(name="cnn adam"))
+    b = store.create_run(_cfg(name="cnn adam"))
+    c = store.create_run(_cfg(), name="cnn adam")
+    g1, g2 = store.create_run(_cfg()), store.create_run(_cfg())
+    names = [store.get_run(r).name for r in (a, b, c, g1, g2)]
+    assert names[:3] == ["cnn adam", "cnn adam (2)", "cnn adam (3)"]
+    assert names[4] == names[3] + " (2)"
+    store.delete_run(b)
+    assert store.get_run(store.create_run(_cfg(name="cnn adam"))).name == "cnn adam (2)"
+    long = "x" * 200
+    l1, l2 = store.create_run(_cfg(), name=long), store.create_run(_cfg(), name=long)
+    assert store.get_run(l1).name == long and store.get_run(l2).name == "x" * 196 + " (2)"
+    # renaming to a name another run has is refused; to its own name is fine
+    with pytest.raises(StoreError, match="run .* is already named 'cnn adam'"):
+        store.rename_run(c, "cnn adam")
+    store.rename_run(a, "cnn adam")
+    assert len({r.name for r in store.list_runs()}) == len(store.list_runs())
+
+
+def test_generated_names_say_what_differs(store):
+    base = dict(model="linear", optimizer={"name": "adam", "params": {}}, lr=0.01)
+    r1 = store.create_run(_cfg(**base, batch_size=32, epochs=5,
+                               schedule={"name": "cosine", "params": {"T_max": 100}}))
+    r2 = store.create_run(_cfg(**base, batch_size=64, epochs=5,
+                               schedule={"name": "cosine", "params": {"T_max": 400}}))
+    n1, n2 = store.get_run(r1).name, store.get_run(r2).name
+    assert n1 == "linear adam cosine(T_max=100) lr=0.01 bs=32 5ep"
+    assert n2 == "linear adam cosine(T_max=400) lr=0.01 bs=64 5ep"
