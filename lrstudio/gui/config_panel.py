@@ -17,6 +17,7 @@ Validation happens in two layers on every edit:
 from __future__ import annotations
 
 import gzip
+import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -91,6 +93,9 @@ def _optimizers() -> Any:
 
 
 # -- nested schedule editors --------------------------------------------------------------------
+#: Nesting levels of schedule editors in the form; deeper parts are edited as JSON (SpecTextEditor).
+FORM_MAX_DEPTH = 6
+
 class ScheduleEditor(QWidget):
     """Choose a schedule and edit its parameters (nested schedules get nested editors)."""
 
@@ -164,6 +169,11 @@ class ScheduleEditor(QWidget):
     def form(self) -> ParamForm | None:
         return self._form
 
+    @property
+    def depth(self) -> int:
+        """0 for the run's schedule, 1 for a schedule inside it, and so on."""
+        return self._depth
+
     def schedule_name(self) -> str:
         return self.combo.currentData()
 
@@ -209,6 +219,8 @@ class ScheduleEditor(QWidget):
             self._form_holder.addWidget(self._form)
 
     def _nested(self, p: Param) -> QWidget:
+        if self._depth + 1 > FORM_MAX_DEPTH:
+            return SpecTextEditor(p)
         if p.kind == "schedule":
             w = ScheduleEditor(spec=p.default if isinstance(p.default, Mapping) else None, depth=self._depth + 1)
             return _framed(w, p)
@@ -262,6 +274,87 @@ def _short_formula(formula: str) -> str:
     lines = [ln.strip() for ln in (formula or "").strip().splitlines() if ln.strip()]
     text = lines[0] if lines else ""
     return text if len(text) <= 90 else text[:87] + "…"
+
+
+class SpecTextEditor(QWidget):
+    """A nested schedule (or list of schedules) edited as JSON text, below the form's last level.
+
+    A legitimate spec may nest hundreds deep (a warm-up chain of 500): one editor per level made a
+    widget tree thousands deep that took a minute to build (issue 9). From :data:`FORM_MAX_DEPTH`
+    on, the rest of the spec is one text field; the enclosing editor validates the whole spec, as
+    for any other field.
+    """
+
+    changed = Signal()
+
+    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._param = param
+        self._value: Any = param.default
+        self._error = ""
+        self.note = QLabel(f"{param.label[:1].upper() + param.label[1:]} (nested deeper than the form shows), "
+                           "as JSON:")
+        self.note.setProperty("role", "hint")
+        self.note.setWordWrap(True)
+        self.edit = QPlainTextEdit()
+        self.edit.setObjectName("schedule_json")
+        self.edit.setTabChangesFocus(True)
+        self.edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.edit.setFixedHeight(self.edit.fontMetrics().lineSpacing() * 5 + 10)
+        self.edit.textChanged.connect(self._on_text_changed)
+        self.error_label = QLabel()
+        self.error_label.setProperty("role", "error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setVisible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.note)
+        lay.addWidget(self.edit)
+        lay.addWidget(self.error_label)
+        self.set_value(param.default)
+
+    def value(self) -> Any:
+        return self._value
+
+    def set_value(self, value: Any) -> None:
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            text = ""
+            self._set_error(f"cannot be shown as JSON: {exc}")
+        self._value = value
+        self.edit.blockSignals(True)
+        try:
+            self.edit.setPlainText(text)
+        finally:
+            self.edit.blockSignals(False)
+        if text:
+            self._set_error("")
+        self.changed.emit()
+
+    def is_valid(self) -> bool:
+        return not self._error
+
+    def _on_text_changed(self) -> None:
+        try:
+            value = json.loads(self.edit.toPlainText())
+        except (ValueError, RecursionError) as exc:
+            self._set_error(f"not valid JSON: {exc}")
+        else:
+            want = dict if self._param.kind == "schedule" else list
+            if isinstance(value, want):
+                self._value = value
+                self._set_error("")
+            else:
+                self._set_error("expected a JSON object {\"name\": ..., \"params\": {...}}" if want is dict
+                                else "expected a JSON list of schedules")
+        self.changed.emit()
+
+    def _set_error(self, msg: str) -> None:
+        self._error = msg
+        self.error_label.setText(msg)
+        self.error_label.setVisible(bool(msg))
 
 
 class _FramedEditor(QFrame):
@@ -697,11 +790,17 @@ class ConfigPanel(QWidget):
         out: dict[str, str] = {}
         for form in self._forms():
             out.update(form.errors())
-        form = self.schedule_editor.form
-        if form is not None:
-            out.update({f"schedule.{k}": v for k, v in form.errors().items()})
-        if self.schedule_editor.error_label.text():
-            out["schedule"] = self.schedule_editor.error_label.text()
+        # Nested schedule editors show their own messages; the field that holds one is only
+        # marked invalid ("nested"), which is no message for the user.
+        for ed in [self.schedule_editor, *self.schedule_editor.findChildren(ScheduleEditor)]:
+            where = "schedule" if ed is self.schedule_editor else f"schedule[{ed.depth}]"
+            if ed.form is not None:
+                out.update({f"{where}.{k}": v for k, v in ed.form.errors().items() if v != "nested"})
+            if ed.error_label.text():
+                out[where] = ed.error_label.text()
+        for text in self.schedule_editor.findChildren(SpecTextEditor):
+            if text.error_label.text():
+                out["schedule[json]"] = text.error_label.text()
         if self.problem:
             out[""] = self.problem
         return out
