@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lrstudio.commands._common import terminal_safe
-from lrstudio.core.config import DATASET_FIELDS, RUN_FIELDS, RunConfig
+from lrstudio.core.config import DATASET_FIELDS, RUN_FIELDS, RunConfig, check_runnable
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
 
@@ -242,6 +242,23 @@ def require_torch() -> Any:
     return torch
 
 
+def fit_warnings(cfg: RunConfig, n_train: int | None = None) -> tuple[str, ...]:
+    """Sentences saying how the schedule does not fit this run's length (empty when it fits, or
+    when the length is unknown before the data loads: a csv or mnist data set)."""
+    from lrstudio.core.data import known_train_size
+    from lrstudio.core.schedules import schedule_fit
+    from lrstudio.core.training import run_length
+
+    if n_train is None:
+        n_train = known_train_size(cfg.dataset)
+    if n_train is None or n_train < 1:
+        return ()
+    _spe, total, epochs = run_length(n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
+    if cfg.schedule_unit == "epoch":
+        return schedule_fit(cfg.schedule, epochs, unit="epoch").warnings
+    return schedule_fit(cfg.schedule, total).warnings
+
+
 def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress: bool = True,
                   stream: TextIO | None = None) -> StoredRun:
     """Train ``cfg`` headless and store every step in the database at ``url``."""
@@ -250,11 +267,13 @@ def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress
     from lrstudio.core.training import train
     from lrstudio.storage import open_store
 
-    torch = require_torch()  # before anything is stored: no `interrupted` run on a machine without torch
-    if cfg.device == "cuda":
-        if not torch.cuda.is_available():
-            raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
+    require_torch()  # before anything is stored: no `interrupted` run on a machine without torch
+    cfg = check_runnable(cfg)
     dataset = load_dataset(cfg.dataset, seed=cfg.seed)  # a DataError stops here, before a run is stored
+    # Checks that need the data's size (a csv file's rows): still before the run row exists.
+    cfg = check_runnable(cfg, n_train=dataset.n_train)
+    for w in fit_warnings(cfg, dataset.n_train):
+        print(f"lrstudio: warning: {terminal_safe(w)}", file=stream if stream is not None else sys.stderr)
     bar = ProgressLine(stream, enabled=progress)
     stop = threading.Event()
     with open_store(url) as store:

@@ -15,7 +15,16 @@ import json
 import sys
 
 from lrstudio.commands._common import add_db_option, db_url, terminal_safe
-from lrstudio.commands._run import add_run_options, config_from_args, exit_code, format_summary, run_and_store
+from lrstudio.commands._run import (
+    add_run_options,
+    config_from_args,
+    exit_code,
+    fit_warnings,
+    format_summary,
+    require_torch,
+    run_and_store,
+)
+from lrstudio.core.config import check_runnable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.print_config:
+        # The same pre-run gate as a real run (issue 9: a warm-up longer than the run passed here),
+        # and the same warnings; stdout stays pure JSON.
+        if cfg.device == "cuda":
+            require_torch()
+        cfg = check_runnable(cfg)
+        for w in fit_warnings(cfg):
+            print(f"lrstudio: warning: {terminal_safe(w)}", file=sys.stderr)
         print(cfg.to_json())
         return 0
     stored = run_and_store(cfg, db_url(args), name=cfg.name or None,

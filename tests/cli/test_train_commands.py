@@ -213,3 +213,61 @@ def test_config_file_with_a_malformed_spec_is_one_line(tmp_path, capsys):
     assert main(["train", "--config", str(path), "--opt-param", "beta1=0.9", "--print-config"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lrstudio: error: ") and "optimizer = 3" in err and err.count("\n") == 1
+
+
+def _runs_in(db):
+    return _count(db, "SELECT count(*) FROM runs")
+
+
+LONG_WARMUP = json.dumps({"name": "linear_warmup", "params": {
+    "warmup_steps": 500, "inner": {"name": "cosine", "params": {"T_max": 100}}}})
+
+
+def test_print_config_refuses_a_warmup_longer_than_the_run(db, capsys):
+    args = ["--db", db, "train", "--dataset", "synthetic", "--max-steps", "100", "--schedule", LONG_WARMUP]
+    assert main([*args, "--print-config"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and "warmup_steps = 500 is not allowed" in cap.err and "100 steps" in cap.err
+    for _ in range(2):  # the real run refuses the same way, on every try, and stores nothing
+        assert main([*args, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("lrstudio: error: ") and "warmup_steps = 500" in err and err.count("\n") == 1
+    assert _runs_in(db) == 0
+
+
+def test_run_length_known_only_after_the_data_loads_is_checked_before_the_run_row(db, tmp_path, capsys):
+    data = tmp_path / "small.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{2 * i + 1}\n" for i in range(20)))
+    # 16 training rows, full batch, 10 epochs: 10 steps, shorter than the 500-step warm-up.
+    args = ["--db", db, "train", "--dataset", "csv", "--path", str(data), "--target", "y", "--epochs", "10",
+            "--schedule", LONG_WARMUP, "--quiet"]
+    assert main(args) == 2
+    assert "warmup_steps = 500" in capsys.readouterr().err
+    assert _runs_in(db) == 0
+
+
+@pytest.mark.parametrize("sched, words", [
+    ('{"name": "cosine", "params": {"T_max": 100}}', "schedule ends at step 100 of 1,350"),
+    ('{"name": "one_cycle", "params": {"total_steps": 5000}}', "schedule is cut off at 27 % of its length"),
+])
+def test_print_config_warns_when_the_schedule_does_not_fit(sched, words, capsys):
+    assert main(["train", "--dataset", "synthetic", "--max-steps", "1350", "--schedule", sched,
+                 "--print-config"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["max_steps"] == 1350  # stdout stays pure JSON
+    assert f"lrstudio: warning: {words}" in cap.err
+
+
+def test_print_config_is_quiet_when_the_schedule_fits(capsys):
+    assert main(["train", "--dataset", "synthetic", "--max-steps", "1350", "--schedule", "cosine",
+                 "--sched-param", "T_max=1350", "--print-config"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_train_warns_before_training_when_the_schedule_does_not_fit(db, capsys):
+    rc = main(["--db", db, "train", "--dataset", "synthetic", "--max-steps", "40", "--schedule", "cosine",
+               "--sched-param", "T_max=10"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    warning = err.find("lrstudio: warning: schedule ends at step 10 of 40")
+    assert 0 <= warning < err.find("\r[")  # before the progress line starts
