@@ -78,9 +78,11 @@ def test_db_path_current_upgrade(tmp_path, capsys):
     assert main(["db", "current", "--db", str(path)]) == 0
     assert capsys.readouterr().out.startswith("none")
     assert main(["db", "upgrade", "--db", str(path)]) == 0
-    assert "new database -> 0001" in capsys.readouterr().out
+    from lrstudio.storage.migrate import head_revision
+
+    assert f"new database -> {head_revision()}" in capsys.readouterr().out
     assert main(["db", "current", "--db", str(path)]) == 0
-    assert capsys.readouterr().out.strip() == "0001 (head)"
+    assert capsys.readouterr().out.strip() == f"{head_revision()} (head)"
     assert main(["db", "upgrade", "--db", str(path)]) == 0
     assert "nothing to do" in capsys.readouterr().out
 
