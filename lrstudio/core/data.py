@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import math
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,8 +260,74 @@ def _read_maybe_gzip(path: Path, what: str, expected: str) -> bytes:
     return raw
 
 
-def _read_csv_table(path: Path, what: str) -> tuple[list[str], list[list[str]]]:
-    """Read a text CSV with a header row; return (header, rows). Delimiter , ; or tab."""
+#: Largest magnitude of a CSV value: squares and sums of squares of 1e100 stay far from float64's
+#: 1.8e308, so standardising cannot overflow (values near 1e308 became NaN features before).
+MAX_ABS_VALUE = 1e100
+
+
+class _Table:
+    """A parsed CSV: the header and one numeric column at a time, converted on demand.
+
+    ``values`` is the whole table as float64 when every cell parsed as a finite number (numpy's C
+    parser; the common case), else ``cells`` holds the text of every cell and each column is
+    converted by :func:`_convert_column` when asked for.
+    """
+
+    def __init__(self, header: list[str], values: np.ndarray | None, cells: np.ndarray | None) -> None:
+        self.header = header
+        self.index = {h: j for j, h in enumerate(header)}
+        self.values = values
+        self.cells = cells
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    @property
+    def n_rows(self) -> int:
+        return int((self.values if self.values is not None else self.cells).shape[0])  # type: ignore[union-attr]
+
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(values, missing, unparsed)`` of column ``j``: float64 (NaN where missing or not a
+        number), and the masks of missing cells and of cells that are not numbers or yes/no."""
+        if self.values is not None:
+            none = np.zeros(self.values.shape[0], dtype=bool)
+            return self.values[:, j], none, none
+        if j not in self._cache:
+            self._cache[j] = _convert_column(self.cells[:, j])  # type: ignore[index]
+        return self._cache[j]
+
+    def cell(self, i: int, j: int) -> str:
+        if self.cells is not None:
+            return str(self.cells[i, j]).strip()
+        return repr(float(self.values[i, j]))  # type: ignore[index]
+
+
+def _convert_column(col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    text = np.strings.strip(col)
+    low = np.strings.lower(text)
+    missing = np.isin(low, list(_MISSING))
+    yes, no = np.isin(low, list(_YES)), np.isin(low, list(_NO))
+    vals = np.full(len(col), np.nan)
+    vals[yes], vals[no] = 1.0, 0.0
+    rest = np.flatnonzero(~(missing | yes | no))
+    unparsed = np.zeros(len(col), dtype=bool)
+    try:
+        vals[rest] = text[rest].astype(np.float64)  # numpy parses like float() (C speed)
+    except ValueError:  # a text cell: this column cell by cell
+        for i in rest:
+            v = _parse_number(str(text[i]))
+            if v is None:
+                unparsed[i] = True
+            else:
+                vals[i] = v
+    return vals, missing, unparsed
+
+
+def _read_csv_table(path: Path, what: str) -> _Table:
+    """Read a text CSV with a header row. Delimiter , ; or tab.
+
+    The body is parsed by numpy's C ``loadtxt`` (as floats, or as text when some cell is not a
+    number); only when that fails (a ragged row, a quoting numpy reads otherwise) the csv module
+    reads it row by row to name the row. Linear in the number of cells.
+    """
     raw = _read_maybe_gzip(path, what, "a CSV file")
     if b"\x00" in raw[:4096]:
         raise DataError(f"{what}: {path.name!r} is not a CSV file (it contains binary data); "
@@ -269,10 +335,7 @@ def _read_csv_table(path: Path, what: str) -> tuple[list[str], list[list[str]]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        try:
-            text = raw.decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes everything
-            raise DataError(f"{what}: {path.name!r} is not a text CSV file") from None
+        text = raw.decode("latin-1")  # decodes every byte
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise DataError(f"{what}: {path.name!r} is empty; expected a header row and at least {MIN_ROWS} data rows")
@@ -283,29 +346,55 @@ def _read_csv_table(path: Path, what: str) -> tuple[list[str], list[list[str]]]:
             f"{what}: {path.name!r} does not look like a CSV file: the first line has no comma, semicolon or "
             "tab (expected a header row of column names, e.g. 'price,area')"
         )
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delim)
     try:
-        table = list(reader)
+        header = [h.strip() for h in next(csv.reader([head], delimiter=delim))]
     except csv.Error as exc:
         raise DataError(f"{what}: {path.name!r} is not a valid CSV file ({exc})") from None
-    header = [h.strip() for h in table[0]]
     if any(not h for h in header):
         col = header.index("") + 1
         raise DataError(f"{what}: column {col} of the header row has no name; every column needs a name")
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    counts = Counter(header)
+    dupes = sorted(h for h, c in counts.items() if c > 1)
     if dupes:
         raise DataError(f"{what}: column name {dupes[0]!r} appears more than once in the header row")
-    rows = table[1:]
+    body = lines[1:]
+    if len(body) < MIN_ROWS:
+        _check_rows(body, delim, len(header), path, what)  # a ragged row is the better message
+        raise DataError(f"{what}: {path.name!r} has only {len(body)} data row{'s' if len(body) != 1 else ''}; "
+                        f"at least {MIN_ROWS} are needed")
+    values = cells = None
+    opts: dict[str, Any] = {"delimiter": delim, "comments": None, "quotechar": '"', "ndmin": 2}
+    try:
+        values = np.loadtxt(body, dtype=np.float64, **opts)
+        if not np.isfinite(values).all():
+            values = None  # nan/inf cells: decided from their text below
+    except ValueError:
+        pass
+    if values is None:
+        try:
+            cells = np.loadtxt(body, dtype=str, **opts)
+        except ValueError:
+            cells = None
+    table = values if values is not None else cells
+    if table is None or table.shape != (len(body), len(header)):
+        cells = _check_rows(body, delim, len(header), path, what)
+        values = None
+    return _Table(header, values, cells)
+
+
+def _check_rows(body: list[str], delim: str, n_cols: int, path: Path, what: str) -> np.ndarray:
+    """The cells of ``body`` read row by row by the csv module; DataError naming a ragged row."""
+    try:
+        rows = list(csv.reader(body, delimiter=delim))
+    except csv.Error as exc:
+        raise DataError(f"{what}: {path.name!r} is not a valid CSV file ({exc})") from None
     for i, r in enumerate(rows, start=1):
-        if len(r) != len(header):
+        if len(r) != n_cols:
             raise DataError(
-                f"{what}: row {i} (line {i + 1}) has {len(r)} fields but the header has {len(header)}; "
+                f"{what}: row {i} (line {i + 1}) has {len(r)} fields but the header has {n_cols}; "
                 "every row needs one value per column"
             )
-    if len(rows) < MIN_ROWS:
-        raise DataError(f"{what}: {path.name!r} has only {len(rows)} data row{'s' if len(rows) != 1 else ''}; "
-                        f"at least {MIN_ROWS} are needed")
-    return header, rows
+    return np.array(rows, dtype=str).reshape(len(rows), n_cols)
 
 
 def _parse_number(cell: str) -> float | None:
@@ -322,41 +411,43 @@ def _parse_number(cell: str) -> float | None:
     return v
 
 
-def _column_values(header: list[str], rows: list[list[str]], col: str, what: str) -> np.ndarray:
-    j = header.index(col)
-    out = np.empty(len(rows), dtype=np.float64)
-    for i, r in enumerate(rows, start=1):
-        cell = r[j].strip()
-        if cell.lower() in _MISSING:
-            raise DataError(
-                f"{what}: column {col!r} has a missing value in row {i} (line {i + 1}); "
-                "fill it in or remove the row (missing values are not allowed)"
-            )
-        v = _parse_number(cell)
-        if v is None or not math.isfinite(v):
-            raise DataError(
-                f"{what}: column {col!r}, row {i} (line {i + 1}): {cell!r} is not a number; "
-                "allowed are numbers and yes/no (true/false)"
-            )
-        out[i - 1] = v
-    return out
+def _column_values(table: _Table, col: str, what: str) -> np.ndarray:
+    """Column ``col`` as float64; DataError naming the first missing, non-numeric or too large cell."""
+    j = table.index[col]
+    vals, missing, unparsed = table.column(j)
+    with np.errstate(invalid="ignore"):
+        bad = missing | unparsed | ~(np.abs(vals) <= MAX_ABS_VALUE)
+    if bad.any():
+        i = int(np.argmax(bad))
+        cell = table.cell(i, j)
+        row = f"row {i + 1} (line {i + 2})"
+        if missing[i]:
+            raise DataError(f"{what}: column {col!r} has a missing value in {row}; "
+                            "fill it in or remove the row (missing values are not allowed)")
+        if unparsed[i] or not math.isfinite(vals[i]):
+            raise DataError(f"{what}: column {col!r}, {row}: {cell!r} is not a number; "
+                            "allowed are numbers and yes/no (true/false)")
+        raise DataError(f"{what}: column {col!r}, {row}: {cell} is too large; allowed are numbers of magnitude "
+                        f"at most {MAX_ABS_VALUE:g} (rescale the column, e.g. to thousands)")
+    return vals
 
 
-def _looks_numeric(header: list[str], rows: list[list[str]], col: str) -> bool:
-    j = header.index(col)
-    return any(_parse_number(r[j]) is not None for r in rows if r[j].strip().lower() not in _MISSING)
+def _looks_numeric(table: _Table, col: str) -> bool:
+    _vals, missing, unparsed = table.column(table.index[col])
+    return bool((~missing & ~unparsed).any())
 
 
 def table_to_arrays(
-    header: list[str], rows: list[list[str]], target: str, features: Sequence[str], what: str,
+    table: _Table, target: str, features: Sequence[str], what: str,
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """Pick ``target`` and ``features`` (empty: every other numeric column) as float arrays."""
-    if target not in header:
+    header = table.header
+    if target not in table.index:
         raise DataError(f"{what}: there is no column {target!r}; the columns are " + ", ".join(header))
     skipped: list[str] = []
     if features:
         for f in features:
-            if f not in header:
+            if f not in table.index:
                 raise DataError(f"{what}: there is no column {f!r}; the columns are " + ", ".join(header))
         if target in features:
             raise DataError(f"{what}: column {target!r} is the target and cannot also be a feature")
@@ -366,21 +457,30 @@ def table_to_arrays(
         for h in header:
             if h == target:
                 continue
-            (feats if _looks_numeric(header, rows, h) else skipped).append(h)
+            (feats if _looks_numeric(table, h) else skipped).append(h)
         if not feats:
             raise DataError(f"{what}: no numeric feature columns besides the target {target!r}; "
                             "the columns are " + ", ".join(header))
-    y = _column_values(header, rows, target, what)
-    x = np.column_stack([_column_values(header, rows, f, what) for f in feats])
+    y = _column_values(table, target, what)
+    if table.values is not None:  # one gather, then the same checks as per column
+        x = table.values[:, [table.index[f] for f in feats]]
+        for f in feats:
+            if not (np.abs(table.values[:, table.index[f]]) <= MAX_ABS_VALUE).all():
+                _column_values(table, f, what)
+    else:
+        x = np.empty((table.n_rows, len(feats)))
+        for k, f in enumerate(feats):
+            x[:, k] = _column_values(table, f, what)
     if np.all(y == y[0]):
         raise DataError(f"{what}: the target column {target!r} is constant (every row is {y[0]:g}); "
                         "there is nothing to predict")
-    for j, f in enumerate(feats):
-        if np.all(x[:, j] == x[0, j]):
-            raise DataError(
-                f"{what}: column {f!r} is constant (every row is {x[0, j]:g}); it carries no information "
-                "and cannot be standardised; leave it out of the features"
-            )
+    const = np.all(x == x[0], axis=0)
+    if const.any():
+        j = int(np.argmax(const))
+        raise DataError(
+            f"{what}: column {feats[j]!r} is constant (every row is {x[0, j]:g}); it carries no information "
+            "and cannot be standardised; leave it out of the features"
+        )
     return x, y, feats, skipped
 
 
@@ -392,14 +492,16 @@ def load_csv(
 
     The first row names the columns; ``target`` defaults to the last column and ``features`` to
     every other numeric column (text columns are skipped and listed in ``info["skipped"]``).
-    Cells must be numbers or yes/no; missing values, constant columns, fewer than 10 rows and
-    files that are not CSV raise :class:`DataError`.
+    Cells must be numbers or yes/no, of magnitude at most :data:`MAX_ABS_VALUE` (1e100: larger
+    ones are refused, naming the cell, because standardising values near 1e308 overflows to NaN);
+    missing values, constant columns, fewer than 10 rows and files that are not CSV raise
+    :class:`DataError`. Parsing is numpy's C ``loadtxt`` (``bench/bench_csv.py`` compares the two).
     """
     p = Path(path).expanduser()
     what = f"CSV {p.name}"
-    header, rows = _read_csv_table(p, what)
-    x, y, feats, skipped = table_to_arrays(header, rows, target or header[-1], features, what)
-    ds = _regression_dataset("csv", x, y, feats, target or header[-1], val_fraction, seed, limit)
+    table = _read_csv_table(p, what)
+    x, y, feats, skipped = table_to_arrays(table, target or table.header[-1], features, what)
+    ds = _regression_dataset("csv", x, y, feats, target or table.header[-1], val_fraction, seed, limit)
     ds.info.update({"path": str(p), "skipped": skipped})
     return ds
 
@@ -415,8 +517,8 @@ def load_windsor(
     from lrstudio.paths import data_file
 
     what = "Windsor data"
-    header, rows = _read_csv_table(data_file("windsor_housing.csv"), what)
-    x, y, feats, _ = table_to_arrays(header, rows, target, features, what)
+    table = _read_csv_table(data_file("windsor_housing.csv"), what)
+    x, y, feats, _ = table_to_arrays(table, target, features, what)
     return _regression_dataset("windsor", x, y, feats, target, val_fraction, seed, limit)
 
 

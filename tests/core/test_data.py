@@ -301,3 +301,43 @@ def test_idx_validation_images_of_another_size_name_both_files(tmp_path):
     with pytest.raises(DataError, match=r"'t10k-images-idx3-ubyte' holds images of 14 x 14 pixels but "
                                         r"'train-images-idx3-ubyte' of 28 x 28"):
         load_mnist(tmp_path)
+
+
+# -- the CSV parser: numpy's C reader, per-cell Python only for text cells (issue 9) ---------------
+def test_wide_numeric_csv_is_parsed_without_per_cell_python(tmp_path, monkeypatch):
+    import lrstudio.core.data as data
+
+    def no_python_per_cell(cell):
+        raise AssertionError("a numeric CSV must not be parsed cell by cell in Python")
+
+    monkeypatch.setattr(data, "_parse_number", no_python_per_cell)
+    rng = np.random.default_rng(1)
+    n_rows, n_cols = 30, 5_000
+    x = np.round(rng.normal(size=(n_rows, n_cols)), 4)
+    header = ",".join(f"f{j}" for j in range(n_cols - 1)) + ",price"
+    p = tmp_path / "wide.csv"
+    p.write_text(header + "\n" + "\n".join(",".join(f"{v:g}" for v in r) for r in x) + "\n")
+    ds = load_csv(p, val_fraction=0.0)
+    assert ds.feature_names[0] == "f0" and len(ds.feature_names) == n_cols - 1
+    raw = ds.x_train * ds.x_scale + ds.x_mean  # back to the file's numbers (rows in file order)
+    np.testing.assert_allclose(raw, x[:, :-1], atol=1e-5)
+
+
+def test_text_and_yes_no_cells_still_parse_in_a_long_file(tmp_path):
+    rows = "".join(f"h{i},{i % 7},{'yes' if i % 3 else 'no'},{2 * i + i % 5}\n" for i in range(5_000))
+    ds = load_csv(_write(tmp_path, "name,rooms,garden,price\n" + rows), val_fraction=0.0)
+    assert ds.feature_names == ["rooms", "garden"] and ds.info["skipped"] == ["name"]
+    garden = ds.x_train[:, 1] * ds.x_scale[1] + ds.x_mean[1]
+    np.testing.assert_allclose(garden, [1.0 if i % 3 else 0.0 for i in range(5_000)], atol=1e-6)
+
+
+def test_csv_values_near_the_float_limit_are_refused_with_the_allowed_magnitude(tmp_path):
+    rows = _good_rows().splitlines()
+    rows[3] = "3,1.7e308,no,115"
+    p = _write(tmp_path, "id,area,garden,price\n" + "\n".join(rows) + "\n", "huge.csv")
+    with pytest.raises(DataError, match=r"CSV huge.csv: column 'area', row 4 \(line 5\): 1.7e\+?308 is too large; "
+                                        r"allowed are numbers of magnitude at most 1e\+100"):
+        load_csv(p)
+    rows[3] = "3,-1e99,no,115"
+    ds = load_csv(_write(tmp_path, "id,area,garden,price\n" + "\n".join(rows) + "\n", "big.csv"))
+    assert np.isfinite(ds.x_train).all() and np.isfinite(ds.x_val).all() and np.isfinite(ds.x_scale).all()
