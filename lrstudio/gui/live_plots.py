@@ -107,6 +107,20 @@ class GrowingBuffer:
         self.n = 0
 
 
+class XAxis(pg.AxisItem):
+    """The x-axis: whole numbers only while it counts steps (a run that diverged at step 2 read
+    0, 0.5, 1, 1.5, 2)."""
+
+    integer = True
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # pyqtgraph API name
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not self.integer:
+            return levels
+        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
+        return whole or [(1.0, 0.0)]
+
+
 class GatedPlotWidget(pg.PlotWidget):
     """A PlotWidget that paints while holding the GUI gate (see ``controller.GuiGate``)."""
 
@@ -116,7 +130,7 @@ class GatedPlotWidget(pg.PlotWidget):
 
 
 def _make_plot(title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)) -> pg.PlotWidget:
-    w = GatedPlotWidget(background="w")
+    w = GatedPlotWidget(background="w", axisItems={"bottom": XAxis(orientation="bottom")})
     pi = w.getPlotItem()
     pi.setTitle(f"<span style='font-size:11pt; font-weight:600; color:#222'>{title}</span>")
     # Horizontal grid lines only: with a grid, an axis' cached picture covers the whole plot area,
@@ -631,6 +645,7 @@ class LivePlots(QWidget):
         label = X_AXES[self._x_axis]
         for p in (self.loss_plot, self.lr_plot, self.acc_plot):
             p.getPlotItem().setLabel("bottom", label)
+            p.getPlotItem().getAxis("bottom").integer = self._x_axis == "step"
             p.enableAutoRange()
         self._manage_y()
         self._fix_x_range()

@@ -182,6 +182,12 @@ def test_a_diverged_run_shows_its_points_in_plain_units(qtbot):
         assert x0 <= 1 and 2 < x1 <= 10, (x0, x1)  # the points fill the plot, the marker is inside
     (_x, (y0, y1)) = w.loss_plot.getPlotItem().getViewBox().viewRange()
     assert y0 <= math.log10(2.3) and y1 >= math.log10(3.7e12)  # both points on the log axis
+    bottom = w.loss_plot.getPlotItem().getAxis("bottom")
+    ticks = [v for _spacing, values in bottom.tickValues(*bottom.range, 300) for v in values]
+    assert ticks and all(float(v).is_integer() for v in ticks), ticks  # steps are whole numbers
+    w.set_x_axis("epoch")
+    assert not w.loss_plot.getPlotItem().getAxis("bottom").integer  # epochs may be fractions
+    w.set_x_axis("step")
     # A new run fixes the x-axis to its planned length again.
     w.reset(planned=np.full(1350, 0.5), steps_per_epoch=135)
     w.append_events(_steps(1, 2, spe=135))
