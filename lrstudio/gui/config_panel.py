@@ -5,9 +5,10 @@ optimizer's and each schedule's ``params``) by :class:`~lrstudio.gui.param_form.
 Validation happens in two layers on every edit:
 
 1. each field alone (``Param.coerce``), marked at the field by the form;
-2. when every field is fine, the whole configuration (``RunConfig.validated()``: model/data set
-   pairs, paths, the optimizer and schedule registries' own checks, and
-   ``check_run_length`` for the estimated run length). An error from this layer names a parameter
+2. when every field is fine, the whole configuration with ``core.config.check_runnable``, the
+   same pre-run gate the CLI and the training controller use (model/data set pairs, paths, the
+   optimizer and schedule registries' own checks, the run length: a warm-up longer than the run, a
+   curve that turns negative). An error from this layer names a parameter
    (``ParamError.param``) and is shown at that field; one that names no field goes to the panel's
    message line.
 
@@ -46,6 +47,7 @@ from lrstudio.core.config import (
     RUN_FIELDS,
     DatasetConfig,
     RunConfig,
+    check_runnable,
     starter_config,
 )
 from lrstudio.core.errors import LrstudioError
@@ -471,15 +473,18 @@ def _count_csv_rows(path: str, mtime: float) -> int:
 
 
 def estimate_train_rows(ds: DatasetConfig) -> int | None:
-    """Training examples the data set will give (cheap; no loading). None when unknown."""
-    n: int | None
-    if ds.name == "windsor":
-        n = 546
-    elif ds.name == "digits":
-        n = 1797
-    elif ds.name == "synthetic":
-        n = int(ds.n_samples)
-    elif ds.name == "mnist":
+    """Training examples the data set will give, without loading it; None when unknown.
+
+    Exact for the built-in data sets (``core.data.known_train_size``, the same number the pre-run
+    checks use); for a CSV file its line count, for MNIST files the standard 60,000 (estimates).
+    """
+    from lrstudio.core.data import known_train_size
+
+    exact = known_train_size(ds)
+    if exact is not None:
+        return exact
+    n: int
+    if ds.name == "mnist":
         n = 60_000
     elif ds.name == "csv":
         try:
@@ -492,18 +497,17 @@ def estimate_train_rows(ds: DatasetConfig) -> int | None:
     vf = float(ds.val_fraction)
     n_val = 0 if vf <= 0 else min(n - 2, max(1, int(round(n * vf))))
     n_train = max(1, n - n_val)
-    if ds.name != "synthetic" and ds.limit and ds.limit < n_train:
+    if ds.limit and ds.limit < n_train:
         n_train = int(ds.limit)
     return n_train
 
 
 def estimate_steps(cfg: RunConfig) -> tuple[int, int]:
-    """(total optimizer steps, steps per epoch) for ``cfg``; an estimate before data are loaded."""
+    """(total optimizer steps, steps per epoch) for ``cfg``, from ``core.training.run_length``."""
+    from lrstudio.core.training import run_length
+
     rows = estimate_train_rows(cfg.dataset) or 1000
-    spe = 1 if cfg.batch_size <= 0 else max(1, math.ceil(rows / cfg.batch_size))
-    total = spe * max(1, int(cfg.epochs))
-    if cfg.max_steps:
-        total = min(total, int(cfg.max_steps))
+    spe, total, _epochs = run_length(max(1, rows), int(cfg.batch_size), max(1, int(cfg.epochs)), cfg.max_steps)
     return total, spe
 
 
@@ -742,8 +746,8 @@ class ConfigPanel(QWidget):
         self._check_fit(cfg)
         if ok:
             try:
-                valid_cfg = cfg.validated()
-                _schedules().check_run_length(valid_cfg.schedule, schedule_length(valid_cfg))
+                # The one pre-run gate (core), with the form's row estimate for CSV/MNIST files.
+                check_runnable(cfg, n_train=estimate_train_rows(cfg.dataset))
             except ParamError as exc:
                 ok = False
                 self._place_error(exc)

@@ -2,7 +2,8 @@
 
 Life cycle of one run::
 
-    controller.start(config)            GUI thread: store.create_run(...) -> run_id ("running"),
+    controller.start(config)            GUI thread: check_runnable(config) (else raises: no run row),
+                                        store.create_run(...) -> run_id ("running"),
                                         emits started(run_id), starts a QThread
       worker.run()                      worker thread: opens its own store + RunRecorder,
                                         train(config, BatchingReporter(sink, stop, 0.1 s))
@@ -54,7 +55,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from lrstudio.core.config import RunConfig
+from lrstudio.core.config import RunConfig, check_runnable
 from lrstudio.core.events import FAILED, BatchingReporter, RunFinished, RunSummary
 
 EMIT_INTERVAL_S = 0.1
@@ -379,10 +380,16 @@ class TrainingController(QObject):
         return self._worker is not None and self._worker.stop_requested
 
     def start(self, config: RunConfig) -> int:
-        """Validate ``config``, create the run in the database and start training it."""
+        """Check ``config`` (``check_runnable``), create the run in the database and start training it.
+
+        Raises the check's :class:`~lrstudio.core.params.ParamError` before anything is stored.
+        """
         if self.is_running():
             raise RuntimeError("a run is already in progress")
-        config = config.validated()
+        # The one pre-run gate (issue 9): a config that fails any check possible before the data
+        # load never becomes a run row. A data set loaded before (cache) gives its exact size.
+        loaded = cached_dataset(config, load=False)
+        config = check_runnable(config, n_train=getattr(loaded, "n_train", None))
         run_id = self._store.create_run(config, name=config.name or None)
         self.run_id = run_id
         self.config = replace(config)

@@ -69,3 +69,30 @@ def test_loading_a_config_file_with_an_unknown_model_is_refused(qtbot, window, t
     assert not window.load_config(path)
     assert len(no_dialogs) == 1 and "mlp" in no_dialogs[0] and "future.json" in no_dialogs[0]
     assert window.config_panel.config() == before
+
+
+# -- no run row for a config that fails the checks that can run before data loads ------------------
+NEGATIVE_LAMBDA = {"name": "lambda", "params": {"lr_lambda": "1 - epoch / 10"}}  # < 0 from step 11 of 24
+LONG_WARMUP = {"name": "linear_warmup", "params": {"warmup_steps": 500}}  # the tiny run has 24 steps
+
+
+def test_start_creates_no_run_for_a_lambda_that_turns_negative(qtbot, window, store, no_dialogs):
+    window.config_panel.set_config(tiny_config(schedule=NEGATIVE_LAMBDA))
+    before = len(store.list_runs())
+    assert not window.config_panel.is_valid()
+    assert not window.start_button.isEnabled()
+    problem = " ".join(window.config_panel.errors().values())
+    assert "negative" in problem or "< 0" in problem or ">= 0" in problem, problem
+    assert window.start_training() is None
+    assert len(store.list_runs()) == before and not window.controller.is_running()
+
+
+@pytest.mark.parametrize("schedule", [NEGATIVE_LAMBDA, LONG_WARMUP], ids=["negative lambda", "long warm-up"])
+def test_the_controller_creates_no_run_for_a_config_that_fails_validation(qtbot, window, store, schedule):
+    """Whatever calls it (a script, a future button), the controller validates before the run row."""
+    from lrstudio.core.errors import LrstudioError
+
+    before = len(store.list_runs())
+    with pytest.raises(LrstudioError):
+        window.controller.start(tiny_config(schedule=schedule))
+    assert len(store.list_runs()) == before and not window.controller.is_running()
