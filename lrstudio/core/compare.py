@@ -16,8 +16,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "DEFAULT_IGNORED",
+    "LOSS_KINDS",
+    "SHORT_LOSS_KINDS",
+    "loss_kind",
+    "outlier_range",
     "all_params",
     "MISSING",
     "SUMMARY_COLUMNS",
@@ -215,3 +221,80 @@ def summary_row(info: Any) -> list[str]:
         "" if get("steps") is None else str(get("steps")),
         format_duration(get("duration_s")),
     ]
+
+
+# -- loss kinds -------------------------------------------------------------------------------
+# What a run's "train/loss" and "val/loss" measure. Values of different kinds are not comparable:
+# the compare view says which kind each run plots and warns when a plot mixes kinds.
+LOSS_KINDS: dict[str, str] = {
+    "cross_entropy": "cross-entropy",
+    "mse_standardised": "MSE, standardised target",
+    "mse_units": "MSE, target in its own units",
+}
+SHORT_LOSS_KINDS: dict[str, str] = {
+    "cross_entropy": "CE",
+    "mse_standardised": "MSE (std.)",
+    "mse_units": "MSE (units)",
+}
+
+
+def loss_kind(config: Mapping[str, Any], summary_extra: Mapping[str, Any] | None = None) -> str:
+    """Which loss a run records: a key of :data:`LOSS_KINDS`.
+
+    The CNN classifies (cross-entropy); the linear model regresses with MSE on the standardised
+    target, except on the unscaled synthetic data set. A finished run's summary says which
+    (``loss_units``) and wins over the config.
+    """
+    if str(config.get("model", "linear")) == "cnn":
+        return "cross_entropy"
+    units = (summary_extra or {}).get("loss_units")
+    if units == "raw":
+        return "mse_units"
+    if units == "standardised":
+        return "mse_standardised"
+    dataset = config.get("dataset")
+    if isinstance(dataset, Mapping) and dataset.get("name") == "synthetic" and dataset.get("unscaled"):
+        return "mse_units"
+    return "mse_standardised"
+
+
+# -- y range that ignores outliers ------------------------------------------------------------
+def outlier_range(
+    arrays: Iterable[Any],
+    log: bool = False,
+    lower: float = 1.0,
+    upper: float = 99.0,
+    margin: float = 0.25,
+    min_points: int = 20,
+) -> tuple[float, float] | None:
+    """A y range for ``arrays`` that leaves out outliers (TensorBoard's "ignore outliers").
+
+    The ``lower`` and ``upper`` percentiles of all finite values together (positive values only
+    when ``log``: a log axis cannot show the others), widened on each side by ``margin`` times
+    their distance (in decades when ``log``) and then cut back to the extent of the data, so a
+    curve whose values all lie close together is shown whole and only far-off points (a spike, a
+    divergence) fall outside. Returns ``(low, high)`` in data units, or ``None`` when fewer than
+    ``min_points`` values qualify (then every point should be shown).
+    """
+    if not 0.0 <= lower < upper <= 100.0:
+        raise ValueError(f"percentiles must satisfy 0 <= lower < upper <= 100, got {lower}, {upper}")
+    parts = []
+    for values in arrays:
+        v = np.asarray(values, dtype=np.float64).ravel()
+        v = v[np.isfinite(v)]
+        if log:
+            v = np.log10(v[v > 0])
+        if v.size:
+            parts.append(v)
+    if not parts:
+        return None
+    pooled = np.concatenate(parts)
+    if pooled.size < min_points:
+        return None
+    lo, hi = np.percentile(pooled, [lower, upper])
+    span = hi - lo
+    lo = max(lo - margin * span, float(pooled.min()))
+    hi = min(hi + margin * span, float(pooled.max()))
+    if log:
+        return float(10.0**lo), float(10.0**hi)
+    return float(lo), float(hi)

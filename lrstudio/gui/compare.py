@@ -26,15 +26,27 @@ y auto-range fits the visible x range (``setAutoVisible``), as it did when every
 Auto-range and view transform are settled before the next paint, so it paints once.
 :meth:`CompareWidget.curve_data` returns the full-resolution data.
 
-Legend entries belong to colour slots (position 1, 2, ...), not to runs: a new selection relabels
-them instead of rebuilding the legends. Clicking a legend entry hides or shows all of that run's
-curves in both plots.
+Layout. The plots have their own tab ("Curves"), with a run list beside them instead of legends
+inside them (a 10-run legend covered a third of each plot): a colour swatch, the name, the loss each
+run records and its status, and a check box that hides or shows all of that run's curves. The
+settings diff and the summary have a tab of their own ("Settings & summary"), so 18 differing
+settings fit at the default window size. A run's colour comes from its id
+(:func:`lrstudio.gui.palette.run_color`), so adding a run never recolours the others.
+
+Y range. "Ignore outliers" (on by default, as TensorBoard offers) sets the loss plot's y range from
+percentiles of the shown runs' points (:func:`lrstudio.core.compare.outlier_range`), leaving out
+diverged runs unless every shown run diverged: one divergence no longer flattens every other curve.
+Off, or when the user zooms, pyqtgraph's auto-range shows every point. Losses of different kinds
+(cross-entropy, MSE of a standardised target, MSE in target units) are named in the run list and on
+the axis; a plot that mixes kinds says so above the plots.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from html import escape as _html_escape
 from typing import Any
 
 import numpy as np
@@ -52,16 +64,24 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from lrstudio.core.compare import (
+    LOSS_KINDS,
+    SHORT_LOSS_KINDS,
     SUMMARY_COLUMNS,
     all_params,
     differing_params,
     flatten_config,
+    format_number,
     format_value,
+    loss_kind,
+    outlier_range,
     summary_row,
 )
 from lrstudio.core.errors import LrstudioError
@@ -74,6 +94,11 @@ PLOT_KEYS: tuple[str, ...] = ("train/loss", "val/loss", "lr")
 PLANNED_LR_KEY = "lr/planned"
 RAW_ALPHA = 70  # of 255: the raw curve behind a smoothed one
 SMOOTHING_MAX = 0.999
+# TensorBoard's default: enough to see the trend through minibatch noise; the raw curve stays faint.
+DEFAULT_SMOOTHING = 0.6
+# Points per run that the outlier range looks at (a strided sample: percentiles of 100k points
+# per run cost more than a refresh may).
+OUTLIER_SAMPLE = 20_000
 _SLIDER_STEPS = 999
 # Drawing cost: a pen wider than 1 px makes pyqtgraph draw separate segments through Qt's slow
 # wide-line rasteriser, and auto-downsampling keeps DOWNSAMPLE_FACTOR points per pixel; both were
@@ -257,6 +282,61 @@ class _RunCurves:
                 "lr_raw": self.lr}
 
 
+class _Readout:
+    """The Train tab's crosshair, for several runs: a vertical line at the mouse and, in a box at
+    the top of the plot, each shown run's value at the nearest point (full-resolution data)."""
+
+    def __init__(self, owner: CompareWidget, plot: pg.PlotWidget, key: str) -> None:
+        self._owner = owner
+        self._plot = plot
+        self._key = key
+        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine))
+        self.label = pg.TextItem(anchor=(0, 0), color=_FOREGROUND, fill=pg.mkBrush(255, 255, 255, 230),
+                                 border=pg.mkPen("#bbbbbb"))
+        for item in (self.vline, self.label):
+            item.setVisible(False)
+            item.setZValue(100)
+            plot.addItem(item, ignoreBounds=True)
+        self._proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
+
+    def _on_mouse_moved(self, args: tuple) -> None:
+        vb = self._plot.getPlotItem().vb
+        pos = args[0]
+        if not vb.sceneBoundingRect().contains(pos):
+            self.hide()
+            return
+        self.show_at(vb.mapSceneToView(pos).x())
+
+    def hide(self) -> None:
+        self.vline.setVisible(False)
+        self.label.setVisible(False)
+
+    def text(self) -> str:
+        """The readout as plain text (tests)."""
+        return self.label.textItem.toPlainText() if self.label.isVisible() else ""
+
+    def show_at(self, x: float) -> str:
+        """Show the readout at view x; return its plain text ("" when no run has a point there)."""
+        rows = self._owner.values_at(self._key, x)
+        if not rows:
+            self.hide()
+            return ""
+        x_name = "wall time" if self._owner.x_axis() == "wall_time" else "step"
+        nearest = rows[0][3]
+        head = f"{x_name} {nearest:,.4g}" if x_name == "wall time" else f"{x_name} {int(round(nearest)):,}"
+        lines = [f"<b>{head}</b>"]
+        for name, color, value, _x in rows:
+            lines.append(f"<span style='color:{color}'>&#9632;</span> {_html_escape(name)}: {format_number(value)}")
+        self.label.setHtml("<div style='font-size:9pt'>" + "<br>".join(lines) + "</div>")
+        (x0, x1), (_y0, y1) = self._plot.getPlotItem().vb.viewRange()
+        self.label.setAnchor((0, 0) if x < (x0 + x1) / 2 else (1, 0))
+        self.label.setPos(x, y1)
+        self.vline.setPos(x)
+        self.vline.setVisible(True)
+        self.label.setVisible(True)
+        return self.text()
+
+
 class CompareWidget(QWidget):
     """Overlay of several runs: loss and LR plots, differing settings, summary table.
 
@@ -277,11 +357,10 @@ class CompareWidget(QWidget):
         self._smoothed: dict[tuple[int, float], np.ndarray] = {}
         self._curves: dict[int, _RunCurves] = {}  # shown runs, in colour order
         self._pool: dict[int, _RunCurves] = {}  # plot items of recently shown runs, oldest first
-        # Legend entries point at data-less proxies with the full pen, one pair per colour slot:
-        # the visible curve may be the faint raw one, and the sample shows the colour either way.
-        self._legend_slots: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self._hidden: set[int] = set()
-        self._smoothing = 0.0
+        self._smoothing = DEFAULT_SMOOTHING
+        self._y_zoomed = False  # the user set the loss plot's y range: leave it alone
+        self._loss_kinds: dict[int, str] = {}
         self._pending: set[int] = set()  # shown runs to reload (invalidate_soon)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
@@ -291,10 +370,13 @@ class CompareWidget(QWidget):
         # -- controls ------------------------------------------------------------------------
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setRange(0, _SLIDER_STEPS)
-        self.smoothing_slider.setToolTip("Debiased exponential moving average of the loss and LR "
-                                         "(0 = raw data). The raw curve stays visible, faint.")
+        self.smoothing_slider.setValue(round(DEFAULT_SMOOTHING * 1000))
+        self.smoothing_slider.setToolTip(
+            "Smooths the training loss with a debiased exponential moving average, as TensorBoard "
+            "does (0 = off). The raw loss stays visible, faint. The validation loss and the "
+            "learning rate are never smoothed.")
         self.smoothing_slider.setMinimumWidth(120)
-        self.smoothing_label = QLabel("0.000")
+        self.smoothing_label = QLabel(f"{DEFAULT_SMOOTHING:.3f}")
         self.smoothing_label.setMinimumWidth(self.smoothing_label.fontMetrics().horizontalAdvance("0.000") + 4)
         self.smoothing_slider.valueChanged.connect(self._on_smoothing_slider_moved)
         self._smoothing_timer = QTimer(self)
@@ -310,6 +392,13 @@ class CompareWidget(QWidget):
         self.log_loss_check.toggled.connect(self._on_log_toggled)
         self.log_lr_check = QCheckBox("Log LR")
         self.log_lr_check.toggled.connect(self._on_log_toggled)
+        self.outliers_check = QCheckBox("Ignore outliers")
+        self.outliers_check.setChecked(True)
+        self.outliers_check.setToolTip(
+            "Fit the loss axis to the bulk of the points (1st to 99th percentile, widened by a "
+            "quarter) and leave diverged runs out of it, so that one divergence or spike does not "
+            "flatten the other curves. Off: every point is in view.")
+        self.outliers_check.toggled.connect(self._on_outliers_toggled)
         self.x_axis_combo = QComboBox()
         self.x_axis_combo.addItem("Step", "step")
         self.x_axis_combo.addItem("Wall time", "wall_time")
@@ -324,6 +413,7 @@ class CompareWidget(QWidget):
         controls.addWidget(self.val_loss_check)
         controls.addWidget(self.log_loss_check)
         controls.addWidget(self.log_lr_check)
+        controls.addWidget(self.outliers_check)
         controls.addSpacing(12)
         controls.addWidget(QLabel("X axis"))
         controls.addWidget(self.x_axis_combo)
@@ -331,15 +421,29 @@ class CompareWidget(QWidget):
         # -- plots ---------------------------------------------------------------------------
         self.loss_plot = self._make_plot("Loss", "loss")
         self.lr_plot = self._make_plot("Learning rate", "LR")
-        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=_FOREGROUND,
-                                                    brush=pg.mkBrush(255, 255, 255, 200),
-                                                    pen=pg.mkPen("#bbbbbb"))
-        self.lr_legend = self.lr_plot.addLegend(offset=(-10, 10), labelTextColor=_FOREGROUND,
-                                                brush=pg.mkBrush(255, 255, 255, 200),
-                                                pen=pg.mkPen("#bbbbbb"))
-        self.loss_legend.sigSampleClicked.connect(self._on_legend_clicked)
-        self.lr_legend.sigSampleClicked.connect(self._on_legend_clicked)
         self.loss_plot.setLogMode(y=True)
+        self.loss_plot.getPlotItem().vb.sigRangeChangedManually.connect(self._on_loss_zoomed)
+        self.readouts = {"loss": _Readout(self, self.loss_plot, "loss"), "lr": _Readout(self, self.lr_plot, "lr")}
+
+        # A run list beside the plots instead of legends inside them.
+        self.run_list = QTreeWidget()
+        self.run_list.setObjectName("compareRunList")
+        self.run_list.setColumnCount(3)
+        self.run_list.setHeaderLabels(["Run", "Loss", "Status"])
+        self.run_list.setRootIsDecorated(False)
+        self.run_list.setUniformRowHeights(True)
+        self.run_list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.run_list.setToolTip("Untick a run to hide its curves")
+        self.run_list.header().setStretchLastSection(False)
+        self.run_list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.run_list.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.run_list.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.run_list.itemChanged.connect(self._on_run_item_changed)
+        self.note_label = QLabel()
+        self.note_label.setObjectName("compareNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color: #8a4b00;")
+        self.note_label.hide()
 
         self.empty_label = QLabel("Select runs in the runs table to compare them.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -348,7 +452,13 @@ class CompareWidget(QWidget):
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.lr_plot)
+        plots.addWidget(self.run_list)
         plots.setChildrenCollapsible(False)
+        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(1, 2)
+        plots.setStretchFactor(2, 0)
+        self.run_list.setMinimumWidth(200)
+        plots.setSizes([480, 320, 250])
 
         # -- tables --------------------------------------------------------------------------
         self.settings_table = QTableWidget()
@@ -382,7 +492,7 @@ class CompareWidget(QWidget):
 
         settings_box = QWidget()
         sl = QVBoxLayout(settings_box)
-        sl.setContentsMargins(0, 0, 0, 0)
+        sl.setContentsMargins(0, 4, 0, 0)
         head = QHBoxLayout()
         head.addWidget(self.settings_title)
         head.addStretch(1)
@@ -391,30 +501,29 @@ class CompareWidget(QWidget):
         sl.addWidget(self.settings_table)
         summary_box = QWidget()
         ml = QVBoxLayout(summary_box)
-        ml.setContentsMargins(0, 0, 0, 0)
+        ml.setContentsMargins(0, 4, 0, 0)
         ml.addWidget(summary_title)
         ml.addWidget(self.summary_table)
 
-        tables = QSplitter(Qt.Orientation.Horizontal)
-        tables.addWidget(settings_box)
-        tables.addWidget(summary_box)
-        tables.setChildrenCollapsible(False)
-        tables.setStretchFactor(0, 1)
-        tables.setStretchFactor(1, 1)
-        tables.setSizes([560, 440])
-
-        main = QSplitter(Qt.Orientation.Vertical)
-        main.addWidget(plots)
-        main.addWidget(tables)
-        main.setStretchFactor(0, 3)
-        main.setStretchFactor(1, 2)
-        main.setChildrenCollapsible(False)
+        # The tables have their own tab: under the plots they got 3 of 18 rows at the default size.
+        curves_page = QWidget()
+        cl = QVBoxLayout(curves_page)
+        cl.setContentsMargins(0, 4, 0, 0)
+        cl.addWidget(self.note_label)
+        cl.addWidget(plots, 1)
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(curves_page, "Curves")
+        self.views.addTab(settings_box, "Settings")
+        self.views.addTab(summary_box, "Summary")
+        self.views.setTabToolTip(1, "The settings that differ between the runs (or all of them)")
+        self.views.setTabToolTip(2, "Each run's results: status, losses, accuracy, steps, duration")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
         layout.addWidget(self.empty_label)
-        layout.addWidget(main, 1)
+        layout.addWidget(self.views, 1)
         self._update_empty_label()
 
     def _make_plot(self, title: str, y_label: str) -> pg.PlotWidget:
@@ -440,7 +549,32 @@ class CompareWidget(QWidget):
         # before the repaint (a level change costs a setData of a few thousand points).
         item.vb.sigXRangeChanged.connect(lambda *_args, p=plot: self._on_view_changed(p))
         item.vb.sigResized.connect(lambda *_args, p=plot: self._on_view_changed(p))
+        # Read by lrstudio.gui.export: an exported plot names its runs in a legend beside the data.
+        plot.export_extras = lambda p=plot: self._legend_for_export(p)
         return plot
+
+    @contextlib.contextmanager
+    def _legend_for_export(self, plot: pg.PlotWidget) -> Iterator[None]:
+        """A legend in a column right of the plot's data, while the plot is being exported."""
+        item = plot.getPlotItem()
+        legend = pg.LegendItem(labelTextColor=_FOREGROUND, verSpacing=-4)
+        for run_id in self._visible_ids():
+            name = self._run_label(self._infos[run_id])
+            if plot is self.loss_plot and run_id in self._loss_kinds:
+                name += f" ({SHORT_LOSS_KINDS[self._loss_kinds[run_id]]})"
+            legend.addItem(pg.PlotDataItem(pen=pg.mkPen(run_color(run_id), width=2)), name)
+        legend.layout.activate()
+        legend.setMaximumSize(legend.layout.preferredWidth() + 8, legend.layout.preferredHeight() + 8)
+        item.layout.addItem(legend, 2, 3)
+        item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop)
+        item.layout.activate()
+        try:
+            yield
+        finally:
+            item.layout.removeItem(legend)
+            if legend.scene() is not None:
+                legend.scene().removeItem(legend)
+            item.layout.activate()
 
     # -- public API ----------------------------------------------------------------------------
     def store(self) -> Any:
@@ -552,9 +686,9 @@ class CompareWidget(QWidget):
             if curves is not None:
                 curves.applied.clear()
                 self._update_curves(curves, spans)
-        self._update_legends()
+        self._fill_run_list()
         self._fill_summary_table()
-        self._settle_ranges()
+        self._settle_ranges(keep_y=self._y_zoomed)
 
     def show_runs(self, run_ids: Sequence[int]) -> None:
         """Compare these runs (order = colour order). Loads only series not cached yet."""
@@ -622,6 +756,7 @@ class CompareWidget(QWidget):
         curves = self._curves.get(run_id)
         if curves is not None:
             self._apply_visibility(curves)
+            self._settle_ranges(keep_y=self._y_zoomed)
 
     def set_show_all_params(self, show_all: bool) -> None:
         self.show_all_check.setChecked(show_all)
@@ -657,7 +792,7 @@ class CompareWidget(QWidget):
         self.loss_plot.getPlotItem().enableAutoRange()
         self.lr_plot.getPlotItem().enableAutoRange()
         spans = self._view_spans()
-        for position, run_id in enumerate(self._run_ids):
+        for run_id in self._run_ids:
             curves = self._pool.pop(run_id, None)
             if curves is None:
                 curves = _RunCurves(run_id)
@@ -667,51 +802,125 @@ class CompareWidget(QWidget):
                     self.lr_plot.addItem(item)
             self._pool[run_id] = curves  # most recently shown last
             self._curves[run_id] = curves
-            curves.set_style(run_color(position), self._smoothing > 0)
+            curves.set_style(run_color(run_id), self._smoothing > 0)
             self._update_curves(curves, spans)
-        self._update_legends()
+        self._fill_run_list()
         for curves in self._curves.values():
             self._apply_visibility(curves)
         self._trim_caches()
         self._settle_ranges()
 
-    def _settle_ranges(self) -> None:
+    def _settle_ranges(self, keep_y: bool = False) -> None:
         """Auto-range and apply the view transform now rather than when the next paint starts.
 
         pyqtgraph does both in ``prepareForPaint``; the curves' bounds then change during the
         paint and the plot is painted a second time (measured: both plots painted twice per
-        selection change, about a third of the refresh).
+        selection change, about a third of the refresh). With "ignore outliers" the loss plot's
+        y range comes from :func:`outlier_range` instead (unless ``keep_y``: the user zoomed).
         """
+        if not keep_y:
+            self._y_zoomed = False
+            self._apply_outlier_range()
         for plot in (self.loss_plot, self.lr_plot):
             vb = plot.getPlotItem().vb
             if any(vb.state["autoRange"]):
                 vb.updateAutoRange()
             vb.updateMatrix()
+        self._update_loss_label()
 
-    def _update_legends(self) -> None:
-        """Relabel the legends' colour slots; entries are only added or removed when the count changes."""
-        names = [self._run_label(self._infos[run_id]) for run_id in self._run_ids]
-        for legend in (self.loss_legend, self.lr_legend):
-            legend.setVisible(bool(names))
-        if not names:
-            return  # keep the entries for the next selection (building one costs ~1 ms)
-        while len(self._legend_slots) < len(names):
-            pen = pg.mkPen(run_color(len(self._legend_slots)), width=3)
-            self._legend_slots.append((pg.PlotDataItem(pen=pen), pg.PlotDataItem(pen=pen)))
-        for which, legend in enumerate((self.loss_legend, self.lr_legend)):
-            changed = False
-            for sample, _label in legend.items[len(names):]:
-                legend.removeItem(sample.item)
-            for position, name in enumerate(names):
-                if position < len(legend.items):
-                    label = legend.items[position][1]
-                    if label.text != name:
-                        label.setText(name)
-                        changed = True
-                else:
-                    legend.addItem(self._legend_slots[position][which], name)
-            if changed:
-                legend.updateSize()
+    def _apply_outlier_range(self) -> None:
+        vb = self.loss_plot.getPlotItem().vb
+        bounds = self.outlier_bounds() if self.outliers_check.isChecked() else None
+        if bounds is None:
+            vb.enableAutoRange(y=True)
+            return
+        lo, hi = bounds
+        if self.log_loss_check.isChecked():
+            lo, hi = np.log10(lo), np.log10(hi)
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        vb.setYRange(lo, hi, padding=0.05, update=False)  # also turns the y auto-range off
+
+    def outlier_bounds(self) -> tuple[float, float] | None:
+        """Loss range (data units) that "ignore outliers" shows, or None (auto-range: every point)."""
+        ids = self._visible_ids()
+        ordinary = [i for i in ids if not self._is_diverged(i)] or ids
+        arrays = []
+        for run_id in ordinary:
+            curves = self._curves.get(run_id)
+            if curves is None:
+                continue
+            for name in ("loss_raw", "val_loss"):
+                data = curves.data.get(name)
+                if data is not None and len(data.y):
+                    step = max(1, len(data.y) // OUTLIER_SAMPLE)
+                    arrays.append(data.y[::step])
+        if len(ordinary) < len(ids):  # every non-diverged point counts, spikes or not
+            bounds = outlier_range(arrays, log=self.log_loss_check.isChecked(), lower=0.0, upper=100.0,
+                                   margin=0.0, min_points=1)
+            if bounds is not None:
+                return bounds
+        return outlier_range(arrays, log=self.log_loss_check.isChecked())
+
+    def _fill_run_list(self) -> None:
+        """One row per shown run: swatch and check box, name, loss kind, status."""
+        self._loss_kinds = {}
+        for run_id in self._run_ids:
+            info = self._infos[run_id]
+            self._loss_kinds[run_id] = loss_kind(_config_dict(info), getattr(info, "summary_extra", None))
+        tree = self.run_list
+        tree.blockSignals(True)
+        tree.clear()
+        for run_id in self._run_ids:
+            info = self._infos[run_id]
+            kind = self._loss_kinds[run_id]
+            item = QTreeWidgetItem([self._run_label(info), SHORT_LOSS_KINDS[kind], str(getattr(info, "status", ""))])
+            item.setData(0, Qt.ItemDataRole.UserRole, run_id)
+            item.setIcon(0, _swatch(run_color(run_id)))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Unchecked if run_id in self._hidden else Qt.CheckState.Checked)
+            item.setToolTip(0, f"{getattr(info, 'name', '')} (run {run_id})")
+            item.setToolTip(1, f"Loss: {LOSS_KINDS[kind]}")
+            tree.addTopLevelItem(item)
+        tree.blockSignals(False)
+        self._update_loss_label()
+
+    def _update_loss_label(self) -> None:
+        """Name the loss on the axis; say so above the plots when the shown runs mix kinds."""
+        kinds = [self._loss_kinds[i] for i in self._run_ids if i not in self._hidden and i in self._loss_kinds]
+        distinct = list(dict.fromkeys(kinds))
+        item = self.loss_plot.getPlotItem()
+        if len(distinct) == 1:
+            item.setLabel("left", f"loss ({LOSS_KINDS[distinct[0]]})", color=_FOREGROUND)
+        else:
+            item.setLabel("left", "loss (mixed kinds)" if distinct else "loss", color=_FOREGROUND)
+        notes = []
+        if len(distinct) > 1:
+            counts = ", ".join(f"{LOSS_KINDS[k]}: {kinds.count(k)} run{'s' if kinds.count(k) > 1 else ''}"
+                               for k in distinct)
+            notes.append(f"These runs record different losses ({counts}); their values are not comparable "
+                         "with each other. Untick runs in the list to compare one kind.")
+        left_out = self._outliers_left_out()
+        if left_out:
+            notes.append(f"Ignore outliers: the loss axis leaves out {left_out}.")
+        self.note_label.setText("  ".join(notes))
+        self.note_label.setVisible(bool(notes))
+
+    def _outliers_left_out(self) -> str:
+        if not self.outliers_check.isChecked() or self._y_zoomed:
+            return ""
+        diverged = [i for i in self._visible_ids() if self._is_diverged(i)]
+        if diverged and len(diverged) < len(self._visible_ids()):
+            names = ", ".join(self._run_label(self._infos[i]) for i in diverged[:3])
+            more = f" and {len(diverged) - 3} more" if len(diverged) > 3 else ""
+            return f"the diverged run{'s' if len(diverged) > 1 else ''} {names}{more}"
+        return ""
+
+    def _visible_ids(self) -> list[int]:
+        return [i for i in self._run_ids if i not in self._hidden]
+
+    def _is_diverged(self, run_id: int) -> bool:
+        return str(getattr(self._infos.get(run_id), "status", "")) == "diverged"
 
     def _trim_caches(self) -> None:
         """Forget the least recently shown runs beyond CACHED_RUNS (series are ~10 MB per 100k steps)."""
@@ -730,6 +939,31 @@ class CompareWidget(QWidget):
     def _run_label(info: Any) -> str:
         name = getattr(info, "name", "") or f"run {info.id}"
         return name if len(name) <= 32 else name[:31] + "…"
+
+    def values_at(self, key: str, x: float) -> list[tuple[str, str, float, float]]:
+        """Per visible run: ``(name, colour, value, x of the point)`` nearest to view x in plot ``key``.
+
+        The loss plot reads the smoothed loss when smoothing is on (the curve drawn in full
+        colour), else the raw loss. Runs whose points end before ``x`` are left out.
+        """
+        names = ("lr",) if key == "lr" else (("loss_smooth", "loss_raw") if self._smoothing > 0 else ("loss_raw",))
+        out = []
+        for run_id, curves in self._curves.items():
+            if run_id in self._hidden:
+                continue
+            data = next((d for d in (curves.data.get(n) for n in names) if d is not None and len(d.x)), None)
+            if data is None or not data.monotonic:
+                continue
+            xs = data.x
+            span = float(xs[-1] - xs[0]) if len(xs) > 1 else 1.0
+            if x > float(xs[-1]) + 0.01 * span or x < float(xs[0]) - 0.01 * span:
+                continue
+            i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
+            if i > 0 and abs(float(xs[i - 1]) - x) <= abs(float(xs[i]) - x):
+                i -= 1
+            out.append((self._run_label(self._infos[run_id]), run_color(run_id).name(), float(data.y[i]),
+                        float(xs[i])))
+        return out
 
     def _x_of(self, series: Any) -> np.ndarray:
         return series.wall_time if self.x_axis() == "wall_time" else series.step
@@ -836,13 +1070,14 @@ class CompareWidget(QWidget):
             self._update_curves(curves)  # levels skipped while hidden
         for item in (*curves.loss_items(), *curves.lr_items()):
             item.setVisible(visible)
-        position = list(self._curves).index(curves.run_id)
-        if position < len(self._legend_slots):
-            for proxy in self._legend_slots[position]:
-                proxy.setVisible(visible)
-        for legend in (self.loss_legend, self.lr_legend):
-            for sample, _label in legend.items:
-                sample.update()
+        for row in range(self.run_list.topLevelItemCount()):
+            item = self.run_list.topLevelItem(row)
+            if item.data(0, Qt.ItemDataRole.UserRole) == curves.run_id:
+                state = Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
+                if item.checkState(0) != state:
+                    self.run_list.blockSignals(True)
+                    item.setCheckState(0, state)
+                    self.run_list.blockSignals(False)
 
     def _apply_smoothing(self, weight: float) -> None:
         self._smoothing = weight
@@ -850,10 +1085,10 @@ class CompareWidget(QWidget):
         # Keep only the current weight's smoothed arrays (memory: 10 runs × 100k floats each).
         self._smoothed = {k: v for k, v in self._smoothed.items() if k[1] == weight}
         spans = self._view_spans()
-        for position, curves in enumerate(self._curves.values()):
-            curves.set_style(run_color(position), weight > 0)
+        for curves in self._curves.values():
+            curves.set_style(run_color(curves.run_id), weight > 0)
             self._update_curves(curves, spans)
-        self._settle_ranges()
+        self._settle_ranges(keep_y=self._y_zoomed)
 
     def _redraw_all(self) -> None:
         self.loss_plot.getPlotItem().enableAutoRange()
@@ -878,7 +1113,8 @@ class CompareWidget(QWidget):
         table.setColumnCount(len(self._run_ids))
         for col, run_id in enumerate(self._run_ids):
             header = QTableWidgetItem(self._run_label(self._infos[run_id]))
-            header.setIcon(_swatch(run_color(col)))
+            header.setIcon(_swatch(run_color(run_id)))
+            header.setToolTip(getattr(self._infos[run_id], "name", "") or f"run {run_id}")
             table.setHorizontalHeaderItem(col, header)
         tint = QBrush(QColor("#fff4d6"))
         for row, key in enumerate(keys):
@@ -896,11 +1132,15 @@ class CompareWidget(QWidget):
                                         "Settings that differ: none")
         else:
             self.settings_title.setText("All settings")
+        differ = len(differing) if len(configs) >= 2 else 0
+        self.views.setTabText(1, f"Settings ({differ} differ)" if differ else "Settings")
         table.resizeColumnsToContents()
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # Wide enough for the run's name (32 characters at most) and the values; a wide
+        # comparison scrolls sideways rather than cutting the names.
         for col in range(table.columnCount()):
-            header.resizeSection(col, min(header.sectionSize(col), 170))
+            header.resizeSection(col, min(max(header.sectionSize(col), header.sectionSizeHint(col)), 280))
 
     def _fill_summary_table(self) -> None:
         table = self.summary_table
@@ -911,7 +1151,7 @@ class CompareWidget(QWidget):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 0:
-                    item.setIcon(_swatch(run_color(row)))
+                    item.setIcon(_swatch(run_color(run_id)))
                 elif col >= 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, col, item)
@@ -945,6 +1185,7 @@ class CompareWidget(QWidget):
     def _on_log_toggled(self, _checked: bool) -> None:
         self.loss_plot.setLogMode(y=self.log_loss_check.isChecked())
         self.lr_plot.setLogMode(y=self.log_lr_check.isChecked())
+        self._settle_ranges()
 
     def _on_x_axis_changed(self, _index: int) -> None:
         label = "wall time (s)" if self.x_axis() == "wall_time" else "step"
@@ -955,12 +1196,17 @@ class CompareWidget(QWidget):
     def _on_show_all_toggled(self, _checked: bool) -> None:
         self._fill_settings_table()
 
-    def _on_legend_clicked(self, item: Any) -> None:
-        for position, run_id in enumerate(self._run_ids):
-            if position < len(self._legend_slots) and any(item is p for p in self._legend_slots[position]):
-                # The sample toggled its proxy already; the run's own flag decides for all items.
-                self.set_run_visible(run_id, run_id in self._hidden)
-                return
+    def _on_run_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            run_id = item.data(0, Qt.ItemDataRole.UserRole)
+            self.set_run_visible(run_id, item.checkState(0) == Qt.CheckState.Checked)
+
+    def _on_outliers_toggled(self, _checked: bool) -> None:
+        self._settle_ranges()
+
+    def _on_loss_zoomed(self, *_args: Any) -> None:
+        self._y_zoomed = True
+        self._update_loss_label()
 
 
 _EMPTY = np.empty(0)

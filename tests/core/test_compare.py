@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from lrstudio.core.compare import (
     MISSING,
     SUMMARY_COLUMNS,
@@ -103,3 +108,62 @@ def test_summary_row_full_and_partial():
     assert row == ["adam-cos", "completed", "0.5", "0.25", "0.6", "0.55", "97.3 %", "1200", "1 min 05 s"]
     partial = summary_row(SimpleNamespace(id=7, name="", status="running"))
     assert partial[0] == "run 7" and partial[2:] == [""] * 7
+
+
+# -- loss kinds and the outlier range (issue 9) ---------------------------------------------------
+def test_loss_kind_from_model_dataset_and_summary():
+    from lrstudio.core.compare import LOSS_KINDS, loss_kind
+    from lrstudio.core.config import DatasetConfig
+
+    assert loss_kind(_cfg(model="cnn", dataset=DatasetConfig(name="digits"))) == "cross_entropy"
+    assert loss_kind(_cfg()) == "mse_standardised"
+    unscaled = _cfg(dataset=DatasetConfig(name="synthetic", unscaled=True))
+    assert loss_kind(unscaled) == "mse_units"
+    assert loss_kind(_cfg(), {"loss_units": "raw"}) == "mse_units"  # the run's own summary wins
+    assert loss_kind(unscaled, {"loss_units": "standardised"}) == "mse_standardised"
+    assert set(LOSS_KINDS) == {"cross_entropy", "mse_standardised", "mse_units"}
+
+
+def _loss(n, seed):
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, n + 1)
+    return 2.0 * np.exp(-t / (n / 5)) + 0.05 + 0.02 * rng.random(n)
+
+
+def test_outlier_range_ignores_a_divergence_and_keeps_ordinary_curves_whole():
+    from lrstudio.core.compare import outlier_range
+
+    curves = [_loss(500, s) for s in range(9)]
+    diverged = np.concatenate([_loss(500, 9)[:40], np.geomspace(3.0, 1e12, 10)])
+    for log in (True, False):
+        lo, hi = outlier_range([*curves, diverged], log=log)
+        assert hi < 10.0  # the divergence (up to 1e12) is left out
+        allv = np.concatenate(curves)
+        assert lo == pytest.approx(allv.min())  # the ordinary curves' low end is shown
+        if log:
+            assert hi >= allv.max()  # in decades, the first steps' loss is inside the margin
+    # Without outliers: the exact extent.
+    assert outlier_range([np.linspace(1.0, 2.0, 100)]) == (1.0, 2.0)
+
+
+def test_outlier_range_few_points_none_and_log_skips_non_positive():
+    from lrstudio.core.compare import outlier_range
+
+    assert outlier_range([np.array([1.0, 1e12])], log=True) is None  # too few points: show them all
+    assert outlier_range([]) is None
+    assert outlier_range([np.full(50, np.nan)]) is None
+    values = np.concatenate([np.linspace(0.1, 1.0, 100), [0.0, -1.0, np.inf]])
+    lo, hi = outlier_range([values], log=True)
+    assert lo == pytest.approx(0.1) and hi == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="percentiles"):
+        outlier_range([values], lower=99, upper=1)
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=20, max_size=200),
+       st.lists(st.floats(1e8, 1e15), min_size=0, max_size=2))
+def test_outlier_range_is_inside_the_data_extent(values, spikes):
+    from lrstudio.core.compare import outlier_range
+
+    data = np.array(values + spikes)
+    lo, hi = outlier_range([data])
+    assert data.min() <= lo <= hi <= data.max()

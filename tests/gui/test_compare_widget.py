@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from _fixtures_data import add_run
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 
 from lrstudio.core.compare import all_params
 from lrstudio.core.config import RunConfig
@@ -22,7 +22,7 @@ STEPS = 200
 def two_runs(store):
     """Two runs that differ in the LR and the schedule only (and their names)."""
     a = add_run(store, RunConfig(lr=0.1), "constant 0.1", steps=STEPS, steps_per_epoch=50)
-    b = add_run(store, RunConfig(lr=0.05, schedule={"name": "cosine", "params": {"min_lr": 0.0}}),
+    b = add_run(store, RunConfig(lr=0.05, schedule={"name": "cosine", "params": {"eta_min": 0.0}}),
                 "cosine 0.05", steps=STEPS, steps_per_epoch=50, seed=1,
                 lr_fn=lambda t: 0.05 * (1 + np.cos(np.pi * t / STEPS)) / 2)
     return a, b
@@ -87,25 +87,26 @@ def test_both_curves_drawn_with_the_database_points(widget, store, two_runs):
 def test_settings_table_lists_exactly_the_differing_parameters(widget, two_runs):
     a, b = two_runs
     widget.show_runs([a, b])
-    assert widget.settings_rows() == ["lr", "schedule.name", "schedule.params.min_lr"]
+    assert widget.settings_rows() == ["lr", "schedule.name", "schedule.params.eta_min"]
     table = widget.settings_table
     assert table.columnCount() == 2
     assert [table.horizontalHeaderItem(c).text() for c in range(2)] == ["constant 0.1", "cosine 0.05"]
     assert [table.item(0, c).text() for c in range(2)] == ["0.1", "0.05"]
     assert [table.item(1, c).text() for c in range(2)] == ["constant", "cosine"]
-    assert table.item(2, 0).text() == "—"  # min_lr is not a parameter of the constant schedule
+    assert table.item(2, 0).text() == "—"  # eta_min is not a parameter of the constant schedule
 
 
 def test_show_all_toggle(widget, store, two_runs, qtbot):
     a, b = two_runs
     widget.show_runs([a, b])
+    widget.views.setCurrentIndex(1)  # the "Settings & summary" tab
     qtbot.mouseClick(widget.show_all_check, Qt.MouseButton.LeftButton)
     configs = [store.get_run(i).config_dict for i in (a, b)]
     assert widget.settings_rows() == all_params(configs)
     assert "seed" in widget.settings_rows() and "dataset.name" in widget.settings_rows()
     assert widget.settings_title.text() == "All settings"
     widget.set_show_all_params(False)
-    assert widget.settings_rows() == ["lr", "schedule.name", "schedule.params.min_lr"]
+    assert widget.settings_rows() == ["lr", "schedule.name", "schedule.params.eta_min"]
 
 
 def test_summary_table(widget, store, two_runs):
@@ -138,10 +139,11 @@ def test_smoothing_keeps_the_raw_curve_faint(widget, store, two_runs):
 def test_smoothing_slider_is_debounced(widget, two_runs, qtbot):
     a, b = two_runs
     widget.show_runs([a, b])
-    for v in (100, 300, 600):
+    assert widget.smoothing() == pytest.approx(0.6)  # TensorBoard's default
+    for v in (100, 300, 450):
         widget.smoothing_slider.setValue(v)
-    assert widget.smoothing() == 0.0  # not yet: waits for the slider to rest
-    qtbot.waitUntil(lambda: widget.smoothing() == pytest.approx(0.6), timeout=2000)
+    assert widget.smoothing() == pytest.approx(0.6)  # not yet: waits for the slider to rest
+    qtbot.waitUntil(lambda: widget.smoothing() == pytest.approx(0.45), timeout=2000)
     assert len(_data(widget.curve_items(a)["loss"])[0]) == STEPS
 
 
@@ -161,20 +163,22 @@ def test_series_are_cached_per_run(qtbot, store, two_runs):
     assert counting.loads[-1] == [a]
 
 
-def test_legend_click_hides_and_shows_a_run(widget, two_runs, qtbot):
+def _run_list_item(widget, run_id):
+    tree = widget.run_list
+    return next(tree.topLevelItem(r) for r in range(tree.topLevelItemCount())
+                if tree.topLevelItem(r).data(0, Qt.ItemDataRole.UserRole) == run_id)
+
+
+def test_run_list_check_box_hides_and_shows_a_run(widget, two_runs):
     a, b = two_runs
     widget.show_runs([a, b])
-    qtbot.wait(50)
-    plot = widget.loss_plot
-    sample, label = widget.loss_legend.items[1]
-    assert label.text == "cosine 0.05"
-    center = sample.mapToScene(sample.boundingRect().center())
-    pos = plot.mapFromScene(QPointF(center))
-    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    item = _run_list_item(widget, b)
+    assert item.text(0) == "cosine 0.05"
+    item.setCheckState(0, Qt.CheckState.Unchecked)  # what a click on the check box does
     assert not widget.is_run_visible(b) and widget.is_run_visible(a)
     assert not any(item.isVisible() for item in widget.curve_items(b).values())
     assert all(item.isVisible() for item in widget.curve_items(a).values())
-    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    _run_list_item(widget, b).setCheckState(0, Qt.CheckState.Checked)
     assert widget.is_run_visible(b)
     assert widget.curve_items(b)["loss_raw"].isVisible() and widget.curve_items(b)["lr"].isVisible()
 
@@ -274,25 +278,28 @@ def test_long_run_is_decimated_until_zoomed_in(widget, store, qtbot):
     assert len(_data(widget.curve_items(run_id)["lr"])[0]) < steps / 4
 
 
-def test_legend_entries_follow_the_selection(widget, two_runs):
+def test_run_list_follows_the_selection_and_no_legend_covers_the_plots(widget, two_runs):
     a, b = two_runs
 
-    def labels(legend):
-        return [label.text for _sample, label in legend.items]
+    def rows():
+        tree = widget.run_list
+        return [tree.topLevelItem(r).text(0) for r in range(tree.topLevelItemCount())]
 
     widget.show_runs([a, b])
     widget.show_runs([b])
-    assert labels(widget.loss_legend) == ["cosine 0.05"] and labels(widget.lr_legend) == ["cosine 0.05"]
+    assert rows() == ["cosine 0.05"]
     widget.show_runs([])
-    assert not widget.loss_legend.isVisible()
+    assert rows() == []
     widget.show_runs([b, a])
-    assert widget.loss_legend.isVisible()
-    assert labels(widget.loss_legend) == ["cosine 0.05", "constant 0.1"] == labels(widget.lr_legend)
-    # each sample shows its run's colour; hiding a run greys its entry (the proxy is hidden)
-    for position, (sample, _label) in enumerate(widget.loss_legend.items):
-        run_id = (b, a)[position]
-        assert sample.item.opts["pen"].color().name() == widget.curve_items(run_id)["lr"].opts["pen"].color().name()
+    assert rows() == ["cosine 0.05", "constant 0.1"]
+    for plot in widget.plot_widgets():
+        assert plot.getPlotItem().legend is None  # the run list is beside the plots, not on them
+    # each row shows its run's colour, the loss it records and its status
+    for run_id in (a, b):
+        item = _run_list_item(widget, run_id)
+        color = item.icon(0).pixmap(8, 8).toImage().pixelColor(4, 4).name()
+        assert color == widget.curve_items(run_id)["lr"].opts["pen"].color().name()
+        assert item.text(1) == "MSE (std.)" and item.text(2) == "completed"
     widget.set_run_visible(a, False)
-    assert not widget.loss_legend.items[1][0].item.isVisible() and widget.loss_legend.items[0][0].item.isVisible()
-    widget._on_legend_clicked(widget.lr_legend.items[1][0].item)  # as a click on a's LR entry
-    assert widget.is_run_visible(a)
+    assert _run_list_item(widget, a).checkState(0) == Qt.CheckState.Unchecked
+    assert _run_list_item(widget, b).checkState(0) == Qt.CheckState.Checked
