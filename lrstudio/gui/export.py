@@ -5,6 +5,9 @@ the export and returns the written path, or ``None`` when the user cancelled or 
 Failures reach the user through :func:`show_error` as a plain message, never as a trace; tests
 replace ``show_error`` with ``monkeypatch``.
 
+A successful export says what was written and where: in the window's status bar and in a small
+non-modal message with an "Open folder" button (``QDesktopServices.openUrl`` on the folder).
+
 Long history exports show a ``QProgressDialog`` fed by the store's ``progress(done, total)``
 callback. Pressing Cancel makes the next callback raise :class:`ExportCancelled`, which unwinds the
 store's exporter; the store writes to a temporary file beside ``dest`` and renames it only at the
@@ -13,13 +16,16 @@ end, so a cancelled export leaves no partial file (and an existing file untouche
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+import shiboken6
+from PySide6.QtCore import QCoreApplication, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QWidget
 
 from lrstudio.core.errors import LrstudioError
 
@@ -28,6 +34,7 @@ __all__ = [
     "export_history_dialog",
     "export_plot_dialog",
     "export_runs_table_dialog",
+    "last_confirmation",
     "show_error",
 ]
 
@@ -46,6 +53,37 @@ class ExportCancelled(Exception):
 def show_error(parent: QWidget | None, title: str, text: str) -> None:
     """Tell the user what went wrong (module level so that tests can replace it)."""
     QMessageBox.warning(parent, title, text)
+
+
+_last_box: list[QMessageBox] = []
+
+
+def last_confirmation() -> QMessageBox | None:
+    """The confirmation shown by the last successful export, while it is open (for tests)."""
+    box = _last_box[0] if _last_box else None
+    return box if box is not None and shiboken6.isValid(box) else None
+
+
+def confirm_written(parent: QWidget | None, title: str, what: str, dest: Path) -> None:
+    """Say what was written and where; offer to open the folder. Never blocks the window."""
+    dest = Path(dest).resolve()
+    text = f"{what} written to {dest}"
+    window = parent.window() if parent is not None else None
+    if isinstance(window, QMainWindow):
+        window.statusBar().showMessage(text, 15_000)
+    box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Close, parent)
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    open_button = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+    open_button.clicked.disconnect()  # an action button would close the box first; keep it open
+    open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(dest.parent))))
+    box.setDefaultButton(QMessageBox.StandardButton.Close)
+    _last_box[:] = [box]
+    box.show()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _message(exc: BaseException) -> str:
@@ -124,6 +162,8 @@ def export_history_dialog(parent: QWidget | None, store: Any, run_ids: Sequence[
     finally:
         progress.close()
         progress.deleteLater()
+    layout = "wide" if wide else "long"
+    confirm_written(parent, "Export history", f"History of {_plural(len(run_ids), 'run')} ({layout} CSV)", dest)
     return dest
 
 
@@ -138,10 +178,12 @@ def export_runs_table_dialog(parent: QWidget | None, store: Any, path: str | Pat
     else:
         dest = Path(path)
     try:
-        store.export_runs_csv(dest, run_ids=None if run_ids is None else list(run_ids))
+        count = store.export_runs_csv(dest, run_ids=None if run_ids is None else list(run_ids))
     except (LrstudioError, OSError, ValueError) as exc:
         show_error(parent, "Export runs table", _message(exc))
         return None
+    what = f"Runs table ({_plural(count, 'run')})" if isinstance(count, int) else "Runs table"
+    confirm_written(parent, "Export runs table", what, dest)
     return dest
 
 
@@ -175,27 +217,18 @@ def export_plot_dialog(parent: QWidget | None, plot_widget: Any, path: str | Pat
     if not dest.exists() or dest.stat().st_size == 0:
         show_error(parent, "Export plot", f"Nothing was written to {dest}.")
         return None
+    confirm_written(parent, "Export plot", f"Plot ({kind[1:].upper()})", dest)
     return dest
 
 
 def _export_plot(plot_widget: Any, dest: Path, kind: str, scale: float) -> None:
-    from pyqtgraph.exporters import ImageExporter, SVGExporter
-
     item = plot_widget.getPlotItem() if isinstance(plot_widget, pg.PlotWidget) else plot_widget
     if isinstance(item, pg.PlotItem):
-        if kind == ".svg":
-            try:
-                SVGExporter(item).export(str(dest))
-            except ValueError:
-                # pyqtgraph <= 0.14.0 cannot parse the closed paths ("... Z") that Qt >= 6.10 writes
-                # (pyqtgraph/pyqtgraph#3495); Qt's own SVG generator draws the same scene.
-                _render_svg_with_qt(item, dest)
-            return
-        exporter = ImageExporter(item)
-        width = max(1, int(round(item.sceneBoundingRect().width() * scale)))
-        # pyqtgraph wants integers here; a float width fails in some versions.
-        exporter.parameters()["width"] = width
-        exporter.export(str(dest))
+        # A view may add what the file needs and the screen does not (the compare view's
+        # legend, which on screen is a run list beside the plots).
+        extras = getattr(plot_widget, "export_extras", None)
+        with extras() if callable(extras) else contextlib.nullcontext():
+            _export_plot_item(item, dest, kind, scale)
         return
     if isinstance(plot_widget, QWidget):
         if kind == ".svg":
@@ -204,6 +237,46 @@ def _export_plot(plot_widget: Any, dest: Path, kind: str, scale: float) -> None:
             raise OSError(f"could not write {dest}")
         return
     raise ValueError(f"cannot export a {type(plot_widget).__name__}")
+
+
+def _export_plot_item(item: pg.PlotItem, dest: Path, kind: str, scale: float) -> None:
+    from pyqtgraph.exporters import ImageExporter, SVGExporter
+
+    if kind == ".svg":
+        try:
+            SVGExporter(item).export(str(dest))
+        except ValueError:
+            # pyqtgraph <= 0.14.0 cannot parse the closed paths ("... Z") that Qt >= 6.10 writes
+            # (pyqtgraph/pyqtgraph#3495); Qt's own SVG generator draws the same scene.
+            _render_svg_with_qt(item, dest)
+        return
+    exporter = ImageExporter(item)
+    width = max(1, int(round(item.sceneBoundingRect().width() * scale)))
+    # pyqtgraph wants integers here; a float width fails in some versions.
+    exporter.parameters()["width"] = width
+    exporter.export(str(dest))
+
+
+@contextlib.contextmanager
+def _export_mode(root: Any, opts: dict[str, Any]) -> Iterator[None]:
+    """pyqtgraph's export mode for ``root`` and every item under it, as its own exporters set it.
+
+    In export mode a scatter plot draws each marker as a vector shape; otherwise it copies them
+    from a bitmap atlas, which an SVG would embed as ``<image>`` elements.
+    """
+    items, stack = [], [root]
+    while stack:
+        item = stack.pop()
+        items.append(item)
+        stack.extend(item.childItems())
+    marked = [i for i in items if hasattr(i, "setExportMode")]
+    for item in marked:
+        item.setExportMode(True, opts)
+    try:
+        yield
+    finally:
+        for item in marked:
+            item.setExportMode(False)
 
 
 def _render_svg_with_qt(item: Any, dest: Path) -> None:
@@ -229,6 +302,8 @@ def _render_svg_with_qt(item: Any, dest: Path) -> None:
     if not painter.begin(generator):
         raise OSError(f"could not write {dest}")
     try:
-        scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
+        with _export_mode(item, {"antialias": True, "background": None, "painter": painter,
+                                 "resolutionScale": 1.0}):
+            scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
     finally:
         painter.end()

@@ -126,3 +126,62 @@ def test_plot_export_other_widget_and_bad_suffix(qtbot, tmp_path, errors, store)
     assert "png" in errors[-1]
     assert export_plot_dialog(None, w.loss_plot, path=tmp_path / "plot.jpg") is None
     assert ".png or .svg" in errors[-1]
+
+
+# -- issue 9: vector markers, a legend, and a confirmation that says where ------------------------
+def _compare_with_markers(qtbot, store, runs):
+    w = CompareWidget(store)
+    qtbot.addWidget(w)
+    w.resize(900, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    w.show_runs(runs)
+    assert len(w.curve_items(runs[0])["val_loss"].scatter.data) > 0  # validation markers drawn
+    return w
+
+
+def test_svg_export_draws_validation_markers_as_vectors(qtbot, store, runs, tmp_path, errors):
+    import xml.etree.ElementTree as ET
+
+    w = _compare_with_markers(qtbot, store, runs)
+    dest = export_plot_dialog(None, w.loss_plot, path=tmp_path / "loss.svg")
+    assert dest is not None, errors
+    root = ET.parse(dest).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    images = [e for e in root.iter() if e.tag in (f"{ns}image", "image")]
+    assert images == []  # no bitmap atlas of markers
+    text = dest.read_text(encoding="utf-8")
+    assert "run a" in text and "run b" in text  # the exported plot names its runs
+    # the markers are there as vector shapes: 3 + 2 epochs, each a closed path or ellipse
+    shapes = [e for e in root.iter() if e.tag.split("}")[-1] in ("path", "ellipse", "circle")]
+    assert len(shapes) >= 5
+    # and the view on screen got no legend over its data
+    assert w.loss_plot.getPlotItem().legend is None
+
+
+def test_export_says_what_was_written_and_opens_the_folder(qtbot, store, runs, tmp_path, errors, monkeypatch):
+    from PySide6.QtCore import QUrl
+    from PySide6.QtWidgets import QMainWindow
+
+    opened: list[QUrl] = []
+    monkeypatch.setattr(export.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    main = QMainWindow()
+    qtbot.addWidget(main)
+    main.show()
+    dest = export_history_dialog(main, store, runs, path=tmp_path / "history.csv")
+    assert dest is not None
+    message = main.statusBar().currentMessage()
+    assert str(dest) in message and "2 runs" in message
+    box = export.last_confirmation()
+    assert box is not None and box.isVisible() and not box.isModal()  # never blocks the window
+    assert str(dest) in box.text()
+    open_button = next(b for b in box.buttons() if "folder" in b.text().lower())
+    open_button.click()
+    assert [u.toLocalFile() for u in opened] == [str(tmp_path)]
+    # the runs table and plots say so too
+    dest = export_runs_table_dialog(main, store, path=tmp_path / "runs.csv")
+    assert str(dest) in main.statusBar().currentMessage() and str(dest) in export.last_confirmation().text()
+    w = _compare_with_markers(qtbot, store, runs)
+    dest = export_plot_dialog(main, w.lr_plot, path=tmp_path / "lr.png")
+    assert str(dest) in main.statusBar().currentMessage()
+    assert errors == []
