@@ -634,8 +634,10 @@ class LivePlots(QWidget):
         for plot in (self.loss_plot, self.lr_plot):
             line = pg.InfiniteLine(
                 pos=x, angle=90, movable=False, pen=pg.mkPen(DIVERGED_COLOR, width=2, style=Qt.PenStyle.DashLine),
-                label=f"diverged at step {step}", labelOpts={"position": 0.55,  # below the legend "color": DIVERGED_COLOR,
-                                                             "fill": (255, 255, 255, 200)})
+                label=f"diverged at step {step}",
+                # Half-way up: the legends sit at the top.
+                labelOpts={"position": 0.55, "color": DIVERGED_COLOR, "fill": (255, 255, 255, 220)})
+            line.setZValue(50)  # over the curves, which would cross its label
             plot.addItem(line, ignoreBounds=True)
             self._divergence_lines.append((plot, line))
 

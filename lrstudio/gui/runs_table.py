@@ -630,6 +630,9 @@ class RunsPanel(QWidget):
         for col in range(len(COLUMNS)):
             width = header.sectionSize(col) + 12
             header.resizeSection(col, min(width, 240 if col == NAME_COLUMN else 160))
+        # A run that diverges later reads "diverged @ 12345": leave room for it from the start.
+        widest_status = self.view.fontMetrics().horizontalAdvance("diverged @ 99999") + 16
+        header.resizeSection(STATUS_COLUMN, max(header.sectionSize(STATUS_COLUMN), widest_status))
 
     # -- selection -----------------------------------------------------------------------------
     def selected_run_ids(self) -> list[int]:

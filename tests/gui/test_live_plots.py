@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
-from lrstudio.gui.live_plots import REDRAW_MS, GrowingBuffer, LivePlots
+from lrstudio.gui.live_plots import DIVERGED_COLOR, REDRAW_MS, GrowingBuffer, LivePlots
 
 
 def _steps(first: int, n: int, spe: int = 10, loss=lambda s: 1.0 / s, lr=0.1) -> list:
@@ -263,3 +263,5 @@ def test_divergence_label_is_not_under_the_legend(qtbot):
         label = line.label.mapRectToScene(line.label.boundingRect())
         legend = pi.legend.mapRectToScene(pi.legend.boundingRect())
         assert not label.intersects(legend)
+        assert line.label.color.name() == DIVERGED_COLOR.lower()  # red on white, over the curves
+        assert line.label.fill.color().alpha() > 200 and line.zValue() > 0

@@ -243,3 +243,11 @@ def test_count_label_says_one_run(qtbot, store):
     assert p.count_label.text() == "1 run"
     p.filter_edit.setText("nothing matches this")
     assert p.count_label.text() == "0 of 1 run"
+
+
+def test_status_column_has_room_for_a_later_divergence(qtbot, store):
+    store.create_run(RunConfig(lr=0.01), name="only", status="completed")
+    p = RunsPanel(store)
+    qtbot.addWidget(p)
+    width = p.view.horizontalHeader().sectionSize(COLUMN_INDEX["status"])
+    assert width >= p.view.fontMetrics().horizontalAdvance("diverged @ 99999")
