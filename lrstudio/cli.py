@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from lrstudio import __version__
+from lrstudio.commands._common import StopSignal, terminal_safe
 from lrstudio.core.errors import LrstudioError
 
 # Order = order in --help.
@@ -58,13 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except LrstudioError as exc:
-        from lrstudio.commands._common import terminal_safe
-
         print(f"lrstudio: error: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lrstudio: interrupted", file=sys.stderr)
         return 130
+    except StopSignal as stop:
+        import signal
+
+        print(f"lrstudio: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
     except BrokenPipeError:
         # `lrstudio runs | head`: the reader left; exit quietly like other Unix tools. Point
         # stdout at devnull so the interpreter's final flush does not raise again.

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -81,3 +85,33 @@ def terminal_safe(text: str, *, keep_newlines: bool = False) -> str:
         else ch.encode("unicode_escape").decode("ascii")
         for ch in text
     )
+
+
+class StopSignal(BaseException):
+    """SIGTERM or SIGHUP arrived while a command ran (a BaseException, like KeyboardInterrupt, so
+    no ``except Exception`` swallows it); ``lrstudio.cli.main`` exits with 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def stop_signals_unwind() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP raise :class:`StopSignal` instead of ending the
+    process on the spot, so ``finally`` blocks and context managers run: an export killed
+    politely removes its ``.part`` file and closes the database (issue 9)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise StopSignal(signum)
+
+    sigs = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {sig: signal.signal(sig, handler) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

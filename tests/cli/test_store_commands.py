@@ -219,3 +219,41 @@ def test_error_lines_escape_control_codes(db, tmp_path, capsys):
     assert main(["export", "--db", str(db), "--runs", "1", "-o", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and err.count("\n") == 1 and "\\x1b[31mred\\nfolder" in err
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_export_killed_politely_leaves_no_part_file(tmp_path, sig):
+    """SIGTERM/SIGHUP during a long export: the process ends, the hidden .part file goes with it."""
+    import signal
+    import sqlite3
+    import time
+
+    path = tmp_path / "big.sqlite"
+    with open_store(f"sqlite:///{path}") as store:
+        rid = store.create_run(RunConfig())
+        with store.recorder(rid) as rec:
+            rec.handle([StepLogged(1, 0, 0.0, {"train/loss": 1.0})])
+    con = sqlite3.connect(path)  # 400k points written directly: the recorder would take a minute
+    con.executemany("INSERT INTO metric_points (series_id, step, value, value_kind, wall_time, epoch) "
+                    "VALUES (1, ?, ?, 0, ?, 0)", ((i, i * 0.5, i * 0.01) for i in range(2, 400_001)))
+    con.commit()
+    con.close()
+    out = tmp_path / "out" / "h.csv"
+    part = out.with_name(".h.csv.part")
+    proc = subprocess.Popen([sys.executable, "-m", "lrstudio", "--db", str(path), "export", "--runs", str(rid),
+                             "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not part.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + getattr(signal, sig) and "Traceback" not in err, err
+    assert f"stopped by {sig}" in err
+    assert not part.exists() and not out.exists()
