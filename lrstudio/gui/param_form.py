@@ -3,7 +3,8 @@
 One widget per parameter, chosen by ``Param.kind``; the label is ``Param.label`` and the
 tooltip is the help text plus what is allowed. Every edit is validated at once with
 ``Param.coerce`` (the same code the CLI and the training loop use), and a bad value is marked at
-its field: a red border, the message under the field and in its tooltip.
+its field: the message under the field and in its tooltip, and the property ``invalid`` that the
+style sheet (``resources/style.qss``) draws as a red border.
 
 Numbers that are learning rates span many decades, so floats are edited as text
 (``3e-4`` must be typeable) and checked on every keystroke rather than clamped by a spin box.
@@ -35,7 +36,6 @@ from PySide6.QtWidgets import (
 
 from lrstudio.core.params import Param, ParamError
 
-INVALID_STYLE = "border: 1px solid #d64545; border-radius: 3px; background: #fff5f5;"
 _INT32_MAX = 2**31 - 1
 
 
@@ -129,7 +129,7 @@ class ParamForm(QWidget):
         error_label = QLabel()
         error_label.setObjectName(f"error_{p.name}")
         error_label.setWordWrap(True)
-        error_label.setStyleSheet("color: #c62828; font-size: 11px;")
+        error_label.setProperty("role", "error")
         error_label.setVisible(False)
         container = QWidget()
         box = QVBoxLayout(container)
@@ -319,9 +319,13 @@ class ParamForm(QWidget):
         f.error_label.setText(msg)
         f.error_label.setVisible(bool(msg))
         if is_simple:
-            f.editor.setStyleSheet(INVALID_STYLE if msg else "")
             f.editor.setToolTip(f"{msg}\n\n{base_tip}" if msg else base_tip)
-        f.editor.setProperty("invalid", bool(msg))
+        if bool(f.editor.property("invalid")) != bool(msg):
+            # The red border comes from the style sheet (``*[invalid="true"]``); a dynamic property
+            # takes effect once the widget is polished again.
+            f.editor.setProperty("invalid", bool(msg))
+            f.editor.style().unpolish(f.editor)
+            f.editor.style().polish(f.editor)
 
 
 def _fits_spin(p: Param) -> bool:

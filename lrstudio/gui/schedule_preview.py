@@ -102,7 +102,7 @@ class SchedulePreview(QWidget):
         self.log_check = QCheckBox("Log y")
         self.log_check.toggled.connect(self._on_log_toggled)
         self.info_label = QLabel()
-        self.info_label.setStyleSheet("color: #555;")
+        self.info_label.setProperty("role", "hint")
         self.info_label.setWordWrap(True)
 
         # Under the plot: why the schedule does not fit the run, in words (schedule_fit), and a
@@ -199,7 +199,11 @@ class SchedulePreview(QWidget):
         self.current_steps, self.current_lr = steps, lr
         self.curve.setData(steps, self._y(lr))
         self.info_label.setText(info)
-        self.info_label.setStyleSheet("color: #c62828;" if self.error or not len(lr) else "color: #555;")
+        role = "problem" if self.error or not len(lr) else "hint"
+        if self.info_label.property("role") != role:
+            self.info_label.setProperty("role", role)
+            self.info_label.style().unpolish(self.info_label)
+            self.info_label.style().polish(self.info_label)
         self.pin_button.setEnabled(bool(len(lr)))
         if self._spec is not None:
             self.curve.opts["name"] = "now: " + short_label(self._spec, self._base_lr)
