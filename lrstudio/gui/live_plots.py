@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lrstudio.core.compare import LOSS_KINDS
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
 from lrstudio.core.smoothing import RunningEMA
 from lrstudio.gui.controller import GUI_GATE
@@ -334,8 +335,12 @@ class LivePlots(QWidget):
 
     # -- feeding -------------------------------------------------------------------------
     def reset(self, title: str = "", planned: np.ndarray | None = None, steps_per_epoch: int = 1,
-              classifier: bool | None = None) -> None:
-        """Forget the previous run. ``planned[i]`` is the LR planned for step i+1."""
+              classifier: bool | None = None, loss_kind: str | None = None) -> None:
+        """Forget the previous run. ``planned[i]`` is the LR planned for step i+1; ``loss_kind``
+        (a key of ``core.compare.LOSS_KINDS``) names what the loss axis shows."""
+        if loss_kind is not None:
+            # Cross-entropy and MSE (standardised or in price units) are not comparable: say which.
+            self.loss_plot.getPlotItem().setLabel("left", f"loss ({LOSS_KINDS.get(loss_kind, loss_kind)})")
         for b in self._buffers.values():
             b.clear()
         self._ema.reset()

@@ -507,8 +507,11 @@ class MainWindow(QMainWindow):
             self._steps_per_epoch = max(1, per_epoch)
             planned = self._planned_lr(length[0], length[2])
         self._reset_length = length
+        from lrstudio.core.compare import loss_kind
+
         self.live_plots.reset(title=title, classifier=(cfg is not None and cfg.model == "cnn"),
-                              planned=planned, steps_per_epoch=per_epoch)
+                              planned=planned, steps_per_epoch=per_epoch,
+                              loss_kind=loss_kind(cfg.to_dict()) if cfg is not None else None)
         self.tabs.setCurrentWidget(self.train_page)
         self.runs_panel.refresh_run(run_id)
         self.progress.setValue(0)

@@ -27,6 +27,7 @@ def test_train_tab_axes_have_no_si_prefix_and_the_loss_is_smoothed(qtbot, window
             axis = plot.getPlotItem().getAxis(side)
             assert not axis.autoSIPrefix and "(x" not in axis.labelString(), axis.labelString()
     assert live.smoothing > 0
+    assert live.loss_plot.getPlotItem().getAxis("left").labelText == "loss (MSE, standardised target)"
     raw_x, raw_y = live.curves["train/loss"].getOriginalDataset()
     sx, sy = live.curves["train/loss_smooth"].getOriginalDataset()
     assert len(raw_x) == summary.steps and np.array_equal(sx, raw_x)
@@ -47,3 +48,4 @@ def test_a_run_that_diverges_early_fills_the_train_plots(qtbot, window):
     assert x1 < summary.steps * 2 + 2, (x0, x1)  # the points fill the plot, not 1 % of it
     axis = window.live_plots.loss_plot.getPlotItem().getAxis("left")
     assert "(x" not in axis.labelString()
+    assert axis.labelText == "loss (MSE, target in its own units)"  # unscaled: not comparable with the above

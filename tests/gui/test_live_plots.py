@@ -265,3 +265,14 @@ def test_divergence_label_is_not_under_the_legend(qtbot):
         assert not label.intersects(legend)
         assert line.label.color.name() == DIVERGED_COLOR.lower()  # red on white, over the curves
         assert line.label.fill.color().alpha() > 200 and line.zValue() > 0
+
+
+def test_loss_axis_names_the_kind_of_loss(qtbot):
+    w = _plots(qtbot)
+    axis = w.loss_plot.getPlotItem().getAxis("left")
+    w.reset(loss_kind="cross_entropy")
+    assert axis.labelText == "loss (cross-entropy)"
+    w.reset(planned=np.full(10, 0.1))  # a second reset for the same run keeps it
+    assert axis.labelText == "loss (cross-entropy)"
+    w.reset(loss_kind="mse_units")
+    assert axis.labelText == "loss (MSE, target in its own units)"
