@@ -452,6 +452,8 @@ def table_to_arrays(
         if target in features:
             raise DataError(f"{what}: column {target!r} is the target and cannot also be a feature")
         feats = list(features)
+    elif table.values is not None:  # every cell is a finite number: every other column is a feature
+        feats = [h for h in header if h != target]
     else:
         feats = []
         for h in header:
@@ -462,11 +464,12 @@ def table_to_arrays(
             raise DataError(f"{what}: no numeric feature columns besides the target {target!r}; "
                             "the columns are " + ", ".join(header))
     y = _column_values(table, target, what)
-    if table.values is not None:  # one gather, then the same checks as per column
-        x = table.values[:, [table.index[f] for f in feats]]
-        for f in feats:
-            if not (np.abs(table.values[:, table.index[f]]) <= MAX_ABS_VALUE).all():
-                _column_values(table, f, what)
+    if table.values is not None:  # one gather and one magnitude check for all columns
+        cols = np.fromiter((table.index[f] for f in feats), dtype=np.intp, count=len(feats))
+        x = np.take(table.values, cols, axis=1)
+        too_large = np.flatnonzero(~(np.abs(x) <= MAX_ABS_VALUE).all(axis=0))
+        if too_large.size:
+            _column_values(table, feats[int(too_large[0])], what)  # raises, naming the first cell
     else:
         x = np.empty((table.n_rows, len(feats)))
         for k, f in enumerate(feats):
