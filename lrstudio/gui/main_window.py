@@ -678,11 +678,7 @@ class MainWindow(QMainWindow):
 
     def load_config(self, path: str | Path) -> bool:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-            cfg = RunConfig.from_json(text)
-        except OSError as exc:
-            errors.show_error(self, f"Cannot read {path}: {exc.strerror or exc}")
-            return False
+            cfg = RunConfig.from_file(path)  # as the CLI reads it: UTF-8 (a BOM allowed), named errors
         except (LrstudioError, ValueError, TypeError) as exc:
             errors.show_error(self, exc if isinstance(exc, LrstudioError) else str(exc),
                               context=f"{Path(path).name} is not a usable lrstudio configuration.")

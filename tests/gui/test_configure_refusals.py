@@ -96,3 +96,17 @@ def test_the_controller_creates_no_run_for_a_config_that_fails_validation(qtbot,
     with pytest.raises(LrstudioError):
         window.controller.start(tiny_config(schedule=schedule))
     assert len(store.list_runs()) == before and not window.controller.is_running()
+
+
+def test_load_config_reads_like_the_cli(qtbot, window, tmp_path, no_dialogs):
+    """A BOM is accepted; bytes that are not UTF-8 are named (offset and byte), not a codec error."""
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + tiny_config(lr=0.2).to_json().encode())
+    assert window.load_config(bom) and window.config_panel.config().lr == 0.2
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"name": "caf\xe9"}')
+    assert not window.load_config(latin)
+    assert len(no_dialogs) == 1 and "not UTF-8 text (byte 0xe9 at offset 13)" in no_dialogs[0]
+    assert window.config_panel.config().lr == 0.2
+    assert not window.load_config(tmp_path / "missing.json")
+    assert "does not exist" in no_dialogs[-1]
