@@ -760,8 +760,7 @@ class ConfigPanel(QWidget):
     def _place_error(self, exc: ParamError) -> None:
         owner = exc.owner or ""
         if owner.startswith("schedule"):
-            self.schedule_editor.show_error(exc)
-            self._set_message(str(exc) if not exc.param else "")
+            self.schedule_editor.show_error(exc)  # there only: each message is shown once
             return
         if owner.startswith("optimizer"):
             if self.optimizer_form is None or not self.optimizer_form.set_external_error(exc.param, str(exc)):
@@ -775,8 +774,9 @@ class ConfigPanel(QWidget):
         for form in (self.name_form, self.model_form, self.lr_form, self.training_form):
             if form.set_external_error(exc.param, str(exc)):
                 return
-        if exc.param in ("warmup_steps", "total_steps", "T_max") or "run" in str(exc):
+        if exc.param in ("warmup_steps", "total_steps", "T_max"):
             self.schedule_editor.show_error(exc)
+            return
         self._set_message(str(exc))
 
     def _set_message(self, msg: str) -> None:

@@ -179,3 +179,16 @@ def test_a_new_panel_starts_from_the_starter_config(qtbot):
     panel = ConfigPanel()
     qtbot.addWidget(panel)
     assert panel.config().validated() == starter_config().validated()
+
+
+def test_a_schedule_problem_is_said_once_where_the_schedule_is(qtbot):
+    from lrstudio.core.config import starter_config
+
+    cfg = starter_config()
+    cfg.schedule = {"name": "lambda", "params": {"lr_lambda": "1 - epoch / 100"}}  # < 0 from step 101 of 420
+    panel = _panel(qtbot, cfg)
+    assert not panel.is_valid()
+    messages = list(panel.errors().values())
+    assert len(messages) == 1 and "step 101" in messages[0], messages
+    assert panel.schedule_editor.error_label.isVisibleTo(panel)
+    assert not panel.message_label.isVisibleTo(panel)
