@@ -191,6 +191,7 @@ class SchedulePreview(QWidget):
         finite = lr[np.isfinite(lr)]
         summary = (f"{self._steps:,} steps · start {lr[0]:.3g} · max {finite.max():.3g} · "
                    f"end {lr[-1]:.3g}") if len(finite) else f"{self._steps:,} steps"
+        summary = f"{short_label(self._spec, self._base_lr)} · {summary}"
         if self._note:
             summary += f" · {self._note}"
         self._show_curve(steps, lr, summary)
@@ -233,6 +234,9 @@ class SchedulePreview(QWidget):
         self.legend.addItem(self.curve, self.curve.opts["name"])
         for pin in self.pins:
             self.legend.addItem(pin.item, pin.label)
+        # One curve needs no legend (its label leads the line under the plot); in a narrow dock
+        # the legend box covered the end of rising curves such as one-cycle (issue 9).
+        self.legend.setVisible(bool(self.pins))
 
     # -- pins ----------------------------------------------------------------------------
     def pin_current(self) -> PinnedCurve | None:
