@@ -1,9 +1,12 @@
 """Render the main window offscreen in realistic states and save PNGs for the README.
 
-    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots]
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots] [--only compare]
 
 States: ``training-live.png`` (a CNN on digits mid-run, plots filling), ``compare-runs.png``
-(three saved runs overlaid), ``schedule-preview.png`` (several schedules pinned in the preview).
+(three saved runs overlaid), ``schedule-preview.png`` (several schedules pinned in the preview),
+and Compare at 1400×900 (the default window size) and 1366×768: ``compare-3-runs-WxH.png`` (three
+CNN runs), ``compare-10-runs-WxH.png`` (ten linear runs on the Windsor prices, one of which
+diverges), each with its Settings tab (``...-settings-WxH.png``).
 Everything runs against a temporary database; real training, nothing faked.
 """
 
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import QApplication
 from lrstudio.core.config import DatasetConfig, RunConfig
 
 SIZE = (1400, 900)
+COMPARE_SIZES = ((1400, 900), (1366, 768))
 
 
 def pump(app: QApplication, seconds: float = 0.0) -> None:
@@ -52,9 +56,56 @@ def digits_cnn(name: str, lr: float, schedule: dict) -> RunConfig:
                      batch_size=64, seed=3)
 
 
+def windsor_linear(name: str, optimizer: str, lr: float, schedule: dict) -> RunConfig:
+    # 437 training rows in batches of 64: 7 steps an epoch, 280 steps in 40 epochs.
+    return RunConfig(name=name, model="linear", dataset=DatasetConfig(name="windsor"),
+                     optimizer={"name": optimizer, "params": {}}, lr=lr, schedule=schedule, epochs=40,
+                     batch_size=64, seed=1)
+
+
+TEN_LINEAR = (
+    ("sgd 0.003 constant", "sgd", 0.003, {"name": "constant", "params": {}}),
+    ("sgd 0.03 cosine", "sgd", 0.03, {"name": "cosine", "params": {"T_max": 280}}),
+    ("momentum 0.003 step", "momentum", 0.003, {"name": "step", "params": {"step_size": 90, "gamma": 0.3}}),
+    ("nesterov 0.01 cosine", "nesterov", 0.01, {"name": "cosine", "params": {"T_max": 280}}),
+    ("adam 0.001 constant", "adam", 0.001, {"name": "constant", "params": {}}),
+    ("adam 0.01 cosine", "adam", 0.01, {"name": "cosine", "params": {"T_max": 280}}),
+    ("adamw 0.003 exponential", "adamw", 0.003, {"name": "exponential", "params": {"gamma": 0.99}}),
+    ("rmsprop 0.001 constant", "rmsprop", 0.001, {"name": "constant", "params": {}}),
+    ("adagrad 0.03 constant", "adagrad", 0.03, {"name": "constant", "params": {}}),
+    ("sgd 1.5 constant (diverges)", "sgd", 1.5, {"name": "constant", "params": {}}),
+)
+
+
+def compare_shots(app: QApplication, window, out: Path, three: list[int], ten: list[int]) -> None:
+    """Compare with 3 and with 10 runs at each of COMPARE_SIZES: the curves, then the settings."""
+    window.tabs.setCurrentWidget(window.compare_page)
+    for width, height in COMPARE_SIZES:
+        window.resize(width, height)
+        pump(app, 0.3)
+        for label, ids in (("3-runs", three), ("10-runs", ten)):
+            window.runs_panel.select_runs(ids)
+            window.tabs.setCurrentWidget(window.compare_page)
+            pump(app, 0.3)
+            compare = window.compare
+            compare.views.setCurrentIndex(0)
+            pump(app, 0.3)
+            save(window, out / f"compare-{label}-{width}x{height}.png")
+            if (label, (width, height)) == ("3-runs", SIZE):
+                save(window, out / "compare-runs.png")  # the README's
+            compare.views.setCurrentIndex(1)
+            pump(app, 0.3)
+            save(window, out / f"compare-{label}-settings-{width}x{height}.png")
+            compare.views.setCurrentIndex(0)
+    window.resize(*SIZE)
+    pump(app, 0.3)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "screenshots"))
+    parser.add_argument("--only", choices=("all", "compare"), default="all",
+                        help="'compare': only the Compare screenshots (no live-training or preview shots)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,6 +132,14 @@ def main(argv: list[str] | None = None) -> int:
                                                {"name": "step", "params": {"step_size": 46, "gamma": 0.3}})),
     ]
 
+    ten = [train_and_wait(app, window, windsor_linear(*spec)) for spec in TEN_LINEAR]
+    if args.only == "compare":
+        window.runs_panel.refresh()
+        compare_shots(app, window, out, runs, ten)
+        window.close()
+        pump(app, 0.2)
+        return 0
+
     # -- 1. training live: a CNN on digits, captured mid-run -----------------------------------
     # 15 epochs x 45 minibatches = 675 steps: 60 of warm-up, then a cosine over the other 615.
     cnn = RunConfig(
@@ -104,17 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     window.controller.shutdown()
     pump(app, 0.3)
 
-    # -- 2. comparing three runs ----------------------------------------------------------------
+    # -- 2. comparing three runs, and ten ----------------------------------------------------------
     window.runs_panel.refresh()
-    window.runs_panel.select_runs(runs)
-    window.tabs.setCurrentWidget(window.compare_page)
-    window.resizeDocks([window.runs_dock], [185], Qt.Orientation.Vertical)
-    try:
-        window.compare.set_smoothing(0.6)
-    except AttributeError:
-        pass
-    pump(app, 0.5)
-    save(window, out / "compare-runs.png")
+    compare_shots(app, window, out, runs, ten)
 
     # -- 3. schedule preview with pinned overlays ---------------------------------------------
     window.tabs.setCurrentWidget(window.live_plots)

@@ -92,7 +92,12 @@ __all__ = ["PALETTE", "CompareWidget", "peak_decimate", "run_color"]
 
 PLOT_KEYS: tuple[str, ...] = ("train/loss", "val/loss", "lr")
 PLANNED_LR_KEY = "lr/planned"
-RAW_ALPHA = 70  # of 255: the raw curve behind a smoothed one
+RAW_ALPHA = 70  # of 255: the raw curve behind a smoothed one (with up to 2 runs shown)
+
+
+def raw_alpha(n_runs: int) -> int:
+    """Alpha of the raw curves: fainter as more runs overlap (10 noisy raw curves hid the smoothed ones)."""
+    return max(24, round(RAW_ALPHA * min(1.0, (2.0 / max(1, n_runs)) ** 0.5)))
 SMOOTHING_MAX = 0.999
 # TensorBoard's default: enough to see the trend through minibatch noise; the raw curve stays faint.
 DEFAULT_SMOOTHING = 0.6
@@ -250,16 +255,17 @@ class _RunCurves:
         self._style: tuple[str, bool] | None = None
         self.color = QColor()
 
-    def set_style(self, color: QColor, smoothing: bool) -> None:
-        # Each pen change redraws the item: touch only what changed (the smoothing flag only
-        # changes the raw loss curve).
-        style = (color.name(), smoothing)
+    def set_style(self, color: QColor, smoothing: bool, alpha: int = RAW_ALPHA) -> None:
+        # Each pen change redraws the item: touch only what changed (the smoothing flag and the
+        # raw curves' alpha only change the raw loss curve).
+        style = (color.name(), smoothing, alpha)
         if style == self._style:
             return
         new_color = self._style is None or self._style[0] != style[0]
         self._style = style
         self.color = QColor(color)
-        self.loss_raw.setPen(pg.mkPen(_faint(color), width=1) if smoothing else pg.mkPen(color, width=CURVE_WIDTH))
+        self.loss_raw.setPen(pg.mkPen(_faint(color, alpha), width=1) if smoothing
+                             else pg.mkPen(color, width=CURVE_WIDTH))
         if not new_color:
             return
         self.loss_smooth.setPen(pg.mkPen(color, width=CURVE_WIDTH))
@@ -280,6 +286,25 @@ class _RunCurves:
         # address raw curves uniformly.
         return {"loss_raw": self.loss_raw, "loss": self.loss_smooth, "val_loss": self.val_loss, "lr": self.lr,
                 "lr_raw": self.lr}
+
+
+class _LogFriendlyAxis(pg.AxisItem):
+    """An axis whose log-mode labels do not overlap: when a decade is short on screen only 1, 2 and 5
+    (or only the powers of ten) are labelled; pyqtgraph labels all nine and they overprint."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        strings = super().logTickStrings(values, scale, spacing)
+        lo, hi = self.range
+        length = self.geometry().height() if self.orientation in ("left", "right") else self.geometry().width()
+        per_decade = length / max(abs(hi - lo), 1e-9)
+        if per_decade >= 250:
+            return strings
+        keep = (1,) if per_decade < 80 else (1, 2, 5)
+        out = []
+        for value, text in zip(values, strings):
+            mantissa = 10.0 ** (value - np.floor(value + 1e-9))
+            out.append(text if round(mantissa) in keep and abs(mantissa - round(mantissa)) < 1e-6 else "")
+        return out
 
 
 class _Readout:
@@ -458,7 +483,7 @@ class CompareWidget(QWidget):
         plots.setStretchFactor(1, 2)
         plots.setStretchFactor(2, 0)
         self.run_list.setMinimumWidth(200)
-        plots.setSizes([480, 320, 250])
+        plots.setSizes([470, 300, 280])
 
         # -- tables --------------------------------------------------------------------------
         self.settings_table = QTableWidget()
@@ -527,7 +552,7 @@ class CompareWidget(QWidget):
         self._update_empty_label()
 
     def _make_plot(self, title: str, y_label: str) -> pg.PlotWidget:
-        plot = pg.PlotWidget(background=_BACKGROUND)
+        plot = pg.PlotWidget(background=_BACKGROUND, axisItems={"left": _LogFriendlyAxis("left")})
         item = plot.getPlotItem()
         item.setTitle(title, color=_FOREGROUND, size="11pt")
         item.setLabel("left", y_label, color=_FOREGROUND)
@@ -802,7 +827,7 @@ class CompareWidget(QWidget):
                     self.lr_plot.addItem(item)
             self._pool[run_id] = curves  # most recently shown last
             self._curves[run_id] = curves
-            curves.set_style(run_color(run_id), self._smoothing > 0)
+            curves.set_style(run_color(run_id), self._smoothing > 0, raw_alpha(len(self._run_ids)))
             self._update_curves(curves, spans)
         self._fill_run_list()
         for curves in self._curves.values():
@@ -829,6 +854,7 @@ class CompareWidget(QWidget):
         self._update_loss_label()
 
     def _apply_outlier_range(self) -> None:
+        self._apply_lr_range()
         vb = self.loss_plot.getPlotItem().vb
         bounds = self.outlier_bounds() if self.outliers_check.isChecked() else None
         if bounds is None:
@@ -840,6 +866,28 @@ class CompareWidget(QWidget):
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5
         vb.setYRange(lo, hi, padding=0.05, update=False)  # also turns the y auto-range off
+
+    def _apply_lr_range(self) -> None:
+        """The LR of a diverged run (often far above the others') would flatten the other schedules."""
+        vb = self.lr_plot.getPlotItem().vb
+        ids = self._visible_ids()
+        ordinary = [i for i in ids if not self._is_diverged(i)]
+        if not self.outliers_check.isChecked() or not ordinary or len(ordinary) == len(ids):
+            vb.enableAutoRange(y=True)
+            return
+        arrays = [self._curves[i].data["lr"].y for i in ordinary
+                  if i in self._curves and self._curves[i].data.get("lr") is not None]
+        log = self.log_lr_check.isChecked()
+        bounds = outlier_range(arrays, log=log, lower=0.0, upper=100.0, margin=0.0, min_points=1)
+        if bounds is None:
+            vb.enableAutoRange(y=True)
+            return
+        lo, hi = (np.log10(bounds[0]), np.log10(bounds[1])) if log else bounds
+        if not log:
+            lo = min(lo, 0.0)  # an LR axis reads best from 0
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        vb.setYRange(lo, hi, padding=0.05, update=False)
 
     def outlier_bounds(self) -> tuple[float, float] | None:
         """Loss range (data units) that "ignore outliers" shows, or None (auto-range: every point)."""
@@ -874,14 +922,21 @@ class CompareWidget(QWidget):
         for run_id in self._run_ids:
             info = self._infos[run_id]
             kind = self._loss_kinds[run_id]
-            item = QTreeWidgetItem([self._run_label(info), SHORT_LOSS_KINDS[kind], str(getattr(info, "status", ""))])
+            status = str(getattr(info, "status", ""))
+            item = QTreeWidgetItem([self._run_label(info), SHORT_LOSS_KINDS[kind],
+                                    "" if status == "completed" else status])
             item.setData(0, Qt.ItemDataRole.UserRole, run_id)
             item.setIcon(0, _swatch(run_color(run_id)))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Unchecked if run_id in self._hidden else Qt.CheckState.Checked)
-            item.setToolTip(0, f"{getattr(info, 'name', '')} (run {run_id})")
-            item.setToolTip(1, f"Loss: {LOSS_KINDS[kind]}")
+            tip = f"{getattr(info, 'name', '')} (run {run_id}, {status}); loss: {LOSS_KINDS[kind]}"
+            for col in range(3):
+                item.setToolTip(col, tip)
             tree.addTopLevelItem(item)
+        # Columns that would say the same for every run are left out (the axis names the loss);
+        # the names get the room.
+        tree.setColumnHidden(1, len(set(self._loss_kinds.values())) < 2)
+        tree.setColumnHidden(2, all(str(getattr(self._infos[i], "status", "")) == "completed" for i in self._run_ids))
         tree.blockSignals(False)
         self._update_loss_label()
 
@@ -902,7 +957,7 @@ class CompareWidget(QWidget):
                          "with each other. Untick runs in the list to compare one kind.")
         left_out = self._outliers_left_out()
         if left_out:
-            notes.append(f"Ignore outliers: the loss axis leaves out {left_out}.")
+            notes.append(f"Ignore outliers: the axes leave out {left_out} (untick it to see every point).")
         self.note_label.setText("  ".join(notes))
         self.note_label.setVisible(bool(notes))
 
@@ -1086,7 +1141,7 @@ class CompareWidget(QWidget):
         self._smoothed = {k: v for k, v in self._smoothed.items() if k[1] == weight}
         spans = self._view_spans()
         for curves in self._curves.values():
-            curves.set_style(run_color(curves.run_id), weight > 0)
+            curves.set_style(run_color(curves.run_id), weight > 0, raw_alpha(len(self._run_ids)))
             self._update_curves(curves, spans)
         self._settle_ranges(keep_y=self._y_zoomed)
 
@@ -1212,9 +1267,9 @@ class CompareWidget(QWidget):
 _EMPTY = np.empty(0)
 
 
-def _faint(color: QColor) -> QColor:
+def _faint(color: QColor, alpha: int = RAW_ALPHA) -> QColor:
     faint = QColor(color)
-    faint.setAlpha(RAW_ALPHA)
+    faint.setAlpha(alpha)
     return faint
 
 

@@ -24,7 +24,8 @@ def widget(qtbot, store):
     return w
 
 
-def _record(store, name: str, values, config: RunConfig | None = None, status: str = "completed") -> int:
+def _record(store, name: str, values, config: RunConfig | None = None, status: str = "completed",
+            lr: float = 0.1) -> int:
     """A run whose training loss is exactly ``values`` (steps 1..n)."""
     run_id = store.create_run(config or RunConfig(lr=0.1), name=name)
     rec = store.recorder(run_id)
@@ -32,7 +33,7 @@ def _record(store, name: str, values, config: RunConfig | None = None, status: s
         n = len(values)
         events = [RunStarted(total_steps=n, steps_per_epoch=n, epochs=1, wall_time=0.0)]
         events += [StepLogged(step=i + 1, epoch=0, wall_time=0.01 * (i + 1),
-                              values={"train/loss": float(v), "lr": 0.1}) for i, v in enumerate(values)]
+                              values={"train/loss": float(v), "lr": lr}) for i, v in enumerate(values)]
         events.append(RunFinished(RunSummary(status=status, steps=n, epochs=1, duration_s=0.01 * n,
                                              final_loss=float(values[-1]))))
         rec.handle(events)
@@ -119,7 +120,7 @@ def test_hover_readout_names_each_run_and_its_value(widget, store, qtbot):
 def test_ignore_outliers_keeps_a_diverged_run_from_flattening_the_others(widget, store):
     ordinary = [_record(store, f"run {i}", _loss(400, i)) for i in range(3)]
     boom = _record(store, "boom", np.concatenate([_loss(400, 9)[:20], np.geomspace(3.0, 1e12, 10)]),
-                   status="diverged")
+                   status="diverged", lr=1.5)
     widget.show_runs([*ordinary, boom])
     assert widget.outliers_check.isChecked()  # on by default
     low, high = _y_range(widget)  # log10 units: the loss plot is logarithmic by default
@@ -129,7 +130,14 @@ def test_ignore_outliers_keeps_a_diverged_run_from_flattening_the_others(widget,
     assert (high - low) < 3 * (np.log10(values.max()) - np.log10(values.min()))  # and fill the plot
     assert widget.note_label.isVisible() and "diverged" in widget.note_label.text()
     assert "boom" in widget.note_label.text()
+    tree = widget.run_list
+    statuses = {tree.topLevelItem(r).text(0): tree.topLevelItem(r).text(2) for r in range(4)}
+    assert statuses["boom"] == "diverged" and statuses["run 0"] == "" and not tree.isColumnHidden(2)
+    lr_low, lr_high = widget.lr_plot.getPlotItem().vb.viewRange()[1]
+    assert lr_low <= 0.0 and 0.1 <= lr_high < 0.2  # the diverged run's LR of 1.5 does not flatten the others
     widget.outliers_check.setChecked(False)
+    widget.lr_plot.grab()
+    assert widget.lr_plot.getPlotItem().vb.viewRange()[1][1] >= 1.5
     low, high = _y_range(widget)
     assert high >= 12.0  # every point in view
     assert "diverged" not in widget.note_label.text()
@@ -185,3 +193,17 @@ def test_smoothing_default_and_its_tooltip_tell_the_truth(widget, store):
     series = store.load_series(a)
     np.testing.assert_allclose(widget.curve_data(a)["lr"][1], series["lr"].value)  # the LR stays raw
     assert not np.allclose(widget.curve_data(a)["loss"][1], series["train/loss"].value)
+
+
+def test_log_axis_labels_do_not_overprint(widget, store, qtbot):
+    widget.show_runs([_record(store, "a", _loss(200, 1))])
+    widget.resize(1000, 420)
+    qtbot.wait(20)
+    axis = widget.loss_plot.getPlotItem().getAxis("left")
+    widget.outliers_check.setChecked(False)
+    widget.loss_plot.setYRange(-2, 1, padding=0)  # three decades on ~300 px: ~100 px a decade
+    widget.loss_plot.grab()
+    values = np.log10([0.1, 0.2, 0.3, 0.5, 0.7, 1.0])
+    labels = dict(zip([0.1, 0.2, 0.3, 0.5, 0.7, 1.0], axis.logTickStrings(list(values), 1.0, 0.1)))
+    assert labels[0.3] == "" and labels[0.7] == ""  # pyqtgraph labels all nine; they overprinted
+    assert labels[0.1] and labels[0.2] and labels[0.5] and labels[1.0]
