@@ -56,6 +56,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from lrstudio.core.config import RunConfig, check_runnable
+from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import FAILED, BatchingReporter, RunFinished, RunSummary
 
 EMIT_INTERVAL_S = 0.1
@@ -63,6 +64,8 @@ WORKER_SWITCH_INTERVAL_S = 0.001
 DATASET_CACHE_SIZE = 3
 
 _LIVE_THREADS: set[QThread] = set()
+# Why importing torch failed in the warm-up thread ("" when it did not fail, or did not run).
+_TORCH_IMPORT_ERROR = ""
 _DATASETS: OrderedDict[str, Any] = OrderedDict()
 _DATASETS_LOCK = threading.Lock()
 
@@ -133,7 +136,6 @@ def cached_dataset(config: RunConfig, load: bool = True) -> Any:
     if not load:
         return None
     from lrstudio.core.data import load_dataset
-    from lrstudio.core.errors import LrstudioError
 
     try:
         ds = load_dataset(config.dataset, seed=config.seed)
@@ -155,11 +157,18 @@ def prewarm(config: RunConfig | None = None) -> None:
     thread (measured with a faulthandler watchdog on the GUI thread's timer); once frozen, no later
     collection scans torch's modules again. ``train()`` leaves an existing freeze in place.
     """
+    global _TORCH_IMPORT_ERROR
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         _preload_torch_libraries()
-        _prewarm_imports(config)
+        try:
+            _prewarm_imports(config)
+        except Exception as exc:  # a broken PyTorch (ImportError, OSError of a native library)
+            if sys.modules.get("torch") is not None:
+                raise
+            # Start then says so (torch_problem) instead of storing a run that fails at once.
+            _TORCH_IMPORT_ERROR = f"{type(exc).__name__}: {exc}".splitlines()[0]
     finally:
         # Whatever cyclic garbage exists now is frozen with the rest (bounded, one time): a
         # gc.collect() first would itself be the 200 ms stall this avoids.
@@ -235,6 +244,26 @@ def _prewarm_imports(config: RunConfig | None) -> None:
 
     if config is not None:
         cached_dataset(config)
+
+
+def torch_problem() -> str:
+    """Why PyTorch cannot train here ("" when it can, as far as is known without importing it).
+
+    Cheap enough for the GUI thread: torch already imported is fine; a failed import in the
+    warm-up thread (:func:`prewarm`) is reported; otherwise the package is only looked up
+    (``importlib.util.find_spec``), never imported here (an import takes seconds).
+    """
+    if sys.modules.get("torch") is not None:
+        return ""
+    if _TORCH_IMPORT_ERROR:
+        return _TORCH_IMPORT_ERROR
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        found = False
+    return "" if found else "No module named 'torch'"
 
 
 def live_threads() -> list[QThread]:
@@ -388,6 +417,12 @@ class TrainingController(QObject):
             raise RuntimeError("a run is already in progress")
         # The one pre-run gate (issue 9): a config that fails any check possible before the data
         # load never becomes a run row. A data set loaded before (cache) gives its exact size.
+        problem = torch_problem()
+        if problem:
+            raise LrstudioError(
+                f"PyTorch is not installed or failed to import ({problem}); install it into this Python "
+                f"({sys.executable}) with `pip install torch` (CPU build: `pip install torch --index-url "
+                "https://download.pytorch.org/whl/cpu`)")
         loaded = cached_dataset(config, load=False)
         config = check_runnable(config, n_train=getattr(loaded, "n_train", None))
         run_id = self._store.create_run(config, name=config.name or None)

@@ -115,3 +115,15 @@ def test_invalid_config_is_refused_before_a_run_exists(controller, store):
     with pytest.raises(ParamError, match="lr"):
         controller.start(tiny_config(lr=-1.0))
     assert store.list_runs() == [] and not controller.is_running()
+
+
+def test_without_torch_start_says_so_and_stores_nothing(controller, store, monkeypatch):
+    """Issue 9 (same rule as `train`): no PyTorch is a pre-run problem, not a failed run row."""
+    import sys
+
+    from lrstudio.core.errors import LrstudioError
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` fails, find_spec finds nothing
+    with pytest.raises(LrstudioError, match="PyTorch is not installed.*pip install torch"):
+        controller.start(tiny_config())
+    assert store.list_runs() == [] and not controller.is_running() and live_threads() == []
