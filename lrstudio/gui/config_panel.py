@@ -104,9 +104,9 @@ class ScheduleEditor(QWidget):
     changed = Signal()
 
     def __init__(self, parent: QWidget | None = None, spec: Mapping[str, Any] | None = None,
-                 depth: int = 0, run_length: Callable[[], int] | None = None) -> None:
-        """``run_length``: scheduling steps of the run; when given, a schedule the user picks
-        starts with its length parameters set to it (not at its declared T_max=100 & co.)."""
+                 depth: int = 0, run_length: Callable[[], int | None] | None = None) -> None:
+        """``run_length``: scheduling steps of the run (None while unknown); when given, a schedule
+        the user picks starts with its length parameters set to it (not at its declared T_max=100 & co.)."""
         super().__init__(parent)
         self._depth = depth
         self._run_length = run_length
@@ -237,10 +237,11 @@ class ScheduleEditor(QWidget):
 
     def _fit_new_schedule(self) -> None:
         """A freshly picked schedule has no values of the user's yet: start it at the run length."""
-        if self._run_length is None or self._form is None:
+        steps = self._run_length() if self._run_length is not None else None
+        if steps is None or self._form is None:
             return
         try:
-            fitted = _fit().fit_to_run(self.value(), self._run_length())
+            fitted = _fit().fit_to_run(self.value(), steps)
         except (LrstudioError, ValueError):
             return  # the defaults do not validate on their own: the form says why
         self._loading = True
@@ -682,8 +683,10 @@ class ConfigPanel(QWidget):
         return spec, cfg.lr, steps, note
 
     # -- does the schedule fit the run? (issue 9) -------------------------------------------
-    def _schedule_steps(self) -> int:
-        return schedule_length(self.config())
+    def _schedule_steps(self) -> int | None:
+        """Scheduling steps of the run, or None while the data set's size is unknown."""
+        cfg = self.config()
+        return schedule_length(cfg) if estimate_train_rows(cfg.dataset) is not None else None
 
     def fit_warnings(self) -> tuple[str, ...]:
         """Sentences saying how the schedule does not fit the run (``schedule_fit``); () when it fits."""
@@ -697,8 +700,11 @@ class ConfigPanel(QWidget):
         """Set the schedule's length parameters to the run length ("Fit to run")."""
         if not self.schedule_editor.is_valid():
             return
+        steps = self._schedule_steps()
+        if steps is None:
+            return
         try:
-            fitted = _fit().fit_to_run(self.schedule_editor.value(), self._schedule_steps())
+            fitted = _fit().fit_to_run(self.schedule_editor.value(), steps)
         except (LrstudioError, ValueError) as exc:
             self._set_message(str(exc))
             return
@@ -706,8 +712,8 @@ class ConfigPanel(QWidget):
 
     def _check_fit(self, cfg: RunConfig) -> None:
         self._fit_report = None
-        if not self.schedule_editor.is_valid():
-            return
+        if not self.schedule_editor.is_valid() or estimate_train_rows(cfg.dataset) is None:
+            return  # no sentence about a guessed run length
         try:
             self._fit_report = _fit().schedule_fit(self.schedule_editor.value(), schedule_length(cfg),
                                                    unit=cfg.schedule_unit)

@@ -81,3 +81,17 @@ def test_a_warning_that_fit_cannot_fix_has_no_button(qtbot, window):
     panel.set_config(cfg)
     assert "never decays" in _warning(window)
     assert not window.preview.fit_button.isVisibleTo(window)
+
+
+def test_no_fit_warning_while_the_run_length_is_unknown(qtbot, tmp_path):
+    """A CSV file that cannot be read yet has no known length: no sentence about a guessed one."""
+    cfg = RunConfig(dataset=DatasetConfig(name="csv", path=str(tmp_path / "not-yet.csv")), batch_size=10,
+                    epochs=3, schedule={"name": "cosine", "params": {"T_max": 100}})
+    panel = ConfigPanel(config=cfg)
+    qtbot.addWidget(panel)
+    assert panel.fit_warnings() == () and not panel.can_fit()
+    csv = tmp_path / "not-yet.csv"
+    csv.write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(50)), encoding="utf-8")
+    panel.dataset_form.field("path").setText(str(csv) + " ")
+    panel.dataset_form.field("path").setText(str(csv))  # 40 train rows / 10 × 3 epochs = 12 steps
+    assert panel.fit_warnings() and "cut off" in panel.fit_warnings()[0]
