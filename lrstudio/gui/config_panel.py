@@ -340,10 +340,12 @@ class SpecTextEditor(QWidget):
         return not self._error
 
     def _on_text_changed(self) -> None:
+        from lrstudio.core.jsonio import parse_user_json
+
         try:
-            value = json.loads(self.edit.toPlainText())
-        except (ValueError, RecursionError) as exc:
-            self._set_error(f"not valid JSON: {exc}")
+            value = parse_user_json(self.edit.toPlainText(), "the schedule text")
+        except LrstudioError as exc:
+            self._set_error(str(exc))
         else:
             want = dict if self._param.kind == "schedule" else list
             if isinstance(value, want):
