@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # the offscreen plugin's size-hint notices
 
 # Runs `lrstudio.cli.main(argv)` and writes {run_id: [[key, step], ...]} of every point the
 # recorder accepted to $SOAK_REPORT at exit.
@@ -80,6 +79,7 @@ check = con.execute("PRAGMA integrity_check").fetchall()
 print(json.dumps({"runs": runs, "integrity": [r[0] for r in check]}))
 """
 
+GRACE_S = 240  # after the end: time for the last runs to finish before the soak counts as stuck
 FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 
@@ -93,12 +93,16 @@ class CliLoop(threading.Thread):
         self.failures: list[str] = []
         self.counts = {"train": 0, "runs": 0, "export": 0}
 
-    def _run(self, kind: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    def _run(self, kind: str, args: list[str]) -> None:
         report = self.work / f"cli-{sum(self.counts.values())}.json"
         env = {**os.environ, "SOAK_REPORT": str(report)}
-        done = subprocess.run([sys.executable, "-c", CLI_WRAPPER, "--db", str(self.db), *args],
-                              capture_output=True, text=True, env=env, timeout=300)
         self.counts[kind] += 1
+        try:
+            done = subprocess.run([sys.executable, "-c", CLI_WRAPPER, "--db", str(self.db), *args],
+                                  capture_output=True, text=True, env=env, timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            self.failures.append(f"{kind} {' '.join(args)}: still running after {GRACE_S} s (killed)")
+            return
         if done.returncode != 0:
             self.failures.append(f"{kind} {' '.join(args)} -> {done.returncode}: "
                                  f"{(done.stderr.strip().splitlines() or [''])[-1]}")
@@ -106,7 +110,7 @@ class CliLoop(threading.Thread):
             for rid, pts in json.loads(report.read_text()).items():
                 self.points.setdefault(int(rid), set()).update((k, s) for k, s in pts)
             report.unlink()
-        return done
+
 
     def run(self) -> None:
         i = 0
@@ -125,7 +129,7 @@ class CliLoop(threading.Thread):
                 out.unlink(missing_ok=True)
 
 
-def run_app(db: Path, work: Path, seconds: float) -> tuple[dict[int, set[tuple[str, int]]], CliLoop, int]:
+def run_app(db: Path, work: Path, seconds: float) -> tuple[dict[int, set[tuple[str, int]]], CliLoop, list[str]]:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -185,6 +189,22 @@ def run_app(db: Path, work: Path, seconds: float) -> tuple[dict[int, set[tuple[s
             state["failed"] += 1
             QTimer.singleShot(500, start_next)
 
+    def watchdog() -> None:
+        # A modal dialog (an error box) would wait for a click forever offscreen: note it, close it.
+        box = app.activeModalWidget()
+        if box is not None:
+            text = getattr(box, "text", lambda: box.windowTitle())()
+            state["dialogs"].append(" ".join(str(text).split())[:300])
+            print(f"dialog: {state['dialogs'][-1]}", file=sys.stderr, flush=True)
+            box.close()
+        if time.monotonic() > deadline + GRACE_S:  # something is stuck: stop, and fail
+            state["stuck"] = True
+            app.quit()
+
+    state["dialogs"], state["stuck"] = [], False
+    dog = QTimer()
+    dog.timeout.connect(watchdog)
+    dog.start(500)
     window.controller.started.connect(on_started)
     window.controller.progressed.connect(on_progressed)
     window.controller.finished.connect(lambda _s: QTimer.singleShot(100, start_next))
@@ -193,14 +213,22 @@ def run_app(db: Path, work: Path, seconds: float) -> tuple[dict[int, set[tuple[s
     cli.start()
     QTimer.singleShot(0, start_next)
     app.exec()
-    cli.join(600)
+    dog.stop()
+    if window.controller.is_running():
+        window.stop_training()
+    cli.join(GRACE_S)
     window.close()
     window.wait_for_background_work()
     store.close()
-    return points, cli, state["failed"]
+    problems = [f"dialog: {d}" for d in state["dialogs"]]
+    if state["stuck"]:
+        problems.append(f"the app did not finish within {GRACE_S} s after the end")
+    if state["failed"]:
+        problems.append(f"{state['failed']} app run(s) failed or did not start")
+    return points, cli, problems
 
 
-def compare(db: Path, app_points: dict, cli: CliLoop, app_failed: int) -> bool:
+def compare(db: Path, app_points: dict, cli: CliLoop, app_problems: list[str]) -> bool:
     seen = json.loads(subprocess.run([sys.executable, "-c", READER, str(db)], capture_output=True,
                                      text=True, check=True, timeout=300).stdout)
     on_disk = {int(k): v for k, v in seen["runs"].items()}
@@ -221,14 +249,16 @@ def compare(db: Path, app_points: dict, cli: CliLoop, app_failed: int) -> bool:
           f"{cli.counts['export']} export; failed: {len(cli.failures)}")
     for f in cli.failures[:10]:
         print("  ", f)
-    print(f"app runs that failed: {app_failed}")
+    print(f"app problems: {len(app_problems)}")
+    for p in app_problems[:10]:
+        print("  ", p)
     print(f"runs on disk nobody recorded: {len(unknown)} {unknown[:10]}")
     print(f"integrity_check: {', '.join(seen['integrity'][:3])}")
     for side, r in bad[:20]:
         got = on_disk.get(r)
         rec = (app_points if side == "app" else cli.points)[r]
         print(f"  {side} run {r}: recorded {len(rec)} points; on disk: {got}")
-    passed = (not bad and not unknown and ok_integrity and not cli.failures and not app_failed
+    passed = (not bad and not unknown and ok_integrity and not cli.failures and not app_problems
               and all(n > 0 for _, n, *_ in rows))
     print("\nPASS" if passed else "\nFAIL")
     return passed
@@ -244,9 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     db = work / "soak.sqlite"
     print(f"soak: {args.seconds:g} s on {db}", flush=True)
     t0 = time.monotonic()
-    app_points, cli, app_failed = run_app(db, work, args.seconds)
+    app_points, cli, app_problems = run_app(db, work, args.seconds)
     print(f"both sides done after {time.monotonic() - t0:.0f} s", flush=True)
-    return 0 if compare(db, app_points, cli, app_failed) else 1
+    return 0 if compare(db, app_points, cli, app_problems) else 1
 
 
 if __name__ == "__main__":
