@@ -77,3 +77,42 @@ def test_a_server_that_never_answers_fails_in_bounded_time(query, limit):
     msg = str(err.value)
     assert f"127.0.0.1:{server.port}" in msg and f"{limit:g} s" in msg and "connect_timeout" in msg
     assert limit - 0.5 <= took <= limit + 5
+
+
+HOLD_WRITE = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN IMMEDIATE")
+con.execute("UPDATE runs SET notes = 'held' WHERE id = 1")
+print("holding", flush=True)
+sys.stdin.readline()
+con.execute("ROLLBACK")
+"""
+
+
+def test_a_writer_holding_the_lock_is_named_and_the_file_called_fine(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from lrstudio.core.config import RunConfig
+    from lrstudio.storage import DatabaseLockedError
+
+    db = tmp_path / "busy.sqlite"
+    monkeypatch.setattr("lrstudio.storage.engine.BUSY_TIMEOUT_MS", 300)
+    with open_store(f"sqlite:///{db}") as store:
+        store.create_run(RunConfig(name="first"))
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE, str(db)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            with pytest.raises(DatabaseLockedError) as err:
+                store.create_run(RunConfig(name="second"))
+            assert store.list_runs()[0].name == "first"  # readers are not blocked (WAL)
+        finally:
+            holder.stdin.close()
+            holder.wait(30)
+            holder.stdout.close()
+        msg = str(err.value)
+        assert f"pid {holder.pid}" in msg and str(db) in msg and "The file is fine" in msg
+        assert "corrupt" not in msg and "Restore" not in msg
+        store.create_run(RunConfig(name="second"))  # and it works once the lock is gone

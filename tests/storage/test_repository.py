@@ -259,7 +259,8 @@ def test_store_never_returns_orm_rows(store):
 
 # -- issue 9: edges that behaved differently per backend, or not at all ----------------------------
 
-@pytest.mark.parametrize("bad", [0, -1, 2**63, 10**1000, -(2**63) - 1])
+@pytest.mark.parametrize("bad", [0, -1, 2**63, 10**1000, -(2**63) - 1],
+                         ids=["zero", "negative", "2**63", "10**1000", "-(2**63)-1"])
 def test_run_ids_out_of_range_are_not_found_with_a_clear_message(store, bad):
     shown = str(bad) if len(str(bad)) < 30 else "a number of"
     calls = (lambda: store.get_run(bad), lambda: store.rename_run(bad, "x"),
