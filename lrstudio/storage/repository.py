@@ -363,7 +363,10 @@ class Store:
                     raise StoreError(f"cannot read the database's version: {exc}") from None
             return (int(version) << 32) + self._commits
         with translated(self.engine), self.engine.connect() as conn:
-            snapshot = conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
+            # pg_current_snapshot() is PostgreSQL 13+; txid_current_snapshot() is its older name.
+            old = (conn.dialect.server_version_info or (13,)) < (13,)
+            fn = "txid_current_snapshot" if old else "pg_current_snapshot"
+            snapshot = conn.execute(text(f"SELECT {fn}()::text")).scalar_one()
         return hash((snapshot, self._commits))
 
     def __enter__(self) -> Store:
