@@ -103,7 +103,7 @@ SMOOTHING_MAX = 0.999
 DEFAULT_SMOOTHING = 0.6
 # Points per run that the outlier range looks at (a strided sample: percentiles of 100k points
 # per run cost more than a refresh may).
-OUTLIER_SAMPLE = 20_000
+OUTLIER_SAMPLE = 5_000
 _SLIDER_STEPS = 999
 # Drawing cost: a pen wider than 1 px makes pyqtgraph draw separate segments through Qt's slow
 # wide-line rasteriser, and auto-downsampling keeps DOWNSAMPLE_FACTOR points per pixel; both were
@@ -420,9 +420,10 @@ class CompareWidget(QWidget):
         self.outliers_check = QCheckBox("Ignore outliers")
         self.outliers_check.setChecked(True)
         self.outliers_check.setToolTip(
-            "Fit the loss axis to the bulk of the points (1st to 99th percentile, widened by a "
-            "quarter) and leave diverged runs out of it, so that one divergence or spike does not "
-            "flatten the other curves. Off: every point is in view.")
+            "Keep diverged runs out of the loss and LR axes (the other runs are shown whole), and "
+            "when no run diverged, fit the loss axis to the bulk of the points (1st to 99th "
+            "percentile, widened by a quarter), so that one divergence or spike does not flatten "
+            "the other curves. Off: every point is in view.")
         self.outliers_check.toggled.connect(self._on_outliers_toggled)
         self.x_axis_combo = QComboBox()
         self.x_axis_combo.addItem("Step", "step")
@@ -903,6 +904,8 @@ class CompareWidget(QWidget):
                 if data is not None and len(data.y):
                     step = max(1, len(data.y) // OUTLIER_SAMPLE)
                     arrays.append(data.y[::step])
+                    if step > 1 and not np.isnan(data.y).all():  # the sample's extent is not the data's
+                        arrays.append(np.array([np.nanmin(data.y), np.nanmax(data.y)]))
         if len(ordinary) < len(ids):  # every non-diverged point counts, spikes or not
             bounds = outlier_range(arrays, log=self.log_loss_check.isChecked(), lower=0.0, upper=100.0,
                                    margin=0.0, min_points=1)
