@@ -386,6 +386,7 @@ class CompareWidget(QWidget):
         self._smoothing = DEFAULT_SMOOTHING
         self._y_zoomed = False  # the user set the loss plot's y range: leave it alone
         self._loss_kinds: dict[int, str] = {}
+        self._load_error = ""
         self._pending: set[int] = set()  # shown runs to reload (invalidate_soon)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
@@ -703,8 +704,14 @@ class CompareWidget(QWidget):
                 return
             self._load_missing_series(run_ids)
         except LrstudioError as exc:
+            # Often passing (a writer holds a lock): say so where the plots are, without a modal
+            # dialog (a reload may come every second), keep what is drawn and try again.
             self._show_error(exc)
+            self._pending.update(run_ids)
+            if not self._reload_timer.isActive():
+                self._reload_timer.start()
             return
+        self._load_error = ""
         self._infos = infos
         spans = self._view_spans()
         for run_id in run_ids:
@@ -726,6 +733,7 @@ class CompareWidget(QWidget):
             try:
                 infos = self._load_infos(run_ids)
                 self._load_missing_series([i for i in run_ids if i in infos])
+                self._load_error = ""
             except LrstudioError as exc:
                 self._show_error(exc)
             run_ids = [i for i in run_ids if i in infos and i in self._series]
@@ -952,7 +960,7 @@ class CompareWidget(QWidget):
             item.setLabel("left", f"loss ({LOSS_KINDS[distinct[0]]})", color=_FOREGROUND)
         else:
             item.setLabel("left", "loss (mixed kinds)" if distinct else "loss", color=_FOREGROUND)
-        notes = []
+        notes = [self._load_error] if self._load_error else []
         if len(distinct) > 1:
             counts = ", ".join(f"{LOSS_KINDS[k]}: {kinds.count(k)} run{'s' if kinds.count(k) > 1 else ''}"
                                for k in distinct)
@@ -1222,9 +1230,9 @@ class CompareWidget(QWidget):
         return changed
 
     def _show_error(self, exc: BaseException) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
-        QMessageBox.warning(self, "Cannot load runs", str(exc))
+        """Say why runs could not be (re)loaded above the plots: never a modal dialog."""
+        self._load_error = f"Cannot load runs: {exc}"
+        self._update_loss_label()
 
     # -- slots ---------------------------------------------------------------------------------
     def _on_smoothing_slider_moved(self, value: int) -> None:
