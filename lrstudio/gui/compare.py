@@ -739,13 +739,14 @@ class CompareWidget(QWidget):
             run_ids = [i for i in run_ids if i in infos and i in self._series]
         else:
             run_ids = []
+        same = bool(run_ids) and run_ids == self._run_ids
         self._run_ids = run_ids
         self._infos = infos
         if self._update_empty_label() and self.isVisible():
             # The hint above the plots came or went: resize the plots now, not after the next
             # paint (which would then be repeated at the new size).
             self.layout().activate()
-        self._rebuild_curves()
+        self._rebuild_curves(keep_view=same)
         self._fill_settings_table()
         self._fill_summary_table()
         self.runs_shown.emit(list(run_ids))
@@ -810,7 +811,7 @@ class CompareWidget(QWidget):
         return [self.settings_table.verticalHeaderItem(r).text() for r in range(self.settings_table.rowCount())]
 
     # -- drawing -------------------------------------------------------------------------------
-    def _rebuild_curves(self) -> None:
+    def _rebuild_curves(self, keep_view: bool = False) -> None:
         # Items of runs that leave the view stay in the plots, empty and hidden: removing and
         # re-adding 40 pyqtgraph items cost more than the rest of a refresh (bench_compare.py).
         # Their curve data and decimated levels stay cached with them.
@@ -823,8 +824,11 @@ class CompareWidget(QWidget):
                 curves.level.clear()
         self._curves = {}
         # Auto-range first: the levels are chosen for the view the new curves will be shown in.
-        self.loss_plot.getPlotItem().enableAutoRange()
-        self.lr_plot.getPlotItem().enableAutoRange()
+        # The same runs again (the database watcher re-shows a growing run every second) keep
+        # the user's zoom.
+        if not keep_view:
+            self.loss_plot.getPlotItem().enableAutoRange()
+            self.lr_plot.getPlotItem().enableAutoRange()
         spans = self._view_spans()
         for run_id in self._run_ids:
             curves = self._pool.pop(run_id, None)
@@ -842,7 +846,7 @@ class CompareWidget(QWidget):
         for curves in self._curves.values():
             self._apply_visibility(curves)
         self._trim_caches()
-        self._settle_ranges()
+        self._settle_ranges(keep_y=keep_view and self._y_zoomed)
 
     def _settle_ranges(self, keep_y: bool = False) -> None:
         """Auto-range and apply the view transform now rather than when the next paint starts.

@@ -105,6 +105,11 @@ def test_invalidate_reloads_shown_runs_at_once_and_keeps_the_zoom(qtbot, store):
     lo, hi = w.loss_plot.getPlotItem().vb.viewRange()[0]
     assert (lo, hi) == pytest.approx((10, 30))  # the user's zoom is kept
     assert w.summary_table.item(0, 1).text() == "completed"
+    # the database watcher shows the same runs again after invalidating them: the zoom stays
+    w.show_runs([a, b])
+    assert tuple(w.loss_plot.getPlotItem().vb.viewRange()[0]) == pytest.approx((10, 30))
+    w.show_runs([b])  # another selection: the whole of it
+    assert w.loss_plot.getPlotItem().vb.viewRange()[0][1] >= 50
 
 
 def test_invalidate_soon_is_throttled(qtbot, store, monkeypatch):
