@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QSplitter,
@@ -42,6 +41,20 @@ from lrstudio.core.compare import LOSS_KINDS
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
 from lrstudio.core.smoothing import RunningEMA
 from lrstudio.gui.controller import GUI_GATE
+from lrstudio.gui.plots.factory import (
+    ACC_COLOR,
+    APPLIED_COLOR,
+    DIVERGED_COLOR,
+    HINT_LINE,
+    LABEL_BORDER,
+    LABEL_FILL,
+    PLANNED_COLOR,
+    TITLE_COLOR,
+    TRAIN_ACC_COLOR,
+    TRAIN_COLOR,
+    VAL_COLOR,
+    make_plot,
+)
 
 REDRAW_MS = 33  # each plot ≤ 30 Hz; one plot per tick of REDRAW_MS / 3
 PLOT_ORDER = ("acc", "lr", "loss")  # drawing order of a cycle: the loss plot last
@@ -51,14 +64,6 @@ X_AXES = {"step": "Step", "epoch": "Epoch", "wall": "Wall time (s)"}
 DEFAULT_SMOOTHING = 0.6  # TensorBoard's default weight
 SMOOTHED_KEY = "train/loss_smooth"  # buffer of the smoothed training loss (never the LR)
 
-# Colour-blind-safe palette (Okabe-Ito).
-TRAIN_COLOR = "#0072B2"
-VAL_COLOR = "#D55E00"
-PLANNED_COLOR = "#7f7f7f"
-APPLIED_COLOR = "#009E73"
-ACC_COLOR = "#CC79A7"
-TRAIN_ACC_COLOR = "#56B4E9"
-DIVERGED_COLOR = "#c62828"
 RAW_ALPHA = 70  # of 255: the raw training loss, faint behind its smoothed curve
 
 
@@ -131,30 +136,12 @@ class GatedPlotWidget(pg.PlotWidget):
 
 
 def _make_plot(title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)) -> pg.PlotWidget:
-    w = GatedPlotWidget(background="w", axisItems={"bottom": XAxis(orientation="bottom")})
-    pi = w.getPlotItem()
-    pi.setTitle(f"<span style='font-size:11pt; font-weight:600; color:#222'>{title}</span>")
     # Horizontal grid lines only: with a grid, an axis' cached picture covers the whole plot area,
     # and the vertical lines doubled the cost of every frame in which the ranges change (a new
     # run: ~45 ms -> ~22 ms for three plots, bench/bench_gui.py).
-    pi.showGrid(x=False, y=True, alpha=0.15)
-    pi.setLabel("left", y_label)
-    pi.setLabel("bottom", "Step")
-    pi.setDownsampling(auto=True, mode="peak")
-    pi.setClipToView(True)
-    pi.getViewBox().setMouseMode(pg.ViewBox.RectMode)
-    for ax in ("left", "bottom"):
-        pi.getAxis(ax).setTextPen("#333")
-        pi.getAxis(ax).setPen("#888")
-        # Paint each axis into a cached pixmap: replaying its text was the largest share of a
-        # frame, and with the ranges managed below an axis rarely changes.
-        pi.getAxis(ax).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        # Every value here has its own unit (steps, seconds, an accuracy in [0, 1], an LR) or a
-        # log scale: pyqtgraph's automatic SI prefix turned an accuracy of 0.3 into "accuracy
-        # (x0.001)" with ticks 0-800, and a diverged loss into "loss (x1e+12)" (issue 9).
-        pi.getAxis(ax).enableAutoSIPrefix(False)
-    pi.addLegend(offset=legend_offset, labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
-    return w
+    return make_plot(title=title, y_label=y_label, widget_class=GatedPlotWidget,
+                     axis_items={"bottom": XAxis(orientation="bottom")}, grid=(False, True),
+                     cache_axes=True, rect_zoom=True, legend={"offset": legend_offset})
 
 
 class _Crosshair:
@@ -165,9 +152,9 @@ class _Crosshair:
         self._plot = plot
         self._curves = curves
         self._fmt = fmt
-        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine))
-        self.label = pg.TextItem(anchor=(0, 1), color="#222", fill=pg.mkBrush(255, 255, 255, 220),
-                                 border=pg.mkPen("#bbb"))
+        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HINT_LINE, style=Qt.PenStyle.DashLine))
+        self.label = pg.TextItem(anchor=(0, 1), color=TITLE_COLOR, fill=pg.mkBrush(*LABEL_FILL),
+                                 border=pg.mkPen(LABEL_BORDER))
         for item in (self.vline, self.label):
             item.setVisible(False)
             item.setZValue(100)
@@ -262,7 +249,7 @@ class LivePlots(QWidget):
         self.smoothing_spin.valueChanged.connect(self._on_smoothing_changed)
         self._ema = RunningEMA(DEFAULT_SMOOTHING)
         self.run_label = QLabel("No run yet: configure on the left and press Start (Ctrl+Enter).")
-        self.run_label.setStyleSheet("color: #555;")
+        self.run_label.setObjectName("liveRunLabel")  # colour: resources/style.qss
         bar = QHBoxLayout()
         bar.addWidget(self.run_label, 1)
         bar.addWidget(QLabel("x-axis:"))
@@ -641,7 +628,7 @@ class LivePlots(QWidget):
                 pos=x, angle=90, movable=False, pen=pg.mkPen(DIVERGED_COLOR, width=2, style=Qt.PenStyle.DashLine),
                 label=f"diverged at step {step}",
                 # Half-way up: the legends sit at the top.
-                labelOpts={"position": 0.55, "color": DIVERGED_COLOR, "fill": (255, 255, 255, 220)})
+                labelOpts={"position": 0.55, "color": DIVERGED_COLOR, "fill": LABEL_FILL})
             line.setZValue(50)  # over the curves, which would cross its label
             plot.addItem(line, ignoreBounds=True)
             self._divergence_lines.append((plot, line))

@@ -18,12 +18,12 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from lrstudio.core.errors import LrstudioError
+from lrstudio.gui.plots.factory import PIN_COLORS, TRAIN_COLOR, make_plot, white
 
 DEBOUNCE_MS = 120
 MAX_PREVIEW_STEPS = 2_000_000
 
-PIN_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#D55E00", "#F0E442", "#7f7f7f", "#000000"]
-CURRENT_COLOR = "#0072B2"
+CURRENT_COLOR = TRAIN_COLOR
 
 
 @dataclass
@@ -77,19 +77,9 @@ class SchedulePreview(QWidget):
         self.computations = 0
         self.error = ""
 
-        self.plot = pg.PlotWidget(background="w")
-        pi = self.plot.getPlotItem()
-        pi.showGrid(x=True, y=True, alpha=0.15)
-        pi.setLabel("bottom", "Step")
-        pi.setLabel("left", "learning rate")
-        pi.setDownsampling(auto=True, mode="peak")
-        pi.setClipToView(True)
-        for ax in ("left", "bottom"):
-            pi.getAxis(ax).setTextPen("#333")
-            pi.getAxis(ax).setPen("#888")
-        pi.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = pi.addLegend(offset=(-6, 6), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 210),
-                                   labelTextSize="8pt", verSpacing=-4)
+        self.plot = make_plot(y_label="learning rate", grid=(True, True), legend={
+            "offset": (-6, 6), "brush": pg.mkBrush(*white(210)), "labelTextSize": "8pt", "verSpacing": -4})
+        self.legend = self.plot.getPlotItem().legend
         self.curve = self.plot.plot(name="current", pen=pg.mkPen(CURRENT_COLOR, width=2.5))
         self.curve.setZValue(10)
 
