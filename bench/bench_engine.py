@@ -52,10 +52,10 @@ import torch
 from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.data import load_dataset
 from lrstudio.core.events import BatchingReporter, RunStarted
-from lrstudio.core.lr_torch import TorchScheduleAdapter
 from lrstudio.core.models import build_model
 from lrstudio.core.optimizers import build_optimizer
 from lrstudio.core.training import run_length, train
+from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 
 WARMUP_COSINE = {"name": "linear_warmup", "params": {"inner": {"name": "cosine", "params": {}}}}
 

@@ -19,8 +19,8 @@ import warnings
 
 import numpy as np
 
-from lrstudio.core.lr_torch import to_pytorch_code
 from lrstudio.core.schedules import SCHEDULES, lr_curve, validate_spec
+from lrstudio.core.schedules.pytorch_code import to_pytorch_code
 
 
 def bench_specs(n: int) -> dict[str, dict]:

@@ -19,8 +19,8 @@ def torch_scheduler(spec: Any, optimizer: Any, total_steps: int | None = None) -
 
     ``spec`` is a schedule spec (``{"name": "cosine", "params": {"T_max": 1000}}``, or the JSON the
     app's preview shows); the optimizer's LR is the base LR. See
-    :func:`lrstudio.core.lr_torch.torch_scheduler`.
+    :func:`lrstudio.trainer.schedule_adapter.torch_scheduler`.
     """
-    from lrstudio.core.lr_torch import torch_scheduler as make
+    from lrstudio.trainer.schedule_adapter import torch_scheduler as make
 
     return make(spec, optimizer, total_steps)

@@ -199,9 +199,9 @@ class _Session:
         import torch.nn.functional as F
 
         from lrstudio.core.data import known_train_size, load_dataset
-        from lrstudio.core.lr_torch import TorchScheduleAdapter
         from lrstudio.core.models import build_model
         from lrstudio.core.optimizers import build_optimizer
+        from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 
         # The pre-run gate callers ran already (no run row for a config that fails it); again here
         # for callers of train() that did not, and with the real size for csv/mnist data.

@@ -216,9 +216,9 @@ def _prewarm_imports(config: RunConfig | None) -> None:
     import torch.nn.functional
 
     import lrstudio.core.data
-    import lrstudio.core.lr_torch
     import lrstudio.core.models
     import lrstudio.core.training
+    import lrstudio.trainer.schedule_adapter
 
     # First use of autograd and of the CPU conv/pool kernels initialises them (a few hundred ms
     # that would otherwise land in the first run, partly while holding the GIL).

@@ -11,8 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lrstudio.core.lr_torch import TorchScheduleAdapter, to_pytorch_code  # noqa: E402
 from lrstudio.core.schedules import SCHEDULES, ScheduleError, lr_curve  # noqa: E402
+from lrstudio.core.schedules.pytorch_code import to_pytorch_code  # noqa: E402
+from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter  # noqa: E402
 
 N = 320
 
