@@ -50,7 +50,7 @@ from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import DIVERGED, FAILED, RunStarted, RunSummary, StepLogged
 from lrstudio.gui import errors
-from lrstudio.gui.config_panel import ConfigPanel
+from lrstudio.gui.configure.panel import ConfigPanel
 from lrstudio.gui.controller import TrainingController
 from lrstudio.gui.settings import Preferences
 
@@ -339,8 +339,8 @@ class MainWindow(QMainWindow):
         """Create the plot widgets (imports pyqtgraph); see ``deferred_plots``."""
         if self.live_plots is not None:
             return
-        from lrstudio.gui.live_plots import LivePlots
-        from lrstudio.gui.schedule_preview import SchedulePreview
+        from lrstudio.gui.configure.preview import SchedulePreview
+        from lrstudio.gui.plots.live import LivePlots
 
         for holder in (self.train_page, self.preview_holder):
             while holder.layout().count():
@@ -562,7 +562,7 @@ class MainWindow(QMainWindow):
         (no loading here: the GUI thread must not parse data); None otherwise."""
         if cfg is None:
             return None
-        from lrstudio.core.training import run_length
+        from lrstudio.core.plan import run_length
         from lrstudio.gui.controller import cached_dataset
 
         try:

@@ -7,8 +7,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
 from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.params import Param
 from lrstudio.core.schedules import SCHEDULES
-from lrstudio.gui.config_panel import ConfigPanel, ScheduleListEditor
-from lrstudio.gui.param_form import ParamForm
+from lrstudio.gui.configure.panel import ConfigPanel
+from lrstudio.gui.configure.param_form import ParamForm
+from lrstudio.gui.configure.schedule_editor import ScheduleListEditor
 
 
 def _panel(qtbot, cfg: RunConfig | None = None) -> ConfigPanel:

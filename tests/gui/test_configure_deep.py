@@ -11,7 +11,8 @@ import time
 
 from gui_configs import tiny_config
 
-from lrstudio.gui.config_panel import FORM_MAX_DEPTH, ConfigPanel, ScheduleEditor, SpecTextEditor
+from lrstudio.gui.configure.panel import ConfigPanel
+from lrstudio.gui.configure.schedule_editor import FORM_MAX_DEPTH, ScheduleEditor, SpecTextEditor
 
 
 def _chain(n: int) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lrstudio.core.config import RUN_FIELDS, starter_config
 from lrstudio.core.optimizers import OPTIMIZERS
-from lrstudio.gui.config_panel import ConfigPanel
+from lrstudio.gui.configure.panel import ConfigPanel
 
 
 def _panel(qtbot) -> ConfigPanel:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lrstudio.gui.schedule_preview import SchedulePreview
+from lrstudio.gui.configure.preview import SchedulePreview
 
 ONE_CYCLE = {"name": "one_cycle", "params": {"total_steps": 400}}  # rises to the top right
 

@@ -9,7 +9,7 @@ from gui_configs import tiny_config
 from sqlalchemy import text
 
 from lrstudio.core.config import RunConfig
-from lrstudio.gui.config_panel import ConfigPanel
+from lrstudio.gui.configure.panel import ConfigPanel
 
 
 def _unknown_model_config() -> RunConfig:

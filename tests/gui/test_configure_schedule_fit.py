@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from lrstudio.core.config import DatasetConfig, RunConfig, starter_config
 from lrstudio.core.schedules.fit import schedule_fit
-from lrstudio.gui.config_panel import ConfigPanel
+from lrstudio.gui.configure.panel import ConfigPanel
 
 
 def _warning(window) -> str:

@@ -8,7 +8,10 @@ from pathlib import Path
 import lrstudio.gui
 from lrstudio.gui.app import load_style
 
-MODULES = ("config_panel.py", "param_form.py", "schedule_preview.py")
+MODULES = (
+    "configure/panel.py", "configure/schedule_editor.py", "configure/param_form.py", "configure/preview.py",
+    "plots/live.py", "plots/factory.py", "plots/items.py",
+)
 
 
 def test_every_role_set_by_the_configure_widgets_is_styled():

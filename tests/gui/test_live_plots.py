@@ -8,7 +8,9 @@ import numpy as np
 import pyqtgraph as pg
 
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
-from lrstudio.gui.live_plots import DIVERGED_COLOR, REDRAW_MS, GrowingBuffer, LivePlots
+from lrstudio.gui.plots.buffers import GrowingBuffer
+from lrstudio.gui.plots.factory import DIVERGED_COLOR
+from lrstudio.gui.plots.live import REDRAW_MS, LivePlots
 
 
 def _steps(first: int, n: int, spe: int = 10, loss=lambda s: 1.0 / s, lr=0.1) -> list:
@@ -198,7 +200,7 @@ def test_a_diverged_run_shows_its_points_in_plain_units(qtbot):
 def test_training_loss_is_smoothed_incrementally_over_a_faint_raw_curve(qtbot, monkeypatch):
     from lrstudio.core import smoothing
     from lrstudio.core.smoothing import debiased_ema
-    from lrstudio.gui import live_plots
+    from lrstudio.gui.plots import live as live_plots
 
     chunks: list[int] = []
     real_extend = smoothing.RunningEMA.extend

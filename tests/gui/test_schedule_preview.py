@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrstudio.core.schedules import lr_curve
-from lrstudio.gui.schedule_preview import DEBOUNCE_MS, SchedulePreview
+from lrstudio.gui.configure.preview import DEBOUNCE_MS, SchedulePreview
 
 COSINE = {"name": "cosine", "params": {}}
 

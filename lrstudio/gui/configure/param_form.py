@@ -10,7 +10,7 @@ Numbers that are learning rates span many decades, so floats are edited as text
 (``3e-4`` must be typeable) and checked on every keystroke rather than clamped by a spin box.
 
 Kinds ``schedule`` and ``schedule_list`` are not edited here: the caller passes a
-``nested_factory(param) -> NestedEditor`` (see :mod:`lrstudio.gui.config_panel`).
+``nested_factory(param) -> NestedEditor`` (see :mod:`lrstudio.gui.configure.schedule_editor`).
 """
 
 from __future__ import annotations

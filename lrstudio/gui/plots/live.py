@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,20 +41,18 @@ from lrstudio.core.compare import LOSS_KINDS
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
 from lrstudio.core.smoothing import RunningEMA
 from lrstudio.gui.controller import GUI_GATE
+from lrstudio.gui.plots.buffers import GrowingBuffer, nice_range
 from lrstudio.gui.plots.factory import (
     ACC_COLOR,
     APPLIED_COLOR,
     DIVERGED_COLOR,
-    HINT_LINE,
-    LABEL_BORDER,
     LABEL_FILL,
     PLANNED_COLOR,
-    TITLE_COLOR,
     TRAIN_ACC_COLOR,
     TRAIN_COLOR,
     VAL_COLOR,
-    make_plot,
 )
+from lrstudio.gui.plots.items import Crosshair, make_live_plot
 
 REDRAW_MS = 33  # each plot ≤ 30 Hz; one plot per tick of REDRAW_MS / 3
 PLOT_ORDER = ("acc", "lr", "loss")  # drawing order of a cycle: the loss plot last
@@ -65,139 +63,6 @@ DEFAULT_SMOOTHING = 0.6  # TensorBoard's default weight
 SMOOTHED_KEY = "train/loss_smooth"  # buffer of the smoothed training loss (never the LR)
 
 RAW_ALPHA = 70  # of 255: the raw training loss, faint behind its smoothed curve
-
-
-class GrowingBuffer:
-    """Columns ``x_step, x_epoch, x_wall, y`` appended in place; capacity doubles when full."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._data = np.empty((4, max(16, capacity)), dtype=np.float64)
-        self.n = 0
-
-    def append(self, step: float, epoch: float, wall: float, y: float) -> None:
-        if self.n == self._data.shape[1]:
-            self._grow(self.n + 1)
-        self._data[:, self.n] = (step, epoch, wall, y)
-        self.n += 1
-
-    def extend(self, rows: np.ndarray) -> None:
-        """Append an ``(k, 4)`` array of rows."""
-        k = len(rows)
-        if not k:
-            return
-        if self.n + k > self._data.shape[1]:
-            self._grow(self.n + k)
-        self._data[:, self.n:self.n + k] = rows.T
-        self.n += k
-
-    def _grow(self, need: int) -> None:
-        cap = self._data.shape[1]
-        while cap < need:
-            cap *= 2
-        new = np.empty((4, cap), dtype=np.float64)
-        new[:, :self.n] = self._data[:, :self.n]
-        self._data = new
-
-    @property
-    def capacity(self) -> int:
-        return self._data.shape[1]
-
-    def x(self, axis: str) -> np.ndarray:
-        return self._data[{"step": 0, "epoch": 1, "wall": 2}[axis], :self.n]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._data[3, :self.n]
-
-    def clear(self) -> None:
-        self.n = 0
-
-
-class XAxis(pg.AxisItem):
-    """The x-axis: whole numbers only while it counts steps (a run that diverged at step 2 read
-    0, 0.5, 1, 1.5, 2)."""
-
-    integer = True
-
-    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # pyqtgraph API name
-        levels = super().tickSpacing(minVal, maxVal, size)
-        if not self.integer:
-            return levels
-        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
-        return whole or [(1.0, 0.0)]
-
-
-class GatedPlotWidget(pg.PlotWidget):
-    """A PlotWidget that paints while holding the GUI gate (see ``controller.GuiGate``)."""
-
-    def paintEvent(self, ev):  # Qt API name
-        with GUI_GATE.hold():
-            super().paintEvent(ev)
-
-
-def _make_plot(title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)) -> pg.PlotWidget:
-    # Horizontal grid lines only: with a grid, an axis' cached picture covers the whole plot area,
-    # and the vertical lines doubled the cost of every frame in which the ranges change (a new
-    # run: ~45 ms -> ~22 ms for three plots, bench/bench_gui.py).
-    return make_plot(title=title, y_label=y_label, widget_class=GatedPlotWidget,
-                     axis_items={"bottom": XAxis(orientation="bottom")}, grid=(False, True),
-                     cache_axes=True, rect_zoom=True, legend={"offset": legend_offset})
-
-
-class _Crosshair:
-    """A vertical line following the mouse and a label with each curve's value at that x."""
-
-    def __init__(self, plot: pg.PlotWidget, curves: dict[str, pg.PlotDataItem],
-                 fmt: str = "{:.4g}") -> None:
-        self._plot = plot
-        self._curves = curves
-        self._fmt = fmt
-        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HINT_LINE, style=Qt.PenStyle.DashLine))
-        self.label = pg.TextItem(anchor=(0, 1), color=TITLE_COLOR, fill=pg.mkBrush(*LABEL_FILL),
-                                 border=pg.mkPen(LABEL_BORDER))
-        for item in (self.vline, self.label):
-            item.setVisible(False)
-            item.setZValue(100)
-            plot.addItem(item, ignoreBounds=True)
-        self._proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
-
-    def _on_mouse_moved(self, args: tuple) -> None:
-        pos: QPointF = args[0]
-        vb = self._plot.getPlotItem().getViewBox()
-        if not self._plot.sceneBoundingRect().contains(pos) or not vb.sceneBoundingRect().contains(pos):
-            self.vline.setVisible(False)
-            self.label.setVisible(False)
-            return
-        p = vb.mapSceneToView(pos)
-        self.show_at(p.x(), p.y())
-
-    def show_at(self, x: float, y: float) -> str:
-        """Place the crosshair at view coordinates; return the label text (used by tests)."""
-        lines = []
-        log_x, _log_y = self._plot.getPlotItem().ctrl.logXCheck.isChecked(), \
-            self._plot.getPlotItem().ctrl.logYCheck.isChecked()
-        data_x = 10 ** x if log_x else x
-        for name, curve in self._curves.items():
-            if not curve.isVisible():
-                continue
-            xs, ys = curve.getOriginalDataset()
-            if xs is None or len(xs) == 0:
-                continue
-            i = int(np.clip(np.searchsorted(xs, data_x), 0, len(xs) - 1))
-            if i > 0 and abs(xs[i - 1] - data_x) < abs(xs[i] - data_x):
-                i -= 1
-            lines.append(f"{name}: {self._fmt.format(ys[i])}  @ {xs[i]:.4g}")
-        if not lines:
-            self.label.setVisible(False)
-            self.vline.setVisible(False)
-            return ""
-        text = "\n".join(lines)
-        self.vline.setPos(x)
-        self.label.setText(text)
-        self.label.setPos(x, y)
-        self.vline.setVisible(True)
-        self.label.setVisible(True)
-        return text
 
 
 class LivePlots(QWidget):
@@ -262,9 +127,9 @@ class LivePlots(QWidget):
         bar.addWidget(self.lr_log)
 
         # -- plots -------------------------------------------------------------------------
-        self.loss_plot = _make_plot("Loss", "loss")
-        self.lr_plot = _make_plot("Learning rate", "learning rate")
-        self.acc_plot = _make_plot("Accuracy", "accuracy", legend_offset=(-10, -30))  # rising curves: bottom
+        self.loss_plot = make_live_plot("Loss", "loss")
+        self.lr_plot = make_live_plot("Learning rate", "learning rate")
+        self.acc_plot = make_live_plot("Accuracy", "accuracy", legend_offset=(-10, -30))  # rising curves: bottom
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.loss_plot.setLogMode(y=True)
 
@@ -291,11 +156,11 @@ class LivePlots(QWidget):
         self._divergence_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
 
         self.crosshairs = [
-            _Crosshair(self.loss_plot, {"train": self.curves["train/loss"], "smoothed": self.curves[SMOOTHED_KEY],
+            Crosshair(self.loss_plot, {"train": self.curves["train/loss"], "smoothed": self.curves[SMOOTHED_KEY],
                                         "val": self.curves["val/loss"]}),
-            _Crosshair(self.lr_plot, {"planned": self.curves["lr/planned"], "applied": self.curves["lr"]},
+            Crosshair(self.lr_plot, {"planned": self.curves["lr/planned"], "applied": self.curves["lr"]},
                        fmt="{:.4e}"),
-            _Crosshair(self.acc_plot, {"val acc": self.curves["val/acc"], "train acc": self.curves["train/acc"]}),
+            Crosshair(self.acc_plot, {"val acc": self.curves["val/acc"], "train acc": self.curves["train/acc"]}),
         ]
 
         for name, (plot, _keys, _log) in self._plots_by_name().items():
@@ -655,28 +520,3 @@ class LivePlots(QWidget):
         self.lr_plot.setLogMode(y=on)
         self._manage_y()
         self._redraw()
-
-
-def nice_range(y: np.ndarray, log: bool) -> tuple[float, float] | None:
-    """Round bounds that contain ``y``: whole decades on a log axis (as log10 values), else
-    multiples of a 1/2/5 step. They change only when the data leave them."""
-    y = y[np.isfinite(y)]
-    if log:
-        y = y[y > 0]
-    if not len(y):
-        return None
-    lo, hi = float(y.min()), float(y.max())
-    if log:
-        a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-        return (float(a), float(b if b > a else a + 1))
-    if lo >= 0:
-        lo = 0.0
-    span = max(hi - lo, abs(hi), abs(lo), 1e-300)
-    step = 10 ** math.floor(math.log10(span))
-    for m in (1, 2, 5, 10):
-        if span / (step * m) <= 10:
-            step *= m
-            break
-    a = math.floor(lo / step) * step
-    b = math.ceil(hi / step) * step
-    return (a, b if b > a else a + step)
