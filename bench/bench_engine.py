@@ -1,7 +1,7 @@
 """What does the engine cost over a bare PyTorch loop?
 
 Same process, same run: the bare loop (same model, data, optimizer, schedule adapter, batch size,
-minibatch order; no reporting, no validation) against ``lrstudio.core.training.train`` with a
+minibatch order; no reporting, no validation) against ``lrstudio.trainer.loop.train`` with a
 reporter that stores every step: a ``BatchingReporter`` feeding a real storage ``RunRecorder`` on
 a temporary SQLite file (or a list when ``lrstudio.storage`` is missing or ``--no-store``).
 
@@ -52,9 +52,10 @@ import torch
 from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.data import load_dataset
 from lrstudio.core.events import BatchingReporter, RunStarted
-from lrstudio.core.models import build_model
-from lrstudio.core.optimizers import build_optimizer
-from lrstudio.core.training import run_length, train
+from lrstudio.core.plan import run_length
+from lrstudio.trainer.loop import train
+from lrstudio.trainer.models import build_model
+from lrstudio.trainer.optimizers import build_optimizer
 from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 
 WARMUP_COSINE = {"name": "linear_warmup", "params": {"inner": {"name": "cosine", "params": {}}}}

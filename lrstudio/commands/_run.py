@@ -1,11 +1,11 @@
 """Pieces shared by ``lrstudio train`` and ``lrstudio demo``: config from flags, a headless run that
 stores every step, a progress line, and a readable summary.
 
-A headless run goes: build and validate the config -> load the data (a data error stops here,
-before anything is stored) -> ``store.create_run`` -> ``train`` with a ``BatchingReporter`` whose
-sink hands each batch to the store's ``RunRecorder`` and redraws the progress line -> close the
-recorder. Ctrl-C (or SIGTERM, SIGHUP) asks the loop to stop between steps, so the run is stored as
-``stopped`` with every step so far; a second one interrupts at once.
+A headless run is :func:`lrstudio.services.training_run.run_training` (the one orchestration the GUI
+uses too, with its failure policy: nothing is stored when a check before the data load fails; a data
+file that cannot be read, or is too short for the schedule, ends the stored run ``failed``), plus a
+progress line fed from its event batches. Ctrl-C (or SIGTERM, SIGHUP) asks the loop to stop between
+steps, so the run is stored as ``stopped`` with every step so far; a second one interrupts at once.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lrstudio.commands._common import terminal_safe
-from lrstudio.core.config import DATASET_FIELDS, RUN_FIELDS, RunConfig, check_runnable
-from lrstudio.core.errors import LrstudioError
+from lrstudio.core.config import DATASET_FIELDS, RUN_FIELDS, RunConfig
 from lrstudio.core.params import Param, ParamError
 
 # Run fields that get their own flag, and the flag names of data-set fields whose names clash.
@@ -228,82 +227,40 @@ class StoredRun:
     db_url: str
 
 
-def require_torch() -> Any:
-    """Import torch, or raise a one-line :class:`LrstudioError` that says how to install it."""
-    try:
-        import torch
-    except Exception as exc:  # ImportError, or OSError from a broken native library (a missing DLL)
-        detail = terminal_safe(f"{type(exc).__name__}: {exc}".splitlines()[0])
-        raise LrstudioError(
-            f"PyTorch is not installed or failed to import: {detail}; install it into this Python "
-            f"({sys.executable}) with `pip install torch` (CPU build: `pip install torch --index-url "
-            "https://download.pytorch.org/whl/cpu`)"
-        ) from None
-    return torch
-
-
-def fit_warnings(cfg: RunConfig, n_train: int | None = None) -> tuple[str, ...]:
-    """Sentences saying how the schedule does not fit this run's length (empty when it fits, or
-    when the length is unknown before the data loads: a csv or mnist data set)."""
-    from lrstudio.core.data import known_train_size
-    from lrstudio.core.schedules import schedule_fit
-    from lrstudio.core.training import run_length
-
-    if n_train is None:
-        n_train = known_train_size(cfg.dataset)
-    if n_train is None or n_train < 1:
-        return ()
-    _spe, total, epochs = run_length(n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
-    if cfg.schedule_unit == "epoch":
-        return schedule_fit(cfg.schedule, epochs, unit="epoch").warnings
-    return schedule_fit(cfg.schedule, total).warnings
-
-
 def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress: bool = True,
                   stream: TextIO | None = None) -> StoredRun:
-    """Train ``cfg`` headless and store every step in the database at ``url``."""
-    from lrstudio.core.data import load_dataset
-    from lrstudio.core.events import BatchingReporter, RunStarted, StepLogged
-    from lrstudio.core.training import train
-    from lrstudio.storage import open_store
+    """Train ``cfg`` headless through the run service and store every step in the database at ``url``.
 
-    require_torch()  # before anything is stored: no `interrupted` run on a machine without torch
-    cfg = check_runnable(cfg)
-    dataset = load_dataset(cfg.dataset, seed=cfg.seed)  # a DataError stops here, before a run is stored
-    # Checks that need the data's size (a csv file's rows): still before the run row exists.
-    cfg = check_runnable(cfg, n_train=dataset.n_train)
-    for w in fit_warnings(cfg, dataset.n_train):
-        print(f"lrstudio: warning: {terminal_safe(w)}", file=stream if stream is not None else sys.stderr)
+    :func:`lrstudio.services.training_run.run_training` does the run (and decides what is stored
+    when something fails); this adds the terminal: the fit warnings and the progress line on
+    ``stream`` (stderr), and Ctrl-C/SIGTERM/SIGHUP as a stop request.
+    """
+    from lrstudio.core.events import RunStarted, StepLogged
+    from lrstudio.services.training_run import run_training
+
+    out = stream if stream is not None else sys.stderr
     bar = ProgressLine(stream, enabled=progress)
     stop = threading.Event()
-    with open_store(url) as store:
-        previous = _install_stop_signals(stop)  # before the run row exists: no window where a signal kills it
-        try:
-            run_id = store.create_run(cfg, name=name)
-            recorder = store.recorder(run_id)
-        except BaseException:
-            _restore_signals(previous)
-            raise
 
-        # Storing runs in the training thread: a writer thread measured no faster on 2 cores
-        # (GIL hand-offs cost what the overlap saved; bench/bench_engine.py, storing ~17-30 µs/step).
-        def sink(batch: list) -> None:
-            recorder.handle(batch)
-            if isinstance(batch[0], RunStarted):  # flushed at once, so it opens its batch
-                bar.total = batch[0].total_steps
-            for ev in reversed(batch):
-                if isinstance(ev, StepLogged):
-                    bar.update(ev.step, ev.values.get("train/loss"), ev.values.get("lr"))
-                    break
+    def warn(lines: Sequence[str]) -> None:
+        for w in lines:
+            print(f"lrstudio: warning: {terminal_safe(w)}", file=out)
 
-        reporter = BatchingReporter(sink, stop, interval_s=0.1)
-        try:
-            summary = train(cfg, reporter, dataset=dataset)
-        finally:
-            _restore_signals(previous)
-            bar.finish()
-            recorder.close()
-    return StoredRun(run_id, summary, cfg, url)
+    def on_events(batch: list) -> None:
+        if isinstance(batch[0], RunStarted):  # flushed at once, so it opens its batch
+            bar.total = batch[0].total_steps
+        for ev in reversed(batch):
+            if isinstance(ev, StepLogged):
+                bar.update(ev.step, ev.values.get("train/loss"), ev.values.get("lr"))
+                break
+
+    previous = _install_stop_signals(stop)  # before the run row exists: no window where a signal kills it
+    try:
+        result = run_training(cfg, url, stop=stop, on_events=on_events, on_warnings=warn, name=name)
+    finally:
+        _restore_signals(previous)
+        bar.finish()
+    return StoredRun(result.run_id, result.summary, result.config, url)
 
 
 # SIGTERM (a scheduler, `kill`, a container stopping) and SIGHUP (the terminal closed) used to kill

@@ -15,16 +15,9 @@ import json
 import sys
 
 from lrstudio.commands._common import add_db_option, db_url, terminal_safe
-from lrstudio.commands._run import (
-    add_run_options,
-    config_from_args,
-    exit_code,
-    fit_warnings,
-    format_summary,
-    require_torch,
-    run_and_store,
-)
+from lrstudio.commands._run import add_run_options, config_from_args, exit_code, format_summary, run_and_store
 from lrstudio.core.config import check_runnable
+from lrstudio.services.training_run import fit_warnings, require_torch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,9 +42,12 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         # The same pre-run gate as a real run (issue 9: a warm-up longer than the run passed here),
         # and the same warnings; stdout stays pure JSON.
+        cfg = check_runnable(cfg)
         if cfg.device == "cuda":
             require_torch()
-        cfg = check_runnable(cfg)
+            from lrstudio.trainer.loop import check_device
+
+            check_device(cfg.device)
         for w in fit_warnings(cfg):
             print(f"lrstudio: warning: {terminal_safe(w)}", file=sys.stderr)
         print(cfg.to_json())

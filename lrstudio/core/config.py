@@ -148,7 +148,7 @@ class RunConfig:
         if ds_vals["name"] == "synthetic" and ds_vals["unscaled"] and ds_vals["extra_features"]:
             raise ParamError("extra_features", ds_vals["extra_features"],
                              "0 when unscaled (the unscaled example has area only)", "data set")
-        # Late imports: these modules import torch lazily, and config must stay cheap to import.
+        # Late imports (the registries import nothing heavy, but config stays cheap to import).
         from lrstudio.core import optimizers, schedules
 
         opt = optimizers.validate_spec(self.optimizer)
@@ -215,11 +215,12 @@ def check_runnable(config: RunConfig, n_train: int | None = None) -> RunConfig:
     """Every check that can run before the data load; return the validated config.
 
     The one pre-run gate: the CLI (``train``, ``train --print-config``), the GUI and
-    :func:`lrstudio.core.training.train` call it before anything is created, so a config that fails
+    :func:`lrstudio.trainer.loop.train` call it before anything is created, so a config that fails
     here never becomes a run row. It runs :meth:`RunConfig.validated`, the model/option checks, and,
     when the number of training examples is known, the run-length checks of
     :func:`~lrstudio.core.schedules.check_run_length` (a warm-up longer than the run, a curve that
-    turns negative or overflows at some step).
+    turns negative or overflows at some step). Whether CUDA is available needs torch: that check is
+    :func:`lrstudio.trainer.loop.check_device`, which the callers that train run as well.
 
     ``n_train``: training examples, when the caller has loaded the data; otherwise it is taken from
     :func:`~lrstudio.core.data.known_train_size` for the built-in data sets (windsor, digits,
@@ -235,14 +236,9 @@ def check_runnable(config: RunConfig, n_train: int | None = None) -> RunConfig:
     if cfg.model == "cnn" and cfg.init == "zeros":
         raise ParamError("init", "zeros", "default, kaiming or xavier for the CNN (zeros is for the linear "
                          "model only)", "run")
-    if cfg.device == "cuda":
-        import torch  # only when asked for CUDA: torch is a slow import
-
-        if not torch.cuda.is_available():
-            raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
     from lrstudio.core import schedules
     from lrstudio.core.data import known_train_size
-    from lrstudio.core.training import run_length
+    from lrstudio.core.plan import run_length
 
     if n_train is None:
         n_train = known_train_size(cfg.dataset)

@@ -4,7 +4,7 @@ Life cycle of one run, as a reporter sees it::
 
     RunStarted  ->  StepLogged* (interleaved with EpochLogged*)  ->  RunFinished
 
-The training loop (``lrstudio.core.training.train``) knows nothing about threads, windows or
+The training loop (``lrstudio.trainer.loop.train``) knows nothing about threads, windows or
 databases: it calls ``reporter.emit(event)`` and asks ``reporter.should_stop()`` between optimizer
 steps. The GUI worker, the CLI and the tests each bring their own reporter.
 

@@ -3,22 +3,21 @@
 An optimizer spec is plain JSON-able data, ``{"name": "adam", "params": {"beta1": 0.9}}``, stored
 with each run. :data:`OPTIMIZERS` declares every optimizer's parameters as
 :class:`~lrstudio.core.params.Param` objects (the GUI forms and ``lrstudio optimizers`` are generated
-from them); :func:`validate_spec` checks a spec and fills defaults; :func:`build_optimizer` turns a
-spec into a real ``torch.optim.Optimizer``.
-
-torch is imported only inside :func:`build_optimizer`: the GUI imports this module before its window
-shows, and importing torch takes seconds.
+from them); :func:`validate_spec` checks a spec and fills defaults; :func:`torch_kwargs` gives the keyword
+arguments of its ``torch.optim`` class. This module imports no torch (it is part of
+:mod:`lrstudio.core`); :func:`lrstudio.trainer.optimizers.build_optimizer` turns a spec into a real
+``torch.optim.Optimizer``.
 
 Weight decay
     Each optimizer declares an optional ``weight_decay`` parameter. When it is set in the spec it
-    wins; when it is empty, the ``weight_decay`` argument of :func:`build_optimizer` (the run's
+    wins; when it is empty, the ``weight_decay`` argument of :func:`torch_kwargs` (the run's
     setting) is used when it is > 0, and otherwise the optimizer's own default
     (:attr:`OptimizerInfo.default_weight_decay`: 0 everywhere, 0.01 for AdamW as in torch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ __all__ = [
     "OPTIMIZERS",
     "OptimizerError",
     "OptimizerInfo",
-    "build_optimizer",
+    "torch_kwargs",
     "validate_spec",
 ]
 
@@ -236,28 +235,3 @@ def torch_kwargs(spec: Any, lr: float, weight_decay: float | None = None) -> dic
     kwargs["weight_decay"] = float(wd)
     kwargs["lr"] = float(lr)
     return kwargs
-
-
-def build_optimizer(spec: Any, parameters: Iterable[Any], lr: float, weight_decay: float | None = 0.0):
-    """Build the ``torch.optim.Optimizer`` that ``spec`` describes.
-
-    Parameters
-    ----------
-    spec:
-        ``{"name": ..., "params": {...}}`` (or just a name).
-    parameters:
-        Model parameters (or param groups) as torch accepts them.
-    lr:
-        Initial learning rate (a schedule then drives ``group["lr"]``).
-    weight_decay:
-        The run's weight decay; used when the spec leaves ``weight_decay`` empty. ``None`` means
-        the optimizer's own default (0.01 for AdamW).
-    """
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr >= 0 or lr == float("inf"):
-        raise OptimizerError("lr", lr, "a finite number >= 0", "optimizer")
-    kwargs = torch_kwargs(spec, lr, weight_decay)
-    import torch  # lazily: the GUI imports this module before its window shows
-
-    name = validate_spec(spec)["name"]
-    cls = getattr(torch.optim, OPTIMIZERS[name].torch_class)
-    return cls(parameters, **kwargs)

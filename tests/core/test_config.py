@@ -59,8 +59,8 @@ def test_validated_coerces_text_values():
 
 def test_starter_config_is_valid_and_its_schedule_spans_the_run():
     from lrstudio.core.config import starter_config
+    from lrstudio.core.plan import run_length
     from lrstudio.core.schedules import lr_curve
-    from lrstudio.core.training import run_length
 
     cfg = starter_config().validated()
     _, total, _ = run_length(437, cfg.batch_size, cfg.epochs, cfg.max_steps)  # Windsor's 80 % split

@@ -41,7 +41,7 @@ def test_a_500_deep_warmup_chain_parses_validates_curves_and_trains():
     assert lrs[0] == 0.0 and np.all(np.isfinite(lrs)) and lrs[-1] == pytest.approx(0.05)
     assert RunConfig.from_json(valid.to_json()) == valid  # round trip through the stored form
     reporter = ListReporter()
-    from lrstudio.core.training import train
+    from lrstudio.trainer.loop import train
 
     summary = train(RunConfig(**{**valid.__dict__, "max_steps": 510}), reporter)
     assert summary.status == "completed" and summary.steps == 510, summary.error

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from lrstudio.core.optimizers import OPTIMIZERS, OptimizerError, build_optimizer, validate_spec
+from lrstudio.core.optimizers import OPTIMIZERS, OptimizerError, validate_spec
 from lrstudio.core.params import ParamError
+from lrstudio.trainer.optimizers import build_optimizer
 
 torch = pytest.importorskip("torch")
 

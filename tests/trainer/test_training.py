@@ -16,8 +16,9 @@ from lrstudio.core.events import (
     RunStarted,
     StepLogged,
 )
+from lrstudio.core.plan import run_length
 from lrstudio.core.schedules import SCHEDULES, PlateauState, check_run_length, lr_curve, validate_spec
-from lrstudio.core.training import run_length, train
+from lrstudio.trainer.loop import train
 
 
 def synthetic(**kw) -> DatasetConfig:

@@ -1,4 +1,4 @@
-"""The training loop shared by the GUI worker, the CLI and the tests.
+"""The training loop shared by the GUI worker, the CLI and the tests (imports torch).
 
 ``train(config, reporter)`` runs one run from start to end and tells the reporter about it::
 
@@ -38,7 +38,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import torch
+import torch.nn.functional as F
+
 from lrstudio.core.config import RunConfig, check_runnable
+from lrstudio.core.data import known_train_size, load_dataset
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import (
     COMPLETED,
@@ -52,6 +56,11 @@ from lrstudio.core.events import (
     RunSummary,
     StepLogged,
 )
+from lrstudio.core.params import ParamError
+from lrstudio.core.plan import is_metric_driven, run_length
+from lrstudio.trainer.models import build_model
+from lrstudio.trainer.optimizers import build_optimizer
+from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 
 # Validation is evaluated in chunks: 10,000 MNIST images must not need one huge activation, and
 # for the CNN on the 359 digits, chunks of 128-256 images measured ~30 % faster than one batch of
@@ -72,25 +81,12 @@ def freeze_heap_for_good() -> None:
     _heap_frozen_for_good = True
 
 
-def run_length(n_train: int, batch_size: int, epochs: int, max_steps: int | None) -> tuple[int, int, int]:
-    """Return ``(steps_per_epoch, total_steps, epochs)`` for a run.
-
-    ``batch_size`` 0 (or larger than the data) is the full batch. ``max_steps``, when set, decides
-    the run length and ``epochs`` follows from it.
-    """
-    bs = n_train if batch_size <= 0 or batch_size >= n_train else batch_size
-    spe = -(-n_train // bs)
-    if max_steps:
-        return spe, int(max_steps), -(-int(max_steps) // spe)
-    return spe, spe * epochs, epochs
-
-
-def is_metric_driven(spec: dict[str, Any]) -> bool:
-    """True when the schedule needs a metric (reduce-on-plateau), as the torch adapter decides."""
-    from lrstudio.core import schedules
-
-    info = schedules.SCHEDULES.get(spec.get("name", ""))
-    return bool(info is not None and info.metric_driven)
+def check_device(device: str) -> None:
+    """Raise :class:`~lrstudio.core.params.ParamError` when ``device`` is ``cuda`` and CUDA is not
+    available. Part of the pre-run gate (with :func:`~lrstudio.core.config.check_runnable`, which
+    imports no torch): callers run it before a run row exists; :func:`train` runs it again."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
 
 
 class _Progress:
@@ -140,8 +136,6 @@ def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunS
         raised to the caller (except ``KeyboardInterrupt``/``SystemExit``, re-raised after the
         ``RunFinished`` event): they end the run ``failed`` with their message in ``error``.
     """
-    import torch
-
     t0 = time.perf_counter()
     progress = _Progress()
     started = False
@@ -195,17 +189,10 @@ class _Session:
     """Everything built for one run: data tensors, model, optimizer, schedule adapter."""
 
     def __init__(self, config: RunConfig, dataset: Any) -> None:
-        import torch
-        import torch.nn.functional as F
-
-        from lrstudio.core.data import known_train_size, load_dataset
-        from lrstudio.core.models import build_model
-        from lrstudio.core.optimizers import build_optimizer
-        from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
-
         # The pre-run gate callers ran already (no run row for a config that fails it); again here
         # for callers of train() that did not, and with the real size for csv/mnist data.
         cfg = check_runnable(config)
+        check_device(cfg.device)
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         ds = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
@@ -255,8 +242,6 @@ class _Session:
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self, reporter: Reporter, progress: _Progress, t0: float) -> str:
-        import torch
-
         cfg = self.cfg
         model, params, opt, adapter = self.model, self.params, self.optimizer, self.adapter
         loss_fn = self.loss_fn
@@ -392,8 +377,6 @@ class _Session:
 
     def evaluate(self, x: Any, y: Any) -> tuple[float, float | None]:
         """Mean loss (and accuracy for classifiers) of the current model on ``x``/``y``."""
-        import torch
-
         n = x.shape[0]
         chunk = _EVAL_CHUNK_IMAGES if self.classify else _EVAL_CHUNK_ROWS
         model, loss_fn = self.model, self.loss_fn
@@ -423,8 +406,6 @@ class _Session:
     # -- summary extras -------------------------------------------------------------------------
     def extras(self) -> dict[str, Any]:
         """R², RMSE in target units and learned vs true w/b (regression); accuracy (classifiers)."""
-        import torch
-
         ds = self.ds
         if self.classify:
             out: dict[str, Any] = {}

@@ -8,7 +8,8 @@ import pytest
 
 from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.events import ListReporter
-from lrstudio.core.training import run_length, train
+from lrstudio.core.plan import run_length
+from lrstudio.trainer.loop import train
 
 
 def digits_config(epochs: int, limit: int = 0) -> RunConfig:
