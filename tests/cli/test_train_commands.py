@@ -70,11 +70,16 @@ def test_bad_flag_value_is_one_line_error_exit_2(db, capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
 
 
-def test_data_error_stops_before_anything_is_stored(db, tmp_path, capsys):
+def test_data_error_ends_the_stored_run_failed_with_its_message(db, tmp_path, capsys):
+    """Issue 10, one failure policy with the GUI: the data file is read after the run row exists,
+    so a file that does not load is a stored ``failed`` run with the message (exit 1). It was: exit
+    2 and nothing stored, while the GUI stored a failed run."""
     rc = main(["--db", db, "train", "--dataset", "csv", "--path", str(tmp_path / "nope.csv")])
-    assert rc == 2 and "does not exist" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc == 1 and "does not exist" in err and err.startswith("lrstudio: run 1 failed: ")
     with _store(db) as store:
-        assert store.list_runs() == []
+        info = store.get_run(1)
+        assert info.status == "failed" and "nope.csv" in (info.error or "") and info.steps == 0
 
 
 def test_diverged_run_is_a_result_not_an_error(db, capsys):
@@ -235,15 +240,22 @@ def test_print_config_refuses_a_warmup_longer_than_the_run(db, capsys):
     assert _runs_in(db) == 0
 
 
-def test_run_length_known_only_after_the_data_loads_is_checked_before_the_run_row(db, tmp_path, capsys):
+def test_run_length_known_only_after_the_data_loads_fails_the_stored_run(db, tmp_path, capsys):
+    """Issue 10, one failure policy with the GUI: a csv's length is known once the file is read,
+    after the run row exists, so a warm-up longer than that run is a stored ``failed`` run with the
+    message (exit 1); with a built-in data set the length is known first and nothing is stored
+    (test_print_config_refuses_a_warmup_longer_than_the_run)."""
     data = tmp_path / "small.csv"
     data.write_text("x,y\n" + "".join(f"{i},{2 * i + 1}\n" for i in range(20)))
     # 16 training rows, full batch, 10 epochs: 10 steps, shorter than the 500-step warm-up.
     args = ["--db", db, "train", "--dataset", "csv", "--path", str(data), "--target", "y", "--epochs", "10",
             "--schedule", LONG_WARMUP, "--quiet"]
-    assert main(args) == 2
+    assert main(args) == 1
     assert "warmup_steps = 500" in capsys.readouterr().err
-    assert _runs_in(db) == 0
+    assert _runs_in(db) == 1
+    with _store(db) as store:
+        info = store.get_run(1)
+        assert info.status == "failed" and "warmup_steps = 500" in (info.error or "") and info.steps == 0
 
 
 @pytest.mark.parametrize("sched, words", [
