@@ -237,19 +237,13 @@ def check_runnable(config: RunConfig, n_train: int | None = None) -> RunConfig:
         raise ParamError("init", "zeros", "default, kaiming or xavier for the CNN (zeros is for the linear "
                          "model only)", "run")
     from lrstudio.core import schedules
-    from lrstudio.core.data import known_train_size
-    from lrstudio.core.plan import run_length
+    from lrstudio.core.plan import plan_run
 
-    if n_train is None:
-        n_train = known_train_size(cfg.dataset)
-    if n_train is None:
+    try:
+        plan = plan_run(cfg, n_train, estimate=False)  # ParamError for a size below 1
+    except LookupError:  # csv/mnist before their files are read
         return cfg
-    if n_train < 1:
-        raise ParamError("limit", cfg.dataset.limit, "a limit that leaves at least one training example",
-                         "data set")
-    _spe, total, epochs = run_length(n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
-    sched_steps = epochs if cfg.schedule_unit == "epoch" else total
-    schedules.check_run_length(cfg.schedule, sched_steps, base_lr=cfg.lr)
+    schedules.check_run_length(cfg.schedule, plan.schedule_steps, base_lr=cfg.lr)
     return cfg
 
 

@@ -148,6 +148,7 @@ def load_dataset(ds: Any, seed: int = 0) -> Dataset:
 # a test checks both against the files.
 WINDSOR_ROWS = 546
 DIGITS_CLASS_SIZES = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
+MNIST_TRAIN_ROWS = 60_000  # the standard training files (an estimate for a folder not read yet)
 
 
 def known_train_size(ds: Any) -> int | None:

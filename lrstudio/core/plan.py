@@ -1,15 +1,35 @@
-"""The run plan: how long a run is, in optimizer steps, epochs and scheduling steps.
+"""The one run plan: how long a run is and which LR it plans for each step.
 
-One place computes it for the trainer, the pre-run gate, the CLI and the GUI.
+Every front end and the trainer ask :func:`plan_run` (the trainer with the loaded data's size; the
+pre-run gate and the CLI with the size known before loading; the Configure form with an estimate
+for csv/mnist files)::
+
+    plan = plan_run(config, n_train=437)
+    plan.total_steps, plan.steps_per_epoch, plan.epochs    # optimizer steps, epochs
+    plan.schedule_steps, plan.unit                         # scheduling steps in the schedule's unit
+    plan.planned_lr()                                      # the LR of every optimizer step (numpy)
+
+numpy only (no torch): the GUI imports it before its window shows.
 """
 
 from __future__ import annotations
 
+import gzip
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from lrstudio.core import schedules
+import numpy as np
 
-__all__ = ["is_metric_driven", "run_length"]
+from lrstudio.core import schedules
+from lrstudio.core.params import ParamError
+
+__all__ = ["DEFAULT_ROWS", "RunPlan", "estimate_train_rows", "is_metric_driven", "plan_run", "run_length"]
+
+#: Rows assumed for a data set whose size cannot be estimated (a csv path that does not exist yet).
+DEFAULT_ROWS = 1000
 
 
 def run_length(n_train: int, batch_size: int, epochs: int, max_steps: int | None) -> tuple[int, int, int]:
@@ -29,3 +49,113 @@ def is_metric_driven(spec: dict[str, Any]) -> bool:
     """True when the schedule needs a metric (reduce-on-plateau), as the torch adapter decides."""
     info = schedules.SCHEDULES.get(spec.get("name", ""))
     return bool(info is not None and info.metric_driven)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """How long a run is, and the schedule it follows.
+
+    ``n_train`` is the number of training examples the lengths were computed for, or ``None`` when
+    it is not known before the data load (csv/mnist files): the lengths are then an estimate
+    (:func:`estimate_train_rows`, else :data:`DEFAULT_ROWS` rows).
+    """
+
+    steps_per_epoch: int
+    total_steps: int
+    epochs: int
+    schedule_steps: int
+    unit: str
+    n_train: int | None
+    batch_size: int
+    schedule: Any
+    base_lr: float
+
+    @property
+    def exact(self) -> bool:
+        """True when the lengths come from the real (or exactly known) data size."""
+        return self.n_train is not None
+
+    def schedule_lr(self) -> np.ndarray:
+        """The LR of every scheduling step (``schedule_steps`` values, in the schedule's unit)."""
+        return np.asarray(schedules.lr_curve(self.schedule, max(1, self.schedule_steps), self.base_lr))
+
+    def planned_lr(self) -> np.ndarray:
+        """The LR of every optimizer step (``total_steps`` values): per-epoch schedules repeat each
+        epoch's LR for its steps. Raises the schedule's error for an invalid spec."""
+        if self.unit == "epoch":
+            return np.repeat(self.schedule_lr(), self.steps_per_epoch)[:self.total_steps]
+        return np.asarray(schedules.lr_curve(self.schedule, self.total_steps, self.base_lr))
+
+
+@lru_cache(maxsize=16)
+def _count_csv_rows(path: str, mtime: float) -> int:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        return max(0, sum(1 for line in fh if line.strip()) - 1)
+
+
+def _n_val(n: int, val_fraction: float) -> int:
+    return 0 if val_fraction <= 0 else min(n - 2, max(1, int(round(n * val_fraction))))
+
+
+def estimate_train_rows(ds: Any) -> int | None:
+    """Training examples the data set ``ds`` (a DatasetConfig) will give, without loading it.
+
+    Exact for the built-in data sets (:func:`~lrstudio.core.data.known_train_size`); for a CSV
+    file its line count, for MNIST files the standard training-set size (estimates); ``None``
+    when unknown.
+    """
+    from lrstudio.core.data import MNIST_TRAIN_ROWS, known_train_size
+
+    exact = known_train_size(ds)
+    if exact is not None:
+        return exact
+    if ds.name == "mnist":
+        n = MNIST_TRAIN_ROWS
+    elif ds.name == "csv":
+        try:
+            p = Path(ds.path).expanduser()
+            n = _count_csv_rows(str(p), os.path.getmtime(p))
+        except OSError:
+            return None
+    else:
+        return None
+    n_train = max(1, n - _n_val(n, float(ds.val_fraction)))
+    if ds.limit and ds.limit < n_train:
+        n_train = int(ds.limit)
+    return n_train
+
+
+def plan_run(config: Any, n_train: int | None = None, *, estimate: bool = True) -> RunPlan:
+    """The plan of ``config`` (a :class:`~lrstudio.core.config.RunConfig`).
+
+    ``n_train``: training examples when the caller knows them (the data are loaded); otherwise the
+    exact size of a built-in data set, and for csv/mnist an estimate when ``estimate`` is true
+    (the plan's ``n_train`` is then ``None``). With ``estimate=False`` an unknown size raises
+    ``LookupError`` (the pre-run gate skips its length checks then).
+
+    Raises
+    ------
+    ParamError
+        When ``n_train`` is below 1 (a ``limit`` that leaves no training example).
+    """
+    from lrstudio.core.data import known_train_size
+
+    exact: int | None = n_train if n_train is not None else known_train_size(config.dataset)
+    if exact is not None and exact < 1:
+        raise ParamError("limit", config.dataset.limit, "a limit that leaves at least one training example",
+                         "data set")
+    if exact is not None:
+        rows = exact
+    elif estimate:
+        rows = max(1, estimate_train_rows(config.dataset) or DEFAULT_ROWS)
+    else:
+        raise LookupError(f"the size of data set {config.dataset.name!r} is known only once it is loaded")
+    spe, total, epochs = run_length(rows, int(config.batch_size), max(1, int(config.epochs)), config.max_steps)
+    unit = "epoch" if config.schedule_unit == "epoch" else "step"
+    bs = rows if config.batch_size <= 0 or config.batch_size >= rows else int(config.batch_size)
+    return RunPlan(
+        steps_per_epoch=spe, total_steps=total, epochs=epochs,
+        schedule_steps=epochs if unit == "epoch" else total, unit=unit, n_train=exact, batch_size=bs,
+        schedule=config.schedule, base_lr=float(config.lr),
+    )

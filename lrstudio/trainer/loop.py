@@ -57,7 +57,7 @@ from lrstudio.core.events import (
     StepLogged,
 )
 from lrstudio.core.params import ParamError
-from lrstudio.core.plan import is_metric_driven, run_length
+from lrstudio.core.plan import is_metric_driven, plan_run
 from lrstudio.trainer.models import build_model
 from lrstudio.trainer.optimizers import build_optimizer
 from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
@@ -207,11 +207,12 @@ class _Session:
         n = ds.n_train
         if n != known_train_size(cfg.dataset):
             check_runnable(cfg, n_train=n)
-        self.batch_size = n if cfg.batch_size <= 0 or cfg.batch_size >= n else cfg.batch_size
-        self.steps_per_epoch, self.total_steps, self.epochs = run_length(
-            n, cfg.batch_size, cfg.epochs, cfg.max_steps)
-        self.per_epoch = cfg.schedule_unit == "epoch"
-        sched_steps = self.epochs if self.per_epoch else self.total_steps
+        plan = plan_run(cfg, n_train=n)
+        self.plan = plan
+        self.batch_size = plan.batch_size
+        self.steps_per_epoch, self.total_steps, self.epochs = plan.steps_per_epoch, plan.total_steps, plan.epochs
+        self.per_epoch = plan.unit == "epoch"
+        sched_steps = plan.schedule_steps
         self.metric_driven = is_metric_driven(cfg.schedule)
 
         torch.manual_seed(cfg.seed)
