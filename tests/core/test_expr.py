@@ -129,3 +129,11 @@ def test_evaluation_is_vectorised_and_fast():
     t0 = time.perf_counter()
     e.evaluate(t)
     assert time.perf_counter() - t0 < 0.1
+
+
+def test_a_constant_power_of_a_number_is_a_constant_curve():
+    # found by hypothesis: the expression folds to a 0-d array and pow_scalar returned a numpy scalar
+    from lrstudio.core.schedules import lr_curve
+
+    got = lr_curve({"name": "lambda", "params": {"lr_lambda": "2.0 ** (pi if 0.0 < 0.0 else pi)"}}, 3, 0.1)
+    np.testing.assert_allclose(got, [0.1 * 2.0 ** np.pi] * 3, rtol=1e-12)

@@ -1,10 +1,7 @@
-"""TorchScheduleAdapter applies exactly lr_curve to a real optimizer; to_pytorch_code reproduces it."""
+"""TorchScheduleAdapter applies exactly lr_curve to a real optimizer (the to_pytorch_code tests are in
+tests/core/test_pytorch_code.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +9,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from lrstudio.core.schedules import SCHEDULES, ScheduleError, lr_curve  # noqa: E402
-from lrstudio.core.schedules.pytorch_code import to_pytorch_code  # noqa: E402
 from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter  # noqa: E402
 
 N = 320
@@ -119,55 +115,3 @@ def test_adapter_step_is_cheap():
         a.step()
     per_step = (time.perf_counter() - t0) / 100_000
     assert per_step < 20e-6  # ~0.3 us on a quiet machine; generous for a shared one
-
-
-# -- to_pytorch_code -----------------------------------------------------------------------------
-def _run_snippet(code: str, base_lr: float, n: int, metrics=None) -> np.ndarray:
-    torch.set_num_threads(1)
-    w = torch.nn.Parameter(torch.zeros(2))
-    optimizer = torch.optim.SGD([w], lr=base_lr)
-    ns = {"optimizer": optimizer}
-    exec(compile(code, "<to_pytorch_code>", "exec"), ns)  # tests only: run the generated snippet
-    scheduler = ns["scheduler"]
-    out = []
-    for i in range(n):
-        out.append(optimizer.param_groups[0]["lr"])
-        w.grad = torch.ones_like(w)
-        optimizer.step()
-        if metrics is not None:
-            scheduler.step(float(metrics[i]))
-        else:
-            scheduler.step()
-    return np.asarray(out)
-
-
-EXPORT_CASES = [(name, SPECS[name]) for name in sorted(SPECS)] + [
-    (name, {}) for name in sorted(SPECS)
-]
-
-
-@pytest.mark.parametrize("name,params", EXPORT_CASES, ids=[f"{n}-{'custom' if p else 'default'}"
-                                                          for n, p in EXPORT_CASES])
-def test_pytorch_code_reproduces_curve(name, params):
-    spec = {"name": name, "params": params}
-    if name == "reduce_on_plateau" and params.get("cooldown_convention") == "paddle":
-        with pytest.raises(ScheduleError):
-            to_pytorch_code(spec, 0.1)
-        spec = {"name": name, "params": {**params, "cooldown_convention": "torch"}}
-    base_lr = 0.1
-    n = 300 if name != "one_cycle" else min(300, (params or {}).get("total_steps", 1000))
-    metrics = _metrics(n) if SCHEDULES[name].metric_driven else None
-    code = to_pytorch_code(spec, base_lr)
-    assert "import os" not in code and len(code.splitlines()) < 60
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        got = _run_snippet(code, base_lr, n, metrics)
-    np.testing.assert_allclose(got, lr_curve(spec, n, base_lr, metrics=metrics), rtol=1e-9, atol=1e-14)
-
-
-def test_pytorch_code_is_valid_python_standalone():
-    code = to_pytorch_code({"name": "wsd", "params": {"num_warmup_steps": 10}}, 0.01)
-    out = subprocess.run([sys.executable, "-c", "import ast,sys; ast.parse(sys.stdin.read())"], input=code,
-                         text=True, capture_output=True)
-    assert out.returncode == 0, out.stderr
-    assert "LambdaLR" in code and "def lr_at(step):" in code

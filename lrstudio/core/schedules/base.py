@@ -20,7 +20,7 @@ import contextvars
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -48,6 +48,31 @@ class ScheduleError(ParamError):
 CurveFn = Callable[..., np.ndarray]
 
 
+class SourceContext(Protocol):
+    """What a schedule's ``scalar_source`` may ask of the code exporter
+    (:mod:`lrstudio.core.schedules.pytorch_code`) while it writes ``def <fname>(step): ...``."""
+
+    fname: str  # the name of the function being written (module-level helpers of its own use it)
+
+    def child(self, spec: dict[str, Any]) -> str:
+        """Write the function of a nested (validated) spec before this one; return its name."""
+        ...  # pragma: no cover - protocol
+
+    def preamble(self, *lines: str) -> None:
+        """Module-level lines written just before this function (e.g. a cache it fills)."""
+        ...  # pragma: no cover - protocol
+
+
+#: ``torch_native(p, base_lr) -> str | None``: the constructor call of a ``torch.optim.lr_scheduler``
+#: class (``"StepLR(optimizer, step_size=30, gamma=0.1)"``) that gives exactly the same numbers, or
+#: None when these parameters have none. May raise :class:`ScheduleError` when torch cannot follow
+#: the schedule at all (the message says why).
+TorchNativeFn = Callable[[dict[str, Any], float], str | None]
+#: ``scalar_source(p, base_lr, ctx) -> lines``: the body of ``def f(step): ...`` (plain Python with
+#: ``math``, and ``np`` when it must) returning the LR at the int ``step``, for ``LambdaLR``.
+ScalarSourceFn = Callable[[dict[str, Any], float, SourceContext], list[str]]
+
+
 @dataclass(frozen=True)
 class ScheduleInfo:
     """Declaration of one schedule.
@@ -73,6 +98,12 @@ class ScheduleInfo:
     run_length:
         Optional ``run_length(p) -> (param, steps)``: the parameter naming a length and the least
         run length it needs (``linear_warmup``: its ``warmup_steps``), for :func:`check_run_length`.
+    torch_native:
+        Optional :data:`TorchNativeFn`: the torch scheduler that reproduces the curve exactly.
+    scalar_source:
+        Optional :data:`ScalarSourceFn`: the curve as a Python function of one step (the ``LambdaLR``
+        fallback of the code export). Both sit next to the curve in the schedule's module, so the
+        PyTorch export is not a second copy of the catalogue (issue 10).
     """
 
     name: str
@@ -85,7 +116,8 @@ class ScheduleInfo:
     curve: CurveFn
     check: Callable[[dict[str, Any], str], None] | None = None
     run_length: Callable[[dict[str, Any]], list[tuple[str, int]]] | None = None
-    torch_class: str | None = None
+    torch_native: TorchNativeFn | None = None
+    scalar_source: ScalarSourceFn | None = None
 
 
 SCHEDULES: dict[str, ScheduleInfo] = {}
@@ -101,7 +133,8 @@ def register_schedule(
     metric_driven: bool = False,
     check: Callable[[dict[str, Any], str], None] | None = None,
     run_length: Callable[[dict[str, Any]], list[tuple[str, int]]] | None = None,
-    torch_class: str | None = None,
+    torch_native: TorchNativeFn | None = None,
+    scalar_source: ScalarSourceFn | None = None,
 ) -> Callable[[CurveFn], CurveFn]:
     """Register ``fn(p, t, base_lr, metrics)`` as the closed form of schedule ``name``."""
 
@@ -111,7 +144,7 @@ def register_schedule(
         SCHEDULES[name] = ScheduleInfo(
             name=name, title=title, source=source, formula=formula, params=tuple(params),
             metric_driven=metric_driven, doc=_dedent(fn.__doc__ or ""), curve=fn, check=check,
-            run_length=run_length, torch_class=torch_class,
+            run_length=run_length, torch_native=torch_native, scalar_source=scalar_source,
         )
         return fn
 
@@ -122,6 +155,12 @@ def _dedent(text: str) -> str:
     import inspect
 
     return inspect.cleandoc(text)
+
+
+def torch_native_of(norm: dict[str, Any], base_lr: float) -> str | None:
+    """The exact torch scheduler of a validated spec (see :data:`TorchNativeFn`), or None."""
+    fn = SCHEDULES[norm["name"]].torch_native
+    return None if fn is None else fn(norm["params"], base_lr)
 
 
 # -- specs ------------------------------------------------------------------------------------------
@@ -349,6 +388,8 @@ def pow_scalar(base: float, x: np.ndarray) -> np.ndarray:
     if base <= 0.0:
         return np.power(base, x)
     out = np.multiply(x, math.log(base))
+    if not isinstance(out, np.ndarray):  # a 0-d x (a constant user expression) gives a numpy scalar
+        return np.exp(out)
     return np.exp(out, out=out)
 
 

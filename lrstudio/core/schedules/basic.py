@@ -7,6 +7,7 @@ Every function takes ``(p, t, base_lr, metrics)``: validated parameters, an int6
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,13 +15,14 @@ import numpy as np
 from lrstudio.core.params import Param
 from lrstudio.core.schedules.base import (
     ScheduleError,
+    SourceContext,
     piecewise,
     pow_array,
     pow_scalar,
     register_schedule,
 )
 
-_GAMMA_DECAY = dict(low=0.0, high=1.0, low_open=True)
+_GAMMA = Param("gamma", "float", 0.1, "Multiplicative decay factor", low=0.0, high=1.0, low_open=True)
 
 
 def _strictly_increasing(values: list[int], pname: str, owner: str, what: str = "strictly increasing") -> None:
@@ -41,7 +43,11 @@ def _strictly_increasing(values: list[int], pname: str, owner: str, what: str = 
         Param("total_iters", "int", 0, "Steps during which the factor applies (0: never)",
               low=0, high=10**9),
     ),
-    torch_class="ConstantLR",
+    torch_native=lambda p, base_lr: (
+        None if p["total_iters"] == 0 or p["factor"] == 1.0
+        else f"ConstantLR(optimizer, factor={p['factor']!r}, total_iters={p['total_iters']})"),
+    scalar_source=lambda p, base_lr, ctx: [
+        f"return {base_lr!r} * ({p['factor']!r} if step < {p['total_iters']} else 1.0)"],
 )
 def constant(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Constant LR, optionally scaled by ``factor`` for the first ``total_iters`` steps.
@@ -65,6 +71,12 @@ def _check_piecewise(p: dict[str, Any], owner: str) -> None:
         )
 
 
+def _piecewise_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    vals = [v * base_lr if p["relative"] else v for v in p["values"]]
+    cmp = "<=" if p["switch"] == "at_boundary" else "<"
+    return [f"k = sum(1 for b in {p['boundaries']!r} if b {cmp} step)", f"return {vals!r}[k]"]
+
+
 @register_schedule(
     "piecewise_constant",
     title="Piecewise constant",
@@ -84,6 +96,7 @@ def _check_piecewise(p: dict[str, Any], owner: str) -> None:
               "values are multipliers of the base LR (false: absolute LRs, as in Paddle and TF)"),
     ),
     check=_check_piecewise,
+    scalar_source=_piecewise_source,
 )
 def piecewise_constant(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Constant pieces between boundaries.
@@ -131,9 +144,10 @@ def _levels(t: np.ndarray, size: int, offset: int = 0) -> tuple[np.ndarray, np.n
     formula="lr(t) = base_lr * gamma ** floor(t / step_size)",
     params=(
         Param("step_size", "int", 30, "Decay every step_size steps", low=1, high=10**9),
-        Param("gamma", "float", 0.1, "Multiplicative decay factor", **_GAMMA_DECAY),
+        _GAMMA,
     ),
-    torch_class="StepLR",
+    torch_native=lambda p, base_lr: f"StepLR(optimizer, step_size={p['step_size']}, gamma={p['gamma']!r})",
+    scalar_source=lambda p, base_lr, ctx: [f"return {base_lr!r} * {p['gamma']!r} ** (step // {p['step_size']})"],
 )
 def step(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Decay by ``gamma`` every ``step_size`` steps (torch ``StepLR``, Paddle ``StepDecay``).
@@ -141,10 +155,6 @@ def step(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) 
     lr(t) = base_lr * gamma ** floor(t / step_size)
     """
     return _per_level(t, p["step_size"], 0, lambda k: base_lr * pow_scalar(p["gamma"], k))
-
-
-def _check_multistep(p: dict[str, Any], owner: str) -> None:
-    _strictly_increasing(p["milestones"], "milestones", owner)
 
 
 @register_schedule(
@@ -155,10 +165,12 @@ def _check_multistep(p: dict[str, Any], owner: str) -> None:
     params=(
         Param("milestones", "int_list", [30, 80], "Steps at which the LR is multiplied by gamma "
               "(strictly increasing)", low=1, high=10**9),
-        Param("gamma", "float", 0.1, "Multiplicative decay factor", **_GAMMA_DECAY),
+        _GAMMA,
     ),
-    check=_check_multistep,
-    torch_class="MultiStepLR",
+    check=lambda p, owner: _strictly_increasing(p["milestones"], "milestones", owner),
+    torch_native=lambda p, base_lr: f"MultiStepLR(optimizer, milestones={p['milestones']!r}, gamma={p['gamma']!r})",
+    scalar_source=lambda p, base_lr, ctx: [
+        f"return {base_lr!r} * {p['gamma']!r} ** sum(1 for m in {p['milestones']!r} if m <= step)"],
 )
 def multistep(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Decay by ``gamma`` at each milestone (torch ``MultiStepLR``, Paddle ``MultiStepDecay``).
@@ -170,20 +182,31 @@ def multistep(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
 
 
 # -- exponential family (torch/Paddle per-step form = TF form with decay_steps=1) -------------------
-def _tf_progress(p: dict[str, Any], t: np.ndarray) -> np.ndarray:
+# The three TF decays share their parameters and their shape: lr = fn(x), x = t / decay_steps, floored
+# when staircase (then fn runs once per level and is repeated, see _per_level).
+def _tf_decay(p: dict[str, Any], t: np.ndarray, fn: Any) -> np.ndarray:
+    if p["staircase"]:
+        return _per_level(t, p["decay_steps"], 0, fn)
     x = t.astype(np.float64)
     x /= float(p["decay_steps"])
-    return np.floor(x, out=x) if p["staircase"] else x
+    return fn(x)
 
 
-def _staircase(p: dict[str, Any], t: np.ndarray, fn: Any) -> np.ndarray:
-    """TF staircase forms: one value per decay_steps interval, fn(k) on the few levels k."""
-    return _per_level(t, p["decay_steps"], 0, fn)
+def _tf_decay_source(template: str) -> Any:
+    """scalar_source of a TF decay: ``template`` with {b} (base LR), {g} (gamma), {x} (progress)."""
+
+    def source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+        x = f"(step // {p['decay_steps']})" if p["staircase"] else f"(step / {p['decay_steps']})"
+        return ["return " + template.format(b=repr(base_lr), g=repr(p["gamma"]), x=x)]
+
+    return source
 
 
-_DECAY_STEPS = Param("decay_steps", "int", 1, "TF form: decay over this many steps (1: per step, as torch/Paddle)",
-                     low=1, high=10**9)
-_STAIRCASE = Param("staircase", "bool", False, "TF form: decay in discrete intervals (floor(t / decay_steps))")
+_TF_DECAY_PARAMS = (
+    Param("decay_steps", "int", 1, "TF form: decay over this many steps (1: per step, as torch/Paddle)",
+          low=1, high=10**9),
+    Param("staircase", "bool", False, "TF form: decay in discrete intervals (floor(t / decay_steps))"),
+)
 
 
 @register_schedule(
@@ -191,12 +214,10 @@ _STAIRCASE = Param("staircase", "bool", False, "TF form: decay in discrete inter
     title="Exponential decay",
     source="torch ExponentialLR; Paddle ExponentialDecay; TF exponential_decay (decay_rate = gamma)",
     formula="lr(t) = base_lr * gamma ** (t / decay_steps)   (floor(t / decay_steps) if staircase)",
-    params=(
-        Param("gamma", "float", 0.95, "Decay rate (TF decay_rate)", **_GAMMA_DECAY),
-        _DECAY_STEPS,
-        _STAIRCASE,
-    ),
-    torch_class="ExponentialLR",
+    params=(replace(_GAMMA, default=0.95, help="Decay rate (TF decay_rate)"), *_TF_DECAY_PARAMS),
+    torch_native=lambda p, base_lr: (
+        f"ExponentialLR(optimizer, gamma={p['gamma']!r})" if p["decay_steps"] == 1 else None),
+    scalar_source=_tf_decay_source("{b} * {g} ** {x}"),
 )
 def exponential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Exponential decay.
@@ -205,11 +226,7 @@ def exponential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any =
     (``decay_steps=1``). TF ``exponential_decay``: lr = lr0 * decay_rate ** (t / decay_steps),
     with ``staircase`` flooring the exponent.
     """
-    if p["staircase"]:
-        return _staircase(p, t, lambda k: base_lr * pow_scalar(p["gamma"], k))
-    out = pow_scalar(p["gamma"], _tf_progress(p, t))
-    out *= base_lr
-    return out
+    return _tf_decay(p, t, lambda x: base_lr * pow_scalar(p["gamma"], x))
 
 
 @register_schedule(
@@ -217,11 +234,8 @@ def exponential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any =
     title="Natural exponential decay",
     source="Paddle NaturalExpDecay; TF natural_exp_decay (decay_rate = gamma)",
     formula="lr(t) = base_lr * exp(-gamma * t / decay_steps)   (floor(t / decay_steps) if staircase)",
-    params=(
-        Param("gamma", "float", 0.1, "Decay rate (TF decay_rate)", low=0.0, high=1e3),
-        _DECAY_STEPS,
-        _STAIRCASE,
-    ),
+    params=(Param("gamma", "float", 0.1, "Decay rate (TF decay_rate)", low=0.0, high=1e3), *_TF_DECAY_PARAMS),
+    scalar_source=_tf_decay_source("{b} * math.exp(-{g} * {x})"),
 )
 def natural_exp(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Natural exponential decay.
@@ -229,13 +243,7 @@ def natural_exp(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any =
     Paddle ``NaturalExpDecay``: lr = base_lr * e^(-gamma * t). TF ``natural_exp_decay``:
     lr0 * exp(-decay_rate * t / decay_steps), the quotient floored when ``staircase``.
     """
-    if p["staircase"]:
-        return _staircase(p, t, lambda k: base_lr * np.exp(-p["gamma"] * k))
-    x = _tf_progress(p, t)
-    x *= -p["gamma"]
-    np.exp(x, out=x)
-    x *= base_lr
-    return x
+    return _tf_decay(p, t, lambda x: base_lr * np.exp(-p["gamma"] * x))
 
 
 @register_schedule(
@@ -243,11 +251,8 @@ def natural_exp(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any =
     title="Inverse time decay",
     source="Paddle InverseTimeDecay; TF inverse_time_decay (decay_rate = gamma)",
     formula="lr(t) = base_lr / (1 + gamma * t / decay_steps)   (floor(t / decay_steps) if staircase)",
-    params=(
-        Param("gamma", "float", 0.1, "Decay rate (TF decay_rate)", low=0.0, high=1e6),
-        _DECAY_STEPS,
-        _STAIRCASE,
-    ),
+    params=(Param("gamma", "float", 0.1, "Decay rate (TF decay_rate)", low=0.0, high=1e6), *_TF_DECAY_PARAMS),
+    scalar_source=_tf_decay_source("{b} / (1.0 + {g} * {x})"),
 )
 def inverse_time(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Inverse time decay.
@@ -255,15 +260,16 @@ def inverse_time(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any 
     Paddle ``InverseTimeDecay``: lr = base_lr / (1 + gamma * t). TF ``inverse_time_decay``:
     lr0 / (1 + decay_rate * t / decay_steps), the quotient floored when ``staircase``.
     """
-    if p["staircase"]:
-        return _staircase(p, t, lambda k: base_lr / (1.0 + p["gamma"] * k))
-    x = _tf_progress(p, t)
-    x *= p["gamma"]
-    x += 1.0
-    return np.divide(base_lr, x, out=x)
+    return _tf_decay(p, t, lambda x: base_lr / (1.0 + p["gamma"] * x))
 
 
 # -- polynomial ----------------------------------------------------------------------------------
+def _polynomial_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    d = p["decay_steps"]
+    frac = f"step / ({d} * max(1, math.ceil(step / {d})))" if p["cycle"] else f"min(step, {d}) / {d}"
+    return [f"return ({base_lr!r} - {p['end_lr']!r}) * (1.0 - {frac}) ** {p['power']!r} + {p['end_lr']!r}"]
+
+
 @register_schedule(
     "polynomial",
     title="Polynomial decay",
@@ -276,7 +282,10 @@ def inverse_time(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any 
         Param("power", "float", 1.0, "Exponent of the decay", low=0.0, high=100.0),
         Param("cycle", "bool", False, "Restart the decay every decay_steps (Paddle/TF cycle)"),
     ),
-    torch_class="PolynomialLR",
+    torch_native=lambda p, base_lr: (
+        f"PolynomialLR(optimizer, total_iters={p['decay_steps']}, power={p['power']!r})"
+        if p["end_lr"] == 0.0 and not p["cycle"] else None),
+    scalar_source=_polynomial_source,
 )
 def polynomial(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Polynomial decay from ``base_lr`` to ``end_lr`` over ``decay_steps``.
@@ -314,7 +323,12 @@ def polynomial(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = 
         Param("end_factor", "float", 1.0, "Multiplier from t = total_iters on", low=0.0, high=1.0),
         Param("total_iters", "int", 5, "Steps of the linear change", low=1, high=10**9),
     ),
-    torch_class="LinearLR",
+    torch_native=lambda p, base_lr: (
+        f"LinearLR(optimizer, start_factor={p['start_factor']!r}, "
+        f"end_factor={p['end_factor']!r}, total_iters={p['total_iters']})"),
+    scalar_source=lambda p, base_lr, ctx: [
+        f"frac = min(step, {p['total_iters']}) / {p['total_iters']}",
+        f"return {base_lr!r} * ({p['start_factor']!r} + ({p['end_factor']!r} - {p['start_factor']!r}) * frac)"],
 )
 def linear(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Linear change of the multiplier from ``start_factor`` to ``end_factor`` (torch ``LinearLR``).
@@ -347,6 +361,9 @@ def linear(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None
               "mxnet: the first update uses the base LR",
               choices=("d2l", "mxnet")),
     ),
+    scalar_source=lambda p, base_lr, ctx: [
+        f"return max({p['stop_factor_lr']!r}, {base_lr!r} * {p['factor']!r} ** "
+        f"(step // {p['step_size']}{' + 1' if p['convention'] == 'd2l' else ''}))"],
 )
 def factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Geometric decay with a floor.
@@ -360,10 +377,6 @@ def factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None
     """
     return _per_level(t, p["step_size"], 1 if p["convention"] == "d2l" else 0,
                       lambda k: np.maximum(p["stop_factor_lr"], base_lr * pow_scalar(p["factor"], k)))
-
-
-def _check_multi_factor(p: dict[str, Any], owner: str) -> None:
-    _strictly_increasing(p["steps"], "steps", owner)
 
 
 @register_schedule(
@@ -381,7 +394,10 @@ def _check_multi_factor(p: dict[str, Any], owner: str) -> None:
               "mxnet: num_update = t + 1 as in MXNet training (change at s, like torch MultiStepLR)",
               choices=("d2l", "mxnet")),
     ),
-    check=_check_multi_factor,
+    check=lambda p, owner: _strictly_increasing(p["steps"], "steps", owner),
+    scalar_source=lambda p, base_lr, ctx: [
+        f"return {base_lr!r} * {p['factor']!r} ** "
+        f"sum(1 for s in {p['steps']!r} if s {'<' if p['convention'] == 'd2l' else '<='} step)"],
 )
 def multi_factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Multiply by ``factor`` after each listed step.
@@ -407,6 +423,9 @@ def multi_factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any 
               low_open=True),
         Param("warmup_steps", "int", 4000, "Steps of the linear warm-up", low=1, high=10**9),
     ),
+    scalar_source=lambda p, base_lr, ctx: [
+        "a = 1.0 if step == 0 else step ** -0.5",
+        f"return {base_lr!r} * {p['d_model']!r} ** -0.5 * min(a, {p['warmup_steps']} ** -1.5 * step)"],
 )
 def noam(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Noam schedule of "Attention is all you need" (Paddle ``NoamDecay``; Paddle's default
@@ -426,6 +445,13 @@ def noam(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) 
 
 
 # -- HF transformers -----------------------------------------------------------------------------
+def _inverse_sqrt_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    w = p["num_warmup_steps"]
+    ts = p["timescale"] if p["timescale"] is not None else (w or 10_000)
+    b = repr(base_lr)
+    return [f"if step < {w}:", f"    return {b} * step / {max(1, w)}", f"return {b} / math.sqrt((step + {ts - w}) / {ts})"]
+
+
 @register_schedule(
     "inverse_sqrt",
     title="Inverse square root",
@@ -437,6 +463,7 @@ def noam(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) 
               "when that is 0)", low=1, high=10**9, optional=True),
     ),
     run_length=lambda p: [("num_warmup_steps", p["num_warmup_steps"])],
+    scalar_source=_inverse_sqrt_source,
 )
 def inverse_sqrt(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Linear warm-up then inverse-square-root decay (HF ``get_inverse_sqrt_schedule``).
@@ -463,6 +490,22 @@ def _wsd_len(p: dict[str, Any]) -> list[tuple[str, int]]:
     return [("num_warmup_steps", p["num_warmup_steps"])]
 
 
+_WSD_WARM = {"linear": "x", "cosine": "0.5 * (1.0 - math.cos(math.pi * x))", "1-sqrt": "1.0 - math.sqrt(1.0 - x)"}
+
+
+def _wsd_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    w, st, d, r = p["num_warmup_steps"], p["num_stable_steps"], p["num_decay_steps"], p["min_lr_ratio"]
+    b = repr(base_lr)
+    dec = {"linear": "1.0 - x", "cosine": f"0.5 * (1.0 + math.cos(math.pi * {p['num_cycles']!r} * 2.0 * x))",
+           "1-sqrt": "1.0 - math.sqrt(x)"}
+    return [f"if step < {w}:", f"    x = step / {max(1, w)}", f"    f = {_WSD_WARM[p['warmup_type']]}",
+            f"    return {b} * max(0.0, f * (1.0 - {r!r}) + {r!r})",
+            f"if step < {w + st}:", f"    return {b}",
+            f"if step < {w + st + d}:", f"    x = (step - {w + st}) / {max(1, d)}",
+            f"    f = {dec[p['decay_type']]}", f"    return {b} * max(0.0, f * (1.0 - {r!r}) + {r!r})",
+            f"return {b} * {r!r}"]
+
+
 @register_schedule(
     "wsd",
     title="Warmup-stable-decay",
@@ -480,6 +523,7 @@ def _wsd_len(p: dict[str, Any]) -> list[tuple[str, int]]:
               low=0.0, high=1e3),
     ),
     run_length=_wsd_len,
+    scalar_source=_wsd_source,
 )
 def wsd(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Warmup-stable-decay (HF ``get_wsd_schedule``).

@@ -9,13 +9,30 @@ from typing import Any
 import numpy as np
 
 from lrstudio.core.params import Param
-from lrstudio.core.schedules.base import ScheduleError, _curve, as_range, register_schedule
+from lrstudio.core.schedules.base import (
+    ScheduleError,
+    SourceContext,
+    _curve,
+    as_range,
+    register_schedule,
+    torch_native_of,
+)
 from lrstudio.core.schedules.expr import compile_expr
 
 
 # -- lambda / multiplicative ---------------------------------------------------------------------
 def _check_expr(p: dict[str, Any], owner: str) -> None:
     compile_expr(p["lr_lambda"], "lr_lambda", owner)
+
+
+def _py(p: dict[str, Any]) -> str:
+    """The user expression spelled as Python of ``epoch`` (by the safe evaluator, never run here)."""
+    return compile_expr(p["lr_lambda"]).python()
+
+
+def _multiplicative_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    return [f"lr = {base_lr!r}", "for k in range(1, step + 1):", "    epoch = float(k)",
+            f"    lr = lr * ({_py(p)})", "return lr"]
 
 
 @register_schedule(
@@ -29,7 +46,8 @@ def _check_expr(p: dict[str, Any], owner: str) -> None:
               "1 if epoch < 10 else 0.1; functions exp, log, sqrt, cos, sin, min, max, abs, floor, ceil; pi, e"),
     ),
     check=_check_expr,
-    torch_class="LambdaLR",
+    torch_native=lambda p, base_lr: f"LambdaLR(optimizer, lambda epoch: {_py(p)})",
+    scalar_source=lambda p, base_lr, ctx: ["epoch = float(step)", f"return {base_lr!r} * ({_py(p)})"],
 )
 def lambda_(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Base LR times a user factor (torch ``LambdaLR``, Paddle ``LambdaDecay``).
@@ -52,7 +70,8 @@ def lambda_(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = Non
               "0.9 if epoch % 10 == 0 else 1"),
     ),
     check=_check_expr,
-    torch_class="MultiplicativeLR",
+    torch_native=lambda p, base_lr: f"MultiplicativeLR(optimizer, lambda epoch: {_py(p)})",
+    scalar_source=_multiplicative_source,
 )
 def multiplicative(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Running product of a user factor (torch ``MultiplicativeLR``, Paddle ``MultiplicativeDecay``).
@@ -70,6 +89,14 @@ def multiplicative(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: An
 
 
 # -- linear warm-up around any schedule ----------------------------------------------------------
+def _warmup_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    inner = ctx.child(p["inner"])
+    end = base_lr if p["end_lr"] is None else p["end_lr"]
+    w = p["warmup_steps"]
+    return [f"if step < {w}:", f"    return ({end!r} - {p['start_lr']!r}) * step / {max(w, 1)} + {p['start_lr']!r}",
+            f"return {inner}(step - {w})"]
+
+
 @register_schedule(
     "linear_warmup",
     title="Linear warm-up + schedule",
@@ -84,6 +111,7 @@ def multiplicative(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: An
               low=0.0, high=1e6, optional=True),
     ),
     run_length=lambda p: [("warmup_steps", p["warmup_steps"])],
+    scalar_source=_warmup_source,
 )
 def linear_warmup(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Linear warm-up, then any schedule (Paddle ``LinearWarmup``).
@@ -127,6 +155,33 @@ def _check_sequential(p: dict[str, Any], owner: str) -> None:
             raise ScheduleError("milestones", ms, f"strictly increasing integers (got {a} then {b})", owner)
 
 
+def _sequential_torch(p: dict[str, Any], base_lr: float) -> str | None:
+    """torch ``SequentialLR`` when every child has an exact torch scheduler that SequentialLR can
+    chain; otherwise None (the export then writes LambdaLR over the closed form). SequentialLR
+    restarts each later child with ``step(0)``, so these torch classes cannot be children:
+
+    * ``SequentialLR``: its ``step()`` takes no epoch;
+    * ``OneCycleLR``: it overwrites the group's ``initial_lr`` (with max_lr / div_factor), which
+      SequentialLR's reset and every later child read as their base LR;
+    * ``MultiplicativeLR`` after the first: it has no closed form, so ``step(0)`` continues from the
+      current LR instead of restarting from the base LR.
+    """
+    natives = [torch_native_of(c, base_lr) for c in p["schedules"]]
+    for i, native in enumerate(natives):
+        if native is None or native.startswith(("SequentialLR(", "OneCycleLR(")) or (
+                i > 0 and native.startswith("MultiplicativeLR(")):
+            return None
+    body = ",\n    ".join(natives)  # type: ignore[arg-type]
+    return (f"SequentialLR(\n    optimizer,\n    schedulers=[\n    {body},\n    ],\n"
+            f"    milestones={p['milestones']!r},\n)")
+
+
+def _sequential_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    names = [ctx.child(c) for c in p["schedules"]]
+    return [f"k = sum(1 for m in {p['milestones']!r} if m <= step)",
+            f"start = {[0, *p['milestones']]!r}[k]", f"return [{', '.join(names)}][k](step - start)"]
+
+
 @register_schedule(
     "sequential",
     title="Sequential",
@@ -141,7 +196,8 @@ def _check_sequential(p: dict[str, Any], owner: str) -> None:
               "schedules, strictly increasing)", low=1, high=10**9),
     ),
     check=_check_sequential,
-    torch_class="SequentialLR",
+    torch_native=_sequential_torch,
+    scalar_source=_sequential_source,
 )
 def sequential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Chain schedules at milestones (torch ``SequentialLR``).

@@ -13,6 +13,7 @@ import numpy as np
 from lrstudio.core.params import Param
 from lrstudio.core.schedules.base import (
     ScheduleError,
+    SourceContext,
     as_range,
     piecewise,
     pow_scalar,
@@ -24,6 +25,23 @@ from lrstudio.core.schedules.base import (
 def _check_cosine(p: dict[str, Any], owner: str) -> None:
     if p["warmup_steps"] >= p["T_max"] and p["warmup_steps"] > 0:
         raise ScheduleError("warmup_steps", p["warmup_steps"], f"fewer steps than T_max ({p['T_max']})", owner)
+
+
+def _cosine_torch(p: dict[str, Any], base_lr: float) -> str | None:
+    if p["after_end"] != "rise" or p["warmup_steps"] != 0:
+        return None
+    return f"CosineAnnealingLR(optimizer, T_max={p['T_max']}, eta_min={p['eta_min'] + p['alpha'] * base_lr!r})"
+
+
+def _cosine_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    b, floor = repr(base_lr), p["eta_min"] + p["alpha"] * base_lr
+    w, T = p["warmup_steps"], p["T_max"]
+    s = f"min(step, {T})" if p["after_end"] == "hold" else "step"
+    body = []
+    if w > 0:
+        body += [f"if step < {w}:",
+                 f"    return {p['warmup_begin_lr']!r} + ({b} - {p['warmup_begin_lr']!r}) * step / {w}"]
+    return [*body, f"return {floor!r} + ({b} - {floor!r}) * (1 + math.cos(math.pi * ({s} - {w}) / {T - w})) / 2"]
 
 
 @register_schedule(
@@ -48,7 +66,8 @@ def _check_cosine(p: dict[str, Any], owner: str) -> None:
     ),
     check=_check_cosine,
     run_length=lambda p: [("warmup_steps", p["warmup_steps"])],
-    torch_class="CosineAnnealingLR",
+    torch_native=_cosine_torch,
+    scalar_source=_cosine_source,
 )
 def cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Half-cosine from ``base_lr`` down to a floor.
@@ -137,6 +156,22 @@ def _restart_index(t: np.ndarray, t0: int, tmult: float) -> tuple[np.ndarray, np
     return i, tf - s, length
 
 
+def _restarts_torch(p: dict[str, Any], base_lr: float) -> str | None:
+    if not float(p["T_mult"]).is_integer() or p["m_mul"] != 1.0:
+        return None
+    return (f"CosineAnnealingWarmRestarts(optimizer, T_0={p['T_0']}, T_mult={int(p['T_mult'])}, "
+            f"eta_min={p['eta_min'] + p['alpha'] * base_lr!r})")
+
+
+def _restarts_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    b, floor = repr(base_lr), p["eta_min"] + p["alpha"] * base_lr
+    return [f"i, start, length = 0, 0.0, float({p['T_0']})",
+            "while step >= start + length:",
+            f"    i, start, length = i + 1, start + length, length * {float(p['T_mult'])!r}",
+            f"amp = ({b} - {floor!r}) * {p['m_mul']!r} ** i",
+            f"return {floor!r} + amp * (1 + math.cos(math.pi * (step - start) / length)) / 2"]
+
+
 @register_schedule(
     "cosine_restarts",
     title="Cosine with warm restarts (SGDR)",
@@ -152,7 +187,8 @@ def _restart_index(t: np.ndarray, t0: int, tmult: float) -> tuple[np.ndarray, np
         Param("alpha", "float", 0.0, "Floor as a fraction of the base LR (TF); adds to eta_min", low=0.0, high=1.0),
         Param("m_mul", "float", 1.0, "Peak multiplier per restart (TF m_mul)", low=0.0, high=1.0),
     ),
-    torch_class="CosineAnnealingWarmRestarts",
+    torch_native=_restarts_torch,
+    scalar_source=_restarts_source,
 )
 def cosine_restarts(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """SGDR: a half cosine per cycle, each cycle T_mult times longer than the previous.
@@ -264,12 +300,30 @@ def _cos_lc(p: dict[str, Any], g: np.ndarray, d: float) -> np.ndarray:
     return y
 
 
+def _linear_cosine_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    """Both linear-cosine decays; the noisy one keeps its draws in a list beside its function."""
+    b, d = repr(base_lr), p["decay_steps"]
+    body = [f"g = min(step, {d})", f"linear = ({d} - g) / {d}",
+            f"cosine = 0.5 * (1.0 + math.cos(math.pi * 2.0 * {p['num_periods']!r} * g / {d}))"]
+    if "seed" not in p:
+        return [*body, f"return {b} * (({p['alpha']!r} + linear) * cosine + {p['beta']!r})"]
+    ctx.preamble(f"_noise_{ctx.fname} = []  # N(0, 1) draws of default_rng({p['seed']}), one per step", "")
+    return [*body, f"noise = _noise_{ctx.fname}",
+            "if step >= len(noise):  # same prefix for any length: regenerate twice as many",
+            f"    noise[:] = np.random.default_rng({p['seed']}).standard_normal(2 * step + 1024).tolist()",
+            "eps = noise[step]",
+            f"std = math.sqrt({p['initial_variance']!r} / (1.0 + g) ** {p['variance_decay']!r})",
+            "linear = linear + eps * std",
+            f"return max(0.0, {b} * (({p['alpha']!r} + linear) * cosine + {p['beta']!r}))"]
+
+
 @register_schedule(
     "linear_cosine",
     title="Linear cosine decay",
     source="TF linear_cosine_decay",
     formula="g = min(t, decay_steps); lr = base_lr * ((alpha + (D - g)/D) * 0.5 * (1 + cos(2 pi num_periods g/D)) + beta)",
     params=_LC_PARAMS,
+    scalar_source=_linear_cosine_source,
 )
 def linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """TF ``linear_cosine_decay`` (Bello et al. 2017).
@@ -296,6 +350,7 @@ def linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any
         Param("variance_decay", "float", 0.55, "Decay of the noise variance", low=0.0, high=10.0),
         Param("seed", "int", 0, "Seed of the noise (the same seed gives the same curve)", low=0, high=2**32 - 1),
     ),
+    scalar_source=_linear_cosine_source,
 )
 def noisy_linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """TF ``noisy_linear_cosine_decay`` with reproducible noise.
@@ -349,6 +404,24 @@ def _normal_draws(seed: int, n: int) -> np.ndarray:
 
 
 # -- torch CyclicLR ------------------------------------------------------------------------------
+def _cyclic_torch(p: dict[str, Any], base_lr: float) -> str:
+    down = "None" if p["step_size_down"] is None else str(p["step_size_down"])
+    return (f"CyclicLR(optimizer, base_lr={base_lr!r}, max_lr={p['max_lr']!r}, "
+            f"step_size_up={p['step_size_up']}, step_size_down={down}, mode={p['mode']!r}, "
+            f"gamma={p['gamma']!r}, cycle_momentum=False)")
+
+
+def _cyclic_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    up = p["step_size_up"]
+    down = p["step_size_down"] if p["step_size_down"] is not None else up
+    scale = {"triangular": "1.0", "triangular2": "1.0 / 2.0 ** (cycle - 1)",
+             "exp_range": f"{p['gamma']!r} ** step"}[p["mode"]]
+    return [f"total, ratio = {float(up + down)!r}, {up / float(up + down)!r}",
+            "cycle = math.floor(1 + step / total)", "x = 1.0 + step / total - cycle",
+            "s = x / ratio if x <= ratio else (x - 1) / (ratio - 1)",
+            f"return {base_lr!r} + ({p['max_lr']!r} - {base_lr!r}) * s * {scale}"]
+
+
 @register_schedule(
     "cyclic",
     title="Cyclic (CLR)",
@@ -364,7 +437,8 @@ def _normal_draws(seed: int, n: int) -> np.ndarray:
               "exp_range: scaled by gamma**t", choices=("triangular", "triangular2", "exp_range")),
         Param("gamma", "float", 1.0, "exp_range: amplitude factor per step", low=0.0, high=1.0, low_open=True),
     ),
-    torch_class="CyclicLR",
+    torch_native=_cyclic_torch,
+    scalar_source=_cyclic_source,
 )
 def cyclic(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """torch ``CyclicLR`` (Smith 2017) with the run's LR as the cycle's ``base_lr``.
@@ -443,6 +517,26 @@ def _check_one_cycle(p: dict[str, Any], owner: str) -> None:
             raise ScheduleError("pct_start", pct, f"phases of positive length: {need} (total_steps = {T})", owner)
 
 
+def _one_cycle_torch(p: dict[str, Any], base_lr: float) -> str | None:
+    if p["end_lr"] is not None:
+        return None
+    return (f"OneCycleLR(optimizer, max_lr={base_lr!r}, total_steps={p['total_steps']}, "
+            f"pct_start={p['pct_start']!r}, anneal_strategy={p['anneal_strategy']!r}, "
+            f"div_factor={p['div_factor']!r}, final_div_factor={p['final_div_factor']!r}, "
+            f"three_phase={p['three_phase']!r}, cycle_momentum=False)")
+
+
+def _one_cycle_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    phases = _one_cycle_phases(p, base_lr)
+    ann = ("hi + (lo - hi) / 2.0 * (math.cos(math.pi * pct) + 1)" if p["anneal_strategy"] == "cos"
+           else "(hi - lo) * pct + lo")
+    return [f"phases = {[tuple(float(v) for v in ph) for ph in phases]!r}",
+            f"if step >= {p['total_steps']}:", f"    return {phases[-1][2]!r}",
+            "start = 0.0", "for k, (end, lo, hi) in enumerate(phases):",
+            "    if step <= end or k == len(phases) - 1:", "        pct = (step - start) / (end - start)",
+            f"        return {ann}", "    start = end"]
+
+
 @register_schedule(
     "one_cycle",
     title="One cycle",
@@ -463,7 +557,8 @@ def _check_one_cycle(p: dict[str, Any], owner: str) -> None:
         Param("three_phase", "bool", False, "Go back down to the initial LR before the final annealing"),
     ),
     check=_check_one_cycle,
-    torch_class="OneCycleLR",
+    torch_native=_one_cycle_torch,
+    scalar_source=_one_cycle_source,
 )
 def one_cycle(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """One-cycle policy (Smith & Topin), phases as torch ``OneCycleLR._schedule_phases``.

@@ -437,6 +437,16 @@ def _check_plateau(p: dict[str, Any], owner: str) -> None:
         raise ScheduleError("threshold", p["threshold"], "a number in [0, 1) when threshold_mode is 'rel'", owner)
 
 
+def _plateau_torch(p: dict[str, Any], base_lr: float) -> str:
+    if p["cooldown_convention"] != "torch":
+        raise ScheduleError("cooldown_convention", p["cooldown_convention"],
+                            "'torch' to export (torch has no Paddle-style cooldown)", "to_pytorch_code")
+    return (f"ReduceLROnPlateau(optimizer, mode={p['mode']!r}, factor={p['factor']!r}, "
+            f"patience={p['patience']}, threshold={p['threshold']!r}, "
+            f"threshold_mode={p['threshold_mode']!r}, cooldown={p['cooldown']}, "
+            f"min_lr={p['min_lr']!r}, eps={p['eps']!r})")
+
+
 @register_schedule(
     "reduce_on_plateau",
     title="Reduce on plateau",
@@ -463,7 +473,7 @@ def _check_plateau(p: dict[str, Any], owner: str) -> None:
     ),
     metric_driven=True,
     check=_check_plateau,
-    torch_class="ReduceLROnPlateau",
+    torch_native=_plateau_torch,  # no scalar_source: a metric-driven curve is no function of the step
 )
 def reduce_on_plateau(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Reduce the LR when a metric stops improving (torch ``ReduceLROnPlateau``, Paddle
