@@ -595,10 +595,10 @@ def one_cycle(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     ends = np.asarray([e for e, _, _ in phases])
     los = np.asarray([lo for _, lo, _ in phases])
     his = np.asarray([hi for _, _, hi in phases])
-    k = which.astype(np.int64)
-    pct = tf - starts[k]
-    pct /= ends[k] - starts[k]
-    lo_k, hi_k = los[k], his[k]
+    phase = which.astype(np.int64)
+    pct = tf - starts[phase]
+    pct /= ends[phase] - starts[phase]
+    lo_k, hi_k = los[phase], his[phase]
     if p["anneal_strategy"] == "cos":
         pct *= math.pi
         np.cos(pct, out=pct)

@@ -66,7 +66,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., np.ndarray], int, int, str]] = {
     "max": (_nary(np.maximum), 2, 8, "max"),
 }
 
-_BINOPS: dict[type, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str]] = {
+_BINOPS: dict[type, tuple[Callable[..., np.ndarray], str]] = {
     ast.Add: (np.add, "+"),
     ast.Sub: (np.subtract, "-"),
     ast.Mult: (np.multiply, "*"),
@@ -180,7 +180,7 @@ class _Compiler:
                 out = cmp[0](vals[0], vals[1])
                 for k in range(1, len(cmp)):
                     out = np.logical_and(out, cmp[k](vals[k], vals[k + 1]))
-                return out.astype(np.float64) if isinstance(out, np.ndarray) else float(out)
+                return np.asarray(out, dtype=np.float64)
 
             return compare, f"({src})", None
         if isinstance(node, ast.BoolOp):

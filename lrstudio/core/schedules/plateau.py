@@ -339,7 +339,7 @@ def _finish_paddle(p: dict[str, Any], x: np.ndarray, pos: int, lr: float, best: 
     factor, min_lr, eps = float(p["factor"]), float(p["min_lr"]), float(p["eps"])
     n = x.size
     out = np.empty(n, dtype=np.float64)
-    counts = np.diff(np.asarray([0, *red_at, pos], dtype=np.int64))
+    counts = np.diff(np.asarray([0, *red_at, pos], dtype=np.int64)).astype(np.int64)
     out[:pos] = np.repeat(np.asarray(lrs), counts)
     bad = cd = 0
     tail = [0.0] * (n - pos)
@@ -428,7 +428,7 @@ def _plateau_paddle_stretches(p: dict[str, Any], base_lr: float, x: np.ndarray) 
         pos = r + cooldown + 1
     if not red_at:
         return np.full(n, float(base_lr))
-    counts = np.diff(np.asarray([0, *red_at, n], dtype=np.int64))
+    counts = np.diff(np.asarray([0, *red_at, n], dtype=np.int64)).astype(np.int64)
     return np.repeat(np.asarray(lrs), counts)
 
 
