@@ -164,9 +164,7 @@ def test_nested_cases_cover_the_catalogue():
 def test_exported_snippet_runs_every_schedule_in_torch(case):
     _, spec = case
     base_lr = 0.1
-    n = 300
-    if spec["name"] == "one_cycle":
-        n = _cover(spec, n)
+    n = _cover(spec, 300)
     metrics = _metrics(n) if SCHEDULES[spec["name"]].metric_driven else None
     params = spec["params"]
     if spec["name"] in REFUSED and params.get("cooldown_convention", "torch") != "torch":
@@ -197,3 +195,24 @@ def test_exporter_knows_no_schedule_by_name():
     assert named == []
     for name, info in SCHEDULES.items():
         assert info.torch_native is not None or info.scalar_source is not None, name
+
+
+@pytest.mark.parametrize("children,native", [
+    (["constant", "cosine"], True),
+    (["multiplicative", "step"], True),     # first: nothing to restart
+    (["constant", "multiplicative"], False),  # step(0) would continue from the current LR
+    (["one_cycle", "step"], False),         # OneCycleLR overwrites initial_lr
+    (["constant", "sequential"], False),    # SequentialLR.step() takes no epoch
+    (["constant", "natural_exp"], False),   # no torch class at all
+])
+def test_sequential_uses_torch_classes_only_where_sequentiallr_can_chain_them(children, native):
+    first = {"name": children[0], "params": {"factor": 0.5, "total_iters": 3} if children[0] == "constant" else {}}
+    spec = {"name": "sequential", "params": {"schedules": [first, {"name": children[1]}], "milestones": [25]}}
+    code = to_pytorch_code(spec, 0.1)
+    assert ("scheduler = SequentialLR(" in code) is native
+    assert ("scheduler = LambdaLR(optimizer, lr_factor)" in code) is not native
+    n = 200
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        got = _run_snippet(code, 0.1, n)
+    np.testing.assert_allclose(got, lr_curve(spec, n, 0.1), rtol=1e-9, atol=1e-14)
