@@ -22,8 +22,13 @@ __all__ = [
     "DEFAULT_IGNORED",
     "LOSS_KINDS",
     "SHORT_LOSS_KINDS",
+    "OUTLIER_SAMPLE",
+    "loss_range",
     "loss_kind",
+    "lr_range",
     "outlier_range",
+    "outlier_sample",
+    "view_span",
     "all_params",
     "MISSING",
     "SUMMARY_COLUMNS",
@@ -298,3 +303,49 @@ def outlier_range(
     if log:
         return float(10.0**lo), float(10.0**hi)
     return float(lo), float(hi)
+
+
+# Points per run that the compare view's outlier range looks at (a strided sample: percentiles of
+# 100k points per run cost more than a refresh may).
+OUTLIER_SAMPLE = 5_000
+
+
+def outlier_sample(values: np.ndarray, points: int = OUTLIER_SAMPLE) -> list[np.ndarray]:
+    """A strided sample of about ``points`` of ``values``, plus their true minimum and maximum when
+    the sample leaves points out (the sample's extent is not the data's)."""
+    values = np.asarray(values)
+    step = max(1, len(values) // points)
+    out = [values[::step]]
+    if step > 1 and not np.isnan(values).all():
+        out.append(np.array([np.nanmin(values), np.nanmax(values)]))
+    return out
+
+
+def loss_range(arrays: Sequence[np.ndarray], log: bool, diverged_left_out: bool) -> tuple[float, float] | None:
+    """The loss axis range of "ignore outliers" (data units), or None (auto-range: every point).
+
+    ``arrays``: the loss values of the runs to fit (the non-diverged ones when
+    ``diverged_left_out``), sampled with :func:`outlier_sample`. With diverged runs left out, every
+    remaining point counts, spikes or not; otherwise the 1st to 99th percentile, widened.
+    """
+    if diverged_left_out:
+        bounds = outlier_range(arrays, log=log, lower=0.0, upper=100.0, margin=0.0, min_points=1)
+        if bounds is not None:
+            return bounds
+    return outlier_range(arrays, log=log)
+
+
+def lr_range(arrays: Sequence[np.ndarray], log: bool) -> tuple[float, float] | None:
+    """The LR axis range over the non-diverged runs' LRs (every point; data units), or None."""
+    return outlier_range(arrays, log=log, lower=0.0, upper=100.0, margin=0.0, min_points=1)
+
+
+def view_span(bounds: tuple[float, float], log: bool, from_zero: bool = False) -> tuple[float, float]:
+    """``bounds`` in a plot's view units (decades when ``log``), never empty; ``from_zero``: a linear
+    axis starts at 0 (an LR axis reads best from 0)."""
+    lo, hi = (float(np.log10(bounds[0])), float(np.log10(bounds[1]))) if log else bounds
+    if from_zero and not log:
+        lo = min(lo, 0.0)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi

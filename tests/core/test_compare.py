@@ -167,3 +167,35 @@ def test_outlier_range_is_inside_the_data_extent(values, spikes):
     data = np.array(values + spikes)
     lo, hi = outlier_range([data])
     assert data.min() <= lo <= hi <= data.max()
+
+
+def test_outlier_sample_keeps_the_true_extent_of_a_long_run():
+    from lrstudio.core.compare import OUTLIER_SAMPLE, outlier_sample
+
+    values = np.linspace(0.0, 1.0, 100_000)
+    values[12_345] = 50.0  # a spike the stride misses
+    parts = outlier_sample(values)
+    assert sum(len(p) for p in parts) <= OUTLIER_SAMPLE + 2 + 2 * OUTLIER_SAMPLE // 100
+    assert max(p.max() for p in parts) == 50.0 and min(p.min() for p in parts) == 0.0
+    short = np.arange(10.0)
+    assert len(outlier_sample(short)) == 1 and outlier_sample(short)[0] is not None
+    assert len(outlier_sample(np.full(20_000, np.nan))) == 1  # all NaN: no extent to add
+
+
+def test_loss_range_with_diverged_runs_left_out_shows_every_remaining_point():
+    from lrstudio.core.compare import loss_range, outlier_range
+
+    ordinary = [np.concatenate([np.linspace(1.0, 2.0, 200), [40.0]])]  # one spike
+    assert loss_range(ordinary, log=False, diverged_left_out=True) == (1.0, 40.0)
+    assert loss_range(ordinary, log=False, diverged_left_out=False) == outlier_range(ordinary)
+    assert loss_range([], log=True, diverged_left_out=True) is None
+
+
+def test_view_span_in_decades_from_zero_and_never_empty():
+    from lrstudio.core.compare import lr_range, view_span
+
+    assert view_span((1e-3, 1e-1), log=True) == pytest.approx((-3.0, -1.0))
+    assert view_span((0.2, 0.5), log=False, from_zero=True) == (0.0, 0.5)
+    assert view_span((0.2, 0.5), log=True, from_zero=True) == pytest.approx((np.log10(0.2), np.log10(0.5)))
+    assert view_span((3.0, 3.0), log=False) == (2.5, 3.5)
+    assert lr_range([np.array([0.1, 0.01])], log=False) == (0.01, 0.1)

@@ -10,8 +10,9 @@ from PySide6.QtCore import Qt
 
 from lrstudio.core.compare import all_params
 from lrstudio.core.config import RunConfig
+from lrstudio.core.series import DOWNSAMPLE_FACTOR
 from lrstudio.core.smoothing import debiased_ema
-from lrstudio.gui.compare import DOWNSAMPLE_FACTOR, CompareWidget, peak_decimate
+from lrstudio.gui.compare import CompareWidget
 
 pytestmark = pytest.mark.gui
 
@@ -222,28 +223,6 @@ def test_set_store_and_empty(widget, two_runs, qtbot):
     assert not widget.empty_label.isVisible()
     widget.set_store(None)
     assert widget.run_ids() == [] and widget.settings_table.rowCount() == 0
-
-
-def test_peak_decimate_keeps_each_bucket_min_and_max_in_order():
-    rng = np.random.default_rng(3)
-    n, bucket = 1003, 16  # the last bucket is shorter
-    x = np.arange(n, dtype=float) * 0.5
-    y = rng.normal(size=n)
-    y[500] = np.nan
-    dx, dy = peak_decimate(x, y, bucket)
-    assert dx[0] == x[0] and dx[-1] == x[-1] and dy[0] == y[0] and dy[-1] == y[-1]
-    assert np.all(np.diff(dx) >= 0)  # original order
-    assert len(dx) <= 2 * (n // bucket + 1) + 2
-    kept = set(dx.tolist())
-    for start in range(0, n, bucket):
-        xs, ys = x[start:start + bucket], y[start:start + bucket]
-        if np.isnan(ys).any():
-            assert np.isnan(dy[(dx >= xs[0]) & (dx <= xs[-1])]).any()  # a gap, as pyqtgraph's peak mode
-            continue
-        assert xs[np.argmin(ys)] in kept and xs[np.argmax(ys)] in kept
-        inside = dy[(dx >= xs[0]) & (dx <= xs[-1])]
-        assert inside.min() == ys.min() and inside.max() == ys.max()
-    np.testing.assert_array_equal(peak_decimate(x, y, 1)[1], y)
 
 
 def test_long_run_is_decimated_until_zoomed_in(widget, store, qtbot):

@@ -1,0 +1,148 @@
+"""The plot items of one compared run: raw and smoothed loss, validation loss, LR.
+
+Each curve keeps its full-resolution data and peak-decimated levels (:class:`CurveLevels`, Qt-free,
+in :mod:`lrstudio.core.series`); :meth:`RunCurves.show_level` gives an item the coarsest level that
+still has at least ``DOWNSAMPLE_FACTOR`` buckets per pixel of the visible x range (a ``setData``
+only when the level changes), so a zoom never draws a coarse frame first. Items given a decimated
+level (or few points) have pyqtgraph's clipping and downsampling switched off, which otherwise rerun
+per item on every range change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
+
+from lrstudio.core.series import DOWNSAMPLE_FACTOR, EMPTY, CurveLevels
+
+__all__ = ["CURVE_WIDTH", "RAW_ALPHA", "THIN_ABOVE", "RunCurves", "faint", "raw_alpha", "swatch"]
+
+RAW_ALPHA = 70  # of 255: the raw curve behind a smoothed one (with up to 2 runs shown)
+# Drawing cost: a pen wider than 1 px makes pyqtgraph draw separate segments through Qt's slow
+# wide-line rasteriser (measured with bench/bench_compare.py, 10 runs × 100,000 points).
+CURVE_WIDTH = 1.0
+# pyqtgraph's own clip-to-view and peak downsampling are kept for items given more points than
+# this (full-resolution data, zoomed in): they redo their work on every x range change, per item.
+THIN_ABOVE = 4096
+
+# The x range in view (None: auto-ranged, the whole curve) and the plot's width in pixels.
+Span = tuple[tuple[float, float] | None, float]
+
+
+def raw_alpha(n_runs: int) -> int:
+    """Alpha of the raw curves: fainter as more runs overlap (10 noisy raw curves hid the smoothed ones)."""
+    return max(24, round(RAW_ALPHA * min(1.0, (2.0 / max(1, n_runs)) ** 0.5)))
+
+
+class RunCurves:
+    """The plot items of one run, kept while the run's series stay cached.
+
+    ``applied`` remembers which data each curve has (x axis, smoothing weight...) in ``data``, so
+    that a change of one setting only touches the items that depend on it; ``level`` remembers
+    which level of it (bucket size, 1 = full data, 0 = none) each item was given.
+    """
+
+    NAMES = ("loss_raw", "loss_smooth", "val_loss", "lr")
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        opts: dict[str, object] = {"autoDownsample": True, "downsampleMethod": "peak", "clipToView": True,
+                                "autoDownsampleFactor": DOWNSAMPLE_FACTOR, "connect": "finite",
+                                "skipFiniteCheck": False}
+        self.loss_raw = pg.PlotDataItem(**opts)
+        self.loss_smooth = pg.PlotDataItem(**opts)
+        # No dynamic range limit for the validation curve: pyqtgraph would rebuild its symbols on
+        # every change of the y range (each new selection); it guards paths zoomed in ~1e6 times.
+        self.val_loss = pg.PlotDataItem(symbol="o", symbolSize=5, **opts)
+        self.val_loss.setDynamicRangeLimit(None)
+        self.lr = pg.PlotDataItem(**opts)
+        self.applied: dict[str, Hashable] = {}
+        self.data: dict[str, CurveLevels | None] = {}
+        self.level: dict[str, int] = {}
+        self._style: tuple[str, bool, int] | None = None
+        self.color = QColor()
+
+    def set_style(self, color: QColor, smoothing: bool, alpha: int = RAW_ALPHA) -> None:
+        # Each pen change redraws the item: touch only what changed (the smoothing flag and the
+        # raw curves' alpha only change the raw loss curve).
+        style = (color.name(), smoothing, alpha)
+        if style == self._style:
+            return
+        new_color = self._style is None or self._style[0] != style[0]
+        self._style = style
+        self.color = QColor(color)
+        self.loss_raw.setPen(pg.mkPen(faint(color, alpha), width=1) if smoothing
+                             else pg.mkPen(color, width=CURVE_WIDTH))
+        if not new_color:
+            return
+        self.loss_smooth.setPen(pg.mkPen(color, width=CURVE_WIDTH))
+        # One style update instead of three (each rebuilds the symbols).
+        self.val_loss.opts.update(pen=pg.mkPen(color, width=CURVE_WIDTH, style=Qt.PenStyle.DashLine),
+                                  symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen(color))
+        self.val_loss.updateItems(styleUpdate=True)
+        self.lr.setPen(pg.mkPen(color, width=CURVE_WIDTH))
+
+    def loss_items(self) -> list[pg.PlotDataItem]:
+        return [self.loss_raw, self.loss_smooth, self.val_loss]
+
+    def lr_items(self) -> list[pg.PlotDataItem]:
+        return [self.lr]
+
+    def items(self) -> dict[str, pg.PlotDataItem]:
+        # "lr_raw" names the same item as "lr" (the LR is never smoothed); kept for callers that
+        # address raw curves uniformly.
+        return {"loss_raw": self.loss_raw, "loss": self.loss_smooth, "val_loss": self.val_loss, "lr": self.lr,
+                "lr_raw": self.lr}
+
+    def put(self, name: str, key: Hashable, make: Callable[[], tuple[np.ndarray, np.ndarray]] | None) -> None:
+        """Give curve ``name`` new data when ``key`` (what it is made of) changed; ``make`` None: none."""
+        if self.applied.get(name) != key:
+            x, y = make() if make is not None else (EMPTY, EMPTY)
+            self.data[name] = CurveLevels(x, y) if len(y) else None
+            self.level.pop(name, None)
+            self.applied[name] = key
+
+    def show_level(self, name: str, span: Span, hidden: bool = False) -> None:
+        """Give a curve's item the decimation level its view needs (a setData only on a change)."""
+        data = self.data.get(name)
+        if data is None:
+            bucket = 0
+        elif hidden:
+            self.level.pop(name, None)  # hidden: leave the item as it is, choose when shown
+            return
+        else:
+            bucket = data.bucket_for(*span)
+        if self.level.get(name) != bucket:
+            x, y = data.level(bucket) if data is not None else (EMPTY, EMPTY)
+            item = getattr(self, name)
+            # Set straight in opts: the public setters would redo the display data of the old
+            # data, which setData throws away next.
+            thin = len(y) > THIN_ABOVE
+            item.opts["clipToView"] = thin
+            item.opts["autoDownsample"] = thin
+            item.setData(x, y)
+            self.level[name] = bucket
+
+    def clear(self) -> None:
+        """Leave the items in their plots, empty and hidden (cheaper than removing them)."""
+        for item in (*self.loss_items(), *self.lr_items()):
+            item.setVisible(False)
+            item.setData(EMPTY, EMPTY)
+        self.level.clear()
+
+
+def faint(color: QColor, alpha: int = RAW_ALPHA) -> QColor:
+    out = QColor(color)
+    out.setAlpha(alpha)
+    return out
+
+
+def swatch(color: QColor, size: int = 12) -> QIcon:
+    """A square of the run's colour, for lists and table headers."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(color)
+    return QIcon(pixmap)

@@ -1,0 +1,477 @@
+"""The compare view: loss and LR curves of several saved runs, their settings and summaries.
+
+Life cycle. :meth:`CompareWidget.show_runs` receives the selected run ids. Series missing from the
+cache are loaded in one ``store.load_many`` call (:class:`~lrstudio.gui.compare.loading.RunCache`);
+series already loaded are reused, so changing the smoothing, the axes or the selection back and
+forth never queries the database again (call :meth:`CompareWidget.invalidate` for a run that is
+still growing). Each run gets one colour from a qualitative palette (Tableau 10) and, per plot, a
+raw curve, a smoothed curve and, for the loss, a dashed validation curve. With smoothing on, the
+raw curve stays visible but faint; smoothing is a debiased EMA
+(:func:`lrstudio.core.smoothing.debiased_ema`) on the full-resolution data, computed once per
+slider change (debounced) and cached per run and weight.
+
+Drawing 10 runs × 100,000 points: each curve is thinned once, into precomputed min/max levels
+(:mod:`lrstudio.core.series`); the level is re-chosen synchronously when the x range or the plot's
+width changes (a setData only when the level changes, :meth:`RunCurves.show_level`), so a zoom
+never draws a coarse frame first and nothing is decimated per paint. The y auto-range fits the
+visible x range (``setAutoVisible``). Auto-range and view transform are settled before the next
+paint, so it paints once. :meth:`CompareWidget.curve_data` returns the full-resolution data.
+
+Layout. The plots have their own tab ("Curves"), with a run list beside them instead of legends
+inside them (:mod:`~lrstudio.gui.compare.run_list`). The settings diff and the summary have tabs of
+their own (:mod:`~lrstudio.gui.compare.tables`). A run's colour comes from its id
+(:func:`lrstudio.gui.palette.run_color`), so adding a run never recolours the others.
+
+Y range. "Ignore outliers" (on by default, as TensorBoard offers) sets the loss plot's y range from
+percentiles of the shown runs' points (:func:`lrstudio.core.compare.loss_range`), leaving out
+diverged runs unless every shown run diverged: one divergence no longer flattens every other curve.
+Off, or when the user zooms, pyqtgraph's auto-range shows every point. Losses of different kinds
+(cross-entropy, MSE of a standardised target, MSE in target units) are named in the run list and on
+the axis; a plot that mixes kinds says so above the plots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from lrstudio.core.compare import LOSS_KINDS, SHORT_LOSS_KINDS, loss_kind, summary_row
+from lrstudio.core.errors import LrstudioError
+from lrstudio.gui.compare.canvas import CurveCanvas
+from lrstudio.gui.compare.controls import CompareControls
+from lrstudio.gui.compare.curves import RunCurves
+from lrstudio.gui.compare.loading import CompareStore, RunCache, RunRecord
+from lrstudio.gui.compare.readout import Readout
+from lrstudio.gui.compare.run_list import RunList, RunRow
+from lrstudio.gui.compare.tables import RunColumn, SettingsPage, SummaryPage
+from lrstudio.gui.palette import run_color
+from lrstudio.gui.plots.factory import FOREGROUND
+
+__all__ = ["CompareWidget"]
+
+# Runs whose series and plot items stay cached after they leave the view.
+CACHED_RUNS = 30
+# A run that is still growing (progress of the app's own run) is reloaded at most this often.
+RELOAD_INTERVAL_MS = 1000
+
+
+class CompareWidget(QWidget):
+    """Overlay of several runs: loss and LR plots, differing settings, summary table.
+
+    Signals
+    -------
+    runs_shown(list)
+        Emitted after :meth:`show_runs` drew the given run ids.
+    """
+
+    runs_shown = Signal(list)
+
+    def __init__(self, store: CompareStore | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cache = RunCache(store)
+        self._series = self._cache.series  # run id -> key -> Series
+        self._run_ids: list[int] = []
+        self._infos: dict[int, RunRecord] = {}
+        self._hidden: set[int] = set()
+        self._loss_kinds: dict[int, str] = {}
+        self._load_error = ""
+        self._pending: set[int] = set()  # shown runs to reload (invalidate_soon)
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(RELOAD_INTERVAL_MS)
+        self._reload_timer.timeout.connect(self._on_reload_timer)
+
+        self.controls = CompareControls()
+        self.smoothing_slider = self.controls.smoothing_slider
+        self.smoothing_label = self.controls.smoothing_label
+        self.val_loss_check = self.controls.val_loss_check
+        self.log_loss_check = self.controls.log_loss_check
+        self.log_lr_check = self.controls.log_lr_check
+        self.outliers_check = self.controls.outliers_check
+        self.x_axis_combo = self.controls.x_axis_combo
+        self.controls.smoothing_changed.connect(self._apply_smoothing)
+        self.val_loss_check.toggled.connect(self._on_val_loss_toggled)
+        self.log_loss_check.toggled.connect(self._on_log_toggled)
+        self.log_lr_check.toggled.connect(self._on_log_toggled)
+        self.outliers_check.toggled.connect(lambda _checked: self._settle_ranges())
+        self.x_axis_combo.currentIndexChanged.connect(self._on_x_axis_changed)
+
+        self.canvas = CurveCanvas(self.controls, self._cache, self._hidden, self._legend_entries)
+        self.loss_plot = self.canvas.loss_plot
+        self.lr_plot = self.canvas.lr_plot
+        self.loss_plot.getPlotItem().vb.sigRangeChangedManually.connect(self._on_loss_zoomed)
+        self.readouts = {"loss": Readout(self, self.loss_plot, "loss"), "lr": Readout(self, self.lr_plot, "lr")}
+
+        self.run_list = RunList()
+        self.run_list.visibility_toggled.connect(self.set_run_visible)
+        self.note_label = QLabel()
+        self.note_label.setObjectName("compareNote")
+        self.note_label.setProperty("role", "caution")
+        self.note_label.setWordWrap(True)
+        self.note_label.hide()
+        self.empty_label = QLabel("Select runs in the runs table to compare them.")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setProperty("role", "placeholder")
+
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.lr_plot)
+        plots.addWidget(self.run_list)
+        plots.setChildrenCollapsible(False)
+        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(1, 2)
+        plots.setStretchFactor(2, 0)
+        self.run_list.setMinimumWidth(200)
+        plots.setSizes([470, 300, 280])
+
+        self.settings_page = SettingsPage()
+        self.settings_table = self.settings_page.table
+        self.settings_title = self.settings_page.title
+        self.show_all_check = self.settings_page.show_all_check
+        self.settings_page.differ_count_changed.connect(
+            lambda n: self.views.setTabText(1, f"Settings ({n} differ)" if n else "Settings"))
+        self.summary_page = SummaryPage()
+        self.summary_table = self.summary_page.table
+
+        # The tables have their own tab: under the plots they got 3 of 18 rows at the default size.
+        curves_page = QWidget()
+        cl = QVBoxLayout(curves_page)
+        cl.setContentsMargins(0, 4, 0, 0)
+        cl.addWidget(self.note_label)
+        cl.addWidget(plots, 1)
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(curves_page, "Curves")
+        self.views.addTab(self.settings_page, "Settings")
+        self.views.addTab(self.summary_page, "Summary")
+        self.views.setTabToolTip(1, "The settings that differ between the runs (or all of them)")
+        self.views.setTabToolTip(2, "Each run's results: status, losses, accuracy, steps, duration")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.views, 1)
+        self._update_empty_label()
+
+    # -- public API ----------------------------------------------------------------------------
+    def store(self) -> CompareStore | None:
+        return self._cache.store
+
+    def set_store(self, store: CompareStore | None) -> None:
+        """Switch databases: forget every cached series and clear the view."""
+        self._cache.store = store
+        self._cache.clear()
+        self._infos.clear()
+        self._hidden.clear()
+        self.show_runs([])
+        self.canvas.remove_all()
+
+    def plot_widgets(self) -> list[pg.PlotWidget]:
+        """The loss plot and the LR plot (for export)."""
+        return [self.loss_plot, self.lr_plot]
+
+    def run_ids(self) -> list[int]:
+        return list(self._run_ids)
+
+    def curve_items(self, run_id: int) -> dict[str, pg.PlotDataItem]:
+        """Plot items of a shown run: ``loss_raw``, ``loss`` (smoothed), ``val_loss``, ``lr`` (= ``lr_raw``).
+
+        An item holds a peak-decimated level of its curve when the view is wide enough
+        (:meth:`curve_data` has the full resolution).
+        """
+        return self.canvas.curves[run_id].items()
+
+    def curve_data(self, run_id: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Full-resolution ``(x, y)`` of each curve of a shown run, keyed as :meth:`curve_items`."""
+        return self.canvas.curve_data(run_id)
+
+    def invalidate(self, run_ids: Iterable[int] | None = None) -> None:
+        """Forget the cached series of these runs (None: of every run) and reload the shown ones now.
+
+        For a run that ended, for Refresh, and for runs written by another process (the database
+        watcher). The selection, the colours and the user's zoom are kept.
+        """
+        ids = (set(self._series) | set(self._run_ids)) if run_ids is None else {int(i) for i in run_ids}
+        self._pending -= ids
+        self._forget(ids)
+        shown = [i for i in self._run_ids if i in ids]
+        if shown:
+            self._reload(shown)
+
+    def invalidate_soon(self, run_ids: Iterable[int]) -> None:
+        """Like :meth:`invalidate` for runs that are still growing, at most once per RELOAD_INTERVAL_MS.
+
+        Cheap enough to call on every progress batch of a run. While the view is hidden the
+        reload waits until it is shown.
+        """
+        ids = {int(i) for i in run_ids}
+        shown = ids.intersection(self._run_ids)
+        self._forget(ids - shown)
+        if shown:
+            self._pending |= shown
+            if not self._reload_timer.isActive():
+                self._reload_timer.start()
+
+    def show_runs(self, run_ids: Sequence[int]) -> None:
+        """Compare these runs (order = colour order). Loads only series not cached yet."""
+        run_ids = list(dict.fromkeys(int(i) for i in run_ids))
+        self._forget(self._pending.intersection(run_ids))  # stale: load them afresh
+        self._pending.difference_update(run_ids)
+        infos: dict[int, RunRecord] = {}
+        if self._cache.store is not None and run_ids:
+            try:
+                infos = self._cache.load_infos(run_ids)
+                self._cache.load_missing([i for i in run_ids if i in infos])
+                self._load_error = ""
+            except LrstudioError as exc:
+                self._show_error(exc)
+            run_ids = [i for i in run_ids if i in infos and i in self._series]
+        else:
+            run_ids = []
+        same = bool(run_ids) and run_ids == self._run_ids
+        self._run_ids = run_ids
+        self._infos = infos
+        if self._update_empty_label() and self.isVisible():
+            # The hint above the plots came or went: resize the plots now, not after the next
+            # paint (which would then be repeated at the new size).
+            self.layout().activate()
+        self._rebuild_curves(keep_view=same)
+        self._fill_tables()
+        self.runs_shown.emit(list(run_ids))
+
+    def smoothing(self) -> float:
+        return self.canvas.smoothing
+
+    def set_smoothing(self, weight: float) -> None:
+        """Set the smoothing weight (0 ≤ w ≤ 0.999) and redraw now (no debounce)."""
+        self._apply_smoothing(self.controls.set_smoothing(weight))
+
+    def is_run_visible(self, run_id: int) -> bool:
+        return run_id not in self._hidden
+
+    def set_run_visible(self, run_id: int, visible: bool) -> None:
+        if visible:
+            self._hidden.discard(run_id)
+        else:
+            self._hidden.add(run_id)
+        curves = self.canvas.curves.get(run_id)
+        if curves is not None:
+            self._apply_visibility(curves)
+            self._settle_ranges(keep_y=self.canvas.y_zoomed)
+
+    def set_show_all_params(self, show_all: bool) -> None:
+        self.show_all_check.setChecked(show_all)
+
+    def set_x_axis(self, mode: str) -> None:
+        """``"step"`` or ``"wall_time"``."""
+        index = self.x_axis_combo.findData(mode)
+        if index < 0:
+            raise ValueError(f"x axis must be 'step' or 'wall_time', got {mode!r}")
+        self.x_axis_combo.setCurrentIndex(index)
+
+    def x_axis(self) -> str:
+        return self.controls.x_axis()
+
+    def settings_rows(self) -> list[str]:
+        """Parameter keys shown in the settings table, top to bottom."""
+        return self.settings_page.rows()
+
+    def outlier_bounds(self) -> tuple[float, float] | None:
+        """Loss range (data units) that "ignore outliers" shows, or None (auto-range: every point)."""
+        return self.canvas.outlier_bounds(self._visible_ids(), self._diverged_ids())
+
+    def values_at(self, key: str, x: float) -> list[tuple[str, str, float, float]]:
+        """Per visible run: ``(name, colour, value, x of the point)`` nearest to view x in plot ``key``.
+
+        The loss plot reads the smoothed loss when smoothing is on (the curve drawn in full
+        colour), else the raw loss. Runs whose points end before ``x`` are left out.
+        """
+        return [(self._run_label(self._infos[run_id]), run_color(run_id).name(), value, px)
+                for run_id, value, px in self.canvas.points_at(key, x)]
+
+    # -- loading -------------------------------------------------------------------------------
+    def _forget(self, ids: set[int]) -> None:
+        self._cache.forget(ids)
+        self.canvas.forget(ids)  # new data when next drawn
+
+    def _on_reload_timer(self) -> None:
+        if not self.isVisible():
+            return  # showEvent reloads
+        ids, self._pending = self._pending, set()
+        self.invalidate(ids)
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt API name
+        super().showEvent(event)
+        if self._pending and not self._reload_timer.isActive():
+            QTimer.singleShot(0, self._on_reload_timer)
+
+    def _reload(self, run_ids: list[int]) -> None:
+        """Re-read the infos of the shown runs and the series of ``run_ids``; redraw only those."""
+        try:
+            infos = self._cache.load_infos(self._run_ids)
+            if any(i not in infos for i in self._run_ids):  # deleted meanwhile: start over
+                self.show_runs(self._run_ids)
+                return
+            self._cache.load_missing(run_ids)
+        except LrstudioError as exc:
+            # Often passing (a writer holds a lock): say so where the plots are, without a modal
+            # dialog (a reload may come every second), keep what is drawn and try again.
+            self._show_error(exc)
+            self._pending.update(run_ids)
+            if not self._reload_timer.isActive():
+                self._reload_timer.start()
+            return
+        self._load_error = ""
+        self._infos = infos
+        self.canvas.reload(run_ids)
+        self._fill_run_list()
+        self._fill_summary_table()
+        self._settle_ranges(keep_y=self.canvas.y_zoomed)
+
+    def _show_error(self, exc: BaseException) -> None:
+        """Say why runs could not be (re)loaded above the plots: never a modal dialog."""
+        self._load_error = f"Cannot load runs: {exc}"
+        self._update_loss_label()
+
+    def _trim_caches(self) -> None:
+        """Forget the least recently shown runs beyond CACHED_RUNS (series are ~10 MB per 100k steps)."""
+        self._cache.forget(self.canvas.trim(CACHED_RUNS))
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _rebuild_curves(self, keep_view: bool = False) -> None:
+        self.canvas.show(self._run_ids, keep_view)
+        self._fill_run_list()
+        for curves in self.canvas.curves.values():
+            self._apply_visibility(curves)
+        self._trim_caches()
+        self._settle_ranges(keep_y=keep_view and self.canvas.y_zoomed)
+
+    def _settle_ranges(self, keep_y: bool = False) -> None:
+        self.canvas.settle_ranges(self._visible_ids(), self._diverged_ids(), keep_y=keep_y)
+        self._update_loss_label()
+
+    def _apply_visibility(self, curves: RunCurves) -> None:
+        visible = curves.run_id not in self._hidden
+        self.canvas.set_visible(curves, visible)
+        self.run_list.set_checked(curves.run_id, visible)
+
+    def _apply_smoothing(self, weight: float) -> None:
+        self.controls.show_smoothing(weight)
+        self.canvas.set_smoothing(weight)
+        self._settle_ranges(keep_y=self.canvas.y_zoomed)
+
+    # -- run list, labels and tables -----------------------------------------------------------
+    def _visible_ids(self) -> list[int]:
+        return [i for i in self._run_ids if i not in self._hidden]
+
+    def _is_diverged(self, run_id: int) -> bool:
+        info = self._infos.get(run_id)
+        return info is not None and str(info.status) == "diverged"
+
+    def _diverged_ids(self) -> set[int]:
+        return {i for i in self._run_ids if self._is_diverged(i)}
+
+    @staticmethod
+    def _run_label(info: RunRecord) -> str:
+        name = info.name or f"run {info.id}"
+        return name if len(name) <= 32 else name[:31] + "…"
+
+    def _column(self, run_id: int) -> RunColumn:
+        info = self._infos[run_id]
+        return RunColumn(run_id, self._run_label(info), info.name, run_color(run_id))
+
+    def _legend_entries(self, loss: bool) -> list[tuple[str, QColor]]:
+        """Names and colours of the visible runs, for the legend of an exported plot."""
+        out = []
+        for run_id in self._visible_ids():
+            name = self._run_label(self._infos[run_id])
+            if loss and run_id in self._loss_kinds:
+                name += f" ({SHORT_LOSS_KINDS[self._loss_kinds[run_id]]})"
+            out.append((name, run_color(run_id)))
+        return out
+
+    def _fill_run_list(self) -> None:
+        """One row per shown run: swatch and check box, name, loss kind, status."""
+        self._loss_kinds = {i: loss_kind(self._infos[i].config_dict, self._infos[i].summary_extra)
+                            for i in self._run_ids}
+        rows = []
+        for run_id in self._run_ids:
+            info = self._infos[run_id]
+            kind, status = self._loss_kinds[run_id], str(info.status)
+            rows.append(RunRow(run_id, self._run_label(info), SHORT_LOSS_KINDS[kind], status,
+                               f"{info.name} (run {run_id}, {status}); loss: {LOSS_KINDS[kind]}",
+                               run_color(run_id), run_id not in self._hidden))
+        self.run_list.fill(rows)
+        self._update_loss_label()
+
+    def _update_loss_label(self) -> None:
+        """Name the loss on the axis; say so above the plots when the shown runs mix kinds."""
+        kinds = [self._loss_kinds[i] for i in self._run_ids if i not in self._hidden and i in self._loss_kinds]
+        distinct = list(dict.fromkeys(kinds))
+        item = self.loss_plot.getPlotItem()
+        if len(distinct) == 1:
+            item.setLabel("left", f"loss ({LOSS_KINDS[distinct[0]]})", color=FOREGROUND)
+        else:
+            item.setLabel("left", "loss (mixed kinds)" if distinct else "loss", color=FOREGROUND)
+        notes = [self._load_error] if self._load_error else []
+        if len(distinct) > 1:
+            counts = ", ".join(f"{LOSS_KINDS[k]}: {kinds.count(k)} run{'s' if kinds.count(k) > 1 else ''}"
+                               for k in distinct)
+            notes.append(f"These runs record different losses ({counts}); their values are not comparable "
+                         "with each other. Untick runs in the list to compare one kind.")
+        left_out = self._outliers_left_out()
+        if left_out:
+            notes.append(f"Ignore outliers: the axes leave out {left_out} (untick it to see every point).")
+        self.note_label.setText("  ".join(notes))
+        self.note_label.setVisible(bool(notes))
+
+    def _outliers_left_out(self) -> str:
+        if not self.outliers_check.isChecked() or self.canvas.y_zoomed:
+            return ""
+        diverged = [i for i in self._visible_ids() if self._is_diverged(i)]
+        if diverged and len(diverged) < len(self._visible_ids()):
+            names = ", ".join(self._run_label(self._infos[i]) for i in diverged[:3])
+            more = f" and {len(diverged) - 3} more" if len(diverged) > 3 else ""
+            return f"the diverged run{'s' if len(diverged) > 1 else ''} {names}{more}"
+        return ""
+
+    def _fill_tables(self) -> None:
+        self.settings_page.fill([self._column(i) for i in self._run_ids],
+                                [self._infos[i].config_dict for i in self._run_ids])
+        self._fill_summary_table()
+
+    def _fill_summary_table(self) -> None:
+        self.summary_page.fill([(self._column(i), summary_row(self._infos[i])) for i in self._run_ids])
+
+    def _update_empty_label(self) -> bool:
+        """Show the hint when no run is shown; True when its visibility changed."""
+        changed = self.empty_label.isHidden() == (not self._run_ids)
+        self.empty_label.setVisible(not self._run_ids)
+        return changed
+
+    # -- slots ---------------------------------------------------------------------------------
+    def _on_val_loss_toggled(self, _checked: bool) -> None:
+        self.canvas.update_all()
+        self._settle_ranges()
+
+    def _on_log_toggled(self, _checked: bool) -> None:
+        self.loss_plot.setLogMode(y=self.log_loss_check.isChecked())
+        self.lr_plot.setLogMode(y=self.log_lr_check.isChecked())
+        self._settle_ranges()
+
+    def _on_x_axis_changed(self, _index: int) -> None:
+        label = "wall time (s)" if self.x_axis() == "wall_time" else "step"
+        for plot in self.plot_widgets():
+            plot.getPlotItem().setLabel("bottom", label, color=FOREGROUND)
+        self.canvas.update_all(auto_range=True)
+        self._settle_ranges()
+
+    def _on_loss_zoomed(self, *_args: object) -> None:
+        self.canvas.y_zoomed = True
+        self._update_loss_label()

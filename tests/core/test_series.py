@@ -1,0 +1,84 @@
+"""Curve data for plots without Qt: peak decimation, min/max levels, nearest points (core/series.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lrstudio.core.series import (
+    DOWNSAMPLE_FACTOR,
+    LEVEL_FIRST_BUCKET,
+    CurveLevels,
+    finite_for_plot,
+    nearest_index,
+    peak_decimate,
+)
+
+
+def test_peak_decimate_keeps_each_bucket_min_and_max_in_order():
+    rng = np.random.default_rng(3)
+    n, bucket = 1003, 16  # the last bucket is shorter
+    x = np.arange(n, dtype=float) * 0.5
+    y = rng.normal(size=n)
+    y[500] = np.nan
+    dx, dy = peak_decimate(x, y, bucket)
+    assert dx[0] == x[0] and dx[-1] == x[-1] and dy[0] == y[0] and dy[-1] == y[-1]
+    assert np.all(np.diff(dx) >= 0)  # original order
+    assert len(dx) <= 2 * (n // bucket + 1) + 2
+    kept = set(dx.tolist())
+    for start in range(0, n, bucket):
+        xs, ys = x[start:start + bucket], y[start:start + bucket]
+        if np.isnan(ys).any():
+            assert np.isnan(dy[(dx >= xs[0]) & (dx <= xs[-1])]).any()  # a gap, as pyqtgraph's peak mode
+            continue
+        assert xs[np.argmin(ys)] in kept and xs[np.argmax(ys)] in kept
+        inside = dy[(dx >= xs[0]) & (dx <= xs[-1])]
+        assert inside.min() == ys.min() and inside.max() == ys.max()
+    np.testing.assert_array_equal(peak_decimate(x, y, 1)[1], y)
+
+
+def test_levels_are_built_once_and_chosen_by_pixels_and_visible_range():
+    n = 100_000
+    x = np.arange(n, dtype=np.int64)
+    y = np.sin(x / 500.0)
+    levels = CurveLevels(x, y)
+    pixels = 1000.0
+    bucket = levels.bucket_for(None, pixels)
+    # The coarsest level that still has DOWNSAMPLE_FACTOR buckets per pixel.
+    assert bucket >= LEVEL_FIRST_BUCKET
+    assert n / bucket >= pixels * DOWNSAMPLE_FACTOR
+    assert n / (bucket * 2) < pixels * DOWNSAMPLE_FACTOR
+    lx, ly = levels.level(bucket)
+    assert levels.level(bucket)[0] is lx  # cached: no decimation per paint
+    assert lx[0] == 0 and lx[-1] == n - 1 and ly.min() == y.min() and ly.max() == y.max()
+    # Zoomed in to 1,000 points over 1,000 pixels: no level qualifies, the full data.
+    assert levels.bucket_for((5_000.0, 6_000.0), pixels) == 1
+    assert levels.level(1)[1] is levels.y
+    # A float range on integer steps (no conversion of the whole array) and huge bounds.
+    assert levels.bucket_for((-1e30, 1e30), pixels) == bucket
+
+
+def test_unordered_x_is_always_drawn_whole():
+    levels = CurveLevels(np.array([3.0, 1.0, 2.0] * 10_000), np.zeros(30_000))
+    assert not levels.monotonic
+    assert levels.bucket_for(None, 10.0) == 1
+    assert levels.nearest(1.0) is None
+
+
+def test_nearest_index_and_the_ends_of_a_curve():
+    xs = np.array([0.0, 10.0, 20.0, 30.0])
+    assert nearest_index(xs, 14.0) == 1
+    assert nearest_index(xs, 15.0) == 1  # a tie goes to the earlier point
+    assert nearest_index(xs, 16.0) == 2
+    assert nearest_index(xs, 30.2) == 3  # within 1 % of the span past the end
+    assert nearest_index(xs, 31.0) is None
+    assert nearest_index(xs, -0.5) is None
+    assert nearest_index(np.empty(0), 1.0) is None
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinities_become_gaps(value):
+    out = finite_for_plot(np.array([1.0, value, 2.0]))
+    assert np.isnan(out[1]) and out[0] == 1.0 and out[2] == 2.0
+    same = np.array([1.0, np.nan])
+    assert finite_for_plot(same) is same
