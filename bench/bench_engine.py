@@ -50,7 +50,7 @@ from typing import Any
 import torch
 
 from lrstudio.core.config import DatasetConfig, RunConfig
-from lrstudio.core.data import load_dataset
+from lrstudio.core.datasets import load_dataset
 from lrstudio.core.events import BatchingReporter, RunStarted
 from lrstudio.core.plan import run_length
 from lrstudio.trainer.loop import train

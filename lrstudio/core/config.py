@@ -18,15 +18,17 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from lrstudio.core.datasets import DATASETS as _CATALOGUE
+from lrstudio.core.datasets import model_datasets
 from lrstudio.core.jsonio import parse_user_json, read_user_json
 from lrstudio.core.params import Param, ParamError, validate_params
 
 SCHEMA_VERSION = 1
 
 MODELS = ("linear", "cnn")
-DATASETS = ("windsor", "synthetic", "csv", "digits", "mnist")
+DATASETS = tuple(_CATALOGUE)  # the data-set catalogue, core/datasets.py
 # Which data sets each model can train on.
-MODEL_DATASETS = {"linear": ("windsor", "synthetic", "csv"), "cnn": ("digits", "mnist")}
+MODEL_DATASETS = {model: model_datasets(model) for model in MODELS}
 
 DATASET_FIELDS: tuple[Param, ...] = (
     Param("name", "choice", "windsor", "Data set", choices=DATASETS, title="Data set"),
@@ -143,7 +145,7 @@ class RunConfig:
                 f"a data set for model {run_vals['model']!r}: " + ", ".join(MODEL_DATASETS[run_vals["model"]]),
                 "run",
             )
-        if ds_vals["name"] in ("csv", "mnist") and not ds_vals["path"]:
+        if _CATALOGUE[ds_vals["name"]].needs_path and not ds_vals["path"]:
             raise ParamError("path", "", f"a path for data set {ds_vals['name']!r}", "data set")
         if ds_vals["name"] == "synthetic" and ds_vals["unscaled"] and ds_vals["extra_features"]:
             raise ParamError("extra_features", ds_vals["extra_features"],
@@ -223,7 +225,7 @@ def check_runnable(config: RunConfig, n_train: int | None = None) -> RunConfig:
     :func:`lrstudio.trainer.loop.check_device`, which the callers that train run as well.
 
     ``n_train``: training examples, when the caller has loaded the data; otherwise it is taken from
-    :func:`~lrstudio.core.data.known_train_size` for the built-in data sets (windsor, digits,
+    :func:`~lrstudio.core.datasets.known_train_size` for the built-in data sets (windsor, digits,
     synthetic) and the length checks are skipped for csv/mnist until their files are read (call
     again with ``n_train`` then).
 

@@ -123,55 +123,16 @@ class Dataset:
         return out
 
 
-# -- entry point ----------------------------------------------------------------------------------
-def load_dataset(ds: Any, seed: int = 0) -> Dataset:
-    """Load the data set described by a :class:`~lrstudio.core.config.DatasetConfig`."""
-    name = ds.name
-    if name == "windsor":
-        return load_windsor(target=ds.target or "price", features=ds.feature_list(),
-                            val_fraction=ds.val_fraction, seed=seed, limit=ds.limit)
-    if name == "synthetic":
-        return make_synthetic(n_samples=ds.n_samples, true_w=ds.true_w, true_b=ds.true_b, noise=ds.noise,
-                              extra_features=ds.extra_features, unscaled=ds.unscaled,
-                              val_fraction=ds.val_fraction, seed=seed, limit=ds.limit)
-    if name == "csv":
-        return load_csv(ds.path, target=ds.target, features=ds.feature_list(), val_fraction=ds.val_fraction,
-                        seed=seed, limit=ds.limit)
-    if name == "digits":
-        return load_digits(val_fraction=ds.val_fraction, seed=seed, limit=ds.limit)
-    if name == "mnist":
-        return load_mnist(ds.path, variant=ds.variant, val_fraction=ds.val_fraction, seed=seed, limit=ds.limit)
-    raise DataError(f"unknown data set {name!r}; expected windsor, synthetic, csv, digits or mnist")
-
-
 # Rows of the shipped data sets and the class sizes of digits (its split is stratified per class);
-# a test checks both against the files.
+# a test checks both against the files. The catalogue (core/datasets.py) offers them.
 WINDSOR_ROWS = 546
 DIGITS_CLASS_SIZES = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
 MNIST_TRAIN_ROWS = 60_000  # the standard training files (an estimate for a folder not read yet)
 
 
-def known_train_size(ds: Any) -> int | None:
-    """Training examples that :func:`load_dataset` will give for ``ds``, without loading anything.
-
-    Exact for the built-in data sets (windsor, digits, synthetic); ``None`` for csv and mnist, whose
-    size is known only once their files are read.
-    """
-    name = ds.name
-    if name == "windsor":
-        n_train = WINDSOR_ROWS - _n_val(WINDSOR_ROWS, ds.val_fraction)
-    elif name == "synthetic":
-        n_train = int(ds.n_samples) - _n_val(int(ds.n_samples), ds.val_fraction)
-    elif name == "digits":
-        vf = ds.val_fraction
-        n_train = sum(c - (int(round(c * vf)) if vf > 0 else 0) for c in DIGITS_CLASS_SIZES)
-    else:
-        return None
-    return min(n_train, ds.limit) if ds.limit else n_train
-
-
 # -- splitting and scaling ------------------------------------------------------------------------
-def _n_val(n: int, val_fraction: float) -> int:
+def val_rows(n: int, val_fraction: float) -> int:
+    """Validation rows of a random split of ``n`` rows (at least one when asked, two left to train)."""
     if val_fraction <= 0:
         return 0
     return min(n - 2, max(1, int(round(n * val_fraction))))
@@ -183,7 +144,7 @@ def split_indices(n: int, val_fraction: float, seed: int, limit: int = 0) -> tup
     ``limit`` keeps a random subset of at most that many training rows (0 = all).
     """
     perm = np.random.default_rng(seed).permutation(n)
-    k = _n_val(n, val_fraction)
+    k = val_rows(n, val_fraction)
     return np.sort(_limit(perm[k:], limit)), np.sort(perm[:k])
 
 

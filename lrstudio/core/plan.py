@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from lrstudio.core import schedules
+from lrstudio.core.data import val_rows
+from lrstudio.core.datasets import DATASETS, known_train_size
 from lrstudio.core.params import ParamError
 
 __all__ = ["DEFAULT_ROWS", "RunPlan", "estimate_train_rows", "is_metric_driven", "plan_run", "run_length"]
@@ -94,25 +96,22 @@ def _count_csv_rows(path: str, mtime: float) -> int:
         return max(0, sum(1 for line in fh if line.strip()) - 1)
 
 
-def _n_val(n: int, val_fraction: float) -> int:
-    return 0 if val_fraction <= 0 else min(n - 2, max(1, int(round(n * val_fraction))))
-
-
 def estimate_train_rows(ds: Any) -> int | None:
     """Training examples the data set ``ds`` (a DatasetConfig) will give, without loading it.
 
-    Exact for the built-in data sets (:func:`~lrstudio.core.data.known_train_size`); for a CSV
-    file its line count, for MNIST files the standard training-set size (estimates); ``None``
-    when unknown.
+    Exact for the built-in data sets (:func:`~lrstudio.core.datasets.known_train_size`); for
+    MNIST files the catalogue's ``typical_rows`` (the standard 60,000), for a CSV file its line
+    count (estimates); ``None`` when unknown.
     """
-    from lrstudio.core.data import MNIST_TRAIN_ROWS, known_train_size
-
     exact = known_train_size(ds)
     if exact is not None:
         return exact
-    if ds.name == "mnist":
-        n = MNIST_TRAIN_ROWS
-    elif ds.name == "csv":
+    info = DATASETS.get(ds.name)
+    if info is None:
+        return None
+    if info.typical_rows is not None:
+        n = info.typical_rows
+    elif info.needs_path:
         try:
             p = Path(ds.path).expanduser()
             n = _count_csv_rows(str(p), os.path.getmtime(p))
@@ -120,7 +119,7 @@ def estimate_train_rows(ds: Any) -> int | None:
             return None
     else:
         return None
-    n_train = max(1, n - _n_val(n, float(ds.val_fraction)))
+    n_train = max(1, n - val_rows(n, float(ds.val_fraction)))
     if ds.limit and ds.limit < n_train:
         n_train = int(ds.limit)
     return n_train
@@ -139,8 +138,6 @@ def plan_run(config: Any, n_train: int | None = None, *, estimate: bool = True) 
     ParamError
         When ``n_train`` is below 1 (a ``limit`` that leaves no training example).
     """
-    from lrstudio.core.data import known_train_size
-
     exact: int | None = n_train if n_train is not None else known_train_size(config.dataset)
     if exact is not None and exact < 1:
         raise ParamError("limit", config.dataset.limit, "a limit that leaves at least one training example",

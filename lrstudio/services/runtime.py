@@ -195,7 +195,7 @@ class DatasetCache:
         found = self.peek(config)
         if found is not None:
             return found
-        from lrstudio.core.data import load_dataset
+        from lrstudio.core.datasets import load_dataset
 
         ds = load_dataset(config.dataset, seed=config.seed)
         with self._lock:

@@ -115,7 +115,7 @@ def check_before_run(config: RunConfig | Mapping[str, Any], *, n_train: int | No
 def fit_warnings(cfg: RunConfig, n_train: int | None = None) -> tuple[str, ...]:
     """Sentences saying how the schedule does not fit this run's length (empty when it fits, or
     when the length is unknown before the data loads: a csv or mnist data set)."""
-    from lrstudio.core.data import known_train_size
+    from lrstudio.core.datasets import known_train_size
     from lrstudio.core.plan import run_length
     from lrstudio.core.schedules import schedule_fit
 
@@ -203,7 +203,7 @@ def _load_and_train(config: RunConfig, reporter: Any, options: RuntimeOptions,
         if options.dataset_cache:
             dataset = DATASETS.load(config)
         else:
-            from lrstudio.core.data import load_dataset
+            from lrstudio.core.datasets import load_dataset
 
             dataset = load_dataset(config.dataset, seed=config.seed)
         cfg = check_runnable(config, n_train=dataset.n_train)

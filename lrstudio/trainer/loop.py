@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from lrstudio.core.config import RunConfig, check_runnable
-from lrstudio.core.data import known_train_size, load_dataset
+from lrstudio.core.datasets import DATASETS, known_train_size, load_dataset
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import (
     COMPLETED,
@@ -56,6 +56,16 @@ from lrstudio.core.events import (
     RunSummary,
     StepLogged,
 )
+from lrstudio.core.metrics import (
+    GRAD_NORM,
+    LR,
+    LR_PLANNED,
+    TRAIN_ACC,
+    TRAIN_LOSS,
+    TRAIN_LOSS_EPOCH,
+    VAL_ACC,
+    VAL_LOSS,
+)
 from lrstudio.core.params import ParamError
 from lrstudio.core.plan import is_metric_driven, plan_run
 from lrstudio.trainer.models import build_model
@@ -68,6 +78,8 @@ from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 _EVAL_CHUNK_IMAGES = 256
 _EVAL_CHUNK_ROWS = 65_536
 _PAUSE_POLL_S = 0.05
+# The loss each data set's catalogue entry names (core/datasets.py).
+_LOSSES: dict[str, Callable[..., Any]] = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy}
 
 
 _heap_frozen_for_good = False
@@ -220,7 +232,7 @@ class _Session:
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(cfg.optimizer, self.params, cfg.lr, cfg.weight_decay)
         self.adapter = TorchScheduleAdapter(self.optimizer, cfg.schedule, cfg.lr, sched_steps)
-        self.loss_fn: Callable[..., Any] = F.cross_entropy if self.classify else F.mse_loss
+        self.loss_fn: Callable[..., Any] = _LOSSES[DATASETS[cfg.dataset.name].loss]
         self.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
         self.train_acc: float | None = None
         self.val_acc: float | None = None
@@ -327,7 +339,7 @@ class _Session:
                         adapter.step()  # no fresh metric: the plateau state waits
                     # else: the last step of the epoch steps the schedule after validation
                 emit(StepLogged(step, epoch, perf() - t0, {
-                    "train/loss": loss_v, "lr": lr, "lr/planned": planned, "grad/norm": gnorm,
+                    TRAIN_LOSS: loss_v, LR: lr, LR_PLANNED: planned, GRAD_NORM: gnorm,
                 }))
                 ep_sum += loss_v
                 ep_count += 1
@@ -343,21 +355,21 @@ class _Session:
                 if step >= total:
                     break
             # -- end of epoch ------------------------------------------------------------------
-            values = {"train/loss_epoch": ep_sum / ep_count}
+            values = {TRAIN_LOSS_EPOCH: ep_sum / ep_count}
             if classify and correct is not None:
                 # Running accuracy over the epoch's minibatches (the model changes during the
                 # epoch); a separate pass over the training set would cost a third of an epoch.
                 self.train_acc = correct.item() / min(n, ep_count * bs)
-                values["train/acc"] = self.train_acc
+                values[TRAIN_ACC] = self.train_acc
             if has_val:
                 val_loss, val_acc = self.evaluate(self.x_val, self.y_val)
-                values["val/loss"] = val_loss
+                values[VAL_LOSS] = val_loss
                 last_val = val_loss
                 progress.final_val = val_loss
                 if progress.best_val is None or val_loss < progress.best_val:
                     progress.best_val = val_loss
                 if val_acc is not None:
-                    values["val/acc"] = val_acc
+                    values[VAL_ACC] = val_acc
                     self.val_acc = val_acc
                     if progress.best_acc is None or val_acc > progress.best_acc:
                         progress.best_acc = val_acc

@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from lrstudio.core.config import SCHEMA_VERSION, DatasetConfig, RunConfig, check_runnable, migrate
-from lrstudio.core.data import known_train_size, load_dataset
+from lrstudio.core.datasets import known_train_size, load_dataset
 from lrstudio.core.params import ParamError
 
 

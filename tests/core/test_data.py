@@ -11,7 +11,6 @@ import pytest
 from lrstudio.core.config import DatasetConfig
 from lrstudio.core.data import (
     load_csv,
-    load_dataset,
     load_digits,
     load_mnist,
     load_windsor,
@@ -19,6 +18,7 @@ from lrstudio.core.data import (
     read_idx,
     stratified_split,
 )
+from lrstudio.core.datasets import load_dataset
 from lrstudio.core.errors import DataError
 
 

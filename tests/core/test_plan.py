@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lrstudio.core.config import DatasetConfig, RunConfig
-from lrstudio.core.data import known_train_size, load_dataset
+from lrstudio.core.datasets import known_train_size, load_dataset
 from lrstudio.core.params import ParamError
 from lrstudio.core.plan import DEFAULT_ROWS, RunPlan, estimate_train_rows, plan_run, run_length
 from lrstudio.core.schedules import lr_curve

@@ -26,10 +26,10 @@ def _count_csv_rows(path: str, mtime: float) -> int:
 def estimate_train_rows(ds: DatasetConfig) -> int | None:
     """Training examples the data set will give, without loading it; None when unknown.
 
-    Exact for the built-in data sets (``core.data.known_train_size``, the same number the pre-run
+    Exact for the built-in data sets (``core.datasets.known_train_size``, the same number the pre-run
     checks use); for a CSV file its line count, for MNIST files the standard 60,000 (estimates).
     """
-    from lrstudio.core.data import known_train_size
+    from lrstudio.core.datasets import known_train_size
 
     exact = known_train_size(ds)
     if exact is not None:
