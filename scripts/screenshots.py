@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         pump(app, 0.05)
-        total = window._total_steps or 10**9
+        total = window.live_run.total_steps or 10**9
         if window.live_plots.series_length("train/loss") >= 0.55 * total:
             break
     window.live_plots.redraw_now()

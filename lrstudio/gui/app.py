@@ -49,7 +49,7 @@ def open_store_interactive(url: str, parent: QWidget | None = None) -> tuple[Any
 
     Returns ``(store, url)``, or None when the user gives up.
     """
-    from lrstudio.gui.main_window import ask_database, display_url
+    from lrstudio.gui.database import ask_database, display_url
     from lrstudio.gui.settings import Preferences
     from lrstudio.storage import open_store
 

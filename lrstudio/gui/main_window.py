@@ -17,7 +17,6 @@ Closing the window during a run stops the worker and waits for its thread.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,6 @@ from typing import Any
 from PySide6.QtCore import QSettings, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -35,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QStyle,
@@ -48,103 +43,16 @@ from PySide6.QtWidgets import (
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
-from lrstudio.core.events import DIVERGED, FAILED, RunStarted, RunSummary, StepLogged
+from lrstudio.core.events import FAILED, RunSummary
 from lrstudio.gui import errors
 from lrstudio.gui.configure.panel import ConfigPanel
 from lrstudio.gui.controller import TrainingController
+from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url
+from lrstudio.gui.run_status import RunStatus
 from lrstudio.gui.settings import Preferences
+from lrstudio.services.live_run import LiveRun, RunLength
 
 STATUS_REFRESH_MS = 1000
-# The database is polled for changes made by other processes or windows, as TensorBoard polls its
-# logdir (issue 9). A poll that finds nothing new is one cheap query (Store.data_version()); one
-# that finds a change re-lists the runs. Polls are spaced so that they take at most DB_POLL_BUDGET
-# of the GUI thread's time: a big database (or a slow server) is polled less often, never blocking.
-DB_POLL_MS = 1000
-DB_POLL_BUDGET = 0.05
-# A change re-reads only the unfinished and the newest runs (RunsPanel.sync(full=False)); the whole
-# list (renames, tags, deletions of finished runs elsewhere) at most this often, and this long after
-# the last change at the latest.
-DB_FULL_SYNC_S = 10.0
-
-
-def display_url(url: str) -> str:
-    """What the title bar shows for a database: a file path, or the URL without its password."""
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return url[len("sqlite:///"):]
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
-
-
-def format_seconds(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "–"
-    s = max(0, int(round(s)))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def db_url_from_text(text: str) -> str:
-    """A path or URL typed by the user → an SQLAlchemy URL."""
-    text = text.strip()
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
-
-
-class DatabaseDialog(QDialog):
-    """Ask for a database: a file (browse) or a URL (``postgresql+psycopg://...``)."""
-
-    def __init__(self, parent: QWidget | None, recent: list[str], current: str = "") -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Open database")
-        self.combo = QComboBox()
-        self.combo.setEditable(True)
-        self.combo.addItems([display_url(u) for u in recent])
-        self.combo.setEditText(display_url(current))
-        self.combo.setMinimumWidth(460)
-        self.combo.lineEdit().setPlaceholderText("a .sqlite file, or a URL such as postgresql+psycopg://user@host/db")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._on_browse_clicked)
-        row = QHBoxLayout()
-        row.addWidget(self.combo, 1)
-        row.addWidget(browse)
-        hint = QLabel("A new file is created if it does not exist. Older lrstudio databases are upgraded "
-                      "(a backup copy is kept next to the file).")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: #555;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Database file or URL:"))
-        lay.addLayout(row)
-        lay.addWidget(hint)
-        lay.addWidget(buttons)
-
-    def url(self) -> str:
-        return db_url_from_text(self.combo.currentText())
-
-    def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Database file", self.combo.currentText(), "lrstudio databases (*.sqlite *.db);;All files (*)",
-            options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            self.combo.setEditText(path)
-
-
-def ask_database(parent: QWidget | None, recent: list[str], current: str = "") -> str | None:
-    """Modal database chooser; None when cancelled. (Tests replace this function.)"""
-    dlg = DatabaseDialog(parent, recent, current)
-    if dlg.exec() != QDialog.DialogCode.Accepted or not dlg.combo.currentText().strip():
-        return None
-    return dlg.url()
-
-
 class MainWindow(QMainWindow):
     """lrstudio's main window over one open store."""
 
@@ -163,15 +71,8 @@ class MainWindow(QMainWindow):
         if store is not None:
             self.prefs.remember_database(db_url)
         self._prewarm: QThread | None = None
-        self._run_name = ""
-        self._run_started_at = 0.0
-        self._total_steps: int | None = None
-        self._steps_per_epoch = 1
-        self._epochs: int | None = None
+        self.live_run = LiveRun()  # the run in progress (or the last one): the status bar and the plots read it
         self._progress_shown_at = 0.0
-        self._last_step: StepLogged | None = None
-        self._reset_length: tuple[int, int, int] | None = None
-        self.last_summary: RunSummary | None = None
         self._closing = False
 
         self.setObjectName("MainWindow")
@@ -195,14 +96,7 @@ class MainWindow(QMainWindow):
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_REFRESH_MS)
         self._status_timer.timeout.connect(self._on_status_timer)
-        self._db_version: Any = None
-        self._db_poll_after = 0.0
-        self._db_full_at = 0.0  # when the runs were last listed in full
-        self._db_full_due = False  # a partial sync ran since then
-        self.db_poll_cost_s = 0.0  # what the last poll that found a change cost the GUI thread
-        self._db_timer = QTimer(self)
-        self._db_timer.setInterval(DB_POLL_MS)
-        self._db_timer.timeout.connect(self.poll_database)
+        self.db_watcher = DatabaseWatcher(self._sync_runs, self._on_database_changed, self)
 
         self.config_panel.validity_changed.connect(self._on_validity_changed)
         self.config_panel.config_changed.connect(self._on_config_changed)
@@ -211,7 +105,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if store is not None:
             self.runs_panel.refresh()
-            self._watch_database()
+            self.db_watcher.watch(store)
         if deferred_plots:
             QTimer.singleShot(0, self._build_plots)
         else:
@@ -304,7 +198,7 @@ class MainWindow(QMainWindow):
         self.start_hint = QLabel()
         self.start_hint.setObjectName("startHint")
         self.start_hint.setWordWrap(True)
-        self.start_hint.setStyleSheet("color: #c62828;")
+        self.start_hint.setProperty("role", "start-hint")
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button, 2)
         buttons.addWidget(self.stop_button, 1)
@@ -348,7 +242,7 @@ class MainWindow(QMainWindow):
                 if widget is not None:
                     widget.hide()
                     widget.deleteLater()
-        self.live_plots = LivePlots()
+        self.live_plots = LivePlots(self.live_run)
         self.live_plots.loss_log.setChecked(self.prefs.loss_log_y)
         self.live_plots.lr_log.setChecked(self.prefs.lr_log_y)
         if self.prefs.x_axis in ("step", "epoch", "wall"):
@@ -411,26 +305,15 @@ class MainWindow(QMainWindow):
         tb.addAction(self.action_stop)
         tb.addSeparator()
         self.toolbar_db_label = QLabel()
-        self.toolbar_db_label.setStyleSheet("color: #555; padding-left: 6px;")
+        self.toolbar_db_label.setObjectName("toolbarDatabase")
         tb.addWidget(self.toolbar_db_label)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.toolbar = tb
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
-        self.step_label = QLabel("Step –")
-        self.epoch_label = QLabel("Epoch –")
-        self.elapsed_label = QLabel("Elapsed –")
-        self.eta_label = QLabel("ETA –")
-        for lab in (self.step_label, self.epoch_label, self.elapsed_label, self.eta_label):
-            lab.setMinimumWidth(90)
-            sb.addPermanentWidget(lab)
-        self.progress = QProgressBar()
-        self.progress.setFixedWidth(220)
-        self.progress.setRange(0, 100)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        sb.addPermanentWidget(self.progress)
+        self.run_status = RunStatus(sb, self.live_run)
+        self.step_label, self.progress = self.run_status.step_label, self.run_status.progress
         sb.showMessage("Ready")
 
     # -- preferences -----------------------------------------------------------------------
@@ -484,82 +367,46 @@ class MainWindow(QMainWindow):
 
     def _on_run_started(self, run_id: int) -> None:
         cfg = self.controller.config
-        self._run_started_at = time.monotonic()
-        self._last_step = None
-        self._total_steps = None
-        self.last_summary = None
-        title = f"Run {run_id}"
+        name, title = f"run {run_id}", f"Run {run_id}"
         try:
             info = self.store.get_run(run_id)
             from lrstudio.gui.runs_table import display_text
 
-            self._run_name = display_text(info.name)  # shown in the plots' title and the status bar
-            title = f"{self._run_name}  ·  {cfg.describe() if cfg else ''}"
+            name = display_text(info.name)  # shown in the plots' title and the status bar
+            title = f"{name}  ·  {cfg.describe() if cfg else ''}"
         except LrstudioError:
-            self._run_name = f"run {run_id}"
+            pass
         # The run's length (and so the planned LR curve and the x-range) is known here when the
         # data set is cached (prewarm, or an earlier run): then the plots are reset once, not again
         # when the worker's RunStarted arrives (each reset redraws every plot, with new axes).
-        length = self._expected_length(cfg)
-        planned, per_epoch = None, 1
-        if length is not None:
-            self._total_steps, per_epoch, self._epochs = length[0] or None, length[1], length[2] or None
-            self._steps_per_epoch = max(1, per_epoch)
-            planned = self._planned_lr(length[0], length[2])
-        self._reset_length = length
+        run = self.live_run
+        run.start(run_id, name, cfg, self._expected_length(cfg), started_at=time.monotonic())
         from lrstudio.core.compare import loss_kind
 
         self.live_plots.reset(title=title, classifier=(cfg is not None and cfg.model == "cnn"),
-                              planned=planned, steps_per_epoch=per_epoch,
                               loss_kind=loss_kind(cfg.to_dict()) if cfg is not None else None)
         self.tabs.setCurrentWidget(self.train_page)
         self.runs_panel.refresh_run(run_id)
-        self.progress.setValue(0)
-        self.progress.setFormat("%p%")
-        self.statusBar().showMessage(f"Training {self._run_name}…")
+        self.run_status.started()
+        self.statusBar().showMessage(f"Training {name}…")
         self._status_timer.start()
 
     def _on_run_progressed(self, batch: list) -> None:
-        for ev in batch:
-            if isinstance(ev, RunStarted):
-                self._total_steps = ev.total_steps or None
-                self._steps_per_epoch = max(1, ev.steps_per_epoch)
-                self._epochs = ev.epochs or None
-                if self._reset_length != (ev.total_steps, ev.steps_per_epoch, ev.epochs):
-                    self.live_plots.reset(planned=self._planned_lr(ev.total_steps, ev.epochs),
-                                          steps_per_epoch=self._steps_per_epoch)
-        self.live_plots.append_events(batch)
-        for ev in reversed(batch):
-            if isinstance(ev, StepLogged):
-                self._last_step = ev
-                break
+        folded = self.live_run.fold(batch)
+        if folded.replanned:
+            self.live_plots.reset()  # the new length and planned LR come from self.live_run
+        self.live_plots.append_events(batch, folded)
         # The status bar repaints cost GUI time while the worker competes for the GIL: ≤ 4 Hz.
         now = time.monotonic()
         if now - self._progress_shown_at >= 0.25:
             self._progress_shown_at = now
-            self._update_progress()
+            self.run_status.update()
         if self._compare is not None and self.controller.run_id is not None:
             self._compare.invalidate_soon([self.controller.run_id])  # throttled there
 
-    def _planned_lr(self, total_steps: int, epochs: int) -> Any:
-        cfg = self.controller.config
-        if cfg is None or not total_steps:
-            return None
-        try:
-            import numpy as np
-
-            from lrstudio.core.schedules import lr_curve
-
-            if cfg.schedule_unit == "epoch":
-                per_epoch = lr_curve(cfg.schedule, max(1, epochs), cfg.lr)
-                return np.repeat(per_epoch, self._steps_per_epoch)[:total_steps]
-            return lr_curve(cfg.schedule, total_steps, cfg.lr)
-        except (LrstudioError, ValueError):
-            return None
-
-    def _expected_length(self, cfg: RunConfig | None) -> tuple[int, int, int] | None:
-        """``(total_steps, steps_per_epoch, epochs)`` of ``cfg`` if its data set is already loaded
-        (no loading here: the GUI thread must not parse data); None otherwise."""
+    def _expected_length(self, cfg: RunConfig | None) -> RunLength | None:
+        """The run length of ``cfg`` if its data set is already loaded (no loading here: the GUI
+        thread must not parse data); None otherwise."""
         if cfg is None:
             return None
         from lrstudio.core.plan import run_length
@@ -570,51 +417,34 @@ class MainWindow(QMainWindow):
             if ds is None or ds.n_train < 1:
                 return None
             spe, total, epochs = run_length(ds.n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
-            return total, spe, epochs
+            return RunLength(total, spe, epochs)
         except (LrstudioError, ValueError, TypeError):
             return None
-
-    def _update_progress(self) -> None:
-        ev = self._last_step
-        if ev is None:
-            return
-        total = self._total_steps
-        self.step_label.setText(f"Step {ev.step:,}" + (f" / {total:,}" if total else ""))
-        self.epoch_label.setText(f"Epoch {ev.epoch + 1}" + (f" / {self._epochs}" if self._epochs else ""))
-        self.elapsed_label.setText(f"Elapsed {format_seconds(ev.wall_time)}")
-        if total:
-            frac = min(1.0, ev.step / total)
-            self.progress.setValue(int(round(frac * 100)))
-            eta = ev.wall_time / ev.step * (total - ev.step) if ev.step else None
-            self.eta_label.setText(f"ETA {format_seconds(eta)}")
 
     def _on_status_timer(self) -> None:
         run_id = self.controller.run_id
         if run_id is not None and self.controller.is_running():
             self.runs_panel.refresh_run(run_id)
-            if self._last_step is None:
-                self.elapsed_label.setText(
-                    f"Elapsed {format_seconds(time.monotonic() - self._run_started_at)}")
+            self.run_status.tick(time.monotonic())
+
+    @property
+    def last_summary(self) -> RunSummary | None:
+        return self.live_run.summary
 
     def _on_run_finished(self, summary: RunSummary) -> None:
         self._status_timer.stop()
-        self.last_summary = summary
-        self._update_progress()
+        self.live_run.finish(summary)
+        self.run_status.finished()
         run_id = self.controller.run_id
-        # The last points are drawn by the plots' timer, one plot per frame (live_plots).
+        # The last points are drawn by the plots' timer, one plot per frame (gui/plots/live.py).
         self.live_plots.mark_finished(summary)
         if run_id is not None:
             self.runs_panel.refresh_run(run_id)
             if self._compare is not None:
                 self._compare.invalidate([run_id])
-        self.eta_label.setText("ETA –")
-        text = _summary_text(self._run_name, summary)
-        if summary.status == "completed":
-            self.progress.setValue(100)
-        self.progress.setFormat(f"{summary.status} · %p%")
-        self.statusBar().showMessage(text)
+        self.statusBar().showMessage(self.live_run.summary_text())
         if summary.status == FAILED and not self._closing:
-            errors.show_error(self, summary.error or "unknown error", context=f"Run {self._run_name} failed.")
+            errors.show_error(self, summary.error or "unknown error", context=f"Run {self.live_run.name} failed.")
 
     def _on_run_failed(self, exc: BaseException) -> None:
         self._status_timer.stop()
@@ -623,9 +453,9 @@ class MainWindow(QMainWindow):
             self.runs_panel.refresh_run(run_id)
             if self._compare is not None:
                 self._compare.invalidate([run_id])
-        self.statusBar().showMessage(f"Run {self._run_name} failed: {exc}")
+        self.statusBar().showMessage(f"Run {self.live_run.name} failed: {exc}")
         if not self._closing:
-            errors.show_error(self, exc, context=f"Run {self._run_name} failed.")
+            errors.show_error(self, exc, context=f"Run {self.live_run.name} failed.")
 
     def _on_running_changed(self, _running: bool) -> None:
         self._update_actions()
@@ -711,62 +541,29 @@ class MainWindow(QMainWindow):
         if len(run_ids) >= 2 and self.tabs.currentWidget() is self.train_page and not self.controller.is_running():
             self.tabs.setCurrentWidget(self.compare_page)
 
-    def _watch_database(self) -> None:
-        """Start polling the open store; what is listed now is the baseline."""
-        self._db_version = self._read_db_version()
-        self._db_poll_after = 0.0
-        self._db_full_at = time.monotonic()  # the runs panel has just listed every run
-        self._db_full_due = False
-        self._db_timer.start()
-
-    def _read_db_version(self) -> Any:
-        version = getattr(self.store, "data_version", None)
-        if version is None:
-            return None
-        try:
-            return version()
-        except LrstudioError:
-            return None  # not readable right now (locked, server gone): try again next time
-
     def poll_database(self) -> bool:
         """Take in what other processes wrote since the last poll; True if something changed.
 
         The runs table is merged in place (selection, scroll position and sorting stay), and runs
         shown in Compare that changed or are still running are reloaded there.
         """
-        if self.store is None or self._closing:
-            return False
-        now = time.monotonic()
-        if now < self._db_poll_after:
-            return False
-        version = self._read_db_version()
-        full = now - self._db_full_at >= DB_FULL_SYNC_S
-        if version is None or version == self._db_version:
-            if not (self._db_full_due and full):
-                return False
-        else:
-            self._db_version = version
-        t0 = time.perf_counter()
-        changed = self.runs_panel.sync(full=full)
-        if changed is not None:
-            if full:
-                self._db_full_at, self._db_full_due = now, False
-            else:
-                self._db_full_due = True
-        if changed is not None and self._compare is not None:
-            # Reload compared runs that changed or still grow (their points are not in the table's
-            # change set: a recorder refreshes the run row only every few seconds). This window's
-            # own run is reloaded on its progress already.
-            own = self.controller.run_id if self.controller.is_running() else None
-            model = self.runs_panel.model
-            live = [i for i in self._compare.run_ids() if i != own and (
-                i in changed or (model.row_of(i) >= 0 and not model.run_at(model.row_of(i)).is_finished))]
-            if live:
-                self._compare.invalidate_soon(live)  # at most 1/s, and not while Compare is hidden
-        cost = time.perf_counter() - t0
-        self.db_poll_cost_s = cost
-        self._db_poll_after = now + cost / DB_POLL_BUDGET - DB_POLL_MS / 1000
-        return True
+        return False if self._closing else self.db_watcher.poll()
+
+    def _sync_runs(self, full: bool) -> set[int] | None:
+        return self.runs_panel.sync(full=full)
+
+    def _on_database_changed(self, changed: set[int]) -> None:
+        if self._compare is None:
+            return
+        # Reload compared runs that changed or still grow (their points are not in the table's
+        # change set: a recorder refreshes the run row only every few seconds). This window's
+        # own run is reloaded on its progress already.
+        own = self.controller.run_id if self.controller.is_running() else None
+        model = self.runs_panel.model
+        live = [i for i in self._compare.run_ids() if i != own and (
+            i in changed or (model.row_of(i) >= 0 and not model.run_at(model.row_of(i)).is_finished))]
+        if live:
+            self._compare.invalidate_soon(live)  # at most 1/s, and not while Compare is hidden
 
     def _on_refresh_requested(self) -> None:
         """Refresh re-reads the compared runs' points too (the runs table re-read itself)."""
@@ -843,7 +640,7 @@ class MainWindow(QMainWindow):
         self.store, self.db_url = store, url
         self.controller.set_store(store, url)
         self.runs_panel.set_store(store)
-        self._watch_database()
+        self.db_watcher.watch(store)
         if self._compare is not None:
             self._compare.set_store(store)
             self._compare.show_runs([])
@@ -900,7 +697,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._status_timer.stop()
-        self._db_timer.stop()
+        self.db_watcher.stop()
         self.wait_for_background_work()
         try:
             self.save_preferences()
@@ -916,7 +713,7 @@ class MainWindow(QMainWindow):
 def _loading_label() -> QLabel:
     label = QLabel("Loading…")
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color: #888;")
+    label.setProperty("role", "loading")
     return label
 
 
@@ -935,21 +732,6 @@ def _plain(html: str) -> str:
     import re
 
     return re.sub(r"<[^>]+>", "", html).strip()
-
-
-def _summary_text(name: str, s: RunSummary) -> str:
-    parts = [f"Run {name} {s.status}: {s.steps:,} steps in {format_seconds(s.duration_s)}"]
-    if s.final_loss is not None and math.isfinite(s.final_loss):
-        parts.append(f"final loss {s.final_loss:.4g}")
-    if s.best_val_loss is not None:
-        parts.append(f"best val loss {s.best_val_loss:.4g}")
-    if s.best_accuracy is not None:
-        parts.append(f"best accuracy {s.best_accuracy:.1%}")
-    if s.status == DIVERGED and s.diverged_step:
-        parts.append(f"diverged at step {s.diverged_step}")
-    if s.error:
-        parts.append(s.error)
-    return " · ".join(parts)
 
 
 def app_icon() -> QIcon:

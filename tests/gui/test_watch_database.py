@@ -126,19 +126,19 @@ def test_polling_an_unchanged_database_is_cheap_and_does_not_reload(qtbot, windo
 
 def test_a_change_rereads_only_unfinished_and_new_runs_and_everything_later(qtbot, window, store, db_url,
                                                                            monkeypatch):
-    from lrstudio.gui import main_window
+    from lrstudio.gui import database
     from lrstudio.storage import open_store
 
     old = [add_run(store, RunConfig(lr=0.01), f"old {i}", steps=5, steps_per_epoch=5) for i in range(60)]
     window.runs_panel.refresh()
     window.poll_database()
-    monkeypatch.setattr(main_window, "DB_FULL_SYNC_S", 3600.0)
+    monkeypatch.setattr(database, "DB_FULL_SYNC_S", 3600.0)
     calls: list[dict] = []
     real_list_runs = store.list_runs
     monkeypatch.setattr(store, "list_runs", lambda **kw: calls.append(kw) or real_list_runs(**kw))
 
     def poll() -> bool:
-        window._db_poll_after = 0.0  # as if a second had passed
+        window.db_watcher.poll_after = 0.0  # as if a second had passed
         return window.poll_database()
 
     other = open_store(db_url)  # another connection: what another process does
@@ -156,7 +156,7 @@ def test_a_change_rereads_only_unfinished_and_new_runs_and_everything_later(qtbo
         poll()
         model = window.runs_panel.model
         assert model.run_at(model.row_of(old[0])).name == "old 0"  # not yet: a partial sync...
-        monkeypatch.setattr(main_window, "DB_FULL_SYNC_S", 0.0)
+        monkeypatch.setattr(database, "DB_FULL_SYNC_S", 0.0)
         assert poll()  # ...and a full one soon after, even with no new change
         assert model.run_at(model.row_of(old[0])).name == "renamed elsewhere"
         assert model.row_of(old[1]) == -1

@@ -20,7 +20,6 @@ plot's turn comes. :meth:`LivePlots.redraw_now` draws all plots at once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from lrstudio.core.compare import LOSS_KINDS
-from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
+from lrstudio.core.events import DIVERGED, EpochLogged, RunStarted, RunSummary, StepLogged
 from lrstudio.core.smoothing import RunningEMA
 from lrstudio.gui.controller import GUI_GATE
 from lrstudio.gui.plots.buffers import GrowingBuffer, nice_range
@@ -53,6 +52,7 @@ from lrstudio.gui.plots.factory import (
     VAL_COLOR,
 )
 from lrstudio.gui.plots.items import Crosshair, make_live_plot
+from lrstudio.services.live_run import Folded, LiveRun
 
 REDRAW_MS = 33  # each plot ≤ 30 Hz; one plot per tick of REDRAW_MS / 3
 PLOT_ORDER = ("acc", "lr", "loss")  # drawing order of a cycle: the loss plot last
@@ -70,19 +70,20 @@ class LivePlots(QWidget):
 
     x_axis_changed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, run: LiveRun | None = None, parent: QWidget | None = None) -> None:
+        """``run``: the model of the run in progress that the window folds each batch into
+        (:mod:`lrstudio.services.live_run`); the plots read its length, planned LR and
+        divergence. Without one the plots keep their own and fold the batches themselves."""
         super().__init__(parent)
+        self.run = run if run is not None else LiveRun()
+        self._folds = run is None
         self._buffers: dict[str, GrowingBuffer] = {}
-        self._steps_per_epoch = 1
-        self._total_steps: int | None = None
-        self._plan: np.ndarray | None = None
         self._x_axis = "step"
         self._dirty_plots: set[str] = set()  # plots whose curves are out of date
         self._range_reset: set[str] = set()  # plots whose ranges a new run resets on their next draw
         self._cycle: list[str] = []  # plots still to draw in the current cycle, one per timer tick
         self._diverged_at: tuple[int, float, float] | None = None  # step, epoch, wall
         self._x_range_stale = False  # the x-ranges must follow a divergence (see _fix_x_range)
-        self._last = (0, 0.0, 0.0)
         self.redraws = 0
         # y-ranges chosen here (nice bounds, changed only when the data leave them) until the user
         # zooms or pans a plot: re-laying out an axis on every frame was most of a frame's cost.
@@ -114,7 +115,7 @@ class LivePlots(QWidget):
         self.smoothing_spin.valueChanged.connect(self._on_smoothing_changed)
         self._ema = RunningEMA(DEFAULT_SMOOTHING)
         self.run_label = QLabel("No run yet: configure on the left and press Start (Ctrl+Enter).")
-        self.run_label.setObjectName("liveRunLabel")  # colour: resources/style.qss
+        self.run_label.setProperty("role", "note")
         bar = QHBoxLayout()
         bar.addWidget(self.run_label, 1)
         bar.addWidget(QLabel("x-axis:"))
@@ -188,8 +189,10 @@ class LivePlots(QWidget):
     # -- feeding -------------------------------------------------------------------------
     def reset(self, title: str = "", planned: np.ndarray | None = None, steps_per_epoch: int = 1,
               classifier: bool | None = None, loss_kind: str | None = None) -> None:
-        """Forget the previous run. ``planned[i]`` is the LR planned for step i+1; ``loss_kind``
-        (a key of ``core.compare.LOSS_KINDS``) names what the loss axis shows."""
+        """Forget the previous run. ``loss_kind`` (a key of ``core.compare.LOSS_KINDS``) names what
+        the loss axis shows. Plots that keep their own model take the run's plan from the
+        arguments (``planned[i]`` is the LR planned for step i+1); with the window's model they
+        read it from there and ignore ``planned`` and ``steps_per_epoch``."""
         if loss_kind is not None:
             # Cross-entropy and MSE (standardised or in price units) are not comparable: say which.
             self.loss_plot.getPlotItem().setLabel("left", f"loss ({LOSS_KINDS.get(loss_kind, loss_kind)})")
@@ -198,9 +201,9 @@ class LivePlots(QWidget):
         self._ema.reset()
         self._diverged_at = None
         self._draw_divergence()
-        self._plan = planned
-        self._steps_per_epoch = max(1, steps_per_epoch)
-        self._total_steps = len(planned) if planned is not None else None
+        if self._folds:
+            self.run.start(None, "", None)
+            self.run.set_plan(planned, steps_per_epoch)
         if classifier is not None:
             self._show_accuracy(classifier)
         if title:
@@ -237,8 +240,9 @@ class LivePlots(QWidget):
             if not self._y_managed.get(name, True):
                 continue
             arrays = [self._buffers[k].y for k in keys if k in self._buffers and self._buffers[k].n]
-            if name == "lr" and self._plan is not None and len(self._plan):
-                arrays.append(np.asarray(self._plan))
+            plan = self.run.planned
+            if name == "lr" and plan is not None and len(plan):
+                arrays.append(np.asarray(plan))
             if not arrays:
                 if name == "acc" and self._y_ranges.get(name) != (0.0, 1.0):
                     # No accuracy yet (a new run): the whole range, not the last run's.
@@ -264,8 +268,9 @@ class LivePlots(QWidget):
             step, epoch, _wall = self._diverged_at
             ends = [b.x(self._x_axis)[-1] for b in self._buffers.values() if b.n]
             end = max([step if self._x_axis == "step" else epoch, *ends]) * 1.15
-        elif self._total_steps:
-            end = self._total_steps if self._x_axis == "step" else self._total_steps / self._steps_per_epoch
+        elif self.run.total_steps:
+            total = self.run.total_steps
+            end = total if self._x_axis == "step" else total / self.run.steps_per_epoch
         else:
             return
         plots = self._plots_by_name()
@@ -276,37 +281,44 @@ class LivePlots(QWidget):
             p.enableAutoRange(x=False)
             p.setXRange(0, end, padding=0.02)
 
-    def append_events(self, events: Iterable[object]) -> None:
-        """Add a batch of events from the worker; the plots update on the next timer tick."""
+    def append_events(self, events: Iterable[object], folded: Folded | None = None) -> None:
+        """Add a batch of events from the worker; the plots update on the next timer tick.
+
+        ``folded``: what folding the batch into the window's model changed (plots that keep
+        their own model fold it here). The run's length, end and divergence come from the model;
+        the plots take only the points.
+        """
+        events = list(events)
+        if folded is None:
+            folded = self.run.fold(events) if self._folds else Folded()
+        spe = self.run.steps_per_epoch
         for ev in events:
             if isinstance(ev, StepLogged):
-                x_epoch = ev.step / self._steps_per_epoch
-                self._last = (ev.step, x_epoch, ev.wall_time)
+                x_epoch = ev.step / spe
                 for key, value in ev.values.items():
                     self._buffer(key).append(ev.step, x_epoch, ev.wall_time, value)
-                loss = ev.values.get("train/loss")
-                if loss is not None and not math.isfinite(loss) and self._diverged_at is None:
-                    self._diverged_at = (ev.step, x_epoch, ev.wall_time)
-                    self._x_range_stale = True
             elif isinstance(ev, EpochLogged):
                 for key, value in ev.values.items():
                     self._buffer(key).append(ev.step, ev.epoch + 1, ev.wall_time, value)
                 if any(k.endswith("/acc") for k in ev.values) and self.acc_plot.isHidden():
                     self._show_accuracy(True)
-            elif isinstance(ev, RunStarted):
-                self._steps_per_epoch = max(1, ev.steps_per_epoch)
-                self._total_steps = ev.total_steps
-                self._fix_x_range()
-            elif isinstance(ev, RunFinished):
-                self.mark_finished(ev.summary)
+        if self._diverged_at is None and self.run.first_nonfinite is not None:
+            self._diverged_at = self.run.first_nonfinite
+            self._x_range_stale = True
+        if folded.replanned or any(isinstance(ev, RunStarted) for ev in events):
+            self._fix_x_range()
+        if folded.finished is not None:
+            self.mark_finished(folded.finished)
         self._dirty_plots.update(PLOT_ORDER)
 
     def mark_finished(self, summary: RunSummary) -> None:
-        if summary.status == "diverged":
-            step = summary.diverged_step or summary.steps or self._last[0]
+        self.run.finish(summary)
+        step = self.run.diverged_step
+        if summary.status == DIVERGED and step is not None:
             if self._diverged_at is None or self._diverged_at[0] != step:
                 b = self._buffers.get("train/loss")
-                epoch, wall = step / self._steps_per_epoch, self._last[2]
+                last = self.run.last_step
+                epoch, wall = step / self.run.steps_per_epoch, last.wall_time if last is not None else 0.0
                 if b is not None and b.n:
                     idx = np.searchsorted(b.x("step"), step)
                     if idx < b.n:
@@ -421,11 +433,12 @@ class LivePlots(QWidget):
             curve.setData(x, y, connect="finite")
         if "lr" not in names:
             pass
-        elif self._plan is not None and ax in ("step", "epoch") and len(self._plan):
-            xs = np.arange(1, len(self._plan) + 1, dtype=np.float64)
+        elif (plan := self.run.planned) is not None and ax in ("step", "epoch") and len(plan):
+            xs = np.arange(1, len(plan) + 1, dtype=np.float64)
             if ax == "epoch":
-                xs = xs / self._steps_per_epoch
-            plan = self._plan if not self.lr_log.isChecked() else np.where(self._plan > 0, self._plan, np.nan)
+                xs = xs / self.run.steps_per_epoch
+            if self.lr_log.isChecked():
+                plan = np.where(plan > 0, plan, np.nan)
             self.plan_curve.setData(xs, plan, connect="finite")
             self.plan_curve.setVisible(True)
         else:
