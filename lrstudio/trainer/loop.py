@@ -21,8 +21,7 @@ frozen (``gc.freeze``) so collections during the run stay cheap.
 Statuses: ``completed`` (the planned steps ran), ``stopped`` (the reporter asked), ``diverged``
 (``diverged_step`` is the step whose loss tripped the rule), ``failed`` (``error`` holds the
 message; :class:`~lrstudio.core.errors.LrstudioError` messages are shown as they are, other
-exceptions as ``Type: message``). A reporter may also offer ``should_pause()``: while it returns
-true the loop idles between steps (after flushing a batching reporter).
+exceptions as ``Type: message``).
 
 Determinism: the global torch RNG is seeded from ``config.seed`` before the model is built, the
 split is seeded numpy, and minibatch order comes from a dedicated seeded ``torch.Generator``; with
@@ -77,7 +76,6 @@ from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 # 359 (the activations stay in cache). Tabular data is cheap per row: one chunk up to 65,536 rows.
 _EVAL_CHUNK_IMAGES = 256
 _EVAL_CHUNK_ROWS = 65_536
-_PAUSE_POLL_S = 0.05
 # The loss each data set's catalogue entry names (core/datasets.py).
 _LOSSES: dict[str, Callable[..., Any]] = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy}
 
@@ -135,8 +133,7 @@ def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunS
     config:
         The run configuration; validated here.
     reporter:
-        Receives the events (``emit``) and is asked ``should_stop()`` between steps. If it has a
-        ``should_pause()`` method, the loop idles between steps while that returns true.
+        Receives the events (``emit``) and is asked ``should_stop()`` between steps.
     dataset:
         An already loaded :class:`~lrstudio.core.data.Dataset` for this config (the CLI loads it
         first to report data errors before it creates a stored run); loaded here when ``None``.
@@ -261,8 +258,6 @@ class _Session:
         group0 = opt.param_groups[0]
         emit = reporter.emit
         should_stop = reporter.should_stop
-        should_pause = getattr(reporter, "should_pause", None)
-        flush = getattr(reporter, "flush", None)
         perf = time.perf_counter
         foreach_norm = torch._foreach_norm
         hypot = math.hypot
@@ -295,11 +290,6 @@ class _Session:
             ep_count = 0
             correct = None
             for start in range(0, n, bs):
-                if should_pause is not None and should_pause():
-                    if flush is not None:
-                        flush()  # let the listener see every step up to the pause
-                    while should_pause() and not should_stop():
-                        time.sleep(_PAUSE_POLL_S)
                 if step and should_stop():
                     return STOPPED
                 if full_batch:

@@ -95,25 +95,6 @@ def test_invalid_config_fails_with_the_field_named():
     assert s.status == "failed" and "lr = -1.0 is not allowed" in s.error
 
 
-class _PausingReporter(ListReporter):
-    def __init__(self) -> None:
-        super().__init__(stop_after_steps=6)
-        self.pause_calls = 0
-
-    def should_pause(self) -> bool:
-        if self.last_step == 3 and self.pause_calls < 3:
-            self.pause_calls += 1
-            return True
-        return False
-
-
-def test_pause_waits_between_steps_then_continues():
-    cfg = RunConfig(dataset=synthetic(), optimizer={"name": "sgd"}, lr=0.05, max_steps=50)
-    rep = _PausingReporter()
-    s = train(cfg, rep)
-    assert rep.pause_calls == 3 and s.status == "stopped" and s.steps == 6
-
-
 # -- divergence and convergence on the synthetic house prices -----------------------------------------
 def test_unscaled_sgd_with_lr_0_1_diverges_at_a_reported_step():
     cfg = RunConfig(dataset=synthetic(unscaled=True), optimizer={"name": "sgd"}, lr=0.1, epochs=100)
