@@ -83,7 +83,7 @@ def main(db: str, settings: QSettings | None = None) -> int:
     app = create_application()
     from PySide6.QtCore import QTimer
 
-    from lrstudio.gui.errors import install_excepthook
+    from lrstudio.gui.dialogs.errors import install_excepthook
     from lrstudio.gui.main_window import MainWindow
 
     install_excepthook()

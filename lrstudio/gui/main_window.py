@@ -44,10 +44,10 @@ from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import FAILED, RunSummary
-from lrstudio.gui import errors
 from lrstudio.gui.configure.panel import ConfigPanel
 from lrstudio.gui.controller import TrainingController
 from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url
+from lrstudio.gui.dialogs import errors
 from lrstudio.gui.run_status import RunStatus
 from lrstudio.gui.settings import Preferences
 from lrstudio.services.live_run import LiveRun, RunLength
@@ -576,7 +576,7 @@ class MainWindow(QMainWindow):
 
     # -- exports ---------------------------------------------------------------------------
     def _on_export_history(self) -> None:
-        from lrstudio.gui.export import export_history_dialog
+        from lrstudio.gui.dialogs.export import export_history_dialog
 
         ids = self.runs_panel.selected_run_ids()
         if not ids:
@@ -585,7 +585,7 @@ class MainWindow(QMainWindow):
         export_history_dialog(self, self.store, ids)
 
     def _on_export_runs(self) -> None:
-        from lrstudio.gui.export import export_runs_table_dialog
+        from lrstudio.gui.dialogs.export import export_runs_table_dialog
 
         export_runs_table_dialog(self, self.store)
 
@@ -596,7 +596,7 @@ class MainWindow(QMainWindow):
         return self.live_plots.plot_widgets() if self.live_plots is not None else []
 
     def _on_export_plot(self) -> None:
-        from lrstudio.gui.export import export_plot_dialog
+        from lrstudio.gui.dialogs.export import export_plot_dialog
 
         plots = self.current_plot_widgets()
         if not plots:

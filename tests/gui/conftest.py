@@ -54,7 +54,7 @@ def window(qtbot, store, db_url, qsettings):
 def no_dialogs(monkeypatch):
     """Record error dialogs instead of showing them (a modal dialog would hang the test)."""
     shown: list[str] = []
-    from lrstudio.gui import errors
+    from lrstudio.gui.dialogs import errors
 
     def fake_show_error(parent, exc, title="lrstudio", context=""):
         shown.append(f"{context} {errors.describe(exc)[0]}".strip())

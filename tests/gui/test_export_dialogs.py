@@ -10,9 +10,10 @@ from _fixtures_data import add_run
 from PySide6.QtGui import QImage
 
 from lrstudio.core.config import RunConfig
-from lrstudio.gui import export
 from lrstudio.gui.compare import CompareWidget
-from lrstudio.gui.export import (
+from lrstudio.gui.dialogs import errors as error_dialog
+from lrstudio.gui.dialogs import export
+from lrstudio.gui.dialogs.export import (
     export_history_dialog,
     export_plot_dialog,
     export_runs_table_dialog,
@@ -36,7 +37,9 @@ def runs(store):
 @pytest.fixture
 def errors(monkeypatch):
     shown = []
-    monkeypatch.setattr(export, "show_error", lambda parent, title, text: shown.append(text))
+    # The GUI's one error dialog, recorded instead of shown.
+    monkeypatch.setattr(error_dialog, "show_error",
+                        lambda parent, exc, title="lrstudio", context="": shown.append(error_dialog.describe(exc)[0]))
     return shown
 
 

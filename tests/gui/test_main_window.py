@@ -165,7 +165,7 @@ def test_two_runs_that_differ_in_lr_and_schedule_are_compared(qtbot, window, sto
 
 
 def test_export_history_csv_matches_the_database(qtbot, window, store, tmp_path, monkeypatch):
-    from lrstudio.gui import export
+    from lrstudio.gui.dialogs import export
 
     run_id = _train(qtbot, window, tiny_config())
     window.runs_panel.select_runs([run_id])
@@ -185,7 +185,7 @@ def test_export_history_csv_matches_the_database(qtbot, window, store, tmp_path,
 
 
 def test_export_plot_png(qtbot, window, tmp_path, monkeypatch):
-    from lrstudio.gui import export
+    from lrstudio.gui.dialogs import export
 
     _train(qtbot, window, tiny_config())
     dest = tmp_path / "loss.png"
@@ -262,7 +262,7 @@ def test_torch_is_not_imported_before_the_window_shows(tmp_path):
 @pytest.mark.parametrize("kind", ["user", "bug"])
 def test_error_dialog_text(qapp, kind):
     from lrstudio.core.errors import LrstudioError
-    from lrstudio.gui.errors import build_error_box
+    from lrstudio.gui.dialogs.errors import build_error_box
 
     try:
         if kind == "user":

@@ -40,7 +40,6 @@ from lrstudio.core.config import (
 )
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
-from lrstudio.gui import errors
 from lrstudio.gui.configure.param_form import ParamForm, compact_combo
 from lrstudio.gui.configure.run_length import estimate_steps, estimate_train_rows, schedule_length
 from lrstudio.gui.configure.schedule_editor import (
@@ -50,6 +49,7 @@ from lrstudio.gui.configure.schedule_editor import (
     _optimizers,
     _schedules,
 )
+from lrstudio.gui.dialogs import errors
 
 # Which data-set options apply to which data set (the rest are hidden).
 DATASET_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -201,7 +201,7 @@ class ConfigPanel(QWidget):
         self._on_edited()
 
     def try_set_config(self, cfg: RunConfig, context: str) -> bool:
-        """:meth:`set_config`, or say why not (the one error dialog, ``gui.errors``) and keep the form.
+        """:meth:`set_config`, or say why not (the one error dialog, ``gui.dialogs.errors``) and keep the form.
 
         ``context`` says what was being done, e.g. "This run's configuration cannot be copied into
         the form."

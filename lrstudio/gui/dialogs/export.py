@@ -2,8 +2,9 @@
 
 Each function asks for a file name unless ``path`` is given (tests and scripted use pass it), runs
 the export and returns the written path, or ``None`` when the user cancelled or the export failed.
-Failures reach the user through :func:`show_error` as a plain message, never as a trace; tests
-replace ``show_error`` with ``monkeypatch``.
+Failures reach the user through the GUI's one error dialog,
+:func:`lrstudio.gui.dialogs.errors.show_error`, as a plain message, never as a trace; tests replace
+it with ``monkeypatch``.
 
 A successful export says what was written and where: in the window's status bar and in a small
 non-modal message with an "Open folder" button (``QDesktopServices.openUrl`` on the folder).
@@ -17,17 +18,18 @@ end, so a cancelled export leaves no partial file (and an existing file untouche
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QCoreApplication, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QMainWindow, QMessageBox, QProgressDialog, QWidget
 
 from lrstudio.core.errors import LrstudioError
+from lrstudio.gui.dialogs import errors
 
 __all__ = [
     "ExportCancelled",
@@ -35,7 +37,6 @@ __all__ = [
     "export_plot_dialog",
     "export_runs_table_dialog",
     "last_confirmation",
-    "show_error",
 ]
 
 LONG_FILTER = "CSV, long: one row per run, metric and step (*.csv)"
@@ -50,9 +51,12 @@ class ExportCancelled(Exception):
     """Raised from the progress callback to stop an export the user cancelled."""
 
 
-def show_error(parent: QWidget | None, title: str, text: str) -> None:
-    """Tell the user what went wrong (module level so that tests can replace it)."""
-    QMessageBox.warning(parent, title, text)
+class ExportStore(Protocol):
+    """The part of the store that the CSV exports use."""
+
+    def export_history_csv(self, run_ids: Sequence[int], dest: str | Path, wide: bool = False,
+                           progress: Callable[[int, int], None] | None = None) -> None: ...
+    def export_runs_csv(self, dest: str | Path, run_ids: Sequence[int] | None = None) -> int: ...
 
 
 _last_box: list[QMessageBox] = []
@@ -109,7 +113,7 @@ def _with_suffix(path: Path, suffix: str) -> Path:
 
 
 # -- CSV -----------------------------------------------------------------------------------------
-def export_history_dialog(parent: QWidget | None, store: Any, run_ids: Sequence[int],
+def export_history_dialog(parent: QWidget | None, store: ExportStore, run_ids: Sequence[int],
                           path: str | Path | None = None, wide: bool | None = None,
                           directory: str = "") -> Path | None:
     """Export the metric history of ``run_ids`` to one CSV file.
@@ -119,7 +123,7 @@ def export_history_dialog(parent: QWidget | None, store: Any, run_ids: Sequence[
     """
     run_ids = list(run_ids)
     if not run_ids:
-        show_error(parent, "Export history", "Select one or more runs in the runs table first.")
+        errors.show_error(parent, "Select one or more runs in the runs table first.", title="Export history")
         return None
     if path is None:
         suggested = f"run-{run_ids[0]}-history.csv" if len(run_ids) == 1 else f"{len(run_ids)}-runs-history.csv"
@@ -157,7 +161,7 @@ def export_history_dialog(parent: QWidget | None, store: Any, run_ids: Sequence[
     except ExportCancelled:
         return None  # the store writes beside dest and renames at the end: nothing to clean up
     except (LrstudioError, OSError, ValueError) as exc:
-        show_error(parent, "Export history", _message(exc))
+        errors.show_error(parent, _message(exc), title="Export history")
         return None
     finally:
         progress.close()
@@ -167,7 +171,7 @@ def export_history_dialog(parent: QWidget | None, store: Any, run_ids: Sequence[
     return dest
 
 
-def export_runs_table_dialog(parent: QWidget | None, store: Any, path: str | Path | None = None,
+def export_runs_table_dialog(parent: QWidget | None, store: ExportStore, path: str | Path | None = None,
                              run_ids: Sequence[int] | None = None, directory: str = "") -> Path | None:
     """Export the runs table (one row per run: config and summary) as CSV."""
     if path is None:
@@ -180,7 +184,7 @@ def export_runs_table_dialog(parent: QWidget | None, store: Any, path: str | Pat
     try:
         count = store.export_runs_csv(dest, run_ids=None if run_ids is None else list(run_ids))
     except (LrstudioError, OSError, ValueError) as exc:
-        show_error(parent, "Export runs table", _message(exc))
+        errors.show_error(parent, _message(exc), title="Export runs table")
         return None
     what = f"Runs table ({_plural(count, 'run')})" if isinstance(count, int) else "Runs table"
     confirm_written(parent, "Export runs table", what, dest)
@@ -188,7 +192,7 @@ def export_runs_table_dialog(parent: QWidget | None, store: Any, path: str | Pat
 
 
 # -- plots ---------------------------------------------------------------------------------------
-def export_plot_dialog(parent: QWidget | None, plot_widget: Any, path: str | Path | None = None,
+def export_plot_dialog(parent: QWidget | None, plot_widget: pg.PlotWidget | pg.PlotItem | QWidget, path: str | Path | None = None,
                        scale: float = 1.0, directory: str = "") -> Path | None:
     """Save a plot as PNG or SVG, chosen by the file extension (or the dialog's filter).
 
@@ -207,21 +211,21 @@ def export_plot_dialog(parent: QWidget | None, plot_widget: Any, path: str | Pat
         dest = Path(path)
     kind = dest.suffix.lower()
     if kind not in (".png", ".svg"):
-        show_error(parent, "Export plot", f"Choose a file name ending in .png or .svg (got “{dest.name}”).")
+        errors.show_error(parent, f"Choose a file name ending in .png or .svg (got “{dest.name}”).", title="Export plot")
         return None
     try:
         _export_plot(plot_widget, dest, kind, scale)
     except (OSError, ValueError, RuntimeError) as exc:
-        show_error(parent, "Export plot", _message(exc))
+        errors.show_error(parent, _message(exc), title="Export plot")
         return None
     if not dest.exists() or dest.stat().st_size == 0:
-        show_error(parent, "Export plot", f"Nothing was written to {dest}.")
+        errors.show_error(parent, f"Nothing was written to {dest}.", title="Export plot")
         return None
     confirm_written(parent, "Export plot", f"Plot ({kind[1:].upper()})", dest)
     return dest
 
 
-def _export_plot(plot_widget: Any, dest: Path, kind: str, scale: float) -> None:
+def _export_plot(plot_widget: pg.PlotWidget | pg.PlotItem | QWidget, dest: Path, kind: str, scale: float) -> None:
     item = plot_widget.getPlotItem() if isinstance(plot_widget, pg.PlotWidget) else plot_widget
     if isinstance(item, pg.PlotItem):
         # A view may add what the file needs and the screen does not (the compare view's
@@ -258,7 +262,7 @@ def _export_plot_item(item: pg.PlotItem, dest: Path, kind: str, scale: float) ->
 
 
 @contextlib.contextmanager
-def _export_mode(root: Any, opts: dict[str, Any]) -> Iterator[None]:
+def _export_mode(root: QGraphicsItem, opts: dict[str, object]) -> Iterator[None]:
     """pyqtgraph's export mode for ``root`` and every item under it, as its own exporters set it.
 
     In export mode a scatter plot draws each marker as a vector shape; otherwise it copies them
@@ -279,7 +283,7 @@ def _export_mode(root: Any, opts: dict[str, Any]) -> Iterator[None]:
             item.setExportMode(False)
 
 
-def _render_svg_with_qt(item: Any, dest: Path) -> None:
+def _render_svg_with_qt(item: pg.PlotItem, dest: Path) -> None:
     from PySide6.QtCore import QRectF, QSize
     from PySide6.QtGui import QPainter
     from PySide6.QtSvg import QSvgGenerator

@@ -1,4 +1,6 @@
-"""The one place that shows errors to the user.
+"""The one place that shows errors to the user: every error dialog of the GUI is :func:`show_error`
+(the main window, the configure form, the runs table, the exports), called through this module's
+attribute so that tests replace it in one place (``tests/gui/conftest.py``: ``no_dialogs``).
 
 An :class:`~lrstudio.core.errors.LrstudioError` carries a message written for the user: it is
 shown as is, without a trace. Anything else is a bug: the dialog says so in plain words and

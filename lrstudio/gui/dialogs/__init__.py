@@ -1,0 +1,2 @@
+"""Dialogs shared by the whole GUI: the one error dialog (:mod:`.errors`) and the export dialogs
+(:mod:`.export`)."""
