@@ -10,12 +10,19 @@ The default database is one SQLite file in the user's data directory (platformdi
 be a file path or any SQLAlchemy URL. Only the default location's folder is ever created (by
 :func:`resolve_db`); a path given by the user must be in a folder that exists, and the store
 refuses it otherwise (a typo must not start an empty database somewhere else).
+
+Whether a database URL names an SQLite file, and which, is answered here and nowhere else
+(:func:`sqlite_path`, :func:`is_sqlite_memory`; issue 10): the store, the CLI and the GUI all ask,
+and the GUI must not import SQLAlchemy to do it. The parsing follows SQLAlchemy's ``make_url``
+(``tests/test_paths.py`` compares the two).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote
 
 APP_NAME = "lrstudio"
 DB_ENV = "LRSTUDIO_DB"
@@ -71,3 +78,55 @@ def resolve_db(arg: str | os.PathLike[str] | None = None) -> str:
     if "://" in value:
         return value
     return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+# SQLAlchemy's URL pattern (sqlalchemy/engine/url.py, ``_parse_url``), so that both read a URL alike.
+_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:
+            (?P<username>[^:/]*)
+            (?::(?P<password>[^@]*))?
+        @)?
+        (?:
+            (?:
+                \[(?P<ipv6host>[^/\?]+)\] |
+                (?P<ipv4host>[^/:\?]+)
+            )?
+            (?::(?P<port>[^/\?]*))?
+        )?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+
+
+def _sqlite_database(url: str) -> str | None:
+    """The database part of an SQLite URL as SQLite opens it ("" for a memory database), or
+    None when ``url`` is not an SQLite URL."""
+    m = _URL.match(str(url))
+    if m is None or m["name"].split("+")[0].lower() != "sqlite":
+        return None
+    db = unquote(m["database"] or "")
+    query = dict(parse_qsl(m["query"] or ""))
+    if query.get("uri", "").lower() in ("true", "1") and db.startswith("file:"):
+        # ?uri=true: the database is an SQLite URI, file:name or file:///abs/name
+        db = db[len("file:"):]
+        db = db[2:] if db.startswith("///") else db
+    if db in ("", ":memory:") or db.startswith((":memory:", "file::memory:")) or query.get("mode") == "memory":
+        return ""
+    return db
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind an SQLite URL (``sqlite:///runs.sqlite`` -> ``runs.sqlite``), or None for
+    an in-memory SQLite database and for every other backend."""
+    db = _sqlite_database(url)
+    return Path(db) if db else None
+
+
+def is_sqlite_memory(url: str) -> bool:
+    """True for an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``):
+    it exists only inside the process (and the engine) that opened it."""
+    return _sqlite_database(url) == ""

@@ -38,3 +38,41 @@ def test_only_the_default_location_gets_its_folder_created(monkeypatch, tmp_path
     with pytest.raises(StoreError, match="does not exist"):
         open_store(paths.resolve_db(None))
     assert not explicit.parent.exists()
+
+
+SQLITE_URLS = [
+    "sqlite:///runs.sqlite", "sqlite:////abs/folder/runs.sqlite", "sqlite+pysqlite:///a/b%20c.sqlite?timeout=3",
+    "sqlite:///C:/x.sqlite", "sqlite:///with space/runs.sqlite",
+]
+MEMORY_URLS = ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file::memory:?cache=shared&uri=true",
+               "sqlite:///file:mem1?mode=memory&cache=shared&uri=true"]
+OTHER_URLS = ["postgresql+psycopg://u:p@h:5432/db", "postgresql://h/sqlite.db", "mysql://x/y", "not a url", ""]
+
+
+@pytest.mark.parametrize("url", SQLITE_URLS)
+def test_sqlite_path_reads_a_url_as_sqlalchemy_does(url):
+    from sqlalchemy.engine import make_url
+
+    assert paths.sqlite_path(url) == Path(make_url(url).database)
+    assert not paths.is_sqlite_memory(url)
+
+
+@pytest.mark.parametrize("url", MEMORY_URLS)
+def test_memory_databases_have_no_file(url):
+    assert paths.sqlite_path(url) is None
+    assert paths.is_sqlite_memory(url)
+
+
+@pytest.mark.parametrize("url", OTHER_URLS)
+def test_other_backends_are_not_sqlite(url):
+    assert paths.sqlite_path(url) is None
+    assert not paths.is_sqlite_memory(url)
+
+
+def test_an_sqlite_uri_names_its_file(tmp_path):
+    assert paths.sqlite_path("sqlite:///file:runs.sqlite?mode=ro&uri=true") == Path("runs.sqlite")
+    assert paths.sqlite_path(f"sqlite:///file://{tmp_path}/r.sqlite?uri=true") == tmp_path / "r.sqlite"
+
+
+def test_resolve_db_and_sqlite_path_agree(tmp_path):
+    assert paths.sqlite_path(paths.resolve_db(str(tmp_path / "r.sqlite"))) == tmp_path / "r.sqlite"

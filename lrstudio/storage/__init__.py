@@ -8,6 +8,9 @@ No Qt here. Public API::
         rec.handle(events)             # lists of core.events
     store.list_runs(status="completed", order_by="best_loss", descending=False)
     store.load_series(run_id)          # {"train/loss": Series(step, value, wall_time, epoch)}
+
+The records it returns (``RunInfo``, ``Series``), the run statuses and the ``RunStore`` protocol
+that :class:`Store` satisfies live in :mod:`lrstudio.core.runs`.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from lrstudio.storage.engine import (
     StoreError,
     make_engine,
 )
-from lrstudio.storage.models import FINAL_STATUSES, RUN_STATUSES
+from lrstudio.storage.migrate import prepare
 from lrstudio.storage.recorder import RunRecorder
-from lrstudio.storage.repository import RunInfo, Series, Store
+from lrstudio.storage.repository import Store
 
 
 def open_store(url: str, *, upgrade: bool = True, backup: bool = True, recover: bool = True) -> Store:
@@ -33,8 +36,6 @@ def open_store(url: str, *, upgrade: bool = True, backup: bool = True, recover: 
     ``upgrade=False`` and the schema is behind. ``recover=True`` marks runs whose process is gone
     as ``interrupted`` (:meth:`Store.recover_interrupted`).
     """
-    from lrstudio.storage.migrate import prepare
-
     engine = make_engine(url)
     try:
         result = prepare(url, engine, upgrade=upgrade, backup=backup)
@@ -48,15 +49,11 @@ def open_store(url: str, *, upgrade: bool = True, backup: bool = True, recover: 
 
 
 __all__ = [
-    "FINAL_STATUSES",
-    "RUN_STATUSES",
     "DatabaseLockedError",
     "NewerDatabaseError",
     "NotAnLrstudioDatabase",
-    "RunInfo",
     "RunNotFoundError",
     "RunRecorder",
-    "Series",
     "Store",
     "StoreError",
     "open_store",

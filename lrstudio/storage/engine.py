@@ -11,8 +11,8 @@ instead of failing with "database is locked" when a deferred read transaction tr
 to a write lock (SQLite answers that case with SQLITE_BUSY at once, without waiting).
 
 Threads: the engine (and its pool) is shared; a Session or Connection is not. The GUI thread
-reads through :func:`session_scope`/:func:`connect`; the recorder in a worker thread checks out
-its own connection for each transaction.
+reads through connections of its own; the recorder in a worker thread checks out its own
+connection for each transaction.
 
 The database file is only ever opened by SQLite (issue 9). Closing *any* descriptor of a file drops
 every POSIX lock the process holds on it (SQLite's "How To Corrupt An SQLite Database File",
@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from lrstudio.core.errors import LrstudioError
+from lrstudio.paths import sqlite_path
 
 BUSY_TIMEOUT_MS = 20_000
 PG_CONNECT_TIMEOUT_S = 10
@@ -76,21 +77,6 @@ class RunNotFoundError(StoreError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else "run not found"
-
-
-def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file behind an SQLite URL, or None for memory databases and other backends."""
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite":
-        return None
-    db = u.database
-    if not db or db == ":memory:" or db.startswith("file::memory:"):
-        return None
-    return Path(db)
 
 
 def make_engine(url: str) -> Engine:
@@ -149,6 +135,15 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DB-API connection (``sqlite3``, ``psycopg``) under ``conn``, for the few measured fast
+    paths that bypass SQLAlchemy's row objects (bench/bench_store.py)."""
+    dbapi = conn.connection.driver_connection
+    if dbapi is None:  # pragma: no cover - only a detached or invalidated connection has none
+        raise StoreError("the database connection was closed")
+    return dbapi
 
 
 def writer(engine: Engine) -> Engine:

@@ -23,18 +23,27 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
-from lrstudio.storage.engine import RunNotFoundError, StoreError, translated
-from lrstudio.storage.models import NAN, NEG_INF, NEG_ZERO, POS_INF, MetricPointRow, MetricSeriesRow
+from lrstudio.core.runs import RunInfo
+from lrstudio.storage.engine import RunNotFoundError, StoreError, driver_connection, translated
+from lrstudio.storage.models import NAN, NEG_INF, NEG_ZERO, POS_INF, MetricPointRow, MetricSeriesRow, table
 
-if TYPE_CHECKING:
-    from lrstudio.storage.repository import RunInfo, Store
+_series = table(MetricSeriesRow)
+_points = table(MetricPointRow)
 
-_series = MetricSeriesRow.__table__
-_points = MetricPointRow.__table__
+
+class ExportSource(Protocol):
+    """What the export reads from the store (``lrstudio.storage.Store`` has it): its engine and
+    its runs. A protocol, so that this module does not import the repository, which calls it."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    def list_runs(self, *, order_by: str = ..., descending: bool = ...,
+                  run_ids: Iterable[int] | None = ...) -> list[RunInfo]: ...
 
 HISTORY_COLUMNS = ("run_id", "run_name", "step", "epoch", "wall_time", "metric", "value")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -77,19 +86,19 @@ def _value(value: float | None, kind: int) -> float:
     return float("nan") if value is None else value
 
 
-def _page_sql(store: Store) -> str:
+def _page_sql(store: ExportSource) -> str:
     ph = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
     return ("SELECT step, value, value_kind, wall_time, epoch FROM metric_points "
             f"WHERE series_id = {ph} AND step > {ph} ORDER BY step LIMIT {ph}")
 
 
-def _series_pages(store: Store, series_id: int, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+def _series_pages(store: ExportSource, series_id: int, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
     """Pages of points of one series, each read in its own short transaction (keyset paging)."""
     sql = _page_sql(store)
     last = -(2**62)
     while True:
         with translated(), store.engine.connect() as conn:
-            cur = conn.connection.driver_connection.cursor()
+            cur = driver_connection(conn).cursor()
             try:
                 cur.execute(sql, (series_id, last, chunk))
                 rows = cur.fetchall()
@@ -103,13 +112,13 @@ def _series_pages(store: Store, series_id: int, chunk: int) -> Iterator[list[tup
         last = rows[-1][0]
 
 
-def _series_points(store: Store, series_id: int, chunk: int) -> Iterator[tuple[int, float, float | None, int | None]]:
+def _series_points(store: ExportSource, series_id: int, chunk: int) -> Iterator[tuple[int, float, float | None, int | None]]:
     for page in _series_pages(store, series_id, chunk):
         for step, value, kind, wall, epoch in page:
             yield int(step), _value(value, kind), wall, epoch
 
 
-def _run_series(store: Store, run_id: int, keys: Iterable[str] | None) -> list[tuple[str, int]]:
+def _run_series(store: ExportSource, run_id: int, keys: Iterable[str] | None) -> list[tuple[str, int]]:
     with translated(), store.engine.connect() as conn:
         q = select(_series.c.key, _series.c.id).where(_series.c.run_id == run_id)
         if keys is not None:
@@ -117,7 +126,7 @@ def _run_series(store: Store, run_id: int, keys: Iterable[str] | None) -> list[t
         return sorted((k, i) for k, i in conn.execute(q))
 
 
-def _count_points(store: Store, series_ids: Sequence[int]) -> int:
+def _count_points(store: ExportSource, series_ids: Sequence[int]) -> int:
     if not series_ids:
         return 0
     total = 0
@@ -129,7 +138,7 @@ def _count_points(store: Store, series_ids: Sequence[int]) -> int:
     return total
 
 
-def _runs(store: Store, run_ids: Sequence[int]) -> list[RunInfo]:
+def _runs(store: ExportSource, run_ids: Sequence[int]) -> list[RunInfo]:
     by_id = {r.id: r for r in store.list_runs(run_ids=run_ids, order_by="id", descending=False)}
     missing = [i for i in run_ids if i not in by_id]
     if missing:
@@ -191,18 +200,8 @@ def _csv_out(dest: str | os.PathLike[str] | TextIO) -> Iterator[Any]:
             target.unlink(missing_ok=True)  # gone already after the rename
 
 
-def iter_points(store: Store, run_ids: Sequence[int], keys: Iterable[str] | None = None,
-                chunk: int = CHUNK) -> Iterator[tuple[int, str, int, float, float | None, int | None]]:
-    """Stream ``(run_id, key, step, value, wall_time, epoch)`` for the runs, by run, key, step."""
-    wanted = None if keys is None else list(keys)
-    for rid in run_ids:
-        for key, sid in _run_series(store, rid, wanted):
-            for step, value, wall, epoch in _series_points(store, sid, chunk):
-                yield rid, key, step, value, wall, epoch
-
-
 def export_history_csv(
-    store: Store,
+    store: ExportSource,
     run_ids: Sequence[int],
     dest: str | os.PathLike[str] | TextIO,
     *,
@@ -307,7 +306,7 @@ def _time(t: Any) -> str:
     return "" if t is None else t.isoformat()
 
 
-def export_runs_csv(store: Store, dest: str | os.PathLike[str] | TextIO, run_ids: Sequence[int] | None = None) -> int:
+def export_runs_csv(store: ExportSource, dest: str | os.PathLike[str] | TextIO, run_ids: Sequence[int] | None = None) -> int:
     """One row per run: identity, status, times, summary values, then every config parameter
     flattened into ``config.*`` columns (``config.optimizer.params.momentum``) and extra summary
     values as ``extra.*``. Returns the number of runs written."""

@@ -44,17 +44,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from lrstudio import __version__
-from lrstudio.paths import alembic_dir
+from lrstudio.paths import alembic_dir, sqlite_path
 from lrstudio.storage import engine as _engine
 from lrstudio.storage.engine import (
     SQLITE_NOTADB,
     NewerDatabaseError,
     NotAnLrstudioDatabase,
     StoreError,
+    driver_connection,
     make_engine,
     sqlite_code,
     sqlite_error,
-    sqlite_path,
     translate,
     writer,
 )
@@ -296,13 +296,13 @@ def run_upgrade(engine: Engine, target: str = "head") -> None:
                 # Batch mode copies and drops tables; with foreign keys on, dropping a parent
                 # would cascade-delete its children. The pragma is a no-op inside a transaction,
                 # so it is set on the driver connection before ours begins.
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+                driver_connection(conn).execute("PRAGMA foreign_keys = OFF")
             try:
                 with conn.begin():
                     command.upgrade(alembic_config(conn), target)
             finally:
                 if sqlite:
-                    conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+                    driver_connection(conn).execute("PRAGMA foreign_keys = ON")
     except SQLAlchemyError as exc:
         raise translate(exc, engine) from exc
 

@@ -19,7 +19,8 @@ says which one it was (Optuna's ``TrialIntermediateValueType``); infinities are 
 SQLite also drops the sign of -0.0 (a REAL equal to an integer is stored as the integer 0), so
 -0.0 is written as ``value`` -0.0 with ``value_kind`` NEG_ZERO (PostgreSQL keeps the sign, SQLite
 reads back 0.0, the kind restores it on both; revision 0002).
-Code outside ``lrstudio.storage`` never sees these classes: the repository returns dataclasses.
+Code outside ``lrstudio.storage`` never sees these classes: the repository returns the dataclasses
+of :mod:`lrstudio.core.runs` (``RunRow`` -> ``RunInfo``, points -> ``Series``).
 Migrations must not import this module (they declare the columns they touch).
 """
 
@@ -36,14 +37,14 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-RUN_STATUSES = ("queued", "running", "completed", "stopped", "diverged", "failed", "interrupted")
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
+from lrstudio.core.runs import RUN_STATUSES
 
 # value_kind codes (small integers: one byte per point instead of a string).
 FINITE, NAN, POS_INF, NEG_INF, NEG_ZERO = 0, 1, 2, 3, 4
@@ -57,6 +58,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware in UTC: the only kind of time the run store takes (:class:`UTCDateTime`)."""
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -164,3 +170,12 @@ class MetricPointRow(Base):
     value_kind: Mapped[int] = mapped_column(SmallInteger, default=FINITE)
     wall_time: Mapped[float | None] = mapped_column(Float)
     epoch: Mapped[int | None] = mapped_column(Integer)
+
+
+def table(row: type[Base]) -> Table:
+    """The Core :class:`~sqlalchemy.Table` of an ORM row class, for Core statements (SQLAlchemy
+    types ``__table__`` as a plain ``FromClause``)."""
+    t = row.__table__
+    if not isinstance(t, Table):  # pragma: no cover - every row class here maps one table
+        raise TypeError(f"{row.__name__} does not map a single table")
+    return t

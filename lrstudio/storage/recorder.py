@@ -22,20 +22,23 @@ transaction; it never shares a Session or Connection with the GUI thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from math import copysign
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
-from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
-from lrstudio.storage.engine import StoreError, transaction
+from lrstudio.core.events import EpochLogged, Event, RunFinished, RunStarted, RunSummary, StepLogged
+from lrstudio.core.runs import FINAL_STATUSES
+from lrstudio.storage.engine import StoreError, driver_connection, transaction
 from lrstudio.storage.models import (
-    FINAL_STATUSES,
     FINITE,
     NAN,
     NEG_INF,
@@ -44,14 +47,17 @@ from lrstudio.storage.models import (
     MetricPointRow,
     MetricSeriesRow,
     RunRow,
+    table,
+    utcnow,
 )
 
-if TYPE_CHECKING:
-    from lrstudio.storage.repository import Store
+# The host a recording process runs on: a run's owner is (host, pid); Store.recover_interrupted
+# checks the pid only for runs owned on this host.
+HOSTNAME = socket.gethostname()
 
-_runs = RunRow.__table__
-_series = MetricSeriesRow.__table__
-_points = MetricPointRow.__table__
+_runs = table(RunRow)
+_series = table(MetricSeriesRow)
+_points = table(MetricPointRow)
 
 _POINT_COLUMNS = ("series_id", "step", "value", "value_kind", "wall_time", "epoch")
 _COPY_SQL = f"COPY metric_points ({', '.join(_POINT_COLUMNS)}) FROM STDIN"
@@ -73,7 +79,7 @@ class RunRecorder:
 
     def __init__(
         self,
-        store: Store,
+        engine: Engine,
         run_id: int,
         *,
         max_rows: int = MAX_ROWS,
@@ -83,14 +89,13 @@ class RunRecorder:
     ) -> None:
         if max_rows < 1:
             raise ValueError(f"max_rows must be >= 1, got {max_rows=}")
-        self.store = store
         self.run_id = run_id
         self.max_rows = max_rows
         self.max_delay_s = max_delay_s
         self.heartbeat_s = heartbeat_s
         self._clock = clock
-        self._engine = store.write_engine
-        self._sqlite = store.is_sqlite
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
         # Rows ready for executemany: (series_id, step, value, value_kind, wall_time, epoch).
         self._pending: list[tuple[Any, ...]] = []
         self._run_update: dict[str, Any] = {}
@@ -113,7 +118,7 @@ class RunRecorder:
                 "VALUES (?, ?, ?, ?, ?, ?)")
 
     # -- public API ----------------------------------------------------------------------------
-    def handle(self, events: Iterable[Any]) -> None:
+    def handle(self, events: Iterable[Event]) -> None:
         """Take a list of events; commit whatever the batching rules say is due."""
         with self._lock:
             if self.closed:
@@ -153,10 +158,6 @@ class RunRecorder:
         with self._lock:
             self._write_due(final=self._summary is not None, urgent=True)
 
-    def heartbeat(self) -> None:
-        """Refresh the heartbeat (and write buffered points) even when no events come."""
-        self.flush()
-
     def close(self, status: str | None = None, error: str | None = None) -> None:
         """Write what is buffered; a run that got no ``RunFinished`` ends as ``status``
         (default ``interrupted``), with ``error`` as its message."""
@@ -168,8 +169,6 @@ class RunRecorder:
                 raise StoreError(f"a run cannot end as {final!r}; allowed: {', '.join(FINAL_STATUSES)}")
             self._write_due(final=self._summary is not None, urgent=True)
             if not self.finished:
-                from lrstudio.storage.repository import utcnow
-
                 with transaction(self._engine) as conn:
                     conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(
                         status=final, ended_at=utcnow(), error=error, heartbeat_at=utcnow()))
@@ -180,7 +179,8 @@ class RunRecorder:
     def __enter__(self) -> RunRecorder:
         return self
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc is not None and not self.finished:
             self.close(status="failed", error=f"{type(exc).__name__}: {exc}")
         else:
@@ -188,8 +188,6 @@ class RunRecorder:
 
     # -- internals -----------------------------------------------------------------------------
     def _started_values(self, ev: RunStarted) -> dict[str, Any]:
-        from lrstudio.storage.repository import HOSTNAME, utcnow
-
         now = utcnow()
         return {
             "status": "running",
@@ -224,8 +222,6 @@ class RunRecorder:
     _summary_written = False
 
     def _commit(self, rows: list[tuple[Any, ...]], *, last: bool) -> None:
-        from lrstudio.storage.repository import utcnow
-
         values: dict[str, Any] = dict(self._run_update)
         beat_due = self._clock() - self._last_beat >= self.heartbeat_s
         if last and self._summary is not None:
@@ -270,7 +266,7 @@ class RunRecorder:
             # SQLite: the driver's executemany under our SQLAlchemy transaction. Core's insert
             # costs a dict and a bind-processing pass per row; this path is the measured limit
             # (bench/bench_store.py).
-            cur = conn.connection.driver_connection.cursor()
+            cur = driver_connection(conn).cursor()
             try:
                 cur.executemany(self._insert_sql, rows)
             finally:
@@ -286,7 +282,7 @@ class RunRecorder:
         (series, step) makes COPY fail, and then the batch is upserted instead."""
         import psycopg
 
-        dbapi = conn.connection.driver_connection
+        dbapi = driver_connection(conn)
         try:
             with conn.begin_nested(), dbapi.cursor() as cur, cur.copy(_COPY_SQL) as copy:
                 for r in rows:
@@ -306,7 +302,7 @@ class RunRecorder:
         conn.execute(stmt, [dict(zip(_POINT_COLUMNS, r)) for r in unique.values()])
 
     @staticmethod
-    def _summary_values(s: RunSummary, now: Any) -> dict[str, Any]:
+    def _summary_values(s: RunSummary, now: dt.datetime) -> dict[str, Any]:
         if s.status not in FINAL_STATUSES:
             raise StoreError(f"a run cannot end as {s.status!r}; allowed: {', '.join(FINAL_STATUSES)}")
 

@@ -1,8 +1,12 @@
 """The run store: every run and its metric series in one database.
 
 :func:`lrstudio.storage.open_store` probes, backs up and upgrades the database, then returns a
-:class:`Store`. Methods return :class:`RunInfo` / :class:`Series` dataclasses and numpy arrays,
-never ORM rows (MLflow's ``to_mlflow_entity()``).
+:class:`Store`. Methods return the domain records of :mod:`lrstudio.core.runs` (:class:`RunInfo`,
+:class:`Series`) and numpy arrays, never ORM rows (MLflow's ``to_mlflow_entity()``); the store
+satisfies :class:`lrstudio.core.runs.RunStore`, the seam the GUI and the CLI are typed against.
+
+Modules of this package import one way (an import-linter contract in ``pyproject.toml``):
+``repository`` -> ``recorder`` | ``export`` | ``migrate`` -> ``models`` | ``engine``.
 
 Threads: one :class:`Store` may be used from the GUI thread while worker threads write through
 their own :class:`~lrstudio.storage.recorder.RunRecorder`. The engine's pool is shared; every
@@ -23,63 +27,63 @@ import datetime as dt
 import json
 import math
 import os
-import socket
 import sqlite3
 import sys
 import threading
+import time
 import uuid as uuid_mod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
-from sqlalchemy import Engine, delete, event, func, insert, select, text, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Connection, Engine, RowMapping, delete, event, func, insert, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
+from lrstudio.core.runs import RUN_STATUSES, SUMMARY_FLOATS, RunInfo, RunStore, Series
+from lrstudio.paths import sqlite_path
 from lrstudio.storage.engine import (
     BUSY_TIMEOUT_MS,
     RunNotFoundError,
     StoreError,
+    driver_connection,
     session_scope,
-    sqlite_path,
     transaction,
     translated,
     writer,
 )
+from lrstudio.storage.export import export_history_csv, export_runs_csv
 from lrstudio.storage.migrate import UpgradeResult
 from lrstudio.storage.models import (
     NAN,
     NEG_INF,
     NEG_ZERO,
     POS_INF,
-    RUN_STATUSES,
     MetricPointRow,
     MetricSeriesRow,
     RunRow,
     RunTagRow,
+    table,
+    utcnow,
 )
+from lrstudio.storage.recorder import HEARTBEAT_S, HOSTNAME, MAX_DELAY_S, MAX_ROWS, RunRecorder
 
 # A running run whose heartbeat is older than this is considered gone, whatever its pid says
 # (pid reuse on the same host; any owner on another host sharing a PostgreSQL database).
 HEARTBEAT_STALE_S = 600.0
 
-HOSTNAME = socket.gethostname()
-
-_runs = RunRow.__table__
-_series = MetricSeriesRow.__table__
-_points = MetricPointRow.__table__
-_tags = RunTagRow.__table__
+_runs = table(RunRow)
+_series = table(MetricSeriesRow)
+_points = table(MetricPointRow)
+_tags = table(RunTagRow)
 
 MAX_RUN_ID = 2**63 - 1  # SQLite's INTEGER; PostgreSQL's bigint
 MAX_NAME = 200
 # Serialises create_run/rename_run on PostgreSQL so that two processes never pick the same name
 # (SQLite's BEGIN IMMEDIATE already does). An arbitrary constant: "lrstudio" in ASCII.
 _NAMES_LOCK = 0x6C7273747564696F
-
-SUMMARY_FLOATS = ("final_loss", "best_loss", "final_val_loss", "best_val_loss", "best_accuracy")
 
 ORDER_COLUMNS = {
     "id": _runs.c.id,
@@ -106,80 +110,6 @@ ORDER_COLUMNS = {
 }
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """One run as the GUI and the CLI see it (a snapshot; never an ORM row)."""
-
-    id: int
-    uuid: str
-    name: str
-    status: str
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    ended_at: dt.datetime | None
-    config_json: str
-    config_schema_version: int
-    model: str | None
-    dataset: str | None
-    optimizer: str | None
-    schedule: str | None
-    base_lr: float | None
-    final_loss: float | None = None
-    best_loss: float | None = None
-    final_val_loss: float | None = None
-    best_val_loss: float | None = None
-    best_accuracy: float | None = None
-    steps: int | None = None
-    epochs: int | None = None
-    duration_s: float | None = None
-    diverged_step: int | None = None
-    tags: tuple[str, ...] = ()
-    notes: str = ""
-    error: str | None = None
-    lrstudio_version: str = ""
-    owner_host: str | None = None
-    owner_pid: int | None = None
-    heartbeat_at: dt.datetime | None = None
-    summary_extra: Mapping[str, Any] = field(default_factory=dict)
-    info: Mapping[str, Any] = field(default_factory=dict)  # RunStarted.info
-
-    @property
-    def config_dict(self) -> dict[str, Any]:
-        return json.loads(self.config_json)
-
-    def config(self) -> RunConfig:
-        """The run's configuration (upgraded to the current schema)."""
-        return RunConfig.from_dict(self.config_dict)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status not in ("queued", "running")
-
-
-@dataclass(frozen=True, eq=False)
-class Series:
-    """One metric of one run: parallel numpy arrays, sorted by step.
-
-    ``value`` holds NaN/+inf/-inf exactly as recorded. ``epoch`` is -1 where none was recorded.
-    """
-
-    step: np.ndarray  # int64
-    value: np.ndarray  # float64
-    wall_time: np.ndarray  # float64
-    epoch: np.ndarray  # int64
-
-    def __len__(self) -> int:
-        return int(self.step.shape[0])
-
-    @classmethod
-    def empty(cls) -> Series:
-        return cls(np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, np.int64))
-
-
 def _loads(text: str | None) -> Any:
     if not text:
         return {}
@@ -189,7 +119,7 @@ def _loads(text: str | None) -> Any:
         return {}
 
 
-def _info_from_row(row: Mapping[str, Any], tags: Sequence[str]) -> RunInfo:
+def _info_from_row(row: RowMapping, tags: Sequence[str]) -> RunInfo:
     summary = _loads(row["summary_json"])
     values = {}
     for name in SUMMARY_FLOATS:
@@ -288,7 +218,6 @@ class Store:
         self.engine = engine
         self.write_engine = writer(engine)
         self.migration = migration
-        self._read_sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self.write_engine, expire_on_commit=False)
         self._closed = False
         # The largest id the runs.id column can hold: SQLite's INTEGER, PostgreSQL's integer.
@@ -314,11 +243,8 @@ class Store:
             raise RunNotFoundError(f"no run with id {rid} in this database")
         return rid
 
-    def read_session(self) -> Any:
-        """Context manager: a read session (commit/rollback/close, errors translated)."""
-        return session_scope(self._read_sessions)
-
-    def write_session(self) -> Any:
+    def write_session(self) -> AbstractContextManager[Session]:
+        """A session on the writer engine: commits, rolls back, closes, translates errors."""
         return session_scope(self._write_sessions)
 
     def close(self) -> None:
@@ -330,7 +256,7 @@ class Store:
                     self._version_con = None
             self.engine.dispose()
 
-    def _count_commit(self, conn: Any) -> None:
+    def _count_commit(self, conn: Connection) -> None:
         self._commits += 1
 
     def data_version(self) -> int:
@@ -421,19 +347,19 @@ class Store:
             s.flush()
             return int(row.id)
 
-    def _lock_names(self, conn: Any) -> None:
+    def _lock_names(self, conn: Connection | Session) -> None:
         if self.engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _NAMES_LOCK})
 
-    def recorder(self, run_id: int, **kwargs: Any) -> Any:
+    def recorder(self, run_id: int, *, max_rows: int = MAX_ROWS, max_delay_s: float = MAX_DELAY_S,
+                 heartbeat_s: float = HEARTBEAT_S, clock: Callable[[], float] = time.monotonic) -> RunRecorder:
         """A :class:`~lrstudio.storage.recorder.RunRecorder` writing this run's events."""
-        from lrstudio.storage.recorder import RunRecorder
-
         run_id = self._id(run_id)
         self.get_run(run_id)
-        return RunRecorder(self, run_id, **kwargs)
+        return RunRecorder(self.write_engine, run_id, max_rows=max_rows, max_delay_s=max_delay_s,
+                           heartbeat_s=heartbeat_s, clock=clock)
 
-    def _tags_for(self, conn: Any, run_ids: Iterable[int]) -> dict[int, list[str]]:
+    def _tags_for(self, conn: Connection, run_ids: Iterable[int]) -> dict[int, list[str]]:
         ids = list(run_ids)
         out: dict[int, list[str]] = {i: [] for i in ids}
         if not ids:
@@ -468,10 +394,10 @@ class Store:
             if unknown:
                 raise StoreError(f"unknown run status {unknown[0]!r}; allowed: {', '.join(RUN_STATUSES)}")
             q = q.where(_runs.c.status.in_(statuses))
-        for col, value in (("model", model), ("optimizer", optimizer), ("schedule", schedule),
-                           ("dataset", dataset)):
+        for name, value in (("model", model), ("optimizer", optimizer), ("schedule", schedule),
+                            ("dataset", dataset)):
             if value:
-                q = q.where(_runs.c[col] == value)
+                q = q.where(_runs.c[name] == value)
         if tag:
             q = q.where(_runs.c.id.in_(select(_tags.c.run_id).where(_tags.c.tag == tag)))
         if text:
@@ -537,7 +463,7 @@ class Store:
             if clean:
                 conn.execute(insert(_tags), [{"run_id": run_id, "tag": t} for t in clean])
 
-    def _require(self, conn: Any, run_id: int) -> None:
+    def _require(self, conn: Connection, run_id: int) -> None:
         if conn.execute(select(_runs.c.id).where(_runs.c.id == run_id)).first() is None:
             raise RunNotFoundError(f"no run with id {run_id} in this database")
 
@@ -600,24 +526,20 @@ class Store:
         return done
 
     # -- metrics -------------------------------------------------------------------------------
-    def series_keys(self, run_id: int) -> list[str]:
-        run_id = self._id(run_id)
-        with translated(self.engine), self.engine.connect() as conn:
-            return sorted(conn.execute(select(_series.c.key).where(_series.c.run_id == run_id)).scalars())
-
-    def _series_ids(self, conn: Any, run_id: int, keys: Iterable[str] | None) -> list[tuple[str, int]]:
+    def _series_ids(self, conn: Connection, run_id: int, keys: Iterable[str] | None) -> list[tuple[str, int]]:
         q = select(_series.c.key, _series.c.id).where(_series.c.run_id == run_id)
         if keys is not None:
             q = q.where(_series.c.key.in_(list(keys)))
         return sorted((k, i) for k, i in conn.execute(q))
 
-    def _fetch_points(self, conn: Any, series_id: int) -> list[tuple[Any, ...]]:
+    def _fetch_points(self, conn: Connection, series_id: int) -> list[tuple[Any, ...]]:
         # Straight through the driver cursor: SQLAlchemy's Row objects would cost more than the
         # query itself for 100,000 points (STYLE.md section 6; mlflow/mlflow#20928).
-        cur = conn.connection.driver_connection.cursor()
+        cur = driver_connection(conn).cursor()
         try:
             cur.execute(self._points_sql, (series_id,))
-            return cur.fetchall()
+            rows: list[tuple[Any, ...]] = cur.fetchall()
+            return rows
         finally:
             cur.close()
 
@@ -641,26 +563,16 @@ class Store:
                             for key, sid in self._series_ids(conn, rid, wanted)}
         return out
 
-    def iter_points(self, run_ids: Sequence[int], keys: Iterable[str] | None = None,
-                    chunk: int = 10_000) -> Any:
-        """Yield ``(run_id, key, step, value, wall_time, epoch)`` tuples, streaming (NaN/inf restored)."""
-        from lrstudio.storage.export import iter_points
-
-        return iter_points(self, [self._id(r) for r in run_ids], keys, chunk)
-
     # -- export --------------------------------------------------------------------------------
-    def export_history_csv(self, run_ids: Sequence[int], dest: str | Path, wide: bool = False,
-                           progress: Callable[[int, int], None] | None = None) -> int:
+    def export_history_csv(self, run_ids: Sequence[int], dest: str | os.PathLike[str] | TextIO,
+                           wide: bool = False, progress: Callable[[int, int], None] | None = None) -> int:
         """Write the runs' histories to one CSV file; return the number of data rows."""
-        from lrstudio.storage.export import export_history_csv
-
         run_ids = [self._id(r) for r in run_ids]
         return export_history_csv(self, run_ids, dest, wide=wide, progress=progress)
 
-    def export_runs_csv(self, dest: str | Path, run_ids: Sequence[int] | None = None) -> int:
+    def export_runs_csv(self, dest: str | os.PathLike[str] | TextIO,
+                        run_ids: Sequence[int] | None = None) -> int:
         """Write one row per run (config flattened into columns + summary); return the row count."""
-        from lrstudio.storage.export import export_runs_csv
-
         if run_ids is not None:
             run_ids = [self._id(r) for r in run_ids]
         return export_runs_csv(self, dest, run_ids=run_ids)
@@ -686,7 +598,7 @@ def _check_text(what: str, value: str) -> None:
                          f"any text without NUL characters is allowed")
 
 
-def _unique_name(conn: Any, name: str) -> str:
+def _unique_name(conn: Connection | Session, name: str) -> str:
     """``name``, or ``name (N)`` with the smallest N >= 2 that no run has (within MAX_NAME)."""
     # Every candidate starts with the first MAX_NAME - 10 characters of the name: one query.
     head = name[:MAX_NAME - 10]
@@ -734,4 +646,9 @@ def _generated_name(config: RunConfig) -> str:
     return f"{config.model} {opt} {sched} lr={_number(config.lr)} bs={bs} {length}"
 
 
-__all__ = ["HEARTBEAT_STALE_S", "RunInfo", "Series", "Store", "pid_alive", "series_from_rows", "utcnow"]
+__all__ = ["HEARTBEAT_STALE_S", "Store", "pid_alive", "series_from_rows"]
+
+if TYPE_CHECKING:
+    def _is_a_run_store(store: Store) -> RunStore:
+        """mypy checks here that the store is the seam the GUI and the CLI are typed against."""
+        return store

@@ -17,9 +17,10 @@ from storage_helpers import SPECIAL, full_run, same_float, special_events, step_
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import StepLogged
-from lrstudio.storage import RunInfo, RunNotFoundError, Series, StoreError
-from lrstudio.storage.models import MetricPointRow, MetricSeriesRow, RunRow, RunTagRow
-from lrstudio.storage.repository import HOSTNAME, utcnow
+from lrstudio.core.runs import RunInfo, Series
+from lrstudio.storage import RunNotFoundError, StoreError
+from lrstudio.storage.models import MetricPointRow, MetricSeriesRow, RunRow, RunTagRow, utcnow
+from lrstudio.storage.recorder import HOSTNAME
 
 
 def _cfg(**kw) -> RunConfig:
@@ -265,7 +266,7 @@ def test_run_ids_out_of_range_are_not_found_with_a_clear_message(store, bad):
     shown = str(bad) if len(str(bad)) < 30 else "a number of"
     calls = (lambda: store.get_run(bad), lambda: store.rename_run(bad, "x"),
              lambda: store.set_notes(bad, "x"), lambda: store.set_tags(bad, ["x"]),
-             lambda: store.delete_run(bad), lambda: store.load_series(bad), lambda: store.series_keys(bad),
+             lambda: store.delete_run(bad), lambda: store.load_series(bad),
              lambda: store.load_many([bad]), lambda: store.recorder(bad), lambda: store.duplicate_config(bad))
     for call in calls:
         with pytest.raises(RunNotFoundError) as err:
