@@ -90,7 +90,7 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(int(s) for s in self.x_train.shape[1:])
 
-    def to_original_units(self, weight: Sequence[float], bias: float) -> tuple[list[float], float]:
+    def to_original_units(self, weight: Sequence[float] | np.ndarray, bias: float) -> tuple[list[float], float]:
         """Turn weights learned on standardised data into ``price = w·x + b`` in original units.
 
         With ``x_s = (x - mx) / sx`` and ``y = sy * y_s + my``:
@@ -538,7 +538,7 @@ def load_digits(val_fraction: float = 0.2, seed: int = 0, limit: int = 0) -> Dat
 
 
 # -- MNIST-format IDX files -----------------------------------------------------------------------
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: str | Path) -> np.ndarray:

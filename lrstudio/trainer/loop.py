@@ -428,8 +428,9 @@ class _Session:
                 ss_tot = float(((yd - yd.mean()) ** 2).sum())
                 out[f"{part}_r2"] = 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
                 out[f"{part}_rmse"] = math.sqrt(ss_res / x.shape[0]) * ds.y_scale
-            w = self.model.linear.weight.detach().double().cpu().numpy().reshape(-1)
-            b = float(self.model.linear.bias.detach().double().cpu())
+            linear: Any = self.model.linear  # the linear model's one nn.Linear
+            w = linear.weight.detach().double().cpu().numpy().reshape(-1)
+            b = float(linear.bias.detach().double().cpu())
         key = "val" if "val_r2" in out else "train"
         if f"{key}_r2" in out:
             out["r2"] = out[f"{key}_r2"]

@@ -88,6 +88,7 @@ def build_model(config: Any, dataset: Dataset) -> nn.Module:
 
     Uses torch's global RNG: the caller seeds it (``torch.manual_seed``) for reproducible weights.
     """
+    model: nn.Module
     if config.model == "linear":
         if dataset.task != "regression":
             raise ParamError("model", "linear", "the cnn model for image data sets", "run")

@@ -145,17 +145,17 @@ class LrstudioScheduler(LRScheduler):
             chunk = self._cache[k] = curve_at(self.spec, steps, b0).tolist()
         return chunk[i]
 
-    def _lrs_at(self, t: int) -> list[float]:
+    def _lrs_at(self, t: int) -> list[Any]:  # floats (torch declares list[float | Tensor])
         lead = self._lead_lr(t)
         b0 = float(self.base_lrs[0])
         if b0 == 0.0:
             return [lead for _ in self.base_lrs]
         return [lead if j == 0 else float(b) * lead / b0 for j, b in enumerate(self.base_lrs)]
 
-    def get_lr(self) -> list[float]:  # torch API: LRs for step self.last_epoch
+    def get_lr(self) -> list[Any]:  # torch API: LRs for step self.last_epoch
         return self._lrs_at(max(0, self.last_epoch))
 
-    def _get_closed_form_lr(self) -> list[float]:  # torch API (step(epoch) form)
+    def _get_closed_form_lr(self) -> list[Any]:  # torch API (step(epoch) form)
         return self._lrs_at(max(0, self.last_epoch))
 
     def step(self, metric: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
