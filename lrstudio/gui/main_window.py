@@ -19,20 +19,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
-    QScrollArea,
     QStyle,
     QTabWidget,
     QToolBar,
@@ -44,13 +41,22 @@ from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import FAILED, RunSummary
-from lrstudio.gui.configure.panel import ConfigPanel
+from lrstudio.gui.configure.dock import ConfigureDock, read_config, write_config
 from lrstudio.gui.controller import TrainingController
 from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url
 from lrstudio.gui.dialogs import errors
+from lrstudio.gui.plots.train_tab import TrainTab, clear_layout, loading_label
 from lrstudio.gui.run_status import RunStatus
 from lrstudio.gui.settings import Preferences
-from lrstudio.services.live_run import LiveRun, RunLength
+from lrstudio.services.live_run import LiveRun
+
+if TYPE_CHECKING:  # the plot modules import pyqtgraph, built after the window shows (deferred_plots)
+    import pyqtgraph as pg
+
+    from lrstudio.core.runs import RunStore
+    from lrstudio.gui.compare import CompareWidget
+    from lrstudio.gui.configure.preview import SchedulePreview
+    from lrstudio.gui.plots.live import LivePlots
 
 STATUS_REFRESH_MS = 1000
 class MainWindow(QMainWindow):
@@ -59,7 +65,7 @@ class MainWindow(QMainWindow):
     database_changed = Signal(str)
     plots_ready = Signal()
 
-    def __init__(self, store: Any, db_url: str, settings: QSettings | None = None,
+    def __init__(self, store: RunStore | None, db_url: str, settings: QSettings | None = None,
                  parent: QWidget | None = None, deferred_plots: bool = False) -> None:
         """``deferred_plots``: build the plot widgets (and import pyqtgraph) on the first turn of
         the event loop, after the window is shown; the app does this to show its window sooner."""
@@ -72,7 +78,8 @@ class MainWindow(QMainWindow):
             self.prefs.remember_database(db_url)
         self._prewarm: QThread | None = None
         self.live_run = LiveRun()  # the run in progress (or the last one): the status bar and the plots read it
-        self._progress_shown_at = 0.0
+        self.run_status = RunStatus(self.statusBar(), self.live_run)
+        self.step_label, self.progress = self.run_status.step_label, self.run_status.progress
         self._closing = False
 
         self.setObjectName("MainWindow")
@@ -146,12 +153,9 @@ class MainWindow(QMainWindow):
         self.action_about.triggered.connect(self._on_about)
 
     def _build_central(self) -> None:
-        self.live_plots: Any = None  # a LivePlots, once _build_plots() ran
-        self.train_page = QWidget()
-        QVBoxLayout(self.train_page).setContentsMargins(0, 0, 0, 0)
-        self.train_page.layout().addWidget(_loading_label())
+        self.train_page = TrainTab(self.live_run, self.run_status)
         # The compare view is built the first time it is needed (start-up time, bench/bench_gui.py).
-        self._compare: Any = None
+        self._compare: CompareWidget | None = None
         self.compare_page = QWidget()
         QVBoxLayout(self.compare_page).setContentsMargins(0, 0, 0, 0)
         self.tabs = QTabWidget()
@@ -164,7 +168,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
 
     @property
-    def compare(self) -> Any:
+    def compare(self) -> CompareWidget:
         """The compare view (a ``CompareWidget``), created on first use."""
         if self._compare is None:
             from lrstudio.gui.compare import CompareWidget
@@ -178,43 +182,19 @@ class MainWindow(QMainWindow):
             self.compare.show_runs(self.runs_panel.selected_run_ids())
 
     def _build_docks(self) -> None:
-        from lrstudio.gui.runs_table import RunsPanel
+        from lrstudio.gui.runs import RunsPanel
 
-        self.config_panel = ConfigPanel()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.config_panel)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.config_scroll = scroll
-        self.start_button = QPushButton(self.action_start.icon(), "Start")
-        self.start_button.setObjectName("startButton")
-        self.start_button.setToolTip(self.action_start.toolTip())
-        self.start_button.clicked.connect(self.action_start.trigger)
-        self.stop_button = QPushButton(self.action_stop.icon(), "Stop")
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.setToolTip(self.action_stop.toolTip())
-        self.stop_button.clicked.connect(self.action_stop.trigger)
-        self.start_hint = QLabel()
-        self.start_hint.setObjectName("startHint")
-        self.start_hint.setWordWrap(True)
-        self.start_hint.setProperty("role", "start-hint")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button, 2)
-        buttons.addWidget(self.stop_button, 1)
-        holder = QWidget()
-        lay = QVBoxLayout(holder)
-        lay.setContentsMargins(0, 0, 0, 4)
-        lay.setSpacing(4)
-        lay.addWidget(scroll, 1)
-        lay.addWidget(self.start_hint)
-        lay.addLayout(buttons)
-        self.config_dock = self._dock("Configure", "configureDock", holder, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.configure = ConfigureDock(self.action_start, self.action_stop)
+        self.config_panel = self.configure.config_panel
+        self.config_scroll = self.configure.config_scroll
+        self.start_button, self.stop_button = self.configure.start_button, self.configure.stop_button
+        self.start_hint = self.configure.start_hint
+        self.config_dock = self._dock("Configure", "configureDock", self.configure, Qt.DockWidgetArea.LeftDockWidgetArea)
 
-        self.preview: Any = None  # a SchedulePreview, once _build_plots() ran
+        self.preview: SchedulePreview | None = None  # once _build_plots() ran
         self.preview_holder = QWidget()
         QVBoxLayout(self.preview_holder).setContentsMargins(0, 0, 0, 0)
-        self.preview_holder.layout().addWidget(_loading_label())
+        self.preview_holder.layout().addWidget(loading_label())
         self.preview_dock = self._dock("Schedule preview", "previewDock", self.preview_holder,
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.splitDockWidget(self.config_dock, self.preview_dock, Qt.Orientation.Vertical)
@@ -231,25 +211,12 @@ class MainWindow(QMainWindow):
 
     def _build_plots(self) -> None:
         """Create the plot widgets (imports pyqtgraph); see ``deferred_plots``."""
-        if self.live_plots is not None:
+        if self.train_page.live_plots is not None:
             return
         from lrstudio.gui.configure.preview import SchedulePreview
-        from lrstudio.gui.plots.live import LivePlots
 
-        for holder in (self.train_page, self.preview_holder):
-            while holder.layout().count():
-                widget = holder.layout().takeAt(0).widget()
-                if widget is not None:
-                    widget.hide()
-                    widget.deleteLater()
-        self.live_plots = LivePlots(self.live_run)
-        self.live_plots.loss_log.setChecked(self.prefs.loss_log_y)
-        self.live_plots.lr_log.setChecked(self.prefs.lr_log_y)
-        if self.prefs.x_axis in ("step", "epoch", "wall"):
-            self.live_plots.set_x_axis(self.prefs.x_axis)
-        if 0.0 <= self.prefs.live_smoothing < 1.0:
-            self.live_plots.set_smoothing(self.prefs.live_smoothing)
-        self.train_page.layout().addWidget(self.live_plots)
+        self.train_page.build_plots(self.prefs)
+        clear_layout(self.preview_holder)
         self.preview = SchedulePreview()
         self.preview.fit_requested.connect(self.config_panel.fit_schedule_to_run)
         self.preview_holder.layout().addWidget(self.preview)
@@ -311,10 +278,7 @@ class MainWindow(QMainWindow):
         self.toolbar = tb
 
     def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.run_status = RunStatus(sb, self.live_run)
-        self.step_label, self.progress = self.run_status.step_label, self.run_status.progress
-        sb.showMessage("Ready")
+        self.statusBar().showMessage("Ready")
 
     # -- preferences -----------------------------------------------------------------------
     def _restore_preferences(self) -> None:
@@ -335,11 +299,7 @@ class MainWindow(QMainWindow):
         p.geometry = bytes(self.saveGeometry().data())
         p.window_state = bytes(self.saveState().data())
         p.last_config_json = self.config_panel.config().to_json(indent=None)
-        if self.live_plots is not None:
-            p.loss_log_y = self.live_plots.loss_log.isChecked()
-            p.lr_log_y = self.live_plots.lr_log.isChecked()
-            p.x_axis = self.live_plots.x_axis
-            p.live_smoothing = self.live_plots.smoothing
+        self.train_page.save_preferences(p)
         p.save(self._settings)
 
     # -- training ----------------------------------------------------------------------------
@@ -370,56 +330,22 @@ class MainWindow(QMainWindow):
         name, title = f"run {run_id}", f"Run {run_id}"
         try:
             info = self.store.get_run(run_id)
-            from lrstudio.gui.runs_table import display_text
+            from lrstudio.gui.runs import display_text
 
             name = display_text(info.name)  # shown in the plots' title and the status bar
             title = f"{name}  ·  {cfg.describe() if cfg else ''}"
         except LrstudioError:
             pass
-        # The run's length (and so the planned LR curve and the x-range) is known here when the
-        # data set is cached (prewarm, or an earlier run): then the plots are reset once, not again
-        # when the worker's RunStarted arrives (each reset redraws every plot, with new axes).
-        run = self.live_run
-        run.start(run_id, name, cfg, self._expected_length(cfg), started_at=time.monotonic())
-        from lrstudio.core.compare import loss_kind
-
-        self.live_plots.reset(title=title, classifier=(cfg is not None and cfg.model == "cnn"),
-                              loss_kind=loss_kind(cfg.to_dict()) if cfg is not None else None)
+        self.train_page.run_started(run_id, name, title, cfg)
         self.tabs.setCurrentWidget(self.train_page)
         self.runs_panel.refresh_run(run_id)
-        self.run_status.started()
         self.statusBar().showMessage(f"Training {name}…")
         self._status_timer.start()
 
     def _on_run_progressed(self, batch: list) -> None:
-        folded = self.live_run.fold(batch)
-        if folded.replanned:
-            self.live_plots.reset()  # the new length and planned LR come from self.live_run
-        self.live_plots.append_events(batch, folded)
-        # The status bar repaints cost GUI time while the worker competes for the GIL: ≤ 4 Hz.
-        now = time.monotonic()
-        if now - self._progress_shown_at >= 0.25:
-            self._progress_shown_at = now
-            self.run_status.update()
+        self.train_page.progressed(batch)
         if self._compare is not None and self.controller.run_id is not None:
             self._compare.invalidate_soon([self.controller.run_id])  # throttled there
-
-    def _expected_length(self, cfg: RunConfig | None) -> RunLength | None:
-        """The run length of ``cfg`` if its data set is already loaded (no loading here: the GUI
-        thread must not parse data); None otherwise."""
-        if cfg is None:
-            return None
-        from lrstudio.core.plan import run_length
-        from lrstudio.gui.controller import cached_dataset
-
-        try:
-            ds = cached_dataset(cfg, load=False)
-            if ds is None or ds.n_train < 1:
-                return None
-            spe, total, epochs = run_length(ds.n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
-            return RunLength(total, spe, epochs)
-        except (LrstudioError, ValueError, TypeError):
-            return None
 
     def _on_status_timer(self) -> None:
         run_id = self.controller.run_id
@@ -428,16 +354,18 @@ class MainWindow(QMainWindow):
             self.run_status.tick(time.monotonic())
 
     @property
+    def live_plots(self) -> LivePlots | None:
+        """The Train tab's plots (None until they are built, see ``deferred_plots``)."""
+        return self.train_page.live_plots
+
+    @property
     def last_summary(self) -> RunSummary | None:
         return self.live_run.summary
 
     def _on_run_finished(self, summary: RunSummary) -> None:
         self._status_timer.stop()
-        self.live_run.finish(summary)
-        self.run_status.finished()
+        self.train_page.finished(summary)
         run_id = self.controller.run_id
-        # The last points are drawn by the plots' timer, one plot per frame (gui/plots/live.py).
-        self.live_plots.mark_finished(summary)
         if run_id is not None:
             self.runs_panel.refresh_run(run_id)
             if self._compare is not None:
@@ -478,7 +406,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         running = self.controller.is_running()
-        valid = self.config_panel.is_valid()
+        valid = self.configure.show_validity()
         can_start = valid and not running and self.store is not None and self.live_plots is not None
         for w in (self.action_start, self.start_button):
             w.setEnabled(can_start)
@@ -488,12 +416,6 @@ class MainWindow(QMainWindow):
         self.action_open_db.setEnabled(not running)
         for action in (self.action_export_history, self.action_export_runs):
             action.setEnabled(self.store is not None)
-        if not valid:
-            errs = self.config_panel.errors()
-            first = next(iter(errs.values()), "")
-            self.start_hint.setText(f"Start is disabled: {first}" if first else "Start is disabled: fix the "
-                                    "marked fields.")
-        self.start_hint.setVisible(not valid)
 
     def _on_duplicate_requested(self, config: RunConfig) -> None:
         if not self.config_panel.try_set_config(config, "This run's configuration cannot be copied into the form."):
@@ -508,10 +430,9 @@ class MainWindow(QMainWindow):
 
     def load_config(self, path: str | Path) -> bool:
         try:
-            cfg = RunConfig.from_file(path)  # as the CLI reads it: UTF-8 (a BOM allowed), named errors
-        except (LrstudioError, ValueError, TypeError) as exc:
-            errors.show_error(self, exc if isinstance(exc, LrstudioError) else str(exc),
-                              context=f"{Path(path).name} is not a usable lrstudio configuration.")
+            cfg = read_config(path)
+        except LrstudioError as exc:
+            errors.show_error(self, exc, context=f"{Path(path).name} is not a usable lrstudio configuration.")
             return False
         if not self.config_panel.try_set_config(cfg, f"{Path(path).name} is not a usable lrstudio configuration."):
             return False
@@ -526,9 +447,9 @@ class MainWindow(QMainWindow):
 
     def save_config(self, path: str | Path) -> bool:
         try:
-            Path(path).write_text(self.config_panel.config().to_json() + "\n", encoding="utf-8")
-        except OSError as exc:
-            errors.show_error(self, f"Cannot write {path}: {exc.strerror or exc}")
+            write_config(path, self.config_panel.config())
+        except LrstudioError as exc:
+            errors.show_error(self, exc)
             return False
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
@@ -589,7 +510,7 @@ class MainWindow(QMainWindow):
 
         export_runs_table_dialog(self, self.store)
 
-    def current_plot_widgets(self) -> list[tuple[str, Any]]:
+    def current_plot_widgets(self) -> list[tuple[str, pg.PlotWidget]]:
         if self.tabs.currentWidget() is self.compare_page:
             widgets = self.compare.plot_widgets()
             return [(w.getPlotItem().titleLabel.text or f"Plot {i + 1}", w) for i, w in enumerate(widgets)]
@@ -635,7 +556,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {display_url(url)}", 5000)
         return True
 
-    def attach_store(self, store: Any, url: str) -> None:
+    def attach_store(self, store: RunStore, url: str) -> None:
         """Use ``store`` (already open) from now on; the window may start without one."""
         self.store, self.db_url = store, url
         self.controller.set_store(store, url)
@@ -708,13 +629,6 @@ class MainWindow(QMainWindow):
             self.store = None
         event.accept()
         super().closeEvent(event)
-
-
-def _loading_label() -> QLabel:
-    label = QLabel("Loading…")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setProperty("role", "loading")
-    return label
 
 
 class _PrewarmThread(QThread):
