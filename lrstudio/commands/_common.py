@@ -67,7 +67,7 @@ def count(text: str) -> int:
 def _is_control(ch: str) -> bool:
     # C0/C1 controls (ESC starts terminal escape codes; CSI \x9b is one on its own), line and
     # paragraph separators, and the bidi embedding/override/isolate characters that make text read
-    # backwards: the same set the GUI's runs table writes out (gui/runs_table.display_text).
+    # backwards: the same set the GUI's runs table writes out (gui/runs/model.display_text).
     return (unicodedata.category(ch) in ("Cc", "Zl", "Zp") or "\u202a" <= ch <= "\u202e"
             or "\u2066" <= ch <= "\u2069")
 

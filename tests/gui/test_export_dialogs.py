@@ -188,3 +188,22 @@ def test_export_says_what_was_written_and_opens_the_folder(qtbot, store, runs, t
     dest = export_plot_dialog(main, w.lr_plot, path=tmp_path / "lr.png")
     assert str(dest) in main.statusBar().currentMessage()
     assert errors == []
+
+
+def test_one_error_dialog_for_the_whole_gui():
+    """Issue 10: every error dialog of the GUI is dialogs.errors.show_error (no module shows its own)."""
+    import re
+    from pathlib import Path
+
+    import lrstudio.gui
+
+    root = Path(lrstudio.gui.__file__).parent
+    own = root / "dialogs" / "errors.py"
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path == own:
+            continue
+        source = path.read_text(encoding="utf-8")
+        if re.search(r"QMessageBox\.(warning|critical)\(|^def show_error\(", source, re.M):
+            offenders.append(str(path.relative_to(root)))
+    assert offenders == []

@@ -8,8 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from lrstudio.core.config import DatasetConfig, RunConfig
-from lrstudio.gui import runs_table
-from lrstudio.gui.runs_table import COLUMN_INDEX, STATUS_COLORS, RunsPanel
+from lrstudio.gui.dialogs import errors
+from lrstudio.gui.runs import COLUMN_INDEX, STATUS_COLORS, RunsPanel
+from lrstudio.gui.runs import panel as runs_table
 
 pytestmark = pytest.mark.gui
 
@@ -106,7 +107,7 @@ def test_rename_through_inline_edit(panel, filled, qtbot):
 def test_rename_error_is_a_message_not_a_crash(panel, filled, monkeypatch):
     store, ids = filled
     shown = []
-    monkeypatch.setattr(runs_table, "show_error", lambda parent, title, exc: shown.append(str(exc)))
+    monkeypatch.setattr(errors, "show_error", lambda parent, exc, title="lrstudio", context="": shown.append(str(exc)))
     row = panel.model.row_of(ids["mid"])
     panel.model.setData(panel.model.index(row, COLUMN_INDEX["name"]), "x" * 300)
     assert shown and "200 characters" in shown[0]
