@@ -12,9 +12,9 @@ be a file path or any SQLAlchemy URL. Only the default location's folder is ever
 refuses it otherwise (a typo must not start an empty database somewhere else).
 
 Whether a database URL names an SQLite file, and which, is answered here and nowhere else
-(:func:`sqlite_path`, :func:`is_sqlite_memory`; issue 10): the store, the CLI and the GUI all ask,
-and the GUI must not import SQLAlchemy to do it. The parsing follows SQLAlchemy's ``make_url``
-(``tests/test_paths.py`` compares the two).
+(:func:`sqlite_path`, :func:`is_sqlite_memory`, :func:`display_db_url`; issue 10): the store, the
+CLI and the GUI all ask, and the GUI must not import SQLAlchemy to do it. The parsing follows
+SQLAlchemy's ``make_url`` (``tests/test_paths.py`` compares the two).
 """
 
 from __future__ import annotations
@@ -130,3 +130,16 @@ def is_sqlite_memory(url: str) -> bool:
     """True for an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``):
     it exists only inside the process (and the engine) that opened it."""
     return _sqlite_database(url) == ""
+
+
+def display_db_url(url: str) -> str:
+    """What a window shows for a database: the SQLite file's path, or the URL without its password
+    (``postgresql+psycopg://me:***@host/db``, as SQLAlchemy's ``render_as_string`` hides it)."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    m = _URL.match(str(url))
+    if m is None or m["password"] is None:
+        return str(url)
+    start, end = m.span("password")
+    return url[:start] + "***" + url[end:]

@@ -76,3 +76,18 @@ def test_an_sqlite_uri_names_its_file(tmp_path):
 
 def test_resolve_db_and_sqlite_path_agree(tmp_path):
     assert paths.sqlite_path(paths.resolve_db(str(tmp_path / "r.sqlite"))) == tmp_path / "r.sqlite"
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://me:secret@db.example:5432/runs", "postgresql://me@h/db",
+                                 "postgresql://h/db?sslmode=require", "mysql+pymysql://a:b%40c@h/x"])
+def test_display_db_url_hides_the_password_as_sqlalchemy_does(url):
+    from sqlalchemy.engine import make_url
+
+    assert paths.display_db_url(url) == make_url(url).render_as_string(hide_password=True)
+    assert "secret" not in paths.display_db_url(url)
+
+
+def test_display_db_url_shows_an_sqlite_file_as_its_path(tmp_path):
+    assert paths.display_db_url(f"sqlite:///{tmp_path / 'r.sqlite'}") == str(tmp_path / "r.sqlite")
+    assert paths.display_db_url("sqlite:///runs.sqlite") == "runs.sqlite"
+    assert paths.display_db_url("not a url") == "not a url"

@@ -334,14 +334,6 @@ def format_summary(stored: StoredRun) -> str:
     return "\n".join(lines)
 
 
-def db_file_of(url: str) -> Path | None:
-    """The SQLite file behind ``url``, or None for another database."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
-        return Path(url[len(prefix):])
-    return None
-
-
 def exit_code(summary: Any) -> int:
     """0 for a run that ran (completed, stopped, diverged: divergence is a result), 1 for failed."""
     return 1 if summary.status == "failed" else 0

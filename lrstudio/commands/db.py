@@ -19,15 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.engine import make_url
-
+    from lrstudio.paths import display_db_url
     from lrstudio.storage import migrate
-    from lrstudio.storage.engine import sqlite_path
 
     url = db_url(args)
     if args.action == "path":
-        path = sqlite_path(url)
-        print(path if path is not None else make_url(url).render_as_string(hide_password=True))
+        print(display_db_url(url))
         return 0
     if args.action == "current":
         state = migrate.probe(url)

@@ -12,8 +12,9 @@ import argparse
 from pathlib import Path
 
 from lrstudio.commands._common import add_db_option, db_url
-from lrstudio.commands._run import db_file_of, exit_code, format_summary, run_and_store
+from lrstudio.commands._run import exit_code, format_summary, run_and_store
 from lrstudio.core.config import DatasetConfig, RunConfig
+from lrstudio.paths import sqlite_path
 
 WARMUP_STEPS = 100
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     url = db_url(args)
     cfg = demo_config(args.steps, args.seed)
     stored = run_and_store(cfg, url, name=cfg.name, progress=not args.quiet)
-    db_file = db_file_of(url)
+    db_file = sqlite_path(url)
     if args.out:
         out = Path(args.out).expanduser()
     else:

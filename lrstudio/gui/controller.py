@@ -37,6 +37,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from lrstudio.core.config import RunConfig
 from lrstudio.core.events import RunSummary
+from lrstudio.paths import is_sqlite_memory
 from lrstudio.services import runtime
 from lrstudio.services.runtime import DESKTOP, RuntimeOptions
 from lrstudio.services.training_run import check_before_run, execute_run
@@ -180,7 +181,8 @@ class TrainingController(QObject):
         self._error = None
         thread = QThread()
         thread.setObjectName(f"lrstudio-train-{run_id}")
-        shared = self._store if _single_connection_url(self._db_url) else None
+        # In-memory SQLite cannot be opened a second time: the worker must share the app's store.
+        shared = self._store if is_sqlite_memory(self._db_url) else None
         worker = TrainingWorker(config, self._db_url, run_id, store=shared, options=self._options)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
@@ -250,8 +252,3 @@ class TrainingController(QObject):
         else:  # pragma: no cover - the worker always emits one of the two
             self.failed.emit(RuntimeError("the training thread ended without a result"))
 
-
-def _single_connection_url(url: str) -> bool:
-    """In-memory SQLite cannot be opened a second time: the worker must share the app's store."""
-    u = url.lower()
-    return u.startswith("sqlite") and (u in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in u)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from lrstudio.core.errors import LrstudioError
+from lrstudio.paths import display_db_url
 
 # The database is polled for changes made by other processes or windows, as TensorBoard polls its
 # logdir (issue 9). A poll that finds nothing new is one cheap query (Store.data_version()); one
@@ -37,14 +38,7 @@ DB_FULL_SYNC_S = 10.0
 
 def display_url(url: str) -> str:
     """What the title bar shows for a database: a file path, or the URL without its password."""
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return url[len("sqlite:///"):]
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return display_db_url(url)
 
 
 def db_url_from_text(text: str) -> str:
