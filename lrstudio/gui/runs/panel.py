@@ -49,6 +49,7 @@ from lrstudio.gui.runs.model import (
     RunsTableModel,
     display_text,
 )
+from lrstudio.paths import sqlite_path
 
 __all__ = ["SYNC_NEWEST", "RunsPanel", "ask_text", "confirm", "database_folder"]
 
@@ -94,16 +95,8 @@ def database_folder(store: object) -> Path | None:
         value = getattr(store, attr, None)
         if isinstance(value, (str, Path)) and str(value):
             return Path(value).expanduser().resolve().parent
-    url = str(getattr(store, "url", "") or "")
-    if url.startswith("sqlite"):
-        _, _, rest = url.partition(":///")
-        rest = rest.split("?", 1)[0]
-        if rest and rest != ":memory:":
-            path = Path(rest)
-            if not path.is_absolute() and url.startswith("sqlite:////"):
-                path = Path("/" + rest)
-            return path.expanduser().resolve().parent
-    return None
+    path = sqlite_path(str(getattr(store, "url", "") or ""))
+    return None if path is None else path.expanduser().resolve().parent
 
 
 # -- the panel -----------------------------------------------------------------------------------
