@@ -40,11 +40,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from lrstudio import __version__
-from lrstudio.paths import alembic_dir, sqlite_path
+from lrstudio.paths import alembic_dir, display_db_url, sqlite_path
 from lrstudio.storage import engine as _engine
 from lrstudio.storage.engine import (
     SQLITE_NOTADB,
@@ -101,8 +100,7 @@ def head_revision() -> str:
 
 
 def _describe(url: str) -> str:
-    path = sqlite_path(url)
-    return str(path) if path is not None else make_url(url).render_as_string(hide_password=True)
+    return display_db_url(url)
 
 
 def _state(url: str, revision: str | None, writer_version: str | None) -> DbState:
