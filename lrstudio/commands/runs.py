@@ -6,17 +6,17 @@ import argparse
 import math
 
 from lrstudio.commands._common import add_db_option, count, db_url, terminal_safe
+from lrstudio.core.runs import RUN_STATUSES
 
 SORT_KEYS = ("created", "id", "name", "status", "model", "optimizer", "schedule", "lr", "final_loss",
              "best_loss", "best_val_loss", "best_accuracy", "steps", "duration")
-STATUSES = ("queued", "running", "completed", "stopped", "diverged", "failed", "interrupted")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("runs", help="list stored runs (filter, sort)",
                        description="List the runs in the database as a table.")
     add_db_option(p)
-    p.add_argument("--status", action="append", choices=STATUSES, help="only runs with this status (repeatable)")
+    p.add_argument("--status", action="append", choices=RUN_STATUSES, help="only runs with this status (repeatable)")
     p.add_argument("--model", help="only this model (linear, cnn)")
     p.add_argument("--optimizer", help="only this optimizer (sgd, adam, ...)")
     p.add_argument("--schedule", help="only this schedule (constant, cosine, ...)")
