@@ -28,7 +28,8 @@ from lrstudio.core.data import val_rows
 from lrstudio.core.datasets import DATASETS, known_train_size
 from lrstudio.core.params import ParamError
 
-__all__ = ["DEFAULT_ROWS", "RunPlan", "estimate_train_rows", "is_metric_driven", "plan_run", "run_length"]
+__all__ = ["DEFAULT_ROWS", "RunPlan", "estimate_train_rows", "is_metric_driven", "plan_run", "planned_lr",
+           "run_length"]
 
 #: Rows assumed for a data set whose size cannot be estimated (a csv path that does not exist yet).
 DEFAULT_ROWS = 1000
@@ -84,9 +85,19 @@ class RunPlan:
     def planned_lr(self) -> np.ndarray:
         """The LR of every optimizer step (``total_steps`` values): per-epoch schedules repeat each
         epoch's LR for its steps. Raises the schedule's error for an invalid spec."""
-        if self.unit == "epoch":
-            return np.repeat(self.schedule_lr(), self.steps_per_epoch)[:self.total_steps]
-        return np.asarray(schedules.lr_curve(self.schedule, self.total_steps, self.base_lr))
+        return planned_lr(self.schedule, self.base_lr, self.unit, self.total_steps, self.epochs,
+                          self.steps_per_epoch)
+
+
+def planned_lr(schedule: Any, base_lr: float, unit: str, total_steps: int, epochs: int,
+               steps_per_epoch: int) -> np.ndarray:
+    """The LR planned for each optimizer step of a run of this length (element ``i``: step
+    ``i + 1``); :meth:`RunPlan.planned_lr` for a plan, this for a length a running run announced
+    (``RunStarted``). Raises the schedule's error for an invalid spec."""
+    if unit == "epoch":
+        per_epoch = schedules.lr_curve(schedule, max(1, epochs), base_lr)
+        return np.repeat(per_epoch, max(1, steps_per_epoch))[:total_steps]
+    return np.asarray(schedules.lr_curve(schedule, total_steps, base_lr))
 
 
 @lru_cache(maxsize=16)

@@ -47,13 +47,11 @@ def planned_lr(config: RunConfig | None, length: RunLength | None) -> np.ndarray
     the length is unknown or the schedule cannot be computed (a metric-driven schedule, say)."""
     if config is None or length is None or not length.total_steps:
         return None
-    from lrstudio.core.schedules import lr_curve
+    from lrstudio.core.plan import planned_lr as plan_lr
 
     try:
-        if config.schedule_unit == "epoch":
-            per_epoch = lr_curve(config.schedule, max(1, length.epochs), config.lr)
-            return np.repeat(per_epoch, max(1, length.steps_per_epoch))[:length.total_steps]
-        return lr_curve(config.schedule, length.total_steps, config.lr)
+        return plan_lr(config.schedule, config.lr, config.schedule_unit, length.total_steps, length.epochs,
+                       length.steps_per_epoch)
     except (LrstudioError, ValueError):
         return None
 

@@ -115,18 +115,15 @@ def check_before_run(config: RunConfig | Mapping[str, Any], *, n_train: int | No
 def fit_warnings(cfg: RunConfig, n_train: int | None = None) -> tuple[str, ...]:
     """Sentences saying how the schedule does not fit this run's length (empty when it fits, or
     when the length is unknown before the data loads: a csv or mnist data set)."""
-    from lrstudio.core.datasets import known_train_size
-    from lrstudio.core.plan import run_length
+    from lrstudio.core.params import ParamError
+    from lrstudio.core.plan import plan_run
     from lrstudio.core.schedules import schedule_fit
 
-    if n_train is None:
-        n_train = known_train_size(cfg.dataset)
-    if n_train is None or n_train < 1:
+    try:
+        plan = plan_run(cfg, n_train, estimate=False)
+    except (LookupError, ParamError):  # size unknown before the data load, or no training example
         return ()
-    _spe, total, epochs = run_length(n_train, cfg.batch_size, cfg.epochs, cfg.max_steps)
-    if cfg.schedule_unit == "epoch":
-        return schedule_fit(cfg.schedule, epochs, unit="epoch").warnings
-    return schedule_fit(cfg.schedule, total).warnings
+    return schedule_fit(cfg.schedule, plan.schedule_steps, unit=plan.unit).warnings
 
 
 # -- the whole run ---------------------------------------------------------------------------------------

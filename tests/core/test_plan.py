@@ -71,3 +71,14 @@ def test_plan_is_frozen():
     assert isinstance(plan, RunPlan)
     with pytest.raises(AttributeError):
         plan.total_steps = 3  # type: ignore[misc]
+
+
+def test_planned_lr_of_an_announced_length_equals_the_plans():
+    from lrstudio.core.plan import planned_lr
+
+    spec = {"name": "cosine", "params": {"T_max": 7}}
+    cfg = RunConfig(batch_size=30, epochs=7, lr=0.2, schedule=spec, schedule_unit="epoch")
+    plan = plan_run(cfg, n_train=100)  # 4 steps an epoch, 28 steps
+    got = planned_lr(spec, 0.2, "epoch", plan.total_steps, plan.epochs, plan.steps_per_epoch)
+    np.testing.assert_array_equal(got, plan.planned_lr())
+    np.testing.assert_array_equal(planned_lr(spec, 0.2, "step", 10, 1, 10), lr_curve(spec, 10, 0.2))
