@@ -57,9 +57,9 @@ def test_schedules_without_a_length_fit_any_run():
 
 def test_milestones_past_the_end_are_named():
     rep = schedule_fit({"name": "multistep", "params": {"milestones": [30, 2000, 3000]}}, 1350)
-    assert rep.warnings == ("milestones 2,000, 3,000 fall after the run's end (1,350 steps) and never apply",)
+    assert rep.warnings == ("milestones 2,000, 3,000 fall after the run's end (1,350 steps): they never apply",)
     rep = schedule_fit({"name": "step", "params": {"step_size": 5000}}, 1350)
-    assert "never decays" in rep.warnings[0]
+    assert rep.warnings == ("step_size 5,000 falls after the run's end (1,350 steps): the LR never decays",)
 
 
 @pytest.mark.parametrize("spec, total", [
@@ -97,3 +97,23 @@ def test_fit_to_run_leaves_lengthless_schedules_alone():
 def test_invalid_spec_raises_the_schedule_error():
     with pytest.raises(ScheduleError):
         schedule_fit({"name": "nope"}, 100)
+
+
+def test_fit_asks_each_registration_and_names_no_schedule():
+    """The lengths live in each schedule's registration (ScheduleInfo.lengths), not in fit.py."""
+    import inspect
+
+    from lrstudio.core.schedules import SCHEDULES, fit
+
+    source = inspect.getsource(fit)
+    assert '["name"] ==' not in source and "name in (" not in source
+    named = [n for n in SCHEDULES if f'== "{n}"' in source or f'"{n}":' in source]
+    assert named == []
+
+
+def test_milestones_of_nested_schedules_are_checked_where_they_start():
+    spec = {"name": "sequential", "params": {"milestones": [100], "schedules": [
+        {"name": "constant"}, {"name": "multistep", "params": {"milestones": [50, 900]}}]}}
+    rep = schedule_fit(spec, 500)
+    # the child starts at step 100, so of the run's 500 steps it sees 400: 900 never applies
+    assert rep.warnings == ("milestones 900 falls after the run's end (400 steps): it never applies",)

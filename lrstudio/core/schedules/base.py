@@ -74,6 +74,43 @@ ScalarSourceFn = Callable[[dict[str, Any], float, SourceContext], list[str]]
 
 
 @dataclass(frozen=True)
+class Lengths:
+    """How a schedule's own length relates to the run, for :mod:`lrstudio.core.schedules.fit`.
+
+    Each hook sits in the schedule's registration (one owner per fact); nested schedules are
+    reached through the callable the hook is given, never by name.
+
+    Attributes
+    ----------
+    own:
+        ``own(p, length_of) -> int | None``: steps after which the schedule has done what it was
+        declared to do (cosine: ``T_max``); ``length_of(spec)`` gives a nested spec's.
+    fit:
+        ``fit(p, total, fit_child) -> p``: a copy of ``p`` whose length parameters make it last
+        ``total`` steps; ``fit_child(spec, total)`` fits a nested spec.
+    milestones:
+        ``milestones(p) -> [(param, steps, consequence)]``: steps at which something is meant to
+        happen, which must fall inside the run to have any effect (multistep ``milestones``, step
+        ``step_size``), and what a user misses when they do not (``""``: "never applies").
+    children:
+        ``children(p) -> [(start, spec)]``: nested specs and the step at which each starts.
+    after:
+        ``after(p, total) -> str | None``: what the LR does past the schedule's end in words,
+        when the held value does not say it (cosine with ``after_end='rise'`` starts over).
+    """
+
+    own: Callable[[dict[str, Any], Callable[[dict[str, Any]], int | None]], int | None] | None = None
+    fit: Callable[[dict[str, Any], int, Callable[[dict[str, Any], int], dict[str, Any]]],
+                  dict[str, Any]] | None = None
+    milestones: Callable[[dict[str, Any]], list[tuple[str, list[int], str]]] | None = None
+    children: Callable[[dict[str, Any]], list[tuple[int, dict[str, Any]]]] | None = None
+    after: Callable[[dict[str, Any], int], str | None] | None = None
+
+
+NO_LENGTHS = Lengths()
+
+
+@dataclass(frozen=True)
 class ScheduleInfo:
     """Declaration of one schedule.
 
@@ -104,6 +141,8 @@ class ScheduleInfo:
         Optional :data:`ScalarSourceFn`: the curve as a Python function of one step (the ``LambdaLR``
         fallback of the code export). Both sit next to the curve in the schedule's module, so the
         PyTorch export is not a second copy of the catalogue (issue 10).
+    lengths:
+        :class:`Lengths`: the schedule's own length, how to fit it to a run, and its milestones.
     """
 
     name: str
@@ -118,6 +157,7 @@ class ScheduleInfo:
     run_length: Callable[[dict[str, Any]], list[tuple[str, int]]] | None = None
     torch_native: TorchNativeFn | None = None
     scalar_source: ScalarSourceFn | None = None
+    lengths: Lengths = NO_LENGTHS
 
 
 SCHEDULES: dict[str, ScheduleInfo] = {}
@@ -135,6 +175,7 @@ def register_schedule(
     run_length: Callable[[dict[str, Any]], list[tuple[str, int]]] | None = None,
     torch_native: TorchNativeFn | None = None,
     scalar_source: ScalarSourceFn | None = None,
+    lengths: Lengths = NO_LENGTHS,
 ) -> Callable[[CurveFn], CurveFn]:
     """Register ``fn(p, t, base_lr, metrics)`` as the closed form of schedule ``name``."""
 
@@ -145,6 +186,7 @@ def register_schedule(
             name=name, title=title, source=source, formula=formula, params=tuple(params),
             metric_driven=metric_driven, doc=_dedent(fn.__doc__ or ""), curve=fn, check=check,
             run_length=run_length, torch_native=torch_native, scalar_source=scalar_source,
+            lengths=lengths,
         )
         return fn
 

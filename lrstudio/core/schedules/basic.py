@@ -14,6 +14,7 @@ import numpy as np
 
 from lrstudio.core.params import Param
 from lrstudio.core.schedules.base import (
+    Lengths,
     ScheduleError,
     SourceContext,
     piecewise,
@@ -97,6 +98,7 @@ def _piecewise_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> 
     ),
     check=_check_piecewise,
     scalar_source=_piecewise_source,
+    lengths=Lengths(milestones=lambda p: [("boundaries", list(p["boundaries"]), "")]),
 )
 def piecewise_constant(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Constant pieces between boundaries.
@@ -148,6 +150,7 @@ def _levels(t: np.ndarray, size: int, offset: int = 0) -> tuple[np.ndarray, np.n
     ),
     torch_native=lambda p, base_lr: f"StepLR(optimizer, step_size={p['step_size']}, gamma={p['gamma']!r})",
     scalar_source=lambda p, base_lr, ctx: [f"return {base_lr!r} * {p['gamma']!r} ** (step // {p['step_size']})"],
+    lengths=Lengths(milestones=lambda p: [("step_size", [p["step_size"]], "the LR never decays")]),
 )
 def step(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Decay by ``gamma`` every ``step_size`` steps (torch ``StepLR``, Paddle ``StepDecay``).
@@ -171,6 +174,7 @@ def step(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) 
     torch_native=lambda p, base_lr: f"MultiStepLR(optimizer, milestones={p['milestones']!r}, gamma={p['gamma']!r})",
     scalar_source=lambda p, base_lr, ctx: [
         f"return {base_lr!r} * {p['gamma']!r} ** sum(1 for m in {p['milestones']!r} if m <= step)"],
+    lengths=Lengths(milestones=lambda p: [("milestones", list(p["milestones"]), "")]),
 )
 def multistep(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Decay by ``gamma`` at each milestone (torch ``MultiStepLR``, Paddle ``MultiStepDecay``).
@@ -270,6 +274,14 @@ def _polynomial_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) ->
     return [f"return ({base_lr!r} - {p['end_lr']!r}) * (1.0 - {frac}) ** {p['power']!r} + {p['end_lr']!r}"]
 
 
+def _poly_fit(p: dict[str, Any], total: int, _fit: Any) -> dict[str, Any]:
+    return p if p["cycle"] else {**p, "decay_steps": total}
+
+
+_POLY_LENGTHS = Lengths(own=lambda p, _len: None if p["cycle"] else int(p["decay_steps"]), fit=_poly_fit)
+
+
+
 @register_schedule(
     "polynomial",
     title="Polynomial decay",
@@ -286,6 +298,7 @@ def _polynomial_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) ->
         f"PolynomialLR(optimizer, total_iters={p['decay_steps']}, power={p['power']!r})"
         if p["end_lr"] == 0.0 and not p["cycle"] else None),
     scalar_source=_polynomial_source,
+    lengths=_POLY_LENGTHS,
 )
 def polynomial(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Polynomial decay from ``base_lr`` to ``end_lr`` over ``decay_steps``.
@@ -398,6 +411,7 @@ def factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None
     scalar_source=lambda p, base_lr, ctx: [
         f"return {base_lr!r} * {p['factor']!r} ** "
         f"sum(1 for s in {p['steps']!r} if s {'<' if p['convention'] == 'd2l' else '<='} step)"],
+    lengths=Lengths(milestones=lambda p: [("steps", list(p["steps"]), "")]),
 )
 def multi_factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Multiply by ``factor`` after each listed step.
@@ -506,6 +520,17 @@ def _wsd_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[s
             f"return {b} * {r!r}"]
 
 
+def _wsd_fit(p: dict[str, Any], total: int, _fit: Any) -> dict[str, Any]:
+    """Keep the warm-up; stable and decay keep their proportions and fill the rest of the run."""
+    w, s, d = p["num_warmup_steps"], p["num_stable_steps"], p["num_decay_steps"]
+    room = total - w
+    if room <= 0 or s + d <= 0:
+        return p
+    new_d = round(room * d / (s + d))
+    return {**p, "num_decay_steps": new_d, "num_stable_steps": room - new_d}
+
+
+
 @register_schedule(
     "wsd",
     title="Warmup-stable-decay",
@@ -524,6 +549,7 @@ def _wsd_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[s
     ),
     run_length=_wsd_len,
     scalar_source=_wsd_source,
+    lengths=Lengths(own=lambda p, _len: int(p["num_warmup_steps"] + p["num_stable_steps"] + p["num_decay_steps"]), fit=_wsd_fit),
 )
 def wsd(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Warmup-stable-decay (HF ``get_wsd_schedule``).

@@ -10,6 +10,7 @@ import numpy as np
 
 from lrstudio.core.params import Param
 from lrstudio.core.schedules.base import (
+    Lengths,
     ScheduleError,
     SourceContext,
     _curve,
@@ -97,6 +98,21 @@ def _warmup_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> lis
             f"return {inner}(step - {w})"]
 
 
+def _warmup_own(p: dict[str, Any], length_of: Any) -> int | None:
+    inner = length_of(p["inner"])
+    return None if inner is None else int(p["warmup_steps"]) + inner
+
+
+def _warmup_fit(p: dict[str, Any], total: int, fit: Any) -> dict[str, Any]:
+    room = total - p["warmup_steps"]
+    return {**p, "inner": fit(p["inner"], room)} if room >= 1 else p
+
+
+_WARMUP_LENGTHS = Lengths(own=_warmup_own, fit=_warmup_fit,
+                          children=lambda p: [(int(p["warmup_steps"]), p["inner"])])
+
+
+
 @register_schedule(
     "linear_warmup",
     title="Linear warm-up + schedule",
@@ -112,6 +128,7 @@ def _warmup_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> lis
     ),
     run_length=lambda p: [("warmup_steps", p["warmup_steps"])],
     scalar_source=_warmup_source,
+    lengths=_WARMUP_LENGTHS,
 )
 def linear_warmup(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Linear warm-up, then any schedule (Paddle ``LinearWarmup``).
@@ -182,6 +199,27 @@ def _sequential_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) ->
             f"start = {[0, *p['milestones']]!r}[k]", f"return [{', '.join(names)}][k](step - start)"]
 
 
+def _sequential_own(p: dict[str, Any], length_of: Any) -> int | None:
+    last = length_of(p["schedules"][-1])
+    return None if last is None else int(p["milestones"][-1] if p["milestones"] else 0) + last
+
+
+def _sequential_fit(p: dict[str, Any], total: int, fit: Any) -> dict[str, Any]:
+    """Fit the last schedule to what follows the last milestone."""
+    room = total - (p["milestones"][-1] if p["milestones"] else 0)
+    if room < 1:
+        return p
+    return {**p, "schedules": [*p["schedules"][:-1], fit(p["schedules"][-1], room)]}
+
+
+_SEQUENTIAL_LENGTHS = Lengths(
+    own=_sequential_own, fit=_sequential_fit,
+    milestones=lambda p: [("milestones", list(p["milestones"]), "")],
+    children=lambda p: list(zip([0, *p["milestones"]], p["schedules"])),
+)
+
+
+
 @register_schedule(
     "sequential",
     title="Sequential",
@@ -198,6 +236,7 @@ def _sequential_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) ->
     check=_check_sequential,
     torch_native=_sequential_torch,
     scalar_source=_sequential_source,
+    lengths=_SEQUENTIAL_LENGTHS,
 )
 def sequential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Chain schedules at milestones (torch ``SequentialLR``).

@@ -12,6 +12,7 @@ import numpy as np
 
 from lrstudio.core.params import Param
 from lrstudio.core.schedules.base import (
+    Lengths,
     ScheduleError,
     SourceContext,
     as_range,
@@ -44,6 +45,20 @@ def _cosine_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> lis
     return [*body, f"return {floor!r} + ({b} - {floor!r}) * (1 + math.cos(math.pi * ({s} - {w}) / {T - w})) / 2"]
 
 
+def _cosine_after(p: dict[str, Any], total: int) -> str | None:
+    if p["after_end"] != "rise":
+        return None
+    halves = total / max(1, p["T_max"] - p["warmup_steps"])
+    return f"the cosine rises again afterwards ({halves:.1f} half-cycles in the run)"
+
+
+_COSINE_LENGTHS = Lengths(
+    own=lambda p, _len: int(p["T_max"]),
+    fit=lambda p, total, _fit: {**p, "T_max": total} if total > p["warmup_steps"] else p,
+    after=_cosine_after,
+)
+
+
 @register_schedule(
     "cosine",
     title="Cosine annealing",
@@ -68,6 +83,7 @@ def _cosine_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> lis
     run_length=lambda p: [("warmup_steps", p["warmup_steps"])],
     torch_native=_cosine_torch,
     scalar_source=_cosine_source,
+    lengths=_COSINE_LENGTHS,
 )
 def cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """Half-cosine from ``base_lr`` down to a floor.
@@ -317,6 +333,11 @@ def _linear_cosine_source(p: dict[str, Any], base_lr: float, ctx: SourceContext)
             f"return max(0.0, {b} * (({p['alpha']!r} + linear) * cosine + {p['beta']!r}))"]
 
 
+_DECAY_LENGTHS = Lengths(own=lambda p, _len: int(p["decay_steps"]),
+                         fit=lambda p, total, _fit: {**p, "decay_steps": total})
+
+
+
 @register_schedule(
     "linear_cosine",
     title="Linear cosine decay",
@@ -324,6 +345,7 @@ def _linear_cosine_source(p: dict[str, Any], base_lr: float, ctx: SourceContext)
     formula="g = min(t, decay_steps); lr = base_lr * ((alpha + (D - g)/D) * 0.5 * (1 + cos(2 pi num_periods g/D)) + beta)",
     params=_LC_PARAMS,
     scalar_source=_linear_cosine_source,
+    lengths=_DECAY_LENGTHS,
 )
 def linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """TF ``linear_cosine_decay`` (Bello et al. 2017).
@@ -351,6 +373,7 @@ def linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any
         Param("seed", "int", 0, "Seed of the noise (the same seed gives the same curve)", low=0, high=2**32 - 1),
     ),
     scalar_source=_linear_cosine_source,
+    lengths=_DECAY_LENGTHS,
 )
 def noisy_linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """TF ``noisy_linear_cosine_decay`` with reproducible noise.
@@ -559,6 +582,7 @@ def _one_cycle_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> 
     check=_check_one_cycle,
     torch_native=_one_cycle_torch,
     scalar_source=_one_cycle_source,
+    lengths=Lengths(own=lambda p, _len: int(p["total_steps"]), fit=lambda p, total, _fit: {**p, "total_steps": max(2, total)}),
 )
 def one_cycle(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
     """One-cycle policy (Smith & Topin), phases as torch ``OneCycleLR._schedule_phases``.

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lrstudio.core.schedules.base import curve_at, validate_spec
+from lrstudio.core.schedules.base import SCHEDULES, curve_at, validate_spec
 
 __all__ = ["FitReport", "fit_to_run", "schedule_fit", "schedule_length"]
 
@@ -53,27 +53,11 @@ class FitReport:
         return not self.warnings
 
 
-# -- the length of each schedule family -------------------------------------------------------------
+# -- the length of each schedule family: asked of its registration (ScheduleInfo.lengths) -------------
 def _own_length(norm: dict[str, Any]) -> int | None:
     """Steps after which the schedule has done what it was declared to do, or None."""
-    name, p = norm["name"], norm["params"]
-    if name == "cosine":
-        return int(p["T_max"])
-    if name == "one_cycle":
-        return int(p["total_steps"])
-    if name == "polynomial":
-        return None if p["cycle"] else int(p["decay_steps"])
-    if name in ("linear_cosine", "noisy_linear_cosine"):
-        return int(p["decay_steps"])
-    if name == "wsd":
-        return int(p["num_warmup_steps"] + p["num_stable_steps"] + p["num_decay_steps"])
-    if name == "linear_warmup":
-        inner = _own_length(p["inner"])
-        return None if inner is None else int(p["warmup_steps"]) + inner
-    if name == "sequential":
-        last = _own_length(p["schedules"][-1])
-        return None if last is None else int(p["milestones"][-1]) + last
-    return None
+    own = SCHEDULES[norm["name"]].lengths.own
+    return None if own is None else own(norm["params"], _own_length)
 
 
 def schedule_length(spec: Any) -> int | None:
@@ -83,33 +67,9 @@ def schedule_length(spec: Any) -> int | None:
 
 def _fit(norm: dict[str, Any], total: int) -> dict[str, Any]:
     """``norm`` with its length parameters set so that it lasts ``total`` steps (a new dict)."""
-    name, p = norm["name"], dict(norm["params"])
-    if name == "cosine":
-        if total > p["warmup_steps"]:
-            p["T_max"] = total
-    elif name == "one_cycle":
-        p["total_steps"] = max(2, total)
-    elif name == "polynomial":
-        if not p["cycle"]:
-            p["decay_steps"] = total
-    elif name in ("linear_cosine", "noisy_linear_cosine"):
-        p["decay_steps"] = total
-    elif name == "wsd":
-        w, s, d = p["num_warmup_steps"], p["num_stable_steps"], p["num_decay_steps"]
-        room = total - w
-        if room > 0 and s + d > 0:
-            # keep the warm-up; stable and decay keep their proportions and fill the rest
-            new_d = round(room * d / (s + d))
-            p["num_decay_steps"], p["num_stable_steps"] = new_d, room - new_d
-    elif name == "linear_warmup":
-        room = total - p["warmup_steps"]
-        if room >= 1:
-            p["inner"] = _fit(p["inner"], room)
-    elif name == "sequential":
-        room = total - p["milestones"][-1] if p["milestones"] else total
-        if room >= 1:
-            p["schedules"] = [*p["schedules"][:-1], _fit(p["schedules"][-1], room)]
-    return {"name": name, "params": p}
+    fit = SCHEDULES[norm["name"]].lengths.fit
+    params = dict(norm["params"]) if fit is None else fit(dict(norm["params"]), total, _fit)
+    return {"name": norm["name"], "params": params}
 
 
 def fit_to_run(spec: Any, total: int) -> dict[str, Any]:
@@ -134,9 +94,10 @@ def _n(x: float) -> str:
 
 def _after_end(norm: dict[str, Any], length: int, total: int) -> str:
     """What the LR does between the schedule's end and the run's end, in words."""
-    if norm["name"] == "cosine" and norm["params"]["after_end"] == "rise":
-        halves = total / max(1, norm["params"]["T_max"] - norm["params"]["warmup_steps"])
-        return f"the cosine rises again afterwards ({halves:.1f} half-cycles in the run)"
+    after = SCHEDULES[norm["name"]].lengths.after
+    said = None if after is None else after(norm["params"], total)
+    if said is not None:
+        return said
     try:
         tail = curve_at(norm, np.asarray([length, total - 1], dtype=np.int64), 1.0)
     except Exception:  # a curve that cannot be evaluated is reported by validation, not here
@@ -149,26 +110,20 @@ def _after_end(norm: dict[str, Any], length: int, total: int) -> str:
 
 
 def _unused_milestones(norm: dict[str, Any], total: int, unit: str) -> list[str]:
-    name, p = norm["name"], norm["params"]
+    """Milestones (and the like) of ``norm`` and its nested schedules that fall after the run."""
+    lengths = SCHEDULES[norm["name"]].lengths
+    p = norm["params"]
     out: list[str] = []
-    lists: dict[str, str] = {"multistep": "milestones", "piecewise_constant": "boundaries",
-                             "sequential": "milestones", "multi_factor": "steps"}
-    if name in lists:
-        key = lists[name]
-        late = [int(m) for m in p[key] if int(m) >= total]
+    for key, steps, consequence in lengths.milestones(p) if lengths.milestones else []:
+        late = [int(m) for m in steps if int(m) >= total]
         if late:
             shown = ", ".join(_n(m) for m in late[:4]) + (" …" if len(late) > 4 else "")
             verb = "falls" if len(late) == 1 else "fall"
-            never = "never applies" if len(late) == 1 else "never apply"
-            out.append(f"{key} {shown} {verb} after the run's end ({_n(total)} {unit}s) and {never}")
-    if name == "step" and p["step_size"] >= total:
-        out.append(f"step_size {_n(p['step_size'])} is not shorter than the run ({_n(total)} {unit}s): "
-                   "the LR never decays")
-    children: list[dict[str, Any]] = []
-    if name == "linear_warmup":
-        children = [p["inner"]]
-    for child in children:
-        out += _unused_milestones(child, total - int(p["warmup_steps"]), unit)
+            never = consequence or ("it never applies" if len(late) == 1 else "they never apply")
+            out.append(f"{key} {shown} {verb} after the run's end ({_n(total)} {unit}s): {never}")
+    for start, child in lengths.children(p) if lengths.children else []:
+        if total - start >= 1:
+            out += _unused_milestones(child, total - start, unit)
     return out
 
 
