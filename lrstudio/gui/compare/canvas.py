@@ -17,11 +17,12 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
 from lrstudio.core.compare import loss_range, lr_range, outlier_sample, view_span
+from lrstudio.core.runs import Series
 from lrstudio.core.series import EMPTY, finite_for_plot
 from lrstudio.core.smoothing import debiased_ema
 from lrstudio.gui.compare.controls import DEFAULT_SMOOTHING, CompareControls
 from lrstudio.gui.compare.curves import RunCurves, Span, raw_alpha
-from lrstudio.gui.compare.loading import RunCache, SeriesLike
+from lrstudio.gui.compare.loading import RunCache
 from lrstudio.gui.compare.plots import make_compare_plot
 from lrstudio.gui.palette import run_color
 
@@ -70,8 +71,9 @@ class CurveCanvas:
             self.lr_plot.getPlotItem().enableAutoRange()
         spans = self.view_spans()
         for run_id in run_ids:
-            curves = self.pool.pop(run_id, None)
-            if curves is None:
+            if run_id in self.pool:
+                curves = self.pool.pop(run_id)
+            else:
                 curves = RunCurves(run_id)
                 for item in curves.loss_items():
                     self.loss_plot.addItem(item)
@@ -167,7 +169,7 @@ class CurveCanvas:
             val = None
         lr = self._cache.lr(run_id)
 
-        def xy(s: SeriesLike) -> tuple[np.ndarray, np.ndarray]:
+        def xy(s: Series) -> tuple[np.ndarray, np.ndarray]:
             return self._x_of(s), finite_for_plot(s.value)
 
         curves.put("loss_raw", (x_mode, loss is not None), (lambda: xy(loss)) if loss is not None else None)
@@ -201,7 +203,7 @@ class CurveCanvas:
             curves.set_style(run_color(curves.run_id), weight > 0, raw_alpha(len(self.curves)))
             self.update_curves(curves, spans)
 
-    def _x_of(self, series: SeriesLike) -> np.ndarray:
+    def _x_of(self, series: Series) -> np.ndarray:
         return series.wall_time if self._controls.x_axis() == "wall_time" else series.step
 
     def _smoothed_loss(self, run_id: int, values: np.ndarray) -> np.ndarray:

@@ -8,58 +8,24 @@ another process) so that the next load reads it afresh.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
 
-import numpy as np
+from lrstudio.core.runs import RunInfo, RunStore, Series
 
-__all__ = ["PLANNED_LR_KEY", "PLOT_KEYS", "CompareStore", "RunCache", "RunRecord", "SeriesLike"]
+__all__ = ["PLANNED_LR_KEY", "PLOT_KEYS", "RunCache"]
 
 PLOT_KEYS: tuple[str, ...] = ("train/loss", "val/loss", "lr")
 PLANNED_LR_KEY = "lr/planned"
 
 
-class SeriesLike(Protocol):
-    """One metric of one run (storage ``Series``): parallel arrays sorted by step."""
-
-    @property
-    def step(self) -> np.ndarray: ...
-    @property
-    def value(self) -> np.ndarray: ...
-    @property
-    def wall_time(self) -> np.ndarray: ...
-
-
-class RunRecord(Protocol):
-    """What the compare view reads of a run (storage ``RunInfo``)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def summary_extra(self) -> Mapping[str, Any]: ...
-    @property
-    def config_dict(self) -> dict[str, Any]: ...
-
-
-class CompareStore(Protocol):
-    """The part of the store that the compare view uses."""
-
-    def list_runs(self, *, run_ids: Sequence[int]) -> Sequence[Any]: ...
-    def load_many(self, run_ids: Iterable[int], keys: Iterable[str] | None = None) -> dict[int, dict[str, Any]]: ...
-
-
 class RunCache:
     """Series per run id (``key -> Series``), loaded on demand from a store."""
 
-    def __init__(self, store: CompareStore | None) -> None:
+    def __init__(self, store: RunStore | None) -> None:
         self.store = store
-        self.series: dict[int, dict[str, SeriesLike]] = {}
+        self.series: dict[int, dict[str, Series]] = {}
 
-    def load_infos(self, run_ids: Sequence[int]) -> dict[int, RunRecord]:
+    def load_infos(self, run_ids: Sequence[int]) -> dict[int, RunInfo]:
         """RunInfo of each id in one query (runs deleted meanwhile are left out)."""
         assert self.store is not None
         return {info.id: info for info in self.store.list_runs(run_ids=run_ids)}
@@ -86,10 +52,10 @@ class RunCache:
     def clear(self) -> None:
         self.series.clear()
 
-    def get(self, run_id: int) -> dict[str, SeriesLike]:
+    def get(self, run_id: int) -> dict[str, Series]:
         return self.series.get(run_id, {})
 
-    def lr(self, run_id: int) -> SeriesLike | None:
+    def lr(self, run_id: int) -> Series | None:
         """The applied LR of a run, or the planned one when it recorded none."""
         series = self.get(run_id)
         for key in ("lr", PLANNED_LR_KEY):

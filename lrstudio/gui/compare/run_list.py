@@ -71,7 +71,7 @@ class RunList(QTreeWidget):
         """Tick or untick a run's row without emitting :attr:`visibility_toggled`."""
         for row in range(self.topLevelItemCount()):
             item = self.topLevelItem(row)
-            if item.data(0, Qt.ItemDataRole.UserRole) == run_id:
+            if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == run_id:
                 state = Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
                 if item.checkState(0) != state:
                     self.blockSignals(True)

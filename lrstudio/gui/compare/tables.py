@@ -121,12 +121,12 @@ class SettingsPage(QWidget):
         else:
             self.title.setText("All settings")
         table.resizeColumnsToContents()
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        columns = table.horizontalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # Wide enough for the run's name (32 characters at most) and the values; a wide
         # comparison scrolls sideways rather than cutting the names.
         for col in range(table.columnCount()):
-            header.resizeSection(col, min(max(header.sectionSize(col), header.sectionSizeHint(col)), 280))
+            columns.resizeSection(col, min(max(columns.sectionSize(col), columns.sectionSizeHint(col)), 280))
         self.differ_count_changed.emit(len(differing) if len(configs) >= 2 else 0)
 
     def rows(self) -> list[str]:
@@ -143,7 +143,9 @@ class SummaryPage(QWidget):
         self.table.setHorizontalHeaderLabels(list(SUMMARY_COLUMNS))
         for col, tip in ((4, "Final validation loss"), (5, "Best validation loss"),
                          (6, "Best validation accuracy")):
-            self.table.horizontalHeaderItem(col).setToolTip(tip)
+            head = self.table.horizontalHeaderItem(col)
+            if head is not None:
+                head.setToolTip(tip)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)

@@ -42,10 +42,11 @@ from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidge
 
 from lrstudio.core.compare import LOSS_KINDS, SHORT_LOSS_KINDS, loss_kind, summary_row
 from lrstudio.core.errors import LrstudioError
+from lrstudio.core.runs import RunInfo, RunStore
 from lrstudio.gui.compare.canvas import CurveCanvas
 from lrstudio.gui.compare.controls import CompareControls
 from lrstudio.gui.compare.curves import RunCurves
-from lrstudio.gui.compare.loading import CompareStore, RunCache, RunRecord
+from lrstudio.gui.compare.loading import RunCache
 from lrstudio.gui.compare.readout import Readout
 from lrstudio.gui.compare.run_list import RunList, RunRow
 from lrstudio.gui.compare.tables import RunColumn, SettingsPage, SummaryPage
@@ -71,12 +72,12 @@ class CompareWidget(QWidget):
 
     runs_shown = Signal(list)
 
-    def __init__(self, store: CompareStore | None, parent: QWidget | None = None) -> None:
+    def __init__(self, store: RunStore | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._cache = RunCache(store)
         self._series = self._cache.series  # run id -> key -> Series
         self._run_ids: list[int] = []
-        self._infos: dict[int, RunRecord] = {}
+        self._infos: dict[int, RunInfo] = {}
         self._hidden: set[int] = set()
         self._loss_kinds: dict[int, str] = {}
         self._load_error = ""
@@ -133,8 +134,6 @@ class CompareWidget(QWidget):
         self.settings_table = self.settings_page.table
         self.settings_title = self.settings_page.title
         self.show_all_check = self.settings_page.show_all_check
-        self.settings_page.differ_count_changed.connect(
-            lambda n: self.views.setTabText(1, f"Settings ({n} differ)" if n else "Settings"))
         self.summary_page = SummaryPage()
         self.summary_table = self.summary_page.table
 
@@ -151,6 +150,8 @@ class CompareWidget(QWidget):
         self.views.addTab(self.summary_page, "Summary")
         self.views.setTabToolTip(1, "The settings that differ between the runs (or all of them)")
         self.views.setTabToolTip(2, "Each run's results: status, losses, accuracy, steps, duration")
+        self.settings_page.differ_count_changed.connect(
+            lambda n: self.views.setTabText(1, f"Settings ({n} differ)" if n else "Settings"))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -160,10 +161,10 @@ class CompareWidget(QWidget):
         self._update_empty_label()
 
     # -- public API ----------------------------------------------------------------------------
-    def store(self) -> CompareStore | None:
+    def store(self) -> RunStore | None:
         return self._cache.store
 
-    def set_store(self, store: CompareStore | None) -> None:
+    def set_store(self, store: RunStore | None) -> None:
         """Switch databases: forget every cached series and clear the view."""
         self._cache.store = store
         self._cache.clear()
@@ -223,7 +224,7 @@ class CompareWidget(QWidget):
         run_ids = list(dict.fromkeys(int(i) for i in run_ids))
         self._forget(self._pending.intersection(run_ids))  # stale: load them afresh
         self._pending.difference_update(run_ids)
-        infos: dict[int, RunRecord] = {}
+        infos: dict[int, RunInfo] = {}
         if self._cache.store is not None and run_ids:
             try:
                 infos = self._cache.load_infos(run_ids)
@@ -237,10 +238,11 @@ class CompareWidget(QWidget):
         same = bool(run_ids) and run_ids == self._run_ids
         self._run_ids = run_ids
         self._infos = infos
-        if self._update_empty_label() and self.isVisible():
+        layout = self.layout()
+        if self._update_empty_label() and self.isVisible() and layout is not None:
             # The hint above the plots came or went: resize the plots now, not after the next
             # paint (which would then be repeated at the new size).
-            self.layout().activate()
+            layout.activate()
         self._rebuild_curves(keep_view=same)
         self._fill_tables()
         self.runs_shown.emit(list(run_ids))
@@ -378,7 +380,7 @@ class CompareWidget(QWidget):
         return {i for i in self._run_ids if self._is_diverged(i)}
 
     @staticmethod
-    def _run_label(info: RunRecord) -> str:
+    def _run_label(info: RunInfo) -> str:
         name = info.name or f"run {info.id}"
         return name if len(name) <= 32 else name[:31] + "…"
 

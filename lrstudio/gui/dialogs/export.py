@@ -18,9 +18,8 @@ end, so a cancelled export leaves no partial file (and an existing file untouche
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import pyqtgraph as pg
 import shiboken6
@@ -29,6 +28,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QMainWindow, QMessageBox, QProgressDialog, QWidget
 
 from lrstudio.core.errors import LrstudioError
+from lrstudio.core.runs import RunStore
 from lrstudio.gui.dialogs import errors
 
 __all__ = [
@@ -49,14 +49,6 @@ PROGRESS_DELAY_MS = 400
 
 class ExportCancelled(Exception):
     """Raised from the progress callback to stop an export the user cancelled."""
-
-
-class ExportStore(Protocol):
-    """The part of the store that the CSV exports use."""
-
-    def export_history_csv(self, run_ids: Sequence[int], dest: str | Path, wide: bool = False,
-                           progress: Callable[[int, int], None] | None = None) -> None: ...
-    def export_runs_csv(self, dest: str | Path, run_ids: Sequence[int] | None = None) -> int: ...
 
 
 _last_box: list[QMessageBox] = []
@@ -113,7 +105,7 @@ def _with_suffix(path: Path, suffix: str) -> Path:
 
 
 # -- CSV -----------------------------------------------------------------------------------------
-def export_history_dialog(parent: QWidget | None, store: ExportStore, run_ids: Sequence[int],
+def export_history_dialog(parent: QWidget | None, store: RunStore, run_ids: Sequence[int],
                           path: str | Path | None = None, wide: bool | None = None,
                           directory: str = "") -> Path | None:
     """Export the metric history of ``run_ids`` to one CSV file.
@@ -171,7 +163,7 @@ def export_history_dialog(parent: QWidget | None, store: ExportStore, run_ids: S
     return dest
 
 
-def export_runs_table_dialog(parent: QWidget | None, store: ExportStore, path: str | Path | None = None,
+def export_runs_table_dialog(parent: QWidget | None, store: RunStore, path: str | Path | None = None,
                              run_ids: Sequence[int] | None = None, directory: str = "") -> Path | None:
     """Export the runs table (one row per run: config and summary) as CSV."""
     if path is None:

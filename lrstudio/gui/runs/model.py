@@ -289,11 +289,11 @@ class RunsTableModel(QAbstractTableModel):
             lines = [f"Run {run.id}: {display_text(run.name)}"]
             if getattr(run, "tags", None):
                 lines.append("Tags: " + display_text(", ".join(run.tags)))
-            if getattr(run, "notes", ""):
+            if run.notes:
                 # Notes are multi-line text typed by the user: keep their line breaks.
                 lines.append("Notes: " + "\n".join(display_text(ln) for ln in run.notes.splitlines()))
             return "\n".join(lines)
-        if col.key == "status" and getattr(run, "error", None):
+        if col.key == "status" and run.error:
             return "\n".join(display_text(ln) for ln in run.error.splitlines())
         return None
 

@@ -14,6 +14,7 @@ replace them with ``monkeypatch``; a failed store call is shown by the GUI's one
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, QUrl, Signal
@@ -215,6 +216,12 @@ class RunsPanel(QWidget):
         self.model.set_runs([])  # another database: none of the rows (or ids) carry over
         self.refresh()
 
+    @property
+    def _db(self) -> RunStore:
+        """The store, for the actions (disabled while there is none)."""
+        assert self._store is not None, "no database is open"
+        return self._store
+
     def refresh(self) -> None:
         """Reload every run from the store, keeping the selection where the runs still exist."""
         self.sync(quiet=False)
@@ -363,7 +370,7 @@ class RunsPanel(QWidget):
         self.view.edit(index)
 
     def _on_rename_requested(self, run_id: int, name: str) -> None:
-        if self._apply(lambda: self._store.rename_run(run_id, name), "Cannot rename the run"):
+        if self._apply(lambda: self._db.rename_run(run_id, name), "Cannot rename the run"):
             self.refresh_run(run_id)
 
     def edit_tags(self) -> None:
@@ -378,7 +385,7 @@ class RunsPanel(QWidget):
             return
         tags = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
         for run_id in ids:
-            if not self._apply(lambda run_id=run_id: self._store.set_tags(run_id, tags), "Cannot set tags"):
+            if not self._apply(partial(self._db.set_tags, run_id, tags), "Cannot set tags"):
                 break
             self.refresh_run(run_id)
 
@@ -391,7 +398,7 @@ class RunsPanel(QWidget):
                         multiline=True)
         if text is None:
             return
-        if self._apply(lambda: self._store.set_notes(run_id, text), "Cannot save the notes"):
+        if self._apply(lambda: self._db.set_notes(run_id, text), "Cannot save the notes"):
             self.refresh_run(run_id)
 
     def duplicate_current(self) -> None:
@@ -399,7 +406,7 @@ class RunsPanel(QWidget):
         if run_id is None:
             return
         try:
-            config = self._store.duplicate_config(run_id)
+            config = self._db.duplicate_config(run_id)
         except LrstudioError as exc:
             errors.show_error(self, exc, title="Cannot copy the configuration")
             return
@@ -417,7 +424,7 @@ class RunsPanel(QWidget):
             return
         deleted = []
         for run_id in ids:
-            if not self._apply(lambda run_id=run_id: self._store.delete_run(run_id), "Cannot delete the run"):
+            if not self._apply(partial(self._db.delete_run, run_id), "Cannot delete the run"):
                 break
             deleted.append(run_id)
         if deleted:
