@@ -182,19 +182,23 @@ def _loads_iterative(s: str, parse_int: Any, what: str) -> Any:
     Used only when the C parser runs out of recursion; strings go through json's own ``scanstring``.
     """
     err = json.JSONDecodeError
-    ws = _WS.match
+
+    def skip_ws(i: int) -> int:
+        m = _WS.match(s, i)  # never None: the pattern accepts the empty string
+        return i if m is None else m.end()
+
     stack: list[tuple[Any, Any]] = []  # (container, pending key for objects)
 
     def key_at(i: int) -> tuple[str, int]:
         if s[i:i + 1] != '"':
             raise err("Expecting property name enclosed in double quotes", s, i)
         k, i = scanstring(s, i + 1)
-        i = ws(s, i).end()
+        i = skip_ws(i)
         if s[i:i + 1] != ":":
             raise err("Expecting ':' delimiter", s, i)
-        return k, ws(s, i + 1).end()
+        return k, skip_ws(i + 1)
 
-    idx = ws(s, 0).end()
+    idx = skip_ws(0)
     while True:
         # -- one value at idx (or the opening of a container) --
         ch = s[idx:idx + 1]
@@ -203,7 +207,7 @@ def _loads_iterative(s: str, parse_int: Any, what: str) -> Any:
             if len(stack) >= MAX_JSON_DEPTH:
                 raise ParamError("", NO_VALUE, f"{what} is nested more than {MAX_JSON_DEPTH:,} levels deep (at "
                                  f"{_where(s, idx)}); schedules nest at most {MAX_SCHEDULE_DEPTH:,} deep", "")
-            idx = ws(s, idx + 1).end()
+            idx = skip_ws(idx + 1)
             close = "}" if ch == "{" else "]"
             if s[idx:idx + 1] == close:
                 value, idx = ({} if ch == "{" else []), idx + 1
@@ -231,7 +235,7 @@ def _loads_iterative(s: str, parse_int: Any, what: str) -> Any:
                     raise err("Expecting value", s, idx)
         # -- attach the finished value to its parents, closing containers as they end --
         while True:
-            idx = ws(s, idx).end()
+            idx = skip_ws(idx)
             if not stack:
                 if idx != len(s):
                     raise err("Extra data", s, idx)
@@ -241,7 +245,7 @@ def _loads_iterative(s: str, parse_int: Any, what: str) -> Any:
             if isinstance(container, dict):
                 container[k] = value
                 if ch == ",":
-                    k, idx = key_at(ws(s, idx + 1).end())
+                    k, idx = key_at(skip_ws(idx + 1))
                     stack[-1] = (container, k)
                     break
                 if ch != "}":
@@ -249,7 +253,7 @@ def _loads_iterative(s: str, parse_int: Any, what: str) -> Any:
             else:
                 container.append(value)
                 if ch == ",":
-                    idx = ws(s, idx + 1).end()
+                    idx = skip_ws(idx + 1)
                     break
                 if ch != "]":
                     raise err("Expecting ',' delimiter", s, idx)

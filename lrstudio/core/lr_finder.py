@@ -40,7 +40,7 @@ import inspect
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -124,12 +124,12 @@ _FASTAI_MIN_NUM_IT = 6
 # Argument checks
 
 
-def _check_convention(convention: str) -> str:
+def _check_convention(convention: str) -> Convention:
     if convention not in CONVENTIONS:
         raise ParamError(
             "convention", convention, "one of " + ", ".join(repr(c) for c in CONVENTIONS), _OWNER
         )
-    return convention
+    return cast(Convention, convention)
 
 
 def _check_positive_finite(name: str, value: float) -> float:

@@ -175,7 +175,8 @@ class _Compiler:
             fns = [p[0] for p in parts]
             cmp = [o[0] for o in ops]
 
-            def compare(x: np.ndarray, fns=fns, cmp=cmp) -> np.ndarray:
+            def compare(x: np.ndarray, fns: list[_Fn] = fns,
+                        cmp: list[Callable[[np.ndarray, np.ndarray], np.ndarray]] = cmp) -> np.ndarray:
                 vals = [f(x) for f in fns]
                 out = cmp[0](vals[0], vals[1])
                 for k in range(1, len(cmp)):
@@ -189,7 +190,8 @@ class _Compiler:
             word = " and " if isinstance(node.op, ast.And) else " or "
             fns = [p[0] for p in parts]
 
-            def boolop(x: np.ndarray, fns=fns, fn=fn) -> np.ndarray:
+            def boolop(x: np.ndarray, fns: list[_Fn] = fns,
+                       fn: Callable[[np.ndarray, np.ndarray], np.ndarray] = fn) -> np.ndarray:
                 out = fns[0](x)
                 for f in fns[1:]:
                     out = fn(out, f(x))
