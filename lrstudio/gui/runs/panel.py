@@ -90,14 +90,11 @@ def ask_text(parent: QWidget | None, title: str, label: str, text: str = "",
     return edit.toPlainText() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
-def database_folder(store: object) -> Path | None:
-    """Folder of the store's SQLite file, or ``None`` when the database is not a local file."""
-    for attr in ("path", "db_path", "file"):
-        value = getattr(store, attr, None)
-        if isinstance(value, (str, Path)) and str(value):
-            return Path(value).expanduser().resolve().parent
-    path = sqlite_path(str(getattr(store, "url", "") or ""))
-    return None if path is None else path.expanduser().resolve().parent
+def database_folder(store: RunStore | None) -> Path | None:
+    """Folder of the store's SQLite file, or ``None`` when the database is not a local file
+    (:func:`lrstudio.paths.sqlite_path` says which URLs name one)."""
+    path = sqlite_path(store.url) if store is not None else None
+    return path.expanduser().resolve().parent if path is not None else None
 
 
 # -- the panel -----------------------------------------------------------------------------------
