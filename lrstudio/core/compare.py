@@ -119,7 +119,7 @@ def differing_params(
     Parameters
     ----------
     configs
-        Nested config dicts (``RunConfig.to_dict()`` or ``RunInfo.config``) or already flat ones.
+        Nested config dicts (``RunConfig.to_dict()`` or ``RunInfo.config_dict``) or already flat ones.
     ignore
         Dotted keys to leave out; by default the run name and the schema version.
 
@@ -206,7 +206,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 
 
 def summary_row(info: Any) -> list[str]:
-    """Cells of :data:`SUMMARY_COLUMNS` for one run (a storage ``RunInfo`` or anything alike).
+    """Cells of :data:`SUMMARY_COLUMNS` for one run (a :class:`lrstudio.core.runs.RunInfo` or anything alike).
 
     Attributes that an object lacks show as empty cells, so a partial ``RunInfo`` still works.
     """
