@@ -48,7 +48,6 @@ from lrstudio.core.runs import RUN_STATUSES
 
 # value_kind codes (small integers: one byte per point instead of a string).
 FINITE, NAN, POS_INF, NEG_INF, NEG_ZERO = 0, 1, 2, 3, 4
-VALUE_KINDS = {FINITE: "finite", NAN: "nan", POS_INF: "pos_inf", NEG_INF: "neg_inf", NEG_ZERO: "neg_zero"}
 
 # Named constraints: Alembic batch mode on SQLite needs names to drop or alter a constraint.
 NAMING_CONVENTION = {
