@@ -44,8 +44,7 @@ from lrstudio.services.training_run import check_before_run, execute_run
 
 EMIT_INTERVAL_S = DESKTOP.emit_interval_s
 
-# Names the GUI modules use (the objects live in services.runtime).
-GUI_GATE = runtime.PAINT_GATE
+# Names the GUI modules use (the objects live in services.runtime; import them from there).
 cached_dataset = runtime.DATASETS.get
 prewarm = runtime.prewarm
 torch_problem = runtime.torch_problem

@@ -7,8 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 
-from lrstudio.gui.controller import GUI_GATE
 from lrstudio.gui.plots.factory import HINT_LINE, LABEL_BORDER, LABEL_FILL, TITLE_COLOR, make_plot
+from lrstudio.services.runtime import PAINT_GATE
 
 __all__ = ["Crosshair", "GatedPlotWidget", "XAxis", "make_live_plot"]
 
@@ -28,10 +28,10 @@ class XAxis(pg.AxisItem):
 
 
 class GatedPlotWidget(pg.PlotWidget):
-    """A PlotWidget that paints while holding the GUI gate (see ``controller.GuiGate``)."""
+    """A PlotWidget that paints while holding the paint gate (see ``services.runtime.PaintGate``)."""
 
     def paintEvent(self, ev):  # Qt API name
-        with GUI_GATE.hold():
+        with PAINT_GATE.hold():
             super().paintEvent(ev)
 
 

@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 from lrstudio.core.compare import LOSS_KINDS
 from lrstudio.core.events import DIVERGED, EpochLogged, RunStarted, RunSummary, StepLogged
 from lrstudio.core.smoothing import RunningEMA
-from lrstudio.gui.controller import GUI_GATE
 from lrstudio.gui.plots.buffers import GrowingBuffer, nice_range
 from lrstudio.gui.plots.factory import (
     ACC_COLOR,
@@ -53,6 +52,7 @@ from lrstudio.gui.plots.factory import (
 )
 from lrstudio.gui.plots.items import Crosshair, make_live_plot
 from lrstudio.services.live_run import Folded, LiveRun
+from lrstudio.services.runtime import PAINT_GATE
 
 REDRAW_MS = 33  # each plot ≤ 30 Hz; one plot per tick of REDRAW_MS / 3
 PLOT_ORDER = ("acc", "lr", "loss")  # drawing order of a cycle: the loss plot last
@@ -383,7 +383,7 @@ class LivePlots(QWidget):
             self._cycle = [n for n in PLOT_ORDER if n in self._dirty_plots]
             self.redraws += 1
         name = self._cycle.pop(0)
-        with GUI_GATE.hold():
+        with PAINT_GATE.hold():
             self._draw_plots((name,))
             if not self._cycle:
                 self._draw_divergence()
@@ -395,7 +395,7 @@ class LivePlots(QWidget):
         """Draw every plot now."""
         self.redraws += 1
         self._cycle = []
-        with GUI_GATE.hold():
+        with PAINT_GATE.hold():
             self._draw_plots(PLOT_ORDER)
             self._draw_divergence()
 
