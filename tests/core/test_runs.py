@@ -103,3 +103,31 @@ def test_the_store_returns_these_records(tmp_path):
         assert type(info) is RunInfo and info.is_finished and info.status == "completed"
         (series,) = store.load_series(rid, ["train/loss"]).values()
         assert type(series) is Series and series.step.tolist() == [1] and series.value.tolist() == [1.0]
+
+
+def test_mypy_checks_a_store_against_the_seam(tmp_path):
+    """The seam is checked statically: the real store passes, a store missing a method does not."""
+    pytest.importorskip("mypy")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "uses_the_seam.py").write_text(
+        "from lrstudio.core.runs import RunInfo, RunStore\n"
+        "from lrstudio.storage import open_store\n\n"
+        "def names(store: RunStore) -> list[str]:\n"
+        "    return [r.name for r in store.list_runs()]\n\n"
+        "names(open_store('sqlite://'))\n\n"
+        "class HalfAStore:\n"
+        "    url = 'sqlite://'\n"
+        "    def list_runs(self) -> list[RunInfo]:\n"
+        "        return []\n\n"
+        "names(HalfAStore())\n")
+    res = subprocess.run([sys.executable, "-m", "mypy", "--python-version", "3.11", "--follow-imports=silent",
+                          "--cache-dir", str(tmp_path / "cache"), str(tmp_path / "uses_the_seam.py")],
+                         capture_output=True, text=True, cwd=root, timeout=600)
+    out = res.stdout + res.stderr
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert len(errors) == 1, out
+    assert "uses_the_seam.py:14:" in errors[0] and '"HalfAStore"' in errors[0] and '"RunStore"' in errors[0], out
