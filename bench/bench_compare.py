@@ -47,7 +47,7 @@ def build_runs(store, first: int, n_runs: int, n_points: int) -> list[int]:
     ids = []
     for r in range(first, first + n_runs):
         lr = 0.3 / (r + 1)
-        config = RunConfig(lr=lr, schedule={"name": "cosine", "params": {"min_lr": 0.0}} if r % 2 else
+        config = RunConfig(lr=lr, schedule={"name": "cosine", "params": {"eta_min": 0.0}} if r % 2 else
                            {"name": "constant", "params": {}})
         run_id = store.create_run(config, name=f"bench lr={lr:.3g}")
         rng = np.random.default_rng(r)
