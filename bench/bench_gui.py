@@ -191,7 +191,7 @@ def bench_training(epochs: int, batch_size: int, tmp: Path, prewarm: bool) -> li
         # What the app does after start-up: import torch in the background while idle.
         probe.start()
         window.prewarm_training()
-        wall = _spin(app, lambda: window._prewarm is not None and window._prewarm.isFinished())
+        wall = _spin(app, lambda: (t := window.train_page.prewarm_thread) is not None and t.isFinished())
         results.append(("idle after start-up: torch imported + data loaded in the background",
                         {**probe.stop(), "wall_s": wall, "steps": 0, "status": "-"}))
     first = "first run" + ("" if prewarm else " (torch imported in the worker)")

@@ -17,11 +17,12 @@ Closing the window during a run stops the worker and waits for its thread.
 
 from __future__ import annotations
 
-import time
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -40,7 +41,7 @@ from PySide6.QtWidgets import (
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
-from lrstudio.core.events import FAILED, RunSummary
+from lrstudio.core.events import RunSummary
 from lrstudio.gui.configure.dock import ConfigureDock, read_config, write_config
 from lrstudio.gui.controller import TrainingController
 from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url
@@ -58,7 +59,6 @@ if TYPE_CHECKING:  # the plot modules import pyqtgraph, built after the window s
     from lrstudio.gui.configure.preview import SchedulePreview
     from lrstudio.gui.plots.live import LivePlots
 
-STATUS_REFRESH_MS = 1000
 class MainWindow(QMainWindow):
     """lrstudio's main window over one open store."""
 
@@ -76,7 +76,6 @@ class MainWindow(QMainWindow):
         self.prefs = Preferences.load(settings)
         if store is not None:
             self.prefs.remember_database(db_url)
-        self._prewarm: QThread | None = None
         self.live_run = LiveRun()  # the run in progress (or the last one): the status bar and the plots read it
         self.run_status = RunStatus(self.statusBar(), self.live_run)
         self.step_label, self.progress = self.run_status.step_label, self.run_status.progress
@@ -87,10 +86,6 @@ class MainWindow(QMainWindow):
         # The left docks (configure, preview) run the full height; the runs table sits under the plots.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.controller = TrainingController(store, db_url, self)
-        self.controller.started.connect(self._on_run_started)
-        self.controller.progressed.connect(self._on_run_progressed)
-        self.controller.finished.connect(self._on_run_finished)
-        self.controller.failed.connect(self._on_run_failed)
         self.controller.running_changed.connect(self._on_running_changed)
 
         self._build_actions()
@@ -100,9 +95,11 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
 
-        self._status_timer = QTimer(self)
-        self._status_timer.setInterval(STATUS_REFRESH_MS)
-        self._status_timer.timeout.connect(self._on_status_timer)
+        self.train_page.store = store
+        self.train_page.started.connect(lambda _run_id: self.tabs.setCurrentWidget(self.train_page))
+        self.train_page.touched.connect(self.runs_panel.refresh_run)
+        self.train_page.grew.connect(self._on_run_grew)
+        self.train_page.ended.connect(self._on_run_ended)
         self.db_watcher = DatabaseWatcher(self._sync_runs, self._on_database_changed, self)
 
         self.config_panel.validity_changed.connect(self._on_validity_changed)
@@ -132,28 +129,25 @@ class MainWindow(QMainWindow):
         self.action_stop.setToolTip("Stop the run after the current step; what was logged is kept (Esc)")
         self.action_stop.triggered.connect(self.stop_training)
 
-        self.action_open_db = QAction("&Open database…", self)
-        self.action_open_db.setShortcut(QKeySequence.StandardKey.Open)
-        self.action_open_db.triggered.connect(self._on_open_database)
-        self.action_load_config = QAction("&Load config…", self)
-        self.action_load_config.triggered.connect(self._on_load_config)
-        self.action_save_config = QAction("&Save config…", self)
-        self.action_save_config.setShortcut(QKeySequence.StandardKey.Save)
-        self.action_save_config.triggered.connect(self._on_save_config)
-        self.action_export_history = QAction("Export selected runs' &history (CSV)…", self)
-        self.action_export_history.triggered.connect(self._on_export_history)
-        self.action_export_runs = QAction("Export runs &table (CSV)…", self)
-        self.action_export_runs.triggered.connect(self._on_export_runs)
-        self.action_export_plot = QAction("Export &plot (PNG/SVG)…", self)
-        self.action_export_plot.triggered.connect(self._on_export_plot)
-        self.action_quit = QAction("&Quit", self)
-        self.action_quit.setShortcut(QKeySequence.StandardKey.Quit)
-        self.action_quit.triggered.connect(self.close)
-        self.action_about = QAction("&About lrstudio", self)
-        self.action_about.triggered.connect(self._on_about)
+        self.action_open_db = self._action("&Open database…", self._on_open_database, QKeySequence.StandardKey.Open)
+        self.action_load_config = self._action("&Load config…", self._on_load_config)
+        self.action_save_config = self._action("&Save config…", self._on_save_config, QKeySequence.StandardKey.Save)
+        self.action_export_history = self._action("Export selected runs' &history (CSV)…", self._on_export_history)
+        self.action_export_runs = self._action("Export runs &table (CSV)…", self._on_export_runs)
+        self.action_export_plot = self._action("Export &plot (PNG/SVG)…", self._on_export_plot)
+        self.action_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.action_about = self._action("&About lrstudio", self._on_about)
+
+    def _action(self, text: str, slot: Callable[[], object],
+                shortcut: QKeySequence.StandardKey | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
 
     def _build_central(self) -> None:
-        self.train_page = TrainTab(self.live_run, self.run_status)
+        self.train_page = TrainTab(self.live_run, self.run_status, self.controller)
         # The compare view is built the first time it is needed (start-up time, bench/bench_gui.py).
         self._compare: CompareWidget | None = None
         self.compare_page = QWidget()
@@ -282,25 +276,16 @@ class MainWindow(QMainWindow):
 
     # -- preferences -----------------------------------------------------------------------
     def _restore_preferences(self) -> None:
-        if self.prefs.geometry:
-            self.restoreGeometry(self.prefs.geometry)
-        else:
-            self.resize(1400, 900)
-        if self.prefs.window_state:
-            self.restoreState(self.prefs.window_state)
+        self.prefs.restore_window(self, default_size=(1400, 900))
         if self.prefs.last_config_json:
-            try:
+            with contextlib.suppress(LrstudioError, ValueError, TypeError):  # an unreadable form is not restored
                 self.config_panel.set_config(RunConfig.from_json(self.prefs.last_config_json))
-            except (LrstudioError, ValueError, TypeError):
-                pass  # an unreadable saved form is simply not restored
 
     def save_preferences(self) -> None:
-        p = self.prefs
-        p.geometry = bytes(self.saveGeometry().data())
-        p.window_state = bytes(self.saveState().data())
-        p.last_config_json = self.config_panel.config().to_json(indent=None)
-        self.train_page.save_preferences(p)
-        p.save(self._settings)
+        self.prefs.remember_window(self)
+        self.prefs.last_config_json = self.config_panel.config().to_json(indent=None)
+        self.train_page.save_preferences(self.prefs)
+        self.prefs.save(self._settings)
 
     # -- training ----------------------------------------------------------------------------
     def start_training(self) -> int | None:
@@ -325,33 +310,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping after the current step…")
             self._update_actions()
 
-    def _on_run_started(self, run_id: int) -> None:
-        cfg = self.controller.config
-        name, title = f"run {run_id}", f"Run {run_id}"
-        try:
-            info = self.store.get_run(run_id)
-            from lrstudio.gui.runs import display_text
-
-            name = display_text(info.name)  # shown in the plots' title and the status bar
-            title = f"{name}  ·  {cfg.describe() if cfg else ''}"
-        except LrstudioError:
-            pass
-        self.train_page.run_started(run_id, name, title, cfg)
-        self.tabs.setCurrentWidget(self.train_page)
-        self.runs_panel.refresh_run(run_id)
-        self.statusBar().showMessage(f"Training {name}…")
-        self._status_timer.start()
-
-    def _on_run_progressed(self, batch: list) -> None:
-        self.train_page.progressed(batch)
-        if self._compare is not None and self.controller.run_id is not None:
-            self._compare.invalidate_soon([self.controller.run_id])  # throttled there
-
-    def _on_status_timer(self) -> None:
-        run_id = self.controller.run_id
-        if run_id is not None and self.controller.is_running():
-            self.runs_panel.refresh_run(run_id)
-            self.run_status.tick(time.monotonic())
+    def _on_run_grew(self, run_id: int) -> None:
+        if self._compare is not None:
+            self._compare.invalidate_soon([run_id])  # throttled there
 
     @property
     def live_plots(self) -> LivePlots | None:
@@ -362,28 +323,11 @@ class MainWindow(QMainWindow):
     def last_summary(self) -> RunSummary | None:
         return self.live_run.summary
 
-    def _on_run_finished(self, summary: RunSummary) -> None:
-        self._status_timer.stop()
-        self.train_page.finished(summary)
-        run_id = self.controller.run_id
-        if run_id is not None:
-            self.runs_panel.refresh_run(run_id)
-            if self._compare is not None:
-                self._compare.invalidate([run_id])
-        self.statusBar().showMessage(self.live_run.summary_text())
-        if summary.status == FAILED and not self._closing:
-            errors.show_error(self, summary.error or "unknown error", context=f"Run {self.live_run.name} failed.")
-
-    def _on_run_failed(self, exc: BaseException) -> None:
-        self._status_timer.stop()
-        run_id = self.controller.run_id
-        if run_id is not None:
-            self.runs_panel.refresh_run(run_id)
-            if self._compare is not None:
-                self._compare.invalidate([run_id])
-        self.statusBar().showMessage(f"Run {self.live_run.name} failed: {exc}")
-        if not self._closing:
-            errors.show_error(self, exc, context=f"Run {self.live_run.name} failed.")
+    def _on_run_ended(self, run_id: int) -> None:
+        """Re-read the run that ended in the runs table and in Compare."""
+        self.runs_panel.refresh_run(run_id)
+        if self._compare is not None:
+            self._compare.invalidate([run_id])
 
     def _on_running_changed(self, _running: bool) -> None:
         self._update_actions()
@@ -559,6 +503,7 @@ class MainWindow(QMainWindow):
     def attach_store(self, store: RunStore, url: str) -> None:
         """Use ``store`` (already open) from now on; the window may start without one."""
         self.store, self.db_url = store, url
+        self.train_page.store = store
         self.controller.set_store(store, url)
         self.runs_panel.set_store(store)
         self.db_watcher.watch(store)
@@ -588,36 +533,25 @@ class MainWindow(QMainWindow):
 
     # -- warm-up ---------------------------------------------------------------------------
     def prewarm_training(self) -> None:
-        """Import torch and load the form's data set in the background once the window is up.
-
-        Importing torch takes a second or more and parsing a data set holds the GIL for a few
-        hundred ms; done here, at idle time after start-up, the first press of Start does not
-        pay for either while the user watches the plots.
-        """
-        if self._prewarm is not None:
-            return
-        cfg = self.config_panel.config() if self.config_panel.is_valid() else None
-        thread = _PrewarmThread(cfg, self)
-        thread.setObjectName("lrstudio-prewarm")
-        self._prewarm = thread
-        thread.start(QThread.Priority.LowPriority)
+        """Import torch and load the form's data set in the background once the window is up
+        (see :meth:`TrainTab.prewarm`)."""
+        self.train_page.prewarm(self.config_panel.config() if self.config_panel.is_valid() else None)
 
     def wait_for_background_work(self) -> None:
         """Wait for the warm-up thread (an import cannot be interrupted; it ends within seconds)."""
-        if self._prewarm is not None:
-            self._prewarm.wait()
+        self.train_page.wait_for_prewarm()
 
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._closing = True
+        self._closing = self.train_page.closing = True
         if self.controller.is_running():
             self.statusBar().showMessage("Stopping the run…")
             if not self.controller.shutdown():
                 errors.show_error(self, "The training thread did not stop; try closing again.")
-                self._closing = False
+                self._closing = self.train_page.closing = False
                 event.ignore()
                 return
-        self._status_timer.stop()
+        self.train_page.stop_timer()
         self.db_watcher.stop()
         self.wait_for_background_work()
         try:
@@ -629,17 +563,6 @@ class MainWindow(QMainWindow):
             self.store = None
         event.accept()
         super().closeEvent(event)
-
-
-class _PrewarmThread(QThread):
-    def __init__(self, config: RunConfig | None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._config = config
-
-    def run(self) -> None:
-        from lrstudio.gui.controller import prewarm
-
-        prewarm(self._config)
 
 
 def _plain(html: str) -> str:

@@ -15,6 +15,7 @@ class RunStatus:
 
     def __init__(self, bar: QStatusBar, run: LiveRun) -> None:
         self.run = run
+        self.bar = bar
         self.step_label = QLabel("Step –")
         self.epoch_label = QLabel("Epoch –")
         self.elapsed_label = QLabel("Elapsed –")
@@ -28,6 +29,10 @@ class RunStatus:
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         bar.addPermanentWidget(self.progress)
+
+    def say(self, text: str) -> None:
+        """The status bar's message (until the next one)."""
+        self.bar.showMessage(text)
 
     def started(self) -> None:
         self.progress.setValue(0)

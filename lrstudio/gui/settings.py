@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field, fields
 
 from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow
 
 _GROUP = "preferences"
 
@@ -64,6 +65,19 @@ class Preferences:
         finally:
             s.endGroup()
         s.sync()
+
+    def restore_window(self, window: QMainWindow, default_size: tuple[int, int]) -> None:
+        """Give ``window`` its saved geometry (else ``default_size``) and dock layout."""
+        if self.geometry:
+            window.restoreGeometry(self.geometry)
+        else:
+            window.resize(*default_size)
+        if self.window_state:
+            window.restoreState(self.window_state)
+
+    def remember_window(self, window: QMainWindow) -> None:
+        self.geometry = bytes(window.saveGeometry().data())
+        self.window_state = bytes(window.saveState().data())
 
     def remember_database(self, url: str, keep: int = 8) -> None:
         self.last_database = url
