@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from lrstudio.core.errors import LrstudioError
+from lrstudio.core.runs import RunStore
+from lrstudio.gui.dialogs import errors
 from lrstudio.paths import display_db_url
 
 # The database is polled for changes made by other processes or windows, as TensorBoard polls its
@@ -169,3 +171,14 @@ class DatabaseWatcher(QObject):
         self.cost_s = cost
         self.poll_after = now + cost / DB_POLL_BUDGET - DB_POLL_MS / 1000
         return True
+
+
+def open_store_or_say_why(parent: QWidget | None, url: str) -> RunStore | None:
+    """Open the store at ``url``; None (after saying why, in the one error dialog) when it cannot."""
+    from lrstudio.storage import open_store
+
+    try:
+        return open_store(url)
+    except LrstudioError as exc:
+        errors.show_error(parent, exc, context=f"Cannot open {display_url(url)}.")
+        return None

@@ -27,7 +27,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -44,7 +43,7 @@ from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import RunSummary
 from lrstudio.gui.configure.dock import ConfigureDock, read_config, write_config
 from lrstudio.gui.controller import TrainingController
-from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url
+from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url, open_store_or_say_why
 from lrstudio.gui.dialogs import errors
 from lrstudio.gui.plots.train_tab import TrainTab, clear_layout, loading_label
 from lrstudio.gui.run_status import RunStatus
@@ -462,18 +461,11 @@ class MainWindow(QMainWindow):
 
     def _on_export_plot(self) -> None:
         from lrstudio.gui.dialogs.export import export_plot_dialog
+        from lrstudio.gui.plots.items import choose_plot
 
-        plots = self.current_plot_widgets()
-        if not plots:
-            return
-        widget = plots[0][1]
-        if len(plots) > 1:
-            names = [_plain(name) for name, _ in plots]
-            name, ok = QInputDialog.getItem(self, "Export plot", "Which plot?", names, 0, False)
-            if not ok:
-                return
-            widget = plots[names.index(name)][1]
-        export_plot_dialog(self, widget)
+        widget = choose_plot(self, self.current_plot_widgets())
+        if widget is not None:
+            export_plot_dialog(self, widget)
 
     # -- database --------------------------------------------------------------------------
     def _on_open_database(self) -> None:
@@ -486,12 +478,8 @@ class MainWindow(QMainWindow):
         if self.controller.is_running():
             errors.show_error(self, "Stop the run before opening another database.")
             return False
-        from lrstudio.storage import open_store
-
-        try:
-            store = open_store(url)
-        except LrstudioError as exc:
-            errors.show_error(self, exc, context=f"Cannot open {display_url(url)}.")
+        store = open_store_or_say_why(self, url)
+        if store is None:
             return False
         old = self.store
         self.attach_store(store, url)
@@ -563,12 +551,6 @@ class MainWindow(QMainWindow):
             self.store = None
         event.accept()
         super().closeEvent(event)
-
-
-def _plain(html: str) -> str:
-    import re
-
-    return re.sub(r"<[^>]+>", "", html).strip()
 
 
 def app_icon() -> QIcon:

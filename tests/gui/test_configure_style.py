@@ -10,7 +10,8 @@ from lrstudio.gui.app import load_style
 
 MODULES = (
     "configure/panel.py", "configure/schedule_editor.py", "configure/param_form.py", "configure/preview.py",
-    "plots/live.py", "plots/factory.py", "plots/items.py", "main_window.py", "database.py", "run_status.py",
+    "plots/live.py", "plots/factory.py", "plots/items.py", "plots/toolbar.py", "plots/train_tab.py",
+    "configure/dock.py", "main_window.py", "database.py", "run_status.py",
 )
 
 

@@ -3,14 +3,17 @@ GUI gate, and a crosshair that reads each curve's value under the mouse."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QInputDialog, QWidget
 
 from lrstudio.gui.plots.factory import HINT_LINE, LABEL_BORDER, LABEL_FILL, TITLE_COLOR, make_plot
 from lrstudio.services.runtime import PAINT_GATE
 
-__all__ = ["Crosshair", "GatedPlotWidget", "XAxis", "make_live_plot"]
+__all__ = ["Crosshair", "GatedPlotWidget", "XAxis", "choose_plot", "make_live_plot"]
 
 
 class XAxis(pg.AxisItem):
@@ -98,3 +101,14 @@ class Crosshair:
         self.vline.setVisible(True)
         self.label.setVisible(True)
         return text
+
+
+def choose_plot(parent: QWidget, plots: list[tuple[str, pg.PlotWidget]]) -> pg.PlotWidget | None:
+    """The one plot, or the one the user picks by its title (None when cancelled or none)."""
+    if not plots:
+        return None
+    if len(plots) == 1:
+        return plots[0][1]
+    names = [re.sub(r"<[^>]+>", "", name).strip() for name, _ in plots]  # titles may be HTML
+    name, ok = QInputDialog.getItem(parent, "Export plot", "Which plot?", names, 0, False)
+    return plots[names.index(name)][1] if ok else None

@@ -26,11 +26,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -51,15 +46,14 @@ from lrstudio.gui.plots.factory import (
     VAL_COLOR,
 )
 from lrstudio.gui.plots.items import Crosshair, make_live_plot
+from lrstudio.gui.plots.toolbar import DEFAULT_SMOOTHING, X_AXES, LiveToolbar
 from lrstudio.services.live_run import Folded, LiveRun
 from lrstudio.services.runtime import PAINT_GATE
 
 REDRAW_MS = 33  # each plot ≤ 30 Hz; one plot per tick of REDRAW_MS / 3
 PLOT_ORDER = ("acc", "lr", "loss")  # drawing order of a cycle: the loss plot last
 
-X_AXES = {"step": "Step", "epoch": "Epoch", "wall": "Wall time (s)"}
 
-DEFAULT_SMOOTHING = 0.6  # TensorBoard's default weight
 SMOOTHED_KEY = "train/loss_smooth"  # buffer of the smoothed training loss (never the LR)
 
 RAW_ALPHA = 70  # of 255: the raw training loss, faint behind its smoothed curve
@@ -91,41 +85,15 @@ class LivePlots(QWidget):
         self._y_managed: dict[str, bool] = {}
 
         # -- toolbar -----------------------------------------------------------------------
-        self.x_combo = QComboBox()
-        for key, title in X_AXES.items():
-            self.x_combo.addItem(title, key)
-        self.x_combo.setToolTip("What the horizontal axis of the live plots shows")
+        tb = LiveToolbar()
+        self.x_combo, self.loss_log, self.lr_log = tb.x_combo, tb.loss_log, tb.lr_log
+        self.smoothing_spin, self.run_label = tb.smoothing_spin, tb.run_label
         self.x_combo.currentIndexChanged.connect(self._on_x_axis_changed)
-        self.loss_log = QCheckBox("Log loss")
-        self.loss_log.setChecked(True)
-        self.loss_log.setToolTip("Logarithmic y-axis for the loss plot")
         self.loss_log.toggled.connect(self._on_loss_log_toggled)
-        self.lr_log = QCheckBox("Log LR")
-        self.lr_log.setToolTip("Logarithmic y-axis for the learning-rate plot")
         self.lr_log.toggled.connect(self._on_lr_log_toggled)
-        self.smoothing_spin = QDoubleSpinBox()
-        self.smoothing_spin.setRange(0.0, 0.99)
-        self.smoothing_spin.setSingleStep(0.05)
-        self.smoothing_spin.setDecimals(2)
-        self.smoothing_spin.setValue(DEFAULT_SMOOTHING)
-        self.smoothing_spin.setToolTip(
-            "Smoothing of the training loss: a debiased exponential moving average with this weight, "
-            "as TensorBoard draws it (0 = off). The raw loss stays faint behind the smoothed curve; "
-            "validation points and the learning rate are never smoothed.")
         self.smoothing_spin.valueChanged.connect(self._on_smoothing_changed)
         self._ema = RunningEMA(DEFAULT_SMOOTHING)
-        self.run_label = QLabel("No run yet: configure on the left and press Start (Ctrl+Enter).")
-        self.run_label.setProperty("role", "note")
-        bar = QHBoxLayout()
-        bar.addWidget(self.run_label, 1)
-        bar.addWidget(QLabel("x-axis:"))
-        bar.addWidget(self.x_combo)
-        bar.addSpacing(12)
-        bar.addWidget(QLabel("Smoothing:"))
-        bar.addWidget(self.smoothing_spin)
-        bar.addSpacing(12)
-        bar.addWidget(self.loss_log)
-        bar.addWidget(self.lr_log)
+        bar = tb.layout
 
         # -- plots -------------------------------------------------------------------------
         self.loss_plot = make_live_plot("Loss", "loss")
