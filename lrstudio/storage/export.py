@@ -164,8 +164,8 @@ def _csv_out(dest: str | os.PathLike[str] | TextIO) -> Iterator[Any]:
     Any ``OSError`` (a folder as ``dest``, no permission, ``ENOSPC`` while writing or closing)
     becomes one :class:`StoreError` that names the file; the ``.part`` file is removed.
     """
-    if hasattr(dest, "write"):
-        stream: TextIO = dest  # type: ignore[assignment]
+    if not isinstance(dest, (str, os.PathLike)):
+        stream = dest
         try:
             yield csv.writer(stream)
             stream.flush()

@@ -24,7 +24,7 @@ class LinearRegression(nn.Module):
         super().__init__()
         self.linear = nn.Linear(n_features, 1)
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x)
 
 
@@ -52,7 +52,7 @@ class SmallCNN(nn.Module):
         )
         self.head = nn.Linear(c2 * (h // 2) * (w // 2), n_classes)
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
 
