@@ -40,8 +40,8 @@ from lrstudio.core.config import (
 )
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
+from lrstudio.core.plan import DEFAULT_ROWS, RunPlan, estimate_train_rows, plan_run
 from lrstudio.gui.configure.param_form import ParamForm, compact_combo
-from lrstudio.gui.configure.run_length import estimate_steps, estimate_train_rows, schedule_length
 from lrstudio.gui.configure.schedule_editor import (
     ScheduleEditor,
     SpecTextEditor,
@@ -225,7 +225,7 @@ class ConfigPanel(QWidget):
         """(schedule spec or None when invalid, base LR, scheduling steps, note) for the preview."""
         cfg = self.config()
         spec = self.schedule_editor.value() if self.schedule_editor.is_valid() else None
-        steps = schedule_length(cfg)
+        steps = _plan(cfg).schedule_steps
         note = "x = epochs" if cfg.schedule_unit == "epoch" else ""
         try:
             info = _schedules().SCHEDULES[self.schedule_editor.schedule_name()]
@@ -239,7 +239,7 @@ class ConfigPanel(QWidget):
     def _schedule_steps(self) -> int | None:
         """Scheduling steps of the run, or None while the data set's size is unknown."""
         cfg = self.config()
-        return schedule_length(cfg) if estimate_train_rows(cfg.dataset) is not None else None
+        return _plan(cfg).schedule_steps if estimate_train_rows(cfg.dataset) is not None else None
 
     def fit_warnings(self) -> tuple[str, ...]:
         """Sentences saying how the schedule does not fit the run (``schedule_fit``); () when it fits."""
@@ -268,7 +268,7 @@ class ConfigPanel(QWidget):
         if not self.schedule_editor.is_valid() or estimate_train_rows(cfg.dataset) is None:
             return  # no sentence about a guessed run length
         try:
-            self._fit_report = _fit().schedule_fit(self.schedule_editor.value(), schedule_length(cfg),
+            self._fit_report = _fit().schedule_fit(self.schedule_editor.value(), _plan(cfg).schedule_steps,
                                                    unit=cfg.schedule_unit)
         except (LrstudioError, ValueError):
             pass  # an invalid spec is reported by the validation
@@ -298,7 +298,8 @@ class ConfigPanel(QWidget):
         self._set_optimizer_error("")
         ok = all(f.is_valid() for f in self._forms()) and self.schedule_editor.is_valid()
         cfg = self.config()
-        total, spe = estimate_steps(cfg)
+        plan = _plan(cfg)
+        total, spe = plan.total_steps, plan.steps_per_epoch
         self.run_length_label.setText(
             f"≈ {total:,} optimizer steps ({spe:,} per epoch)" if total else "")
         self._check_fit(cfg)
@@ -434,6 +435,12 @@ class ConfigPanel(QWidget):
                 self.dataset_form.set_field_visible(p.name, p.name in shown)
         clip = self.training_form.field("clip_mode").currentText()
         self.training_form.set_field_enabled("clip_value", clip != "none")
+
+
+def _plan(cfg: RunConfig) -> RunPlan:
+    """The run plan of the form, the data set's size estimated without loading it (the one run
+    plan, ``core.plan``; an unknown size counts as ``DEFAULT_ROWS`` rows)."""
+    return plan_run(cfg, n_train=max(1, estimate_train_rows(cfg.dataset) or DEFAULT_ROWS))
 
 
 def _dataset_dict(ds: DatasetConfig) -> dict[str, Any]:
