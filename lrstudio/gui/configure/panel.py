@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lrstudio.core import optimizers, schedules
 from lrstudio.core.config import (
     DATASET_FIELDS,
     MODEL_DATASETS,
@@ -41,13 +42,11 @@ from lrstudio.core.config import (
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
 from lrstudio.core.plan import DEFAULT_ROWS, RunPlan, estimate_train_rows, plan_run
+from lrstudio.core.schedules import fit
 from lrstudio.gui.configure.param_form import ParamForm, compact_combo
 from lrstudio.gui.configure.schedule_editor import (
     ScheduleEditor,
     SpecTextEditor,
-    _fit,
-    _optimizers,
-    _schedules,
 )
 from lrstudio.gui.dialogs import errors
 
@@ -92,7 +91,7 @@ class ConfigPanel(QWidget):
         self.dataset_form = ParamForm(DATASET_FIELDS, owner="data set")
         self.optimizer_combo = compact_combo(QComboBox())
         self.optimizer_combo.setObjectName("optimizer_name")
-        for name, info in _optimizers().OPTIMIZERS.items():
+        for name, info in optimizers.OPTIMIZERS.items():
             self.optimizer_combo.addItem(getattr(info, "title", "") or name, name)
         self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_chosen)
         self._optimizer_holder = QVBoxLayout()
@@ -228,7 +227,7 @@ class ConfigPanel(QWidget):
         steps = _plan(cfg).schedule_steps
         note = "x = epochs" if cfg.schedule_unit == "epoch" else ""
         try:
-            info = _schedules().SCHEDULES[self.schedule_editor.schedule_name()]
+            info = schedules.SCHEDULES[self.schedule_editor.schedule_name()]
             if getattr(info, "metric_driven", False):
                 note = (note + "; " if note else "") + "follows the validation loss (shown: no plateau)"
         except KeyError:
@@ -257,7 +256,7 @@ class ConfigPanel(QWidget):
         if steps is None:
             return
         try:
-            fitted = _fit().fit_to_run(self.schedule_editor.value(), steps)
+            fitted = fit.fit_to_run(self.schedule_editor.value(), steps)
         except (LrstudioError, ValueError) as exc:
             self._set_message(str(exc))
             return
@@ -268,7 +267,7 @@ class ConfigPanel(QWidget):
         if not self.schedule_editor.is_valid() or estimate_train_rows(cfg.dataset) is None:
             return  # no sentence about a guessed run length
         try:
-            self._fit_report = _fit().schedule_fit(self.schedule_editor.value(), _plan(cfg).schedule_steps,
+            self._fit_report = fit.schedule_fit(self.schedule_editor.value(), _plan(cfg).schedule_steps,
                                                    unit=cfg.schedule_unit)
         except (LrstudioError, ValueError):
             pass  # an invalid spec is reported by the validation
@@ -374,7 +373,7 @@ class ConfigPanel(QWidget):
             self.optimizer_form.setParent(None)
             self.optimizer_form.deleteLater()
             self.optimizer_form = None
-        info = _optimizers().OPTIMIZERS[self.optimizer_combo.currentData()]
+        info = optimizers.OPTIMIZERS[self.optimizer_combo.currentData()]
         doc = getattr(info, "doc", "") or getattr(info, "title", "")
         self.optimizer_combo.setToolTip(doc)
         if info.params:
@@ -392,7 +391,7 @@ class ConfigPanel(QWidget):
         """Show the chosen optimizer's default LR, unless the user typed one (then keep theirs)."""
         if self._lr_typed:
             return
-        info = _optimizers().OPTIMIZERS[self.optimizer_combo.currentData()]
+        info = optimizers.OPTIMIZERS[self.optimizer_combo.currentData()]
         lr = info.default_lr if getattr(info, "default_lr", None) is not None else _RUN["lr"].default
         self.lr_form.set_values({"lr": lr})
         title = getattr(info, "title", "") or info.name

@@ -23,28 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lrstudio.core import schedules
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.params import Param, ParamError
+from lrstudio.core.schedules import fit
 from lrstudio.gui.configure.param_form import ParamForm, compact_combo
-
-
-def _schedules() -> Any:
-    from lrstudio.core import schedules
-
-    return schedules
-
-
-def _fit() -> Any:
-    from lrstudio.core.schedules import fit
-
-    return fit
-
-
-def _optimizers() -> Any:
-    from lrstudio.core import optimizers
-
-    return optimizers
-
 
 # -- nested schedule editors --------------------------------------------------------------------
 #: Nesting levels of schedule editors in the form; deeper parts are edited as JSON (SpecTextEditor).
@@ -67,7 +50,7 @@ class ScheduleEditor(QWidget):
         self._loading = False
         self.combo = compact_combo(QComboBox(), 12)
         self.combo.setObjectName("schedule_name")
-        reg = _schedules().SCHEDULES
+        reg = schedules.SCHEDULES
         for name, info in reg.items():
             self.combo.addItem(f"{info.title or name}  ({name})" if info.title and info.title != name else name,
                                name)
@@ -157,7 +140,7 @@ class ScheduleEditor(QWidget):
             self._form.setParent(None)
             self._form.deleteLater()
             self._form = None
-        info = _schedules().SCHEDULES[self.combo.currentData()]
+        info = schedules.SCHEDULES[self.combo.currentData()]
         tip = f"{info.title or info.name}\n\n{info.formula}"
         if getattr(info, "source", ""):
             tip += f"\n\nMatches: {info.source}"
@@ -193,7 +176,7 @@ class ScheduleEditor(QWidget):
         if steps is None or self._form is None:
             return
         try:
-            fitted = _fit().fit_to_run(self.value(), steps)
+            fitted = fit.fit_to_run(self.value(), steps)
         except (LrstudioError, ValueError):
             return  # the defaults do not validate on their own: the form says why
         self._loading = True
@@ -216,7 +199,7 @@ class ScheduleEditor(QWidget):
         self._set_general_error("")
         if self._form is None or self._form.is_valid():
             try:
-                _schedules().validate_spec(self.value())
+                schedules.validate_spec(self.value())
             except ParamError as exc:
                 self._spec_error = str(exc)
                 self.show_error(exc)
