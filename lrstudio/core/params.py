@@ -252,7 +252,7 @@ def _to_int(value: Any, p: Param, owner: str) -> int:
     return int(f)
 
 
-def _to_list(value: Any, p: Param, owner: str) -> list:
+def _to_list(value: Any, p: Param, owner: str) -> list[Any]:
     if isinstance(value, str):
         text = value.strip().strip("[]()")
         return [t for t in (s.strip() for s in text.replace(";", ",").split(",")) if t]

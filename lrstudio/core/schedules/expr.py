@@ -38,7 +38,7 @@ CONSTANTS = {"pi": math.pi, "e": math.e}
 _Fn = Callable[[np.ndarray], np.ndarray]
 
 
-def _nary(reduce: Callable) -> Callable[..., np.ndarray]:
+def _nary(reduce: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
     def f(*args: np.ndarray) -> np.ndarray:
         out = args[0]
         for a in args[1:]:
