@@ -11,9 +11,15 @@ points. :meth:`CurveLevels.bucket_for` picks the coarsest level that still has a
 pyqtgraph's own peak downsampling would draw; zoomed in so far that no level qualifies, it answers 1
 (the full-resolution data). Nothing here is computed per paint: a level is built once per curve and
 bucket size and reused until the curve's data change.
+
+The live plots (Train tab) keep their points in :class:`GrowingBuffer` (columns appended in place,
+capacity doubling) and fix their y range with :func:`nice_range` (round bounds that change only when
+the data leave them), so a redraw is a ``setData`` of views, never a rebuild.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -23,8 +29,10 @@ __all__ = [
     "LEVEL_FIRST_BUCKET",
     "LEVEL_STEP",
     "CurveLevels",
+    "GrowingBuffer",
     "finite_for_plot",
     "nearest_index",
+    "nice_range",
     "peak_decimate",
 ]
 
@@ -143,3 +151,75 @@ def nearest_index(xs: np.ndarray, x: float) -> int | None:
     if i > 0 and abs(float(xs[i - 1]) - x) <= abs(float(xs[i]) - x):
         i -= 1
     return i
+
+
+# -- the live plots' storage: columns that grow in place, y-ranges that change only when left ------
+class GrowingBuffer:
+    """Columns ``x_step, x_epoch, x_wall, y`` appended in place; capacity doubles when full."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._data = np.empty((4, max(16, capacity)), dtype=np.float64)
+        self.n = 0
+
+    def append(self, step: float, epoch: float, wall: float, y: float) -> None:
+        if self.n == self._data.shape[1]:
+            self._grow(self.n + 1)
+        self._data[:, self.n] = (step, epoch, wall, y)
+        self.n += 1
+
+    def extend(self, rows: np.ndarray) -> None:
+        """Append an ``(k, 4)`` array of rows."""
+        k = len(rows)
+        if not k:
+            return
+        if self.n + k > self._data.shape[1]:
+            self._grow(self.n + k)
+        self._data[:, self.n:self.n + k] = rows.T
+        self.n += k
+
+    def _grow(self, need: int) -> None:
+        cap = self._data.shape[1]
+        while cap < need:
+            cap *= 2
+        new = np.empty((4, cap), dtype=np.float64)
+        new[:, :self.n] = self._data[:, :self.n]
+        self._data = new
+
+    @property
+    def capacity(self) -> int:
+        return self._data.shape[1]
+
+    def x(self, axis: str) -> np.ndarray:
+        return self._data[{"step": 0, "epoch": 1, "wall": 2}[axis], :self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._data[3, :self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+def nice_range(y: np.ndarray, log: bool) -> tuple[float, float] | None:
+    """Round bounds that contain ``y``: whole decades on a log axis (as log10 values), else
+    multiples of a 1/2/5 step. They change only when the data leave them."""
+    y = y[np.isfinite(y)]
+    if log:
+        y = y[y > 0]
+    if not len(y):
+        return None
+    lo, hi = float(y.min()), float(y.max())
+    if log:
+        a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+        return (float(a), float(b if b > a else a + 1))
+    if lo >= 0:
+        lo = 0.0
+    span = max(hi - lo, abs(hi), abs(lo), 1e-300)
+    step = 10 ** math.floor(math.log10(span))
+    for m in (1, 2, 5, 10):
+        if span / (step * m) <= 10:
+            step *= m
+            break
+    a = math.floor(lo / step) * step
+    b = math.ceil(hi / step) * step
+    return (a, b if b > a else a + step)

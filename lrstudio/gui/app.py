@@ -29,7 +29,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setStyle("Fusion")
     app.setStyleSheet(load_style())
-    from lrstudio.gui.main_window import app_icon
+    from lrstudio.gui.actions import app_icon
 
     app.setWindowIcon(app_icon())
     return app  # type: ignore[return-value]

@@ -18,19 +18,16 @@ Closing the window during a run stops the worker and waits for its thread.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QStyle,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -41,7 +38,9 @@ from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import RunSummary
-from lrstudio.gui.configure.dock import ConfigureDock, read_config, write_config
+from lrstudio.gui.actions import action, run_actions
+from lrstudio.gui.compare.page import ComparePage
+from lrstudio.gui.configure.dock import ConfigureDock
 from lrstudio.gui.controller import TrainingController
 from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url, open_store_or_say_why
 from lrstudio.gui.dialogs import errors
@@ -116,41 +115,20 @@ class MainWindow(QMainWindow):
 
     # -- construction --------------------------------------------------------------------
     def _build_actions(self) -> None:
-        style = self.style()
-        self.action_start = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "&Start", self)
-        self.action_start.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.action_start.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.action_start.setToolTip("Start training with the configuration on the left (Ctrl+Enter)")
-        self.action_start.triggered.connect(self.start_training)
-        self.action_stop = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "S&top", self)
-        self.action_stop.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.action_stop.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.action_stop.setToolTip("Stop the run after the current step; what was logged is kept (Esc)")
-        self.action_stop.triggered.connect(self.stop_training)
-
-        self.action_open_db = self._action("&Open database…", self._on_open_database, QKeySequence.StandardKey.Open)
-        self.action_load_config = self._action("&Load config…", self._on_load_config)
-        self.action_save_config = self._action("&Save config…", self._on_save_config, QKeySequence.StandardKey.Save)
-        self.action_export_history = self._action("Export selected runs' &history (CSV)…", self._on_export_history)
-        self.action_export_runs = self._action("Export runs &table (CSV)…", self._on_export_runs)
-        self.action_export_plot = self._action("Export &plot (PNG/SVG)…", self._on_export_plot)
-        self.action_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.action_about = self._action("&About lrstudio", self._on_about)
-
-    def _action(self, text: str, slot: Callable[[], object],
-                shortcut: QKeySequence.StandardKey | None = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        return action
+        self.action_start, self.action_stop = run_actions(self, self.start_training, self.stop_training)
+        self.action_open_db = action(self, "&Open database…", self._on_open_database, QKeySequence.StandardKey.Open)
+        self.action_load_config = action(self, "&Load config…", self._on_load_config)
+        self.action_save_config = action(self, "&Save config…", self._on_save_config, QKeySequence.StandardKey.Save)
+        self.action_export_history = action(self, "Export selected runs' &history (CSV)…", self._on_export_history)
+        self.action_export_runs = action(self, "Export runs &table (CSV)…", self._on_export_runs)
+        self.action_export_plot = action(self, "Export &plot (PNG/SVG)…", self._on_export_plot)
+        self.action_quit = action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.action_about = action(self, "&About lrstudio", self._on_about)
 
     def _build_central(self) -> None:
         self.train_page = TrainTab(self.live_run, self.run_status, self.controller)
         # The compare view is built the first time it is needed (start-up time, bench/bench_gui.py).
-        self._compare: CompareWidget | None = None
-        self.compare_page = QWidget()
-        QVBoxLayout(self.compare_page).setContentsMargins(0, 0, 0, 0)
+        self.compare_page = ComparePage(self.store, self._run_is_finished)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.train_page, "Train")
@@ -163,16 +141,17 @@ class MainWindow(QMainWindow):
     @property
     def compare(self) -> CompareWidget:
         """The compare view (a ``CompareWidget``), created on first use."""
-        if self._compare is None:
-            from lrstudio.gui.compare import CompareWidget
-
-            self._compare = CompareWidget(self.store)
-            self.compare_page.layout().addWidget(self._compare)
-        return self._compare
+        return self.compare_page.view
 
     def _on_tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.compare_page and self._compare is None:
+        if self.tabs.widget(index) is self.compare_page and not self.compare_page.built:
             self.compare.show_runs(self.runs_panel.selected_run_ids())
+
+    def _run_is_finished(self, run_id: int) -> bool:
+        """Whether the runs table knows ``run_id`` as ended (a run it does not list counts as ended)."""
+        model = self.runs_panel.model
+        row = model.row_of(run_id)
+        return row < 0 or model.run_at(row).is_finished
 
     def _build_docks(self) -> None:
         from lrstudio.gui.runs import RunsPanel
@@ -310,8 +289,7 @@ class MainWindow(QMainWindow):
             self._update_actions()
 
     def _on_run_grew(self, run_id: int) -> None:
-        if self._compare is not None:
-            self._compare.invalidate_soon([run_id])  # throttled there
+        self.compare_page.run_grew(run_id)
 
     @property
     def live_plots(self) -> LivePlots | None:
@@ -325,8 +303,7 @@ class MainWindow(QMainWindow):
     def _on_run_ended(self, run_id: int) -> None:
         """Re-read the run that ended in the runs table and in Compare."""
         self.runs_panel.refresh_run(run_id)
-        if self._compare is not None:
-            self._compare.invalidate([run_id])
+        self.compare_page.run_ended(run_id)
 
     def _on_running_changed(self, _running: bool) -> None:
         self._update_actions()
@@ -357,8 +334,8 @@ class MainWindow(QMainWindow):
         for w in (self.action_stop, self.stop_button):
             w.setEnabled(stoppable)
         self.action_open_db.setEnabled(not running)
-        for action in (self.action_export_history, self.action_export_runs):
-            action.setEnabled(self.store is not None)
+        for act in (self.action_export_history, self.action_export_runs):
+            act.setEnabled(self.store is not None)
 
     def _on_duplicate_requested(self, config: RunConfig) -> None:
         if not self.config_panel.try_set_config(config, "This run's configuration cannot be copied into the form."):
@@ -367,41 +344,30 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Configuration copied into the form.", 4000)
 
     def _on_load_config(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load configuration", "", "JSON (*.json);;All files (*)")
+        path = self.configure.ask_load_config()
         if path:
-            self.load_config(path)
+            self.statusBar().showMessage(f"Loaded {path}", 4000)
 
     def load_config(self, path: str | Path) -> bool:
-        try:
-            cfg = read_config(path)
-        except LrstudioError as exc:
-            errors.show_error(self, exc, context=f"{Path(path).name} is not a usable lrstudio configuration.")
-            return False
-        if not self.config_panel.try_set_config(cfg, f"{Path(path).name} is not a usable lrstudio configuration."):
-            return False
-        self.statusBar().showMessage(f"Loaded {path}", 4000)
-        return True
+        ok = self.configure.load_config(path)
+        if ok:
+            self.statusBar().showMessage(f"Loaded {path}", 4000)
+        return ok
 
     def _on_save_config(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", "run-config.json",
-                                              "JSON (*.json);;All files (*)")
+        path = self.configure.ask_save_config()
         if path:
-            self.save_config(path)
+            self.statusBar().showMessage(f"Saved {path}", 4000)
 
     def save_config(self, path: str | Path) -> bool:
-        try:
-            write_config(path, self.config_panel.config())
-        except LrstudioError as exc:
-            errors.show_error(self, exc)
-            return False
-        self.statusBar().showMessage(f"Saved {path}", 4000)
-        return True
+        ok = self.configure.save_config(path)
+        if ok:
+            self.statusBar().showMessage(f"Saved {path}", 4000)
+        return ok
 
     # -- runs / compare --------------------------------------------------------------------
     def _on_runs_selected(self, run_ids: list) -> None:
-        if not run_ids and self._compare is None:
-            return
-        self.compare.show_runs(list(run_ids))
+        self.compare_page.show_runs(list(run_ids))
         if len(run_ids) >= 2 and self.tabs.currentWidget() is self.train_page and not self.controller.is_running():
             self.tabs.setCurrentWidget(self.compare_page)
 
@@ -417,25 +383,15 @@ class MainWindow(QMainWindow):
         return self.runs_panel.sync(full=full)
 
     def _on_database_changed(self, changed: set[int]) -> None:
-        if self._compare is None:
-            return
-        # Reload compared runs that changed or still grow (their points are not in the table's
-        # change set: a recorder refreshes the run row only every few seconds). This window's
-        # own run is reloaded on its progress already.
         own = self.controller.run_id if self.controller.is_running() else None
-        model = self.runs_panel.model
-        live = [i for i in self._compare.run_ids() if i != own and (
-            i in changed or (model.row_of(i) >= 0 and not model.run_at(model.row_of(i)).is_finished))]
-        if live:
-            self._compare.invalidate_soon(live)  # at most 1/s, and not while Compare is hidden
+        self.compare_page.database_changed(changed, own)
 
     def _on_refresh_requested(self) -> None:
         """Refresh re-reads the compared runs' points too (the runs table re-read itself)."""
-        if self._compare is not None:
-            self._compare.invalidate()
+        self.compare_page.refresh()
 
     def _on_runs_deleted(self, run_ids: list) -> None:
-        if self._compare is not None:
+        if self.compare_page.built:
             self.compare.show_runs(self.runs_panel.selected_run_ids())
 
     # -- exports ---------------------------------------------------------------------------
@@ -495,9 +451,7 @@ class MainWindow(QMainWindow):
         self.controller.set_store(store, url)
         self.runs_panel.set_store(store)
         self.db_watcher.watch(store)
-        if self._compare is not None:
-            self._compare.set_store(store)
-            self._compare.show_runs([])
+        self.compare_page.set_store(store)
         self.prefs.remember_database(url)
         self._update_title()
         self._update_actions()
@@ -514,10 +468,8 @@ class MainWindow(QMainWindow):
         self.toolbar_db_label.setToolTip(shown)
 
     def _on_about(self) -> None:
-        QMessageBox.about(
-            self, "About lrstudio",
-            f"<h3>lrstudio {__version__}</h3><p>A desktop lab for learning rates: schedules, optimizers, "
-            "live training plots and saved runs.</p><p>PySide6 · pyqtgraph · PyTorch · SQLAlchemy</p>")
+        QMessageBox.about(self, "About lrstudio", f"<h3>lrstudio {__version__}</h3><p>A desktop lab for learning "
+                          "rates: schedules, optimizers, live training plots and saved runs.</p>")
 
     # -- warm-up ---------------------------------------------------------------------------
     def prewarm_training(self) -> None:
@@ -552,12 +504,3 @@ class MainWindow(QMainWindow):
         event.accept()
         super().closeEvent(event)
 
-
-def app_icon() -> QIcon:
-    from lrstudio.paths import resources_dir
-
-    try:
-        path = resources_dir() / "icons" / "lrstudio.svg"
-    except FileNotFoundError:
-        return QIcon()
-    return QIcon(str(path)) if path.exists() else QIcon()

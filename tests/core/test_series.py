@@ -9,8 +9,10 @@ from lrstudio.core.series import (
     DOWNSAMPLE_FACTOR,
     LEVEL_FIRST_BUCKET,
     CurveLevels,
+    GrowingBuffer,
     finite_for_plot,
     nearest_index,
+    nice_range,
     peak_decimate,
 )
 
@@ -82,3 +84,21 @@ def test_infinities_become_gaps(value):
     assert np.isnan(out[1]) and out[0] == 1.0 and out[2] == 2.0
     same = np.array([1.0, np.nan])
     assert finite_for_plot(same) is same
+
+
+def test_growing_buffer_doubles_and_keeps_data():
+    b = GrowingBuffer(capacity=16)
+    for i in range(100):
+        b.append(i, i / 10, i * 0.5, i * 2.0)
+    assert b.n == 100 and b.capacity == 128
+    assert np.array_equal(b.y, np.arange(100) * 2.0)
+    assert np.array_equal(b.x("wall"), np.arange(100) * 0.5)
+    b.extend(np.tile([1.0, 2.0, 3.0, 4.0], (200, 1)))
+    assert b.n == 300 and b.capacity == 512 and b.y[-1] == 4.0
+
+
+def test_nice_range_is_round_and_contains_the_data():
+    assert nice_range(np.array([0.13, 0.87]), log=False) == (0.0, 0.9)
+    assert nice_range(np.array([3e-4, 2.0, np.nan]), log=True) == (-4.0, 1.0)
+    assert nice_range(np.array([-3.0, 7.0]), log=False) == (-10.0, 10.0)
+    assert nice_range(np.array([np.nan]), log=False) is None

@@ -8,7 +8,6 @@ import numpy as np
 import pyqtgraph as pg
 
 from lrstudio.core.events import EpochLogged, RunFinished, RunStarted, RunSummary, StepLogged
-from lrstudio.gui.plots.buffers import GrowingBuffer
 from lrstudio.gui.plots.factory import DIVERGED_COLOR
 from lrstudio.gui.plots.live import REDRAW_MS, LivePlots
 
@@ -31,17 +30,6 @@ def _plots(qtbot) -> LivePlots:
     w.show()
     qtbot.waitExposed(w)
     return w
-
-
-def test_growing_buffer_doubles_and_keeps_data():
-    b = GrowingBuffer(capacity=16)
-    for i in range(100):
-        b.append(i, i / 10, i * 0.5, i * 2.0)
-    assert b.n == 100 and b.capacity == 128
-    assert np.array_equal(b.y, np.arange(100) * 2.0)
-    assert np.array_equal(b.x("wall"), np.arange(100) * 0.5)
-    b.extend(np.tile([1.0, 2.0, 3.0, 4.0], (200, 1)))
-    assert b.n == 300 and b.capacity == 512 and b.y[-1] == 4.0
 
 
 def test_plots_thin_and_clip(qapp):

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.gui.configure.panel import ConfigPanel
+from lrstudio.gui.dialogs import errors
 
 __all__ = ["ConfigureDock", "read_config", "write_config"]
 
@@ -54,6 +55,37 @@ class ConfigureDock(QWidget):
                                     "marked fields.")
         self.start_hint.setVisible(not valid)
         return valid
+
+
+    # -- configuration files ---------------------------------------------------------------
+    def ask_load_config(self) -> str | None:
+        """Ask for a file and load it into the form; the path when it was loaded."""
+        path, _ = QFileDialog.getOpenFileName(self, "Load configuration", "", "JSON (*.json);;All files (*)")
+        return path if path and self.load_config(path) else None
+
+    def load_config(self, path: str | Path) -> bool:
+        """Put the configuration in ``path`` into the form, or say why not (the form is kept)."""
+        problem = f"{Path(path).name} is not a usable lrstudio configuration."
+        try:
+            cfg = read_config(path)
+        except LrstudioError as exc:
+            errors.show_error(self, exc, context=problem)
+            return False
+        return self.config_panel.try_set_config(cfg, problem)
+
+    def ask_save_config(self) -> str | None:
+        """Ask for a file name and write the form's configuration there; the path when written."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", "run-config.json",
+                                              "JSON (*.json);;All files (*)")
+        return path if path and self.save_config(path) else None
+
+    def save_config(self, path: str | Path) -> bool:
+        try:
+            write_config(path, self.config_panel.config())
+        except LrstudioError as exc:
+            errors.show_error(self, exc)
+            return False
+        return True
 
 
 def _button(action: QAction, text: str, name: str) -> QPushButton:

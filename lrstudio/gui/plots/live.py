@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 
 from lrstudio.core.compare import LOSS_KINDS
 from lrstudio.core.events import DIVERGED, EpochLogged, RunStarted, RunSummary, StepLogged
+from lrstudio.core.series import GrowingBuffer, nice_range
 from lrstudio.core.smoothing import RunningEMA
-from lrstudio.gui.plots.buffers import GrowingBuffer, nice_range
 from lrstudio.gui.plots.factory import (
     ACC_COLOR,
     APPLIED_COLOR,
