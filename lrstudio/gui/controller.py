@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from lrstudio.core.config import RunConfig
+from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import RunSummary
+from lrstudio.core.runs import RunStore
 from lrstudio.paths import is_sqlite_memory
 from lrstudio.services import runtime
 from lrstudio.services.runtime import DESKTOP, RuntimeOptions
@@ -72,7 +73,7 @@ class TrainingWorker(QObject):
     finished = Signal(object)  # RunSummary
     failed = Signal(object)  # Exception
 
-    def __init__(self, config: RunConfig, db_url: str, run_id: int, store: Any = None,
+    def __init__(self, config: RunConfig, db_url: str, run_id: int, store: RunStore | None = None,
                  options: RuntimeOptions = DESKTOP) -> None:
         super().__init__()
         self._config = config
@@ -135,7 +136,7 @@ class TrainingController(QObject):
     failed = Signal(object)  # Exception, after the thread has ended
     running_changed = Signal(bool)
 
-    def __init__(self, store: Any, db_url: str, parent: QObject | None = None,
+    def __init__(self, store: RunStore | None, db_url: str, parent: QObject | None = None,
                  options: RuntimeOptions = DESKTOP) -> None:
         super().__init__(parent)
         self._options = options
@@ -148,7 +149,7 @@ class TrainingController(QObject):
         self.run_id: int | None = None
         self.config: RunConfig | None = None
 
-    def set_store(self, store: Any, db_url: str) -> None:
+    def set_store(self, store: RunStore | None, db_url: str) -> None:
         if self.is_running():
             raise RuntimeError("cannot switch databases during a run")
         self._store = store
@@ -173,6 +174,8 @@ class TrainingController(QObject):
         # A data set loaded before (the cache) gives its exact size: the length checks run now.
         loaded = runtime.DATASETS.peek(config) if self._options.dataset_cache else None
         config = check_before_run(config, n_train=getattr(loaded, "n_train", None), import_torch=False)
+        if self._store is None:
+            raise LrstudioError("No database is open: open one (File > Open database) to record the run.")
         run_id = self._store.create_run(config, name=config.name or None)
         self.run_id = run_id
         self.config = replace(config)

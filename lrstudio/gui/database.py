@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (
@@ -113,8 +112,8 @@ class DatabaseWatcher(QObject):
         super().__init__(parent)
         self._sync = sync
         self._changed = changed
-        self.store: Any = None
-        self._version: Any = None
+        self.store: RunStore | None = None
+        self._version: int | None = None
         self.poll_after = 0.0  # monotonic time before which a poll does nothing (the time budget)
         self._full_at = 0.0  # when the runs were last listed in full
         self._full_due = False  # a partial sync ran since then
@@ -123,7 +122,7 @@ class DatabaseWatcher(QObject):
         self._timer.setInterval(DB_POLL_MS)
         self._timer.timeout.connect(self.poll)
 
-    def watch(self, store: Any) -> None:
+    def watch(self, store: RunStore) -> None:
         """Start polling ``store``; what is listed now is the baseline."""
         self.store = store
         self._version = self._read_version()
@@ -136,7 +135,7 @@ class DatabaseWatcher(QObject):
         self._timer.stop()
         self.store = None
 
-    def _read_version(self) -> Any:
+    def _read_version(self) -> int | None:
         version = getattr(self.store, "data_version", None)
         if version is None:
             return None
