@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication
 
-    from lrstudio.gui.compare import CompareWidget
+    from lrstudio.gui.compare.widget import CompareWidget
     from lrstudio.storage import open_store
 
     app = QApplication.instance() or QApplication([])

@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # the plot modules import pyqtgraph, built after the window s
     import pyqtgraph as pg
 
     from lrstudio.core.runs import RunStore
-    from lrstudio.gui.compare import CompareWidget
+    from lrstudio.gui.compare.widget import CompareWidget
     from lrstudio.gui.configure.preview import SchedulePreview
     from lrstudio.gui.plots.live import LivePlots
 

@@ -9,7 +9,7 @@ from gui_configs import tiny_config
 
 from lrstudio.core.config import RunConfig
 from lrstudio.core.events import RunFinished, RunStarted, RunSummary, StepLogged
-from lrstudio.gui.compare import CompareWidget
+from lrstudio.gui.compare.widget import CompareWidget
 
 pytestmark = pytest.mark.gui
 

@@ -9,7 +9,7 @@ import pytest
 from _fixtures_data import add_run
 
 from lrstudio.core.config import RunConfig
-from lrstudio.gui.compare import CompareWidget
+from lrstudio.gui.compare.widget import CompareWidget
 from lrstudio.gui.palette import run_color, run_color_hex
 
 pytestmark = pytest.mark.gui

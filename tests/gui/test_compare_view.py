@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF
 
 from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.events import RunFinished, RunStarted, RunSummary, StepLogged
-from lrstudio.gui.compare import CompareWidget
+from lrstudio.gui.compare.widget import CompareWidget
 
 pytestmark = pytest.mark.gui
 

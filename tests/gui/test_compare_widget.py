@@ -12,7 +12,7 @@ from lrstudio.core.compare import all_params
 from lrstudio.core.config import RunConfig
 from lrstudio.core.series import DOWNSAMPLE_FACTOR
 from lrstudio.core.smoothing import debiased_ema
-from lrstudio.gui.compare import CompareWidget
+from lrstudio.gui.compare.widget import CompareWidget
 
 pytestmark = pytest.mark.gui
 

@@ -10,7 +10,7 @@ from _fixtures_data import add_run
 from PySide6.QtGui import QImage
 
 from lrstudio.core.config import RunConfig
-from lrstudio.gui.compare import CompareWidget
+from lrstudio.gui.compare.widget import CompareWidget
 from lrstudio.gui.dialogs import errors as error_dialog
 from lrstudio.gui.dialogs import export
 from lrstudio.gui.dialogs.export import (

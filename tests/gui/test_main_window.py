@@ -259,6 +259,17 @@ def test_torch_is_not_imported_before_the_window_shows(tmp_path):
     assert "SHOWN 1 TORCH False" in out.stdout, out.stdout + out.stderr
 
 
+def test_the_window_module_imports_no_plotting_library():
+    """pyqtgraph (and the compare view, ~180 ms of imports) load after the window shows
+    (``deferred_plots``, the lazily built Compare tab): bench/bench_gui.py's start-up time."""
+    code = ("import sys; import lrstudio.gui.app, lrstudio.gui.main_window; "
+            "print(sorted(m for m in ('pyqtgraph', 'lrstudio.gui.compare.widget', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("kind", ["user", "bug"])
 def test_error_dialog_text(qapp, kind):
     from lrstudio.core.errors import LrstudioError

@@ -6,9 +6,8 @@ cache), ``curves`` (a run's plot items and their decimation levels), ``plots`` (
 their legend in an export), ``readout`` (the hover readout), ``run_list`` (the run list beside the
 plots), ``tables`` (settings diff and summary), ``controls`` (the row of controls). The maths
 (decimation levels, outlier ranges) is Qt-free, in :mod:`lrstudio.core.series` and
-:mod:`lrstudio.core.compare`.
+:mod:`lrstudio.core.compare`. ``page`` (the Compare tab, which builds the view on first use) is
+imported by the main window at start-up, so this package imports nothing itself: importing the
+view means importing pyqtgraph's plot machinery (~180 ms, ``bench/bench_gui.py``); import it as
+``lrstudio.gui.compare.widget.CompareWidget``.
 """
-
-from lrstudio.gui.compare.widget import CompareWidget
-
-__all__ = ["CompareWidget"]
