@@ -76,6 +76,13 @@ RUN_FIELDS: tuple[Param, ...] = (
           "Stop as diverged when the loss exceeds this multiple of the first loss (NaN/inf always stop)",
           low=1.0, low_open=True, title="Divergence ×"),
     Param("device", "choice", "cpu", "Where to train", choices=("cpu", "cuda"), title="Device"),
+    Param("val_every", "int", 0,
+          "Validate every k epochs; 0 = auto (every epoch, but at most once per 200 steps unless the "
+          "schedule needs the metric; always after the last epoch)",
+          low=0, high=1_000_000, title="Validate every"),
+    Param("grad_norm_every", "int", 10,
+          "Record the gradient norm every k steps (every step when clipping by norm needs it)",
+          low=1, high=1_000_000, title="Grad norm every"),
 )
 
 
@@ -128,6 +135,12 @@ class RunConfig:
     weight_decay: float = 0.0
     divergence_factor: float = 1e4
     device: str = "cpu"
+    # Added in issue 11 without a schema bump: a stored config without them loads with these
+    # defaults, and they change only how often validation and the gradient norm are *recorded*,
+    # never the training itself (the loss/LR series), except for a metric-driven schedule, which
+    # is validated every epoch under "auto" exactly as before. See lrstudio/trainer/loop.py.
+    val_every: int = 0
+    grad_norm_every: int = 10
     schema_version: int = SCHEMA_VERSION
 
     # -- validation ----------------------------------------------------------------------------

@@ -12,10 +12,32 @@ NaN/inf values reported as they are), or an exception is raised (``failed`` with
 
 The per-step path is the hot path: a bare full-batch linear regression on Windsor takes 100-400 µs
 a step (machine-dependent), so everything added per step is counted in microseconds: one small
-dict and one frozen event per step, one fused ``_foreach_norm`` for the gradient norm, ``.item()``
-on the loss and the per-tensor norms only, a running (not re-evaluated) training accuracy for
-classifiers. Validation runs once per epoch, which with full-batch GD means once per step.
-``bench/bench_engine.py`` measures the cost against a bare loop. Objects alive at the start are
+dict and one frozen event per step, one ``.item()`` on the loss, a running (not re-evaluated)
+training accuracy for classifiers, the optimizer's undecorated step
+(:func:`~lrstudio.trainer.optimizers.lean_step`). ``bench/bench_engine.py`` measures the cost
+against a bare loop.
+
+Cadences (issue 11, run options of :class:`~lrstudio.core.config.RunConfig`):
+
+* ``grad_norm_every`` (default 10): the total gradient norm (one fused ``_foreach_norm``, one
+  ``vector_norm`` over the stacked norms, one sync: torch's own ``clip_grad_norm_`` arithmetic) is
+  computed and recorded at steps 1, 1+k, 1+2k... and at the last step; with ``clip_mode="norm"``
+  it is needed, so computed and recorded at every step. The ``grad/norm`` series is sparser then.
+* ``val_every``: ``k`` > 0 validates after every k-th epoch; ``0`` (the default, "auto") validates
+  after the first epoch, then after an epoch only when at least :data:`AUTO_VAL_STEPS` optimizer
+  steps have passed since the last validation (a validation pass of the bundled models costs about
+  one to two optimizer steps, so this keeps it near 1 % of the wall time: full-batch GD validated
+  every step used to cost 15-20 % of it), and always after the last epoch. A metric-driven
+  schedule (``reduce_on_plateau``) with validation data is validated after every epoch under
+  "auto", as before, since its LR depends on it. Which steps are validated depends on the config
+  only (never on timings), so runs stay reproducible.
+* ``EpochLogged`` is sent for every epoch of a minibatch run; for a full-batch run (one step an
+  epoch, where ``train/loss_epoch`` repeats the step's ``train/loss``) only for validated epochs.
+
+Before issue 11 every epoch was validated and the gradient norm recorded at every step; those
+configs (``val_every`` and ``grad_norm_every`` absent) load with the defaults above: their
+loss and LR series are computed exactly as before, their validation and gradient-norm series are
+sparser. ``val_every=1, grad_norm_every=1`` records what they recorded. Objects alive at the start are
 frozen (``gc.freeze``) so collections during the run stay cheap.
 
 Statuses: ``completed`` (the planned steps ran), ``stopped`` (the reporter asked), ``diverged``
@@ -68,7 +90,7 @@ from lrstudio.core.metrics import (
 from lrstudio.core.params import ParamError
 from lrstudio.core.plan import is_metric_driven, plan_run
 from lrstudio.trainer.models import build_model
-from lrstudio.trainer.optimizers import build_optimizer
+from lrstudio.trainer.optimizers import build_optimizer, clear_grads, lean_step
 from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 
 # Validation is evaluated in chunks: 10,000 MNIST images must not need one huge activation, and
@@ -78,6 +100,8 @@ _EVAL_CHUNK_IMAGES = 256
 _EVAL_CHUNK_ROWS = 65_536
 # The loss each data set's catalogue entry names (core/datasets.py).
 _LOSSES: dict[str, Callable[..., Any]] = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy}
+# ``val_every=0`` (auto): validate at most once per this many optimizer steps (see the module doc).
+AUTO_VAL_STEPS = 200
 
 
 _heap_frozen_for_good = False
@@ -97,6 +121,14 @@ def check_device(device: str) -> None:
     imports no torch): callers run it before a run row exists; :func:`train` runs it again."""
     if device == "cuda" and not torch.cuda.is_available():
         raise ParamError("device", "cuda", "cpu (CUDA is not available on this machine)", "run")
+
+
+def _total_norm(grads: list[Any]) -> float:
+    """Total L2 norm of ``grads`` with one sync: torch's ``clip_grad_norm_`` arithmetic (fused
+    per-tensor norms, then the norm of the stacked norms) instead of ``.item()`` per tensor."""
+    if len(grads) == 1:
+        return float(torch.linalg.vector_norm(grads[0]).item())
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item())
 
 
 class _Progress:
@@ -259,8 +291,7 @@ class _Session:
         emit = reporter.emit
         should_stop = reporter.should_stop
         perf = time.perf_counter
-        foreach_norm = torch._foreach_norm
-        hypot = math.hypot
+        opt_step = lean_step(opt)
         isfinite = math.isfinite
         clip_norm = cfg.clip_value if cfg.clip_mode == "norm" else None
         clip_value = cfg.clip_value if cfg.clip_mode == "value" else None
@@ -273,6 +304,14 @@ class _Session:
         n, bs = x_all.shape[0], self.batch_size
         full_batch = bs >= n
         total = self.total_steps
+        # Gradient norm cadence: every step when clipping by norm needs it, else steps 1, 1+k, ...
+        norm_every = 1 if clip_norm is not None else max(1, int(cfg.grad_norm_every))
+        val_every = int(cfg.val_every)
+        auto_val = val_every <= 0
+        if metric_driven and has_val:
+            auto_val, val_every = False, 1  # the schedule needs every epoch's metric
+        last_epoch = self.epochs - 1
+        last_val_step = 0
         threshold = math.inf
         step = 0
         best = math.inf
@@ -300,21 +339,21 @@ class _Session:
                 lr = group0["lr"]  # the LR this update really uses
                 out = model(xb)
                 loss = loss_fn(out, yb)
-                opt.zero_grad(set_to_none=True)
+                clear_grads(params)
                 loss.backward()
-                grads = [p.grad for p in params if p.grad is not None]
-                # Total L2 norm: one fused kernel for the per-tensor norms, then a few floats.
-                # (clip_grad_norm_(max_norm=inf) measured 48 µs for the linear model; this ~5 µs,
-                # ~11 µs for the CNN's six tensors.)
-                gnorm = hypot(*[t.item() for t in foreach_norm(grads)])
-                if clip_norm is not None:
-                    coef = clip_norm / (gnorm + 1e-6)
-                    if coef < 1.0:  # same rule as torch.nn.utils.clip_grad_norm_
-                        torch._foreach_mul_(grads, coef)
-                elif clip_value is not None:
+                gnorm = None
+                if step % norm_every == 0 or step + 1 >= total:
+                    grads = [p.grad for p in params if p.grad is not None]
+                    gnorm = _total_norm(grads)
+                    if clip_norm is not None:
+                        coef = clip_norm / (gnorm + 1e-6)
+                        if coef < 1.0:  # same rule as torch.nn.utils.clip_grad_norm_
+                            torch._foreach_mul_(grads, coef)
+                if clip_value is not None:
+                    grads = [p.grad for p in params if p.grad is not None]
                     torch._foreach_clamp_min_(grads, -clip_value)
                     torch._foreach_clamp_max_(grads, clip_value)
-                opt.step()
+                opt_step()
                 step += 1
                 loss_v = loss.item()
                 if classify:
@@ -328,9 +367,12 @@ class _Session:
                     elif start + bs < n and step < total:
                         adapter.step()  # no fresh metric: the plateau state waits
                     # else: the last step of the epoch steps the schedule after validation
-                emit(StepLogged(step, epoch, perf() - t0, {
-                    TRAIN_LOSS: loss_v, LR: lr, LR_PLANNED: planned, GRAD_NORM: gnorm,
-                }))
+                if gnorm is None:
+                    emit(StepLogged(step, epoch, perf() - t0, {TRAIN_LOSS: loss_v, LR: lr, LR_PLANNED: planned}))
+                else:
+                    emit(StepLogged(step, epoch, perf() - t0, {
+                        TRAIN_LOSS: loss_v, LR: lr, LR_PLANNED: planned, GRAD_NORM: gnorm,
+                    }))
                 ep_sum += loss_v
                 ep_count += 1
                 progress.step = step
@@ -345,26 +387,22 @@ class _Session:
                 if step >= total:
                     break
             # -- end of epoch ------------------------------------------------------------------
-            values = {TRAIN_LOSS_EPOCH: ep_sum / ep_count}
-            if classify and correct is not None:
-                # Running accuracy over the epoch's minibatches (the model changes during the
-                # epoch); a separate pass over the training set would cost a third of an epoch.
-                self.train_acc = correct.item() / min(n, ep_count * bs)
-                values[TRAIN_ACC] = self.train_acc
-            if has_val:
-                val_loss, val_acc = self.evaluate(self.x_val, self.y_val)
-                values[VAL_LOSS] = val_loss
-                last_val = val_loss
-                progress.final_val = val_loss
-                if progress.best_val is None or val_loss < progress.best_val:
-                    progress.best_val = val_loss
-                if val_acc is not None:
-                    values[VAL_ACC] = val_acc
-                    self.val_acc = val_acc
-                    if progress.best_acc is None or val_acc > progress.best_acc:
-                        progress.best_acc = val_acc
+            is_last = step >= total or epoch == last_epoch
+            if not has_val:
+                validate = False
+            elif auto_val:
+                validate = epoch == 0 or is_last or step - last_val_step >= AUTO_VAL_STEPS
+            else:
+                validate = is_last or (epoch + 1) % val_every == 0
+            # Full batch: one step an epoch, whose mean loss is that step's loss, already reported;
+            # an epoch event only with a validation (or at the end).
+            if not full_batch or validate or is_last:
+                self._end_epoch(emit, progress, epoch, step, perf() - t0, ep_sum / ep_count, correct,
+                                ep_count * bs, validate)
+                if validate:
+                    last_val_step = step
+                    last_val = progress.final_val
             progress.epochs_done = epoch + 1
-            emit(EpochLogged(epoch, step, perf() - t0, values))
             if not per_step_sched:
                 if metric_driven:
                     adapter.step(last_val if has_val else ep_sum / ep_count)
@@ -377,6 +415,31 @@ class _Session:
             if should_stop():
                 return STOPPED
         return COMPLETED
+
+    def _end_epoch(self, emit: Callable[[Any], None], progress: _Progress, epoch: int, step: int,
+                   wall: float, mean_loss: float, correct: Any, seen: int, validate: bool) -> None:
+        """Validate when asked, update the progress and send the epoch's ``EpochLogged``."""
+        values = {TRAIN_LOSS_EPOCH: mean_loss}
+        n = self.x_train.shape[0]
+        classify = self.classify
+        if classify and correct is not None:
+            # Running accuracy over the epoch's minibatches (the model changes during the
+            # epoch); a separate pass over the training set would cost a third of an epoch.
+            self.train_acc = correct.item() / min(n, seen)
+            values[TRAIN_ACC] = self.train_acc
+        if validate:
+            val_loss, val_acc = self.evaluate(self.x_val, self.y_val)
+            values[VAL_LOSS] = val_loss
+            progress.final_val = val_loss
+            if progress.best_val is None or val_loss < progress.best_val:
+                progress.best_val = val_loss
+            if val_acc is not None:
+                values[VAL_ACC] = val_acc
+                self.val_acc = val_acc
+                if progress.best_acc is None or val_acc > progress.best_acc:
+                    progress.best_acc = val_acc
+        progress.epochs_done = epoch + 1
+        emit(EpochLogged(epoch, step, wall, values))
 
     def evaluate(self, x: Any, y: Any) -> tuple[float, float | None]:
         """Mean loss (and accuracy for classifiers) of the current model on ``x``/``y``."""

@@ -120,3 +120,23 @@ def test_check_runnable_runs_the_model_checks_before_data():
 ])
 def test_known_train_size_equals_the_loaded_size(ds):
     assert known_train_size(ds) == load_dataset(ds, seed=3).n_train
+
+
+def test_a_config_stored_before_the_cadence_options_loads_with_their_defaults():
+    # Issue 11 added val_every / grad_norm_every without a schema bump: a config stored before
+    # (no such keys, schema_version 1) loads, validates and keeps its meaning for the training.
+    old = {"name": "r1", "model": "linear", "init": "default",
+           "dataset": {"name": "windsor", "val_fraction": 0.2}, "optimizer": {"name": "adam", "params": {}},
+           "lr": 0.01, "schedule": {"name": "constant", "params": {}}, "schedule_unit": "step", "epochs": 10,
+           "max_steps": None, "batch_size": 0, "seed": 0, "clip_mode": "none", "clip_value": 1.0,
+           "weight_decay": 0.0, "divergence_factor": 10000.0, "device": "cpu", "schema_version": 1}
+    cfg = RunConfig.from_json(json.dumps(old)).validated()
+    assert (cfg.val_every, cfg.grad_norm_every) == (0, 10)
+    assert RunConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_cadence_options_are_checked():
+    with pytest.raises(ParamError, match="grad_norm_every"):
+        RunConfig(grad_norm_every=0).validated()
+    with pytest.raises(ParamError, match="val_every"):
+        RunConfig(val_every=-1).validated()

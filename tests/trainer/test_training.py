@@ -245,7 +245,8 @@ def test_windsor_adam_reaches_validation_r2_0_6():
 def test_batching_reporter_is_called_far_less_often_than_once_per_step():
     batches: list[list] = []
     rep = BatchingReporter(batches.append, interval_s=0.1)
-    cfg = RunConfig(dataset=synthetic(), optimizer={"name": "sgd"}, lr=0.05, max_steps=2000)
+    # val_every=1: every epoch validated (the cadence before issue 11), so one epoch event per step.
+    cfg = RunConfig(dataset=synthetic(), optimizer={"name": "sgd"}, lr=0.05, max_steps=2000, val_every=1)
     s = train(cfg, rep)
     events = [e for b in batches for e in b]
     assert s.status == "completed" and sum(isinstance(e, StepLogged) for e in events) == 2000
@@ -264,3 +265,79 @@ def test_classifier_reports_accuracies():
     assert {"train/acc", "val/acc", "val/loss", "train/loss_epoch"} <= set(ep)
     assert 0.0 <= ep["val/acc"] <= 1.0 and s.best_accuracy == max(rep.series("val/acc"))
     assert s.extra["val_acc"] == ep["val/acc"]
+
+
+# -- cadences (issue 11): validation and gradient norm ------------------------------------------------
+def test_full_batch_default_cadence_validates_every_200_steps_and_at_the_end():
+    cfg = RunConfig(dataset=synthetic(), optimizer={"name": "sgd"}, lr=0.05, max_steps=450)
+    rep = ListReporter()
+    s = train(cfg, rep)
+    assert s.status == "completed" and s.steps == 450 and s.epochs == 450
+    # No redundant per-step epoch events: one for each validation, the last one at the end.
+    assert [e.step for e in rep.epochs()] == [1, 201, 401, 450]
+    assert all("val/loss" in e.values for e in rep.epochs())
+    assert s.final_val_loss == rep.series("val/loss")[-1]
+    # The gradient norm at steps 1, 11, 21... and at the last step.
+    norm_steps = [e.step for e in rep.steps() if "grad/norm" in e.values]
+    assert norm_steps == list(range(1, 450, 10)) + [450]
+
+
+def test_minibatch_default_cadence_sends_every_epoch_and_validates_at_most_every_200_steps():
+    cfg = RunConfig(dataset=synthetic(n_samples=200), optimizer={"name": "sgd"}, lr=0.05, epochs=20,
+                    batch_size=16)  # 160 training rows: 10 steps an epoch
+    rep = ListReporter()
+    train(cfg, rep)
+    ev = rep.epochs()
+    assert len(ev) == 20
+    assert [e.step for e in ev if "val/loss" in e.values] == [10, 200]  # first, then >= 200 steps later
+
+
+def test_explicit_cadences_every_k_epochs_and_every_step():
+    cfg = RunConfig(dataset=synthetic(n_samples=50), optimizer={"name": "sgd"}, lr=0.05, epochs=7, batch_size=8,
+                    val_every=3, grad_norm_every=1)
+    rep = ListReporter()
+    train(cfg, rep)
+    assert [e.epoch for e in rep.epochs() if "val/loss" in e.values] == [2, 5, 6]
+    assert all("grad/norm" in e.values for e in rep.steps())
+
+
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_cadence_changes_no_loss_or_lr(batch_size):
+    base = dict(dataset=synthetic(n_samples=50), optimizer={"name": "adam"}, lr=0.05, epochs=30,
+                batch_size=batch_size, seed=3, schedule={"name": "cosine", "params": {}})
+    old, new = ListReporter(), ListReporter()
+    train(RunConfig(**base, val_every=1, grad_norm_every=1), old)
+    train(RunConfig(**base), new)
+    for key in ("train/loss", "lr", "lr/planned"):
+        assert old.series(key) == new.series(key)
+    sparse = {e.step: e.values["grad/norm"] for e in new.steps() if "grad/norm" in e.values}
+    dense = {e.step: e.values["grad/norm"] for e in old.steps()}
+    assert sparse == {k: dense[k] for k in sparse} and len(sparse) < len(dense)
+
+
+def test_clipping_by_norm_records_the_norm_at_every_step():
+    cfg = RunConfig(dataset=synthetic(), optimizer={"name": "sgd"}, lr=0.05, max_steps=30, clip_mode="norm",
+                    clip_value=0.5)
+    rep = ListReporter()
+    train(cfg, rep)
+    assert all("grad/norm" in e.values for e in rep.steps())
+
+
+def test_training_never_imports_torch_dynamo(tmp_path):
+    # Fast start: torch.optim's decorators import torch._dynamo (and sympy), ~1.2 s, on first use.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lrstudio.core.config import DatasetConfig, RunConfig\n"
+        "from lrstudio.core.events import ListReporter\n"
+        "from lrstudio.trainer.loop import train\n"
+        "for opt in ('sgd', 'adam', 'adamw', 'rmsprop'):\n"
+        "    s = train(RunConfig(dataset=DatasetConfig(name='synthetic'), optimizer={'name': opt},\n"
+        "              max_steps=5), ListReporter())\n"
+        "    assert s.status == 'completed', s\n"
+        "print('torch._dynamo' in sys.modules, 'sympy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.split() == ["False", "False"]
