@@ -69,7 +69,7 @@ def build_optimizer(spec: Any, parameters: Iterable[Any], lr: float,
         return cls(parameters, **kwargs)
     opt = cls.__new__(cls)
     # Bound on the instance for __init__ only: __init__'s self.add_param_group finds it first.
-    opt.add_param_group = types.MethodType(raw_add, opt)  # type: ignore[method-assign]
+    opt.add_param_group = types.MethodType(raw_add, opt)
     try:
         cls.__init__(opt, parameters, **kwargs)
     finally:
@@ -83,11 +83,11 @@ def lean_step(opt: torch.optim.Optimizer) -> Callable[[], Any]:
 
     Falls back to ``opt.step`` when the optimizer is differentiable, step hooks are registered, or
     the decorators are not the ones this was written against (torch 2.x)."""
-    fn = type(opt).step
-    use_grad = getattr(fn, "__wrapped__", None)
-    raw = getattr(use_grad, "__wrapped__", None)
-    if (raw is None or getattr(fn, "__code__", None) is None or fn.__code__.co_name != "wrapper"
-            or getattr(use_grad, "__code__", None) is None or use_grad.__code__.co_name != "_use_grad"
+    fn: Any = type(opt).step
+    use_grad: Any = getattr(fn, "__wrapped__", None)
+    raw: Any = getattr(use_grad, "__wrapped__", None)
+    if (raw is None or getattr(getattr(fn, "__code__", None), "co_name", None) != "wrapper"
+            or getattr(getattr(use_grad, "__code__", None), "co_name", None) != "_use_grad"
             or opt.defaults.get("differentiable") or opt._optimizer_step_pre_hooks
             or opt._optimizer_step_post_hooks or _torch_optimizer._global_optimizer_pre_hooks
             or _torch_optimizer._global_optimizer_post_hooks):
