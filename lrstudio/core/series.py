@@ -28,8 +28,10 @@ __all__ = [
     "EMPTY",
     "LEVEL_FIRST_BUCKET",
     "LEVEL_STEP",
+    "Bounds",
     "CurveLevels",
     "GrowingBuffer",
+    "curve_bounds",
     "finite_for_plot",
     "nearest_index",
     "nice_range",
@@ -91,7 +93,7 @@ def finite_for_plot(values: np.ndarray) -> np.ndarray:
 class CurveLevels:
     """Full-resolution data of one curve and its peak-decimated levels (each built on first use)."""
 
-    __slots__ = ("levels", "monotonic", "x", "y")
+    __slots__ = ("_bounds", "levels", "monotonic", "x", "y")
 
     def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
         # x keeps its dtype: integer steps are known to be finite, so pyqtgraph skips a finite
@@ -102,6 +104,16 @@ class CurveLevels:
         # the curve is always given whole and the plot does what it can.
         self.monotonic = len(self.x) < 2 or bool(np.all(self.x[1:] >= self.x[:-1]))
         self.levels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._bounds: Bounds | None | bool = False  # False: not computed yet
+
+    def bounds(self) -> Bounds | None:
+        """``(x min, x max, y min, y max, smallest positive y or NaN)`` over the finite points, or
+        None when there is none. Computed once: a plot item answers its view box from them instead
+        of a nanmin over its data after every ``setData`` (every level change). Every level has the
+        same extent (peak decimation keeps each bucket's extremes and the end points)."""
+        if self._bounds is False:
+            self._bounds = curve_bounds(self.x, self.y, self.monotonic)
+        return self._bounds  # type: ignore[return-value]
 
     def bucket_for(self, x_range: tuple[float, float] | None, pixels: float) -> int:
         """Coarsest bucket size leaving ≥ DOWNSAMPLE_FACTOR buckets per pixel in ``x_range``.
@@ -138,6 +150,35 @@ class CurveLevels:
         if not len(self.x) or not self.monotonic:
             return None
         return nearest_index(self.x, x)
+
+
+Bounds = tuple[float, float, float, float, float]
+
+
+def curve_bounds(x: np.ndarray, y: np.ndarray, monotonic: bool = False) -> Bounds | None:
+    """``(x min, x max, y min, y max, smallest positive y or NaN)`` of the points with finite x and y."""
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x)
+    ok = np.isfinite(y)
+    if x.dtype.kind == "f":
+        ok &= np.isfinite(x)
+    if not ok.any():
+        return None
+    if ok.all():
+        xs, ys = x, y
+    else:
+        xs, ys = x[ok], y[ok]
+    if monotonic:
+        x_lo, x_hi = float(xs[0]), float(xs[-1])
+    else:
+        x_lo, x_hi = float(xs.min()), float(xs.max())
+    y_lo, y_hi = float(ys.min()), float(ys.max())
+    if y_lo > 0:
+        pos = y_lo
+    else:
+        positive = ys[ys > 0]
+        pos = float(positive.min()) if len(positive) else math.nan
+    return (x_lo, x_hi, y_lo, y_hi, pos)
 
 
 def nearest_index(xs: np.ndarray, x: float) -> int | None:

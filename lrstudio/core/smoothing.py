@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["RunningEMA", "debiased_ema"]
+__all__ = ["GrowingEMA", "RunningEMA", "debiased_ema"]
 
 # Largest factor w**-i allowed inside one block (see the module docstring).
 _MAX_GROWTH_LOG = 100 * math.log(10.0)
@@ -154,3 +154,36 @@ class RunningEMA:
         self._ema = float(ema[-1])
         self._count += k
         return out
+
+
+class GrowingEMA:
+    """The debiased EMA of a series that may grow, kept between calls (the compare view's cache).
+
+    :meth:`update` returns ``debiased_ema(values, weight)``; when ``values`` starts with the values
+    of the previous call (a run that recorded more points) only the new tail is smoothed, through
+    :class:`RunningEMA`, instead of the whole series again.
+    """
+
+    __slots__ = ("_ema", "raw", "smoothed", "weight")
+
+    def __init__(self, weight: float) -> None:
+        self._ema = RunningEMA(weight)
+        self.weight = self._ema.weight
+        self.raw = np.empty(0)
+        self.smoothed = np.empty(0)
+
+    def update(self, values: ArrayLike) -> np.ndarray:
+        x = np.asarray(values, dtype=np.float64)
+        n_old = len(self.raw)
+        if n_old and len(x) >= n_old and (x is self.raw or np.array_equal(x[:n_old], self.raw, equal_nan=True)):
+            if len(x) > n_old:
+                self.smoothed = np.concatenate([self.smoothed, self._ema.extend(x[n_old:])])
+        else:
+            self._ema.reset()
+            self.smoothed = self._ema.extend(x)
+        self.raw = x
+        return self.smoothed
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.smoothed.nbytes)

@@ -102,3 +102,18 @@ def test_nice_range_is_round_and_contains_the_data():
     assert nice_range(np.array([3e-4, 2.0, np.nan]), log=True) == (-4.0, 1.0)
     assert nice_range(np.array([-3.0, 7.0]), log=False) == (-10.0, 10.0)
     assert nice_range(np.array([np.nan]), log=False) is None
+
+
+def test_curve_bounds_and_levels_share_the_extent():
+    from lrstudio.core.series import CurveLevels, curve_bounds
+
+    x = np.arange(10)
+    y = np.array([3.0, np.nan, -1.0, 0.5, np.inf, 2.0, 0.25, 9.0, 1.0, 4.0])
+    assert curve_bounds(x, y) == (0.0, 9.0, -1.0, 9.0, 0.25)
+    assert curve_bounds(x, np.full(10, np.nan)) is None
+    assert curve_bounds(x, -np.ones(10))[4] != curve_bounds(x, -np.ones(10))[4]  # no positive: NaN
+    levels = CurveLevels(np.arange(1000), np.sin(np.arange(1000) / 7.0))
+    b = levels.bounds()
+    for bucket in (16, 32, 64):
+        lx, ly = levels.level(bucket)
+        assert (lx.min(), lx.max(), ly.min(), ly.max()) == pytest.approx(b[:4])

@@ -112,3 +112,20 @@ def test_running_ema_fed_in_chunks_equals_the_whole_series(w):
     np.testing.assert_allclose(ema.extend(values[:10]), _reference(values[:10], w), rtol=1e-12, equal_nan=True)
     with pytest.raises(ValueError, match="smoothing weight"):
         RunningEMA(1.0)
+
+
+def test_growing_ema_extends_a_grown_series_and_recomputes_a_changed_one():
+    from lrstudio.core.smoothing import GrowingEMA
+
+    rng = np.random.default_rng(3)
+    values = rng.random(5000) + 0.1
+    values[[10, 2000]] = [np.nan, np.inf]
+    ema = GrowingEMA(0.9)
+    np.testing.assert_allclose(ema.update(values[:3000]), debiased_ema(values[:3000], 0.9))
+    first = ema.smoothed
+    np.testing.assert_allclose(ema.update(values), debiased_ema(values, 0.9), rtol=1e-9)
+    np.testing.assert_array_equal(ema.smoothed[:3000], first)  # the prefix was kept, not recomputed
+    changed = values.copy()
+    changed[5] = 7.0
+    np.testing.assert_allclose(ema.update(changed), debiased_ema(changed, 0.9), rtol=1e-9)
+    assert ema.nbytes == changed.nbytes

@@ -229,6 +229,7 @@ def test_long_run_is_decimated_until_zoomed_in(widget, store, qtbot):
     steps = 40_000
     run_id = add_run(store, RunConfig(lr=0.1), "long", steps=steps, steps_per_epoch=1000, batch=20_000)
     widget.show_runs([run_id])
+    qtbot.waitUntil(lambda: widget.run_ids() == [run_id] and not widget.is_loading())  # read off-thread
     qtbot.wait(20)
     series = store.load_series(run_id)["train/loss"]
     item = widget.curve_items(run_id)["loss_raw"]

@@ -3,7 +3,10 @@ decimation level, and the y ranges of "ignore outliers".
 
 Items of runs that leave the view stay in the plots, empty and hidden, with their curve data and
 decimated levels (removing and re-adding 40 pyqtgraph items cost more than the rest of a refresh,
-``bench/bench_compare.py``); :meth:`CurveCanvas.trim` drops the least recently shown beyond a limit.
+``bench/bench_compare.py``); :meth:`CurveCanvas.drop` removes those of runs whose series left the
+cache (bounded by memory, :meth:`~lrstudio.gui.compare.loading.RunCache.trim`; :meth:`CurveCanvas.nbytes`
+is what a run's curves add to it). Smoothed losses are cached per (run, weight) and extended, not
+recomputed, when a run grows (:class:`~lrstudio.core.smoothing.GrowingEMA`).
 Auto-range and view transform are settled before the next paint (:meth:`CurveCanvas.settle_ranges`),
 so a change paints once.
 """
@@ -19,7 +22,7 @@ from PySide6.QtGui import QColor
 from lrstudio.core.compare import loss_range, lr_range, outlier_sample, view_span
 from lrstudio.core.runs import Series
 from lrstudio.core.series import EMPTY, finite_for_plot
-from lrstudio.core.smoothing import debiased_ema
+from lrstudio.core.smoothing import GrowingEMA
 from lrstudio.gui.compare.controls import DEFAULT_SMOOTHING, CompareControls
 from lrstudio.gui.compare.curves import RunCurves, Span, raw_alpha
 from lrstudio.gui.compare.loading import RunCache
@@ -47,7 +50,8 @@ class CurveCanvas:
         self.curves: dict[int, RunCurves] = {}
         self.pool: dict[int, RunCurves] = {}
         self.smoothing = DEFAULT_SMOOTHING
-        self._smoothed: dict[tuple[int, float], np.ndarray] = {}
+        self.smoothing_before = DEFAULT_SMOOTHING
+        self._smoothed: dict[tuple[int, float], GrowingEMA] = {}
         self.y_zoomed = False  # the user set the loss plot's y range: leave it alone
         self.loss_plot = make_compare_plot("Loss", "loss", lambda: self.on_view_changed("loss"),
                                            lambda: legend_entries(True))
@@ -84,17 +88,24 @@ class CurveCanvas:
             curves.set_style(run_color(run_id), self.smoothing > 0, raw_alpha(len(run_ids)))
             self.update_curves(curves, spans)
 
-    def trim(self, keep: int) -> list[int]:
-        """Drop the plot items of the least recently shown runs beyond ``keep`` (never shown ones);
-        returns their ids."""
-        dropped = []
-        for run_id in list(self.pool)[: max(0, len(self.pool) - keep)]:
+    def drop(self, run_ids: Iterable[int]) -> None:
+        """Remove the plot items of these runs (not shown: their series left the cache)."""
+        for run_id in run_ids:
             if run_id in self.curves:
                 continue
-            self._remove_items(self.pool.pop(run_id))
-            dropped.append(run_id)
+            curves = self.pool.pop(run_id, None)
+            if curves is not None:
+                self._remove_items(curves)
         self._smoothed = {k: v for k, v in self._smoothed.items() if k[0] in self.pool}
-        return dropped
+
+    def nbytes(self, run_id: int) -> int:
+        """Memory a run's curves hold beyond its cached series (decimated levels, smoothed loss)."""
+        total = sum(v.nbytes for k, v in self._smoothed.items() if k[0] == run_id)
+        curves = self.pool.get(run_id)
+        if curves is not None:
+            total += sum(a.nbytes + b.nbytes for d in curves.data.values() if d is not None
+                         for a, b in d.levels.values())
+        return total
 
     def remove_all(self) -> None:
         for curves in self.pool.values():
@@ -115,8 +126,7 @@ class CurveCanvas:
             if curves is not None:
                 curves.applied.clear()
                 curves.data.clear()
-        if ids:
-            self._smoothed = {k: v for k, v in self._smoothed.items() if k[0] not in ids}
+        # The smoothed losses stay: a run that grew extends them (GrowingEMA checks the prefix).
 
     def reload(self, run_ids: Iterable[int]) -> None:
         """Redraw these shown runs from the cache (their series were read again)."""
@@ -195,9 +205,12 @@ class CurveCanvas:
             self.update_curves(curves, spans)
 
     def set_smoothing(self, weight: float) -> None:
+        if weight != self.smoothing:
+            self.smoothing_before = self.smoothing
         self.smoothing = weight
-        # Keep only the current weight's smoothed arrays (memory: 10 runs × 100k floats each).
-        self._smoothed = {k: v for k, v in self._smoothed.items() if k[1] == weight}
+        # Keep the smoothed losses of this weight and of the previous one (going back and forth).
+        keep = {weight, self.smoothing_before}
+        self._smoothed = {k: v for k, v in self._smoothed.items() if k[1] in keep}
         spans = self.view_spans()
         for curves in self.curves.values():
             curves.set_style(run_color(curves.run_id), weight > 0, raw_alpha(len(self.curves)))
@@ -208,11 +221,10 @@ class CurveCanvas:
 
     def _smoothed_loss(self, run_id: int, values: np.ndarray) -> np.ndarray:
         cache_key = (run_id, self.smoothing)
-        out = self._smoothed.get(cache_key)
-        if out is None:
-            out = finite_for_plot(debiased_ema(values, self.smoothing))
-            self._smoothed[cache_key] = out
-        return out
+        ema = self._smoothed.get(cache_key)
+        if ema is None:
+            ema = self._smoothed[cache_key] = GrowingEMA(self.smoothing)
+        return finite_for_plot(ema.update(values))
 
     def curve_data(self, run_id: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Full-resolution ``(x, y)`` of each curve of a shown run, keyed as ``RunCurves.items``."""

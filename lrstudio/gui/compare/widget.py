@@ -1,10 +1,17 @@
 """The compare view: loss and LR curves of several saved runs, their settings and summaries.
 
 Life cycle. :meth:`CompareWidget.show_runs` receives the selected run ids. Series missing from the
-cache are loaded in one ``store.load_many`` call (:class:`~lrstudio.gui.compare.loading.RunCache`);
-series already loaded are reused, so changing the smoothing, the axes or the selection back and
-forth never queries the database again (call :meth:`CompareWidget.invalidate` for a run that is
-still growing). Each run gets one colour from a qualitative palette (Tableau 10) and, per plot, a
+cache are loaded (:class:`~lrstudio.gui.compare.loading.RunCache`); series already loaded are
+reused, so changing the smoothing, the axes or the selection back and forth never queries the
+database again (call :meth:`CompareWidget.invalidate` for a run that is still growing). The cache is
+bounded by memory (``CACHE_BYTES``), not by a number of runs.
+
+Loading off the GUI thread (issue 11). When the series to read hold more than ``SYNC_POINTS``
+points (by the runs' recorded step counts), they are read in a background
+thread (:class:`~lrstudio.gui.compare.loader.SeriesLoader`) in batches; each batch is drawn as it
+arrives, the progress bar above the plots counts the runs read, and :meth:`CompareWidget.is_loading`
+says whether a load is in progress (``loading_finished`` is emitted at its end). A new selection
+supersedes the load in progress. Small loads stay synchronous: they cost less than a frame. Each run gets one colour from a qualitative palette (Tableau 10) and, per plot, a
 raw curve, a smoothed curve and, for the loss, a dashed validation curve. With smoothing on, the
 raw curve stays visible but faint; smoothing is a debiased EMA
 (:func:`lrstudio.core.smoothing.debiased_ema`) on the full-resolution data, computed once per
@@ -38,7 +45,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QShowEvent
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from lrstudio.core.compare import LOSS_KINDS, SHORT_LOSS_KINDS, loss_kind, summary_row
 from lrstudio.core.errors import LrstudioError
@@ -46,6 +53,7 @@ from lrstudio.core.runs import RunInfo, RunStore
 from lrstudio.gui.compare.canvas import CurveCanvas
 from lrstudio.gui.compare.controls import CompareControls
 from lrstudio.gui.compare.curves import RunCurves
+from lrstudio.gui.compare.loader import SeriesLoader, batches
 from lrstudio.gui.compare.loading import RunCache
 from lrstudio.gui.compare.readout import Readout
 from lrstudio.gui.compare.run_list import RunList, RunRow
@@ -55,8 +63,8 @@ from lrstudio.gui.plots.factory import FOREGROUND
 
 __all__ = ["CompareWidget"]
 
-# Runs whose series and plot items stay cached after they leave the view.
-CACHED_RUNS = 30
+# Loads of more points than this are read off the GUI thread (row storage reads ~1 µs per point).
+SYNC_POINTS = 20_000
 # A run that is still growing (progress of the app's own run) is reloaded at most this often.
 RELOAD_INTERVAL_MS = 1000
 
@@ -71,6 +79,7 @@ class CompareWidget(QWidget):
     """
 
     runs_shown = Signal(list)
+    loading_finished = Signal()
 
     def __init__(self, store: RunStore | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +95,14 @@ class CompareWidget(QWidget):
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(RELOAD_INTERVAL_MS)
         self._reload_timer.timeout.connect(self._on_reload_timer)
+        self._loader = SeriesLoader(self)
+        self._loader.batch_loaded.connect(self._on_batch_loaded)
+        self._loader.progress.connect(self._on_load_progress)
+        self._loader.finished.connect(self._on_load_finished)
+        self._loader.failed.connect(self._on_load_failed)
+        self._loading: list[int] = []  # the selection being loaded
+        self._loading_infos: dict[int, RunInfo] = {}
+        self.sync_points = SYNC_POINTS
 
         self.controls = CompareControls()
         self.smoothing_slider = self.controls.smoothing_slider
@@ -118,6 +135,11 @@ class CompareWidget(QWidget):
         self.empty_label = QLabel("Select runs in the runs table to compare them.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setProperty("role", "placeholder")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("compareProgress")
+        self.progress_bar.setFormat("Loading runs: %v of %m")
+        self.progress_bar.setMaximumHeight(16)
+        self.progress_bar.hide()
 
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.loss_plot)
@@ -141,6 +163,7 @@ class CompareWidget(QWidget):
         curves_page = QWidget()
         cl = QVBoxLayout(curves_page)
         cl.setContentsMargins(0, 4, 0, 0)
+        cl.addWidget(self.progress_bar)
         cl.addWidget(self.note_label)
         cl.addWidget(plots, 1)
         self.views = QTabWidget()
@@ -166,6 +189,7 @@ class CompareWidget(QWidget):
 
     def set_store(self, store: RunStore | None) -> None:
         """Switch databases: forget every cached series and clear the view."""
+        self._cancel_load()
         self._cache.store = store
         self._cache.clear()
         self._infos.clear()
@@ -219,22 +243,35 @@ class CompareWidget(QWidget):
             if not self._reload_timer.isActive():
                 self._reload_timer.start()
 
+    def is_loading(self) -> bool:
+        """True while series of the selection are read in the background."""
+        return bool(self._loading)
+
     def show_runs(self, run_ids: Sequence[int]) -> None:
-        """Compare these runs (order = colour order). Loads only series not cached yet."""
+        """Compare these runs (order = colour order). Loads only series not cached yet; big loads in
+        the background (the runs appear as their batches arrive, see :meth:`is_loading`)."""
         run_ids = list(dict.fromkeys(int(i) for i in run_ids))
+        self._cancel_load()  # a new selection supersedes the load in progress
         self._forget(self._pending.intersection(run_ids))  # stale: load them afresh
         self._pending.difference_update(run_ids)
         infos: dict[int, RunInfo] = {}
         if self._cache.store is not None and run_ids:
             try:
                 infos = self._cache.load_infos(run_ids)
-                self._cache.load_missing([i for i in run_ids if i in infos])
+                missing = self._cache.missing([i for i in run_ids if i in infos])
+                if missing and self._load_in_background([i for i in run_ids if i in infos], infos, missing):
+                    return
+                self._cache.load_missing(missing)
                 self._load_error = ""
             except LrstudioError as exc:
                 self._show_error(exc)
             run_ids = [i for i in run_ids if i in infos and i in self._series]
         else:
             run_ids = []
+        self._display(run_ids, infos)
+
+    def _display(self, run_ids: list[int], infos: dict[int, RunInfo], tables: bool = True) -> None:
+        """Draw these runs (all cached) and, with ``tables``, fill the tables and announce them."""
         same = bool(run_ids) and run_ids == self._run_ids
         self._run_ids = run_ids
         self._infos = infos
@@ -244,8 +281,9 @@ class CompareWidget(QWidget):
             # paint (which would then be repeated at the new size).
             layout.activate()
         self._rebuild_curves(keep_view=same)
-        self._fill_tables()
-        self.runs_shown.emit(list(run_ids))
+        if tables:
+            self._fill_tables()
+            self.runs_shown.emit(list(run_ids))
 
     def smoothing(self) -> float:
         return self.canvas.smoothing
@@ -298,6 +336,64 @@ class CompareWidget(QWidget):
                 for run_id, value, px in self.canvas.points_at(key, x)]
 
     # -- loading -------------------------------------------------------------------------------
+    @staticmethod
+    def _points(info: RunInfo | None) -> int:
+        """Points a run's plotted series hold, about (loss and LR per step; 0 when not recorded yet)."""
+        return 2 * int(info.steps or 0) if info is not None else 0
+
+    def _load_in_background(self, run_ids: list[int], infos: dict[int, RunInfo], missing: list[int]) -> bool:
+        """Start reading ``missing`` off the GUI thread when it is big; False: read it here."""
+        if sum(self._points(infos.get(i)) for i in missing) <= self.sync_points:
+            return False
+        self._loading = run_ids
+        self._loading_infos = infos
+        parts = batches(missing, lambda i: self._points(infos.get(i)))
+        self.progress_bar.setRange(0, len(missing))
+        self.progress_bar.setValue(0)
+        self.progress_bar.show()
+        self._loader.start(self._cache.read, parts)
+        return True
+
+    def _cancel_load(self) -> None:
+        if self._loading:
+            self._loader.cancel()
+            self._loading = []
+            self._loading_infos = {}
+            self.progress_bar.hide()
+
+    def _on_batch_loaded(self, generation: int, loaded: dict) -> None:
+        if generation != self._loader.generation or not self._loading:
+            return  # superseded
+        self._cache.add(loaded)
+        # Draw what has arrived so far (the tables once everything is there).
+        self._display([i for i in self._loading if i in self._series], self._loading_infos, tables=False)
+
+    def _on_load_progress(self, generation: int, done: int, _total: int) -> None:
+        if generation == self._loader.generation and self._loading:
+            self.progress_bar.setValue(done)
+
+    def _on_load_finished(self, generation: int) -> None:
+        if generation != self._loader.generation or not self._loading:
+            return
+        run_ids, infos = self._loading, self._loading_infos
+        self._loading, self._loading_infos = [], {}
+        self.progress_bar.hide()
+        self._load_error = ""
+        self._display([i for i in run_ids if i in self._series], infos)
+        self.loading_finished.emit()
+
+    def _on_load_failed(self, generation: int, exc: object) -> None:
+        if generation != self._loader.generation or not self._loading:
+            return
+        run_ids, infos = self._loading, self._loading_infos
+        self._loading, self._loading_infos = [], {}
+        self.progress_bar.hide()
+        if not isinstance(exc, LrstudioError):
+            exc = LrstudioError(str(exc))
+        self._show_error(exc)
+        self._display([i for i in run_ids if i in self._series], infos)
+        self.loading_finished.emit()
+
     def _forget(self, ids: set[int]) -> None:
         self._cache.forget(ids)
         self.canvas.forget(ids)  # new data when next drawn
@@ -342,8 +438,12 @@ class CompareWidget(QWidget):
         self._update_loss_label()
 
     def _trim_caches(self) -> None:
-        """Forget the least recently shown runs beyond CACHED_RUNS (series are ~10 MB per 100k steps)."""
-        self._cache.forget(self.canvas.trim(CACHED_RUNS))
+        """Forget the least recently shown runs beyond the cache's memory bound (series, levels and
+        smoothed losses; ~5 MB per 100k steps), never the shown or loading ones."""
+        self._cache.touch(self._run_ids)
+        dropped = self._cache.trim(set(self._run_ids) | set(self._loading), extra=self.canvas.nbytes)
+        self.canvas.drop(dropped)
+        self.canvas.drop([i for i in list(self.canvas.pool) if i not in self._series])
 
     # -- drawing -------------------------------------------------------------------------------
     def _rebuild_curves(self, keep_view: bool = False) -> None:

@@ -1,0 +1,144 @@
+"""The compare view reads big selections off the GUI thread, supersedes a load on a new selection,
+bounds its cache by memory, and answers the view box's bounds questions from precomputed bounds
+(issue 11). Real widgets against a real temporary store; waits are qtbot.waitUntil, never sleeps."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from _fixtures_data import add_run
+
+from lrstudio.core.config import RunConfig
+from lrstudio.core.errors import LrstudioError
+from lrstudio.gui.compare.curves import CurveItem
+from lrstudio.gui.compare.loader import batches
+from lrstudio.gui.compare.widget import CompareWidget
+
+pytestmark = pytest.mark.gui
+
+
+class _Store:
+    """Wraps a store: counts point queries; ``gate`` (when set) holds them until released."""
+
+    def __init__(self, store):
+        self._store = store
+        self.loads: list[list[int]] = []
+        self.gate: threading.Event | None = None
+        self.fail = False
+
+    def load_many(self, run_ids, keys=None):
+        run_ids = list(run_ids)
+        self.loads.append(run_ids)
+        if self.gate is not None:
+            assert self.gate.wait(10)
+        if self.fail:
+            raise LrstudioError("database is locked")
+        return self._store.load_many(run_ids, keys=keys)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+@pytest.fixture
+def runs(store):
+    return [add_run(store, RunConfig(lr=0.1 / (i + 1)), f"run {i}", steps=60, seed=i) for i in range(4)]
+
+
+@pytest.fixture
+def wrapped(store):
+    return _Store(store)
+
+
+@pytest.fixture
+def widget(qtbot, wrapped):
+    w = CompareWidget(wrapped)
+    w.sync_points = 0  # every load goes to the background thread
+    qtbot.addWidget(w)
+    w.resize(1100, 750)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_a_big_load_runs_off_the_gui_thread_with_progress(qtbot, widget, wrapped, store, runs):
+    wrapped.gate = threading.Event()
+    widget.show_runs(runs)
+    # show_runs returned while the store is still held: the GUI thread was not blocked.
+    assert widget.is_loading() and widget.progress_bar.isVisibleTo(widget)
+    assert widget.progress_bar.maximum() == len(runs) and widget.progress_bar.value() == 0
+    with qtbot.waitSignal(widget.runs_shown, timeout=10_000) as shown:
+        wrapped.gate.set()
+    qtbot.waitUntil(lambda: not widget.is_loading())
+    assert shown.args == [runs] and widget.run_ids() == runs
+    assert not widget.progress_bar.isVisibleTo(widget)
+    for run_id in runs:
+        x, y = widget.curve_data(run_id)["loss_raw"]
+        series = store.load_series(run_id)["train/loss"]
+        np.testing.assert_array_equal(x, series.step)
+        np.testing.assert_array_equal(y, series.value)
+    assert widget.settings_table.columnCount() >= 1
+
+
+def test_a_new_selection_supersedes_the_load_in_progress(qtbot, widget, wrapped, runs):
+    wrapped.gate = threading.Event()
+    widget.show_runs(runs[:2])
+    qtbot.waitUntil(lambda: len(wrapped.loads) == 1)  # the first load is inside the store
+    widget.show_runs(runs[2:])
+    wrapped.gate.set()
+    qtbot.waitUntil(lambda: widget.run_ids() == runs[2:] and not widget.is_loading())
+    # The superseded load's batch arrived late and was dropped: its runs are not drawn.
+    assert set(widget.canvas.curves) == set(runs[2:])
+    assert widget.run_ids() == runs[2:]
+
+
+def test_a_failed_background_load_says_so_above_the_plots(qtbot, widget, wrapped, runs):
+    wrapped.fail = True
+    widget.show_runs(runs[:2])
+    qtbot.waitUntil(lambda: not widget.is_loading())
+    assert "Cannot load runs" in widget.note_label.text() and "locked" in widget.note_label.text()
+    assert widget.run_ids() == []
+
+
+def test_the_cache_is_bounded_by_memory_not_by_a_run_count(qtbot, store, wrapped):
+    ids = [add_run(store, RunConfig(lr=0.01 * (i + 1)), f"r{i}", steps=20, seed=i) for i in range(35)]
+    w = CompareWidget(wrapped)
+    qtbot.addWidget(w)
+    w.show_runs(ids)
+    w.show_runs([])
+    before = len(wrapped.loads)
+    w.show_runs(ids)  # 35 runs: more than the old limit of 30, far below the memory bound
+    assert len(wrapped.loads) == before and w.run_ids() == ids
+    # A small bound forgets the runs that left the view, least recently shown first.
+    w._cache.max_bytes = 1
+    w.show_runs(ids[:1])
+    assert set(w._series) == {ids[0]}
+    assert set(w.canvas.pool) == {ids[0]}
+    w.show_runs(ids[1:3])
+    assert ids[0] not in w._series and set(w._series) == set(ids[1:3])
+
+
+def test_curve_items_answer_bounds_from_precomputed_values(widget, qtbot, runs):
+    widget.show_runs(runs[:2])
+    qtbot.waitUntil(lambda: widget.run_ids() == runs[:2] and not widget.is_loading())
+    for run_id in runs[:2]:
+        for key in ("loss_raw", "lr"):
+            item = widget.curve_items(run_id)[key]
+            assert isinstance(item, CurveItem) and item.bounds is not None
+            for ax in (0, 1):
+                assert item.dataBounds(ax) == pytest.approx(pg.PlotDataItem.dataBounds(item, ax))
+            x_lo, x_hi = item.bounds[0], item.bounds[1]
+            wide = (x_lo - 1, x_hi + 1)
+            assert item.dataBounds(1, orthoRange=wide) == pytest.approx(
+                pg.PlotDataItem.dataBounds(item, 1, orthoRange=wide))
+            # Zoomed in: pyqtgraph measures the visible part.
+            part = (x_lo, (x_lo + x_hi) / 2)
+            assert item.dataBounds(1, orthoRange=part) == pg.PlotDataItem.dataBounds(item, 1, orthoRange=part)
+
+
+def test_batches_cut_by_points():
+    assert batches([1, 2, 3, 4], lambda i: 100, budget=250) == [[1, 2], [3, 4]]
+    assert batches([1, 2], lambda i: 1000, budget=250) == [[1], [2]]
+    assert batches([], lambda i: 1) == []
