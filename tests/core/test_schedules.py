@@ -231,3 +231,24 @@ def test_curve_error_names_its_schedule_once():
         lr_curve({"name": "lambda", "params": {"lr_lambda": "1 - epoch"}}, 10, 0.1)
     assert str(info.value).count("lambda") == 1, str(info.value)
     assert "(got" not in str(info.value)
+
+
+def test_plateau_new_minima_equal_the_plain_running_minimum_scan():
+    # issue 11: the blocked scan behind reduce_on_plateau's lr_curve gives the same candidates
+    import math
+
+    from lrstudio.core.schedules.plateau import _new_minima
+
+    rng = np.random.default_rng(11)
+    for _ in range(400):
+        n = int(rng.integers(0, 5000))
+        y = rng.standard_normal(n).cumsum() * rng.choice([1, -1])
+        if n and rng.random() < 0.3:
+            y = np.abs(y) + np.exp(-np.arange(n) / max(1, n / 8))  # a loss-like curve
+        if n and rng.random() < 0.5:
+            y[rng.integers(0, n, size=int(rng.integers(1, n + 1)))] = rng.choice([np.nan, np.inf, -np.inf, -0.0])
+        if n and rng.random() < 0.2:
+            y[: min(n, int(rng.integers(0, 700)))] = np.nan
+        expected = np.flatnonzero(y < np.fmin.accumulate(np.concatenate(([math.inf], y[:-1]))))
+        for block in (8, 64, 256):
+            np.testing.assert_array_equal(_new_minima(y, block), expected)

@@ -377,8 +377,10 @@ def _curve(norm: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     out = np.asarray(out, dtype=np.float64)
     if out.shape != t.shape:
         out = np.broadcast_to(out, t.shape).copy()
-    bad = ~np.isfinite(out) | (out < 0)
-    if bad.any():
+    # (out >= 0) is False for NaN too; then +inf is the only value left to catch: two cheap passes
+    # instead of building a mask (issue 11: lr_curve's fixed cost); the mask only for the message.
+    if out.size and not (bool((out >= 0).all()) and math.isfinite(float(out.max()))):
+        bad = ~np.isfinite(out) | (out < 0)
         i = int(np.argmax(bad))
         raise ScheduleError(
             "", NO_VALUE,
