@@ -72,7 +72,7 @@ import json, sqlite3, sys
 con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 runs = {rid: {"status": status, "name": name, "points": 0}
         for rid, status, name in con.execute("SELECT id, status, name FROM runs")}
-for rid, n in con.execute("SELECT s.run_id, count(*) FROM metric_points p "
+for rid, n in con.execute("SELECT s.run_id, sum(p.n) FROM metric_chunks p "
                           "JOIN metric_series s ON s.id = p.series_id GROUP BY s.run_id"):
     runs.setdefault(rid, {"status": "?", "name": "?", "points": 0})["points"] = n
 check = con.execute("PRAGMA integrity_check").fetchall()

@@ -8,9 +8,11 @@ Rules for every file written here:
 * A *text* cell that a spreadsheet would run as a formula (first character ``=``, ``+``, ``-``,
   ``@``, tab or carriage return; OWASP "CSV injection") gets a leading ``'``. Numbers are never
   touched, so ``-0.5`` and ``-inf`` stay numbers.
-* Streaming: points are read in keyset pages of ``chunk`` rows (``step > last ORDER BY step LIMIT``)
-  and written as they come, so memory does not grow with the number of points, on SQLite and on
-  PostgreSQL alike. A file is written beside ``dest`` and renamed into place at the end; ``dest``
+* Streaming: points are read chunk row by chunk row of ``metric_chunks`` (at most 16,384 points
+  each, ``np.frombuffer`` over the BLOBs; :mod:`lrstudio.storage.chunks`), each in its own short
+  transaction, and written as they come, so memory does not grow with the number of points, on
+  SQLite and on PostgreSQL alike. A series whose chunks overlap in steps (a replayed step) is
+  read whole instead, to resolve the repeat as every reader does. A file is written beside ``dest`` and renamed into place at the end; ``dest``
   may also be a text stream (``sys.stdout``). A failure leaves no partial file (``_csv_out``).
 """
 
@@ -25,14 +27,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+import numpy as np
 from sqlalchemy import Engine, func, select
 
 from lrstudio.core.runs import RunInfo
+from lrstudio.storage.chunks import Arrays, concat, decode, split
 from lrstudio.storage.engine import RunNotFoundError, StoreError, driver_connection, translated
-from lrstudio.storage.models import NAN, NEG_INF, NEG_ZERO, POS_INF, MetricPointRow, MetricSeriesRow, table
+from lrstudio.storage.models import MetricChunkRow, MetricSeriesRow, table
 
 _series = table(MetricSeriesRow)
-_points = table(MetricPointRow)
+_chunks = table(MetricChunkRow)
 
 
 class ExportSource(Protocol):
@@ -74,48 +78,94 @@ def cell(v: Any) -> str:
     return text_cell(json.dumps(v, allow_nan=True, default=str, ensure_ascii=False))
 
 
-def _value(value: float | None, kind: int) -> float:
-    if kind == NAN:
-        return float("nan")
-    if kind == POS_INF:
-        return float("inf")
-    if kind == NEG_INF:
-        return float("-inf")
-    if kind == NEG_ZERO:  # SQLite reads -0.0 back as 0.0 (storage/models.py)
-        return -0.0
-    return float("nan") if value is None else value
+def _ph(store: ExportSource) -> str:
+    return "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
 
 
-def _page_sql(store: ExportSource) -> str:
-    ph = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
-    return ("SELECT step, value, value_kind, wall_time, epoch FROM metric_points "
-            f"WHERE series_id = {ph} AND step > {ph} ORDER BY step LIMIT {ph}")
+Page = list[tuple[int, float, float | None, int | None]]  # (step, value, wall_time, epoch)
 
 
-def _series_pages(store: ExportSource, series_id: int, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
-    """Pages of points of one series, each read in its own short transaction (keyset paging)."""
-    sql = _page_sql(store)
-    last = -(2**62)
+def _page(arrays: Arrays) -> Page:
+    """Arrays of a chunk -> (step, value, wall_time, epoch) tuples; NaN wall time and epoch -1
+    are the missing ones (empty cells)."""
+    step, value, wall, epoch = arrays
+    walls: list[float | None] = wall.tolist()
+    if np.isnan(wall).any():
+        walls = [None if w != w else w for w in walls]
+    epochs: list[int | None] = epoch.tolist()
+    if (epoch == -1).any():
+        epochs = [None if e == -1 else e for e in epochs]
+    return list(zip(step.tolist(), value.tolist(), walls, epochs))
+
+
+def _series_pages(store: ExportSource, series_id: int, chunk: int) -> Iterator[Page]:
+    """Pages of points of one series in step order, one chunk row per short transaction (keyset
+    paging on ``seq``); pages hold at most ``chunk`` points."""
+    ph = _ph(store)
+    with translated(), store.engine.connect() as conn:
+        ranges = conn.execute(select(_chunks.c.first_step, _chunks.c.last_step)
+                              .where(_chunks.c.series_id == series_id).order_by(_chunks.c.seq)).all()
+    if any(b[0] <= a[1] for a, b in zip(ranges, ranges[1:])):
+        # Overlapping chunks (a step written twice): resolve the repeats over the whole series.
+        with translated(), store.engine.connect() as conn:
+            cur = driver_connection(conn).cursor()
+            try:
+                cur.execute(f"SELECT n, steps, vals, wall, epoch FROM metric_chunks WHERE series_id = {ph} "
+                            "ORDER BY seq", (series_id,))
+                whole = concat([decode(*r) for r in cur.fetchall()])
+            finally:
+                cur.close()
+        for piece in split(whole, max(chunk, 1)):
+            yield _page(piece)
+        return
+    # Each chunk in slices of ``chunk`` points (substr() over the BLOBs, on SQLite and PostgreSQL):
+    # Python memory stays one page, whatever the size of a chunk.
+    # Keyset on the last step written out, so that partial chunks of a live run merged meanwhile
+    # (deleted and rewritten under another seq) are neither skipped nor repeated.
+    head = (f"SELECT seq, n, length(epoch) FROM metric_chunks WHERE series_id = {ph} AND last_step > {ph} "
+            "ORDER BY first_step LIMIT 1")
+    body = ("SELECT " + ", ".join(f"substr({c}, {ph}, {ph})" for c in ("steps", "vals", "wall", "epoch"))
+            + f" FROM metric_chunks WHERE series_id = {ph} AND seq = {ph}")
+    page = max(chunk, 1)
+    done = -(2**63)
     while True:
         with translated(), store.engine.connect() as conn:
             cur = driver_connection(conn).cursor()
             try:
-                cur.execute(sql, (series_id, last, chunk))
-                rows = cur.fetchall()
+                cur.execute(head, (series_id, done))
+                row = cur.fetchone()
             finally:
                 cur.close()
-        if not rows:
+        if row is None:
             return
-        yield rows
-        if len(rows) < chunk:
-            return
-        last = rows[-1][0]
+        seq, n, ep_len = row
+        ep_size = 8 if n and ep_len == 8 * n else 4
+        for i in range(0, n, page):
+            k = min(page, n - i)
+            with translated(), store.engine.connect() as conn:
+                cur = driver_connection(conn).cursor()
+                try:
+                    cur.execute(body, (8 * i + 1, 8 * k, 8 * i + 1, 8 * k, 8 * i + 1, 8 * k,
+                                       ep_size * i + 1, ep_size * k, series_id, seq))
+                    part = cur.fetchone()
+                finally:
+                    cur.close()
+            if part is None:  # merged away meanwhile: look for the step after `done` again
+                break
+            steps, vals, wall, epoch = part
+            arrays = concat([(np.frombuffer(steps, "<i8"), np.frombuffer(vals, "<f8"),
+                              np.frombuffer(wall, "<f8"), np.frombuffer(epoch, f"<i{ep_size}"))])
+            new = arrays[0] > done
+            if not new.all():
+                arrays = (arrays[0][new], arrays[1][new], arrays[2][new], arrays[3][new])
+            if arrays[0].shape[0]:
+                done = int(arrays[0][-1])
+                yield _page(arrays)
 
 
 def _series_points(store: ExportSource, series_id: int, chunk: int) -> Iterator[tuple[int, float, float | None, int | None]]:
     for page in _series_pages(store, series_id, chunk):
-        for step, value, kind, wall, epoch in page:
-            yield int(step), _value(value, kind), wall, epoch
+        yield from page
 
 
 def _run_series(store: ExportSource, run_id: int, keys: Iterable[str] | None) -> list[tuple[str, int]]:
@@ -133,8 +183,8 @@ def _count_points(store: ExportSource, series_ids: Sequence[int]) -> int:
     with translated(), store.engine.connect() as conn:
         for i in range(0, len(series_ids), 500):
             chunk = list(series_ids[i:i + 500])
-            total += conn.execute(select(func.count()).select_from(_points)
-                                  .where(_points.c.series_id.in_(chunk))).scalar_one()
+            total += conn.execute(select(func.coalesce(func.sum(_chunks.c.n), 0))
+                                  .where(_chunks.c.series_id.in_(chunk))).scalar_one()
     return total
 
 
@@ -236,8 +286,8 @@ def export_history_csv(
                     metric = text_cell(key)
                     for page in _series_pages(store, sid, chunk):
                         w.writerows(
-                            (r.id, name, step, num_cell(epoch), num_cell(wall), metric, repr(_value(v, kind)))
-                            for step, v, kind, wall, epoch in page
+                            (r.id, name, step, num_cell(epoch), num_cell(wall), metric, repr(v))
+                            for step, v, wall, epoch in page
                         )
                         rows += len(page)
                         done += len(page)

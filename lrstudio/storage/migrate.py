@@ -58,7 +58,7 @@ from lrstudio.storage.engine import (
     writer,
 )
 
-_OUR_TABLES = {"runs", "metric_series", "metric_points"}
+_OUR_TABLES = {"runs", "metric_series", "metric_points", "metric_chunks"}
 _MIN_SQLITE_SIZE = 512  # the smallest page size; an SQLite database is at least one page
 
 

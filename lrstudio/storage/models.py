@@ -9,16 +9,14 @@ Three tables carry everything (see ``docs/ARCHITECTURE.md`` and STYLE.md section
     heartbeat) while it runs.
 ``metric_series``
     One row per (run, metric key). The key string is stored once per series, never per point.
-``metric_points``
-    One row per (series, step), ``WITHOUT ROWID`` on SQLite so the primary key *is* the table
-    (MLflow's six-column metrics key grew to an 11 GiB index, mlflow/mlflow#12813). No float is
-    part of a key.
+``metric_chunks``
+    The points of each series as typed array chunks (issue 11, revision 0003): one row per
+    (series, seq) holding up to 16,384 points as little-endian numpy arrays in BLOBs (``bytea``
+    on PostgreSQL), ``WITHOUT ROWID`` on SQLite. Float values are stored as their 8 bytes, so NaN,
+    +-inf and -0.0 come back bit-exact by construction (the row-per-point ``metric_points`` table
+    of revisions 0001-0002 needed a ``value_kind`` column for that). The codec and the layout are
+    in :mod:`lrstudio.storage.chunks`. No float is part of a key.
 
-SQLite stores NaN as NULL, so ``value`` is NULL for every non-finite value and ``value_kind``
-says which one it was (Optuna's ``TrialIntermediateValueType``); infinities are never clamped.
-SQLite also drops the sign of -0.0 (a REAL equal to an integer is stored as the integer 0), so
--0.0 is written as ``value`` -0.0 with ``value_kind`` NEG_ZERO (PostgreSQL keeps the sign, SQLite
-reads back 0.0, the kind restores it on both; revision 0002).
 Code outside ``lrstudio.storage`` never sees these classes: the repository returns the dataclasses
 of :mod:`lrstudio.core.runs` (``RunRow`` -> ``RunInfo``, points -> ``Series``).
 Migrations must not import this module (they declare the columns they touch).
@@ -29,13 +27,14 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
-    SmallInteger,
     String,
     Table,
     Text,
@@ -45,9 +44,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lrstudio.core.runs import RUN_STATUSES
-
-# value_kind codes (small integers: one byte per point instead of a string).
-FINITE, NAN, POS_INF, NEG_INF, NEG_ZERO = 0, 1, 2, 3, 4
 
 # Named constraints: Alembic batch mode on SQLite needs names to drop or alter a constraint.
 NAMING_CONVENTION = {
@@ -152,23 +148,21 @@ class MetricSeriesRow(Base):
     key: Mapped[str] = mapped_column(String(100))
 
 
-class MetricPointRow(Base):
-    __tablename__ = "metric_points"
-    __table_args__ = (
-        # BETWEEN, not IN (0, 1, 2, 3, 4): SQLite evaluated the IN list per row at half the insert speed.
-        CheckConstraint("value_kind BETWEEN 0 AND 4", name="value_kind"),
-        {"sqlite_with_rowid": False},
-    )
+class MetricChunkRow(Base):
+    __tablename__ = "metric_chunks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    # No foreign key to metric_series on purpose: SQLite checked it for every inserted point and
-    # that cost ~1 us per point, 40% of the recorder's write throughput (bench/bench_store.py).
-    # The recorder creates a series before its points, and Store.delete_run deletes points first.
+    # No foreign key to metric_series (as for the old metric_points): the recorder creates a series
+    # before its chunks, and Store.delete_run deletes chunks first. Layout: lrstudio.storage.chunks.
     series_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    value: Mapped[float | None] = mapped_column(Float)
-    value_kind: Mapped[int] = mapped_column(SmallInteger, default=FINITE)
-    wall_time: Mapped[float | None] = mapped_column(Float)
-    epoch: Mapped[int | None] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_step: Mapped[int] = mapped_column(BigInteger)
+    last_step: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[bytes] = mapped_column(LargeBinary)
+    vals: Mapped[bytes] = mapped_column(LargeBinary)
+    wall: Mapped[bytes] = mapped_column(LargeBinary)
+    epoch: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 def table(row: type[Base]) -> Table:

@@ -4,13 +4,19 @@ Life cycle: ``Store.create_run`` -> ``store.recorder(run_id)`` -> ``handle(event
 (from the training worker, with lists from :class:`~lrstudio.core.events.BatchingReporter`) ->
 ``close()``.
 
-* Points are buffered and committed in transactions of at most ``max_rows`` rows (1,000), or
+* Points are buffered and committed in transactions of at most ``max_rows`` points (1,000), or
   sooner when ``max_delay_s`` (0.5 s) has passed since the last commit: never one commit per step.
   A crash therefore loses at most the last half second or so of points, and every point up to the
   last commit survives (SQLite WAL with ``synchronous=NORMAL`` keeps committed transactions across
   a process crash).
 * Each commit also refreshes the run's heartbeat; :meth:`Store.recover_interrupted` uses it (and
   the owner pid) to find runs whose process is gone.
+* Each commit writes the new points of each series as one (partial) chunk row of
+  ``metric_chunks`` (:mod:`lrstudio.storage.chunks`): a few rows per commit instead of one row per
+  point. Once a series has :data:`~lrstudio.storage.chunks.TAIL_CHUNKS` partial chunks, the same
+  transaction replaces them by one merged chunk (the recorder still holds their arrays: nothing is
+  read back); the final commit merges what is left. A crash between commits leaves partial
+  chunks, which read like any others.
 * ``RunStarted`` is written at once (status ``running``, start time, owner, ``info``).
   ``RunFinished`` writes the summary and the final status in the same transaction as the last
   points, so a finished run is never missing its tail.
@@ -29,22 +35,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from math import copysign
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+import numpy as np
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from lrstudio.core.events import EpochLogged, Event, RunFinished, RunStarted, RunSummary, StepLogged
 from lrstudio.core.runs import FINAL_STATUSES
+from lrstudio.storage.chunks import CHUNK_COLUMNS, CHUNK_POINTS, TAIL_CHUNKS, Arrays, concat, encode, split
 from lrstudio.storage.engine import StoreError, driver_connection, transaction
 from lrstudio.storage.models import (
-    FINITE,
-    NAN,
-    NEG_INF,
-    NEG_ZERO,
-    POS_INF,
-    MetricPointRow,
+    MetricChunkRow,
     MetricSeriesRow,
     RunRow,
     table,
@@ -57,10 +59,7 @@ HOSTNAME = socket.gethostname()
 
 _runs = table(RunRow)
 _series = table(MetricSeriesRow)
-_points = table(MetricPointRow)
-
-_POINT_COLUMNS = ("series_id", "step", "value", "value_kind", "wall_time", "epoch")
-_COPY_SQL = f"COPY metric_points ({', '.join(_POINT_COLUMNS)}) FROM STDIN"
+_chunks = table(MetricChunkRow)
 
 MAX_ROWS = 1000
 MAX_DELAY_S = 0.5
@@ -96,11 +95,14 @@ class RunRecorder:
         self._clock = clock
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
-        # Rows ready for executemany: (series_id, step, value, value_kind, wall_time, epoch).
+        # Points in arrival order: (series_id, step, value, wall_time, epoch).
         self._pending: list[tuple[Any, ...]] = []
         self._run_update: dict[str, Any] = {}
         self._summary: RunSummary | None = None
         self._series_ids: dict[str, int] = {}
+        self._next_seq: dict[int, int] = {}  # series id -> seq of its next chunk
+        # series id -> its partial chunks written since its last full chunk: (seq, arrays).
+        self._tails: dict[int, list[tuple[int, Arrays]]] = {}
         self._last_commit = clock()
         self._last_beat = -float("inf")  # the first commit refreshes the heartbeat
         self._lock = threading.Lock()
@@ -108,14 +110,10 @@ class RunRecorder:
         self.closed = False
         self.commits = 0  # transactions committed (tests check the batching)
         self.rows_written = 0
-        self._insert_sql = self._make_insert_sql()
-
-    def _make_insert_sql(self) -> str | None:
-        if not self._sqlite:
-            return None
-        # INSERT OR REPLACE: a repeated (series, step) replaces the point instead of failing the batch.
-        return ("INSERT OR REPLACE INTO metric_points (series_id, step, value, value_kind, wall_time, epoch) "
-                "VALUES (?, ?, ?, ?, ?, ?)")
+        ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_sql = (f"INSERT INTO metric_chunks ({', '.join(CHUNK_COLUMNS)}) "
+                            f"VALUES ({', '.join([ph] * len(CHUNK_COLUMNS))})")
+        self._delete_sql = f"DELETE FROM metric_chunks WHERE series_id = {ph} AND seq >= {ph} AND seq <= {ph}"
 
     # -- public API ----------------------------------------------------------------------------
     def handle(self, events: Iterable[Event]) -> None:
@@ -136,14 +134,7 @@ class RunRecorder:
                         sid = ids.get(key)
                         if sid is None:
                             sid = self._create_series(key)
-                        v = float(raw)
-                        if v - v == 0.0:  # finite (NaN and +-inf give NaN)
-                            # -0.0 has its own kind: SQLite would read it back as 0.0.
-                            append((sid, step, v, FINITE if v or copysign(1.0, v) > 0 else NEG_ZERO,
-                                    wall, epoch))
-                        else:
-                            append((sid, step, None, NAN if v != v else (POS_INF if v > 0 else NEG_INF),
-                                    wall, epoch))
+                        append((sid, step, float(raw), wall, epoch))
                 elif isinstance(ev, RunStarted):
                     self._run_update.update(self._started_values(ev))
                     urgent = True
@@ -169,9 +160,14 @@ class RunRecorder:
                 raise StoreError(f"a run cannot end as {final!r}; allowed: {', '.join(FINAL_STATUSES)}")
             self._write_due(final=self._summary is not None, urgent=True)
             if not self.finished:
+                # The end of the run: its partial chunks are merged in the same transaction.
+                deletes, inserts, tails = self._chunk_plan([], last=True)
                 with transaction(self._engine) as conn:
+                    if deletes or inserts:
+                        self._write_chunks(conn, deletes, inserts)
                     conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(
                         status=final, ended_at=utcnow(), error=error, heartbeat_at=utcnow()))
+                self._apply(tails)
                 self.commits += 1
                 self.finished = True
             self.closed = True
@@ -228,13 +224,15 @@ class RunRecorder:
             values.update(self._summary_values(self._summary, utcnow()))
         if values or beat_due:
             values["heartbeat_at"] = utcnow()
+        deletes, inserts, tails = self._chunk_plan(rows, last=last)
         with transaction(self._engine) as conn:
-            if rows:
-                self._insert(conn, rows)
+            if deletes or inserts:
+                self._write_chunks(conn, deletes, inserts)
             if values:
                 n = conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(**values)).rowcount
                 if n == 0:
                     raise StoreError(f"run {self.run_id} was deleted while it was being recorded")
+        self._apply(tails)
         # Only after the commit: a rolled-back transaction must not leave state behind.
         self._run_update = {}
         self._last_commit = self._clock()
@@ -258,48 +256,87 @@ class RunRecorder:
             if sid is None:
                 sid = conn.execute(insert(_series).values(run_id=self.run_id, key=key)
                                    .returning(_series.c.id)).scalar_one()
+                last_seq = None
+            else:  # a series an earlier recorder of this run began: append after its chunks
+                last_seq = conn.execute(select(func.max(_chunks.c.seq)).where(_chunks.c.series_id == sid)).scalar()
         self._series_ids[key] = int(sid)
+        self._next_seq[int(sid)] = 0 if last_seq is None else int(last_seq) + 1
+        self._tails[int(sid)] = []
         return int(sid)
 
-    def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if self._insert_sql is not None:
-            # SQLite: the driver's executemany under our SQLAlchemy transaction. Core's insert
-            # costs a dict and a bind-processing pass per row; this path is the measured limit
-            # (bench/bench_store.py).
-            cur = driver_connection(conn).cursor()
+    def _chunk_plan(self, rows: list[tuple[Any, ...]], *, last: bool
+                    ) -> tuple[list[tuple[int, int, int]], list[tuple[Any, ...]],
+                               dict[int, tuple[list[tuple[int, Arrays]], int]]]:
+        """The chunk rows one commit writes: ``(deletes, inserts, new state per series)``.
+
+        The new points of each series become one chunk (several if more than CHUNK_POINTS); once a
+        series has TAIL_CHUNKS partial chunks, or at the last commit, its partial chunks are
+        merged: their rows are deleted and the merged arrays inserted under the first one's seq.
+        The recorder's state changes only after the commit (see :meth:`_commit`).
+        """
+        new: dict[int, Arrays] = {}
+        if rows:
             try:
-                cur.executemany(self._insert_sql, rows)
-            finally:
-                cur.close()
-            return
-        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-            self._insert_pg(conn, rows)
-            return
-        conn.execute(insert(_points), [dict(zip(_POINT_COLUMNS, r)) for r in rows])
+                sid_c, step_c, val_c, wall_c, epoch_c = zip(*rows)
+                sids = np.array(sid_c, dtype=np.int64)
+                step = np.array(step_c, dtype=np.int64)
+                epoch = np.array(epoch_c, dtype=np.int64)
+            except OverflowError as exc:
+                raise StoreError(f"a step or epoch beyond 64-bit integers cannot be stored: {exc}") from None
+            val = np.array(val_c, dtype=np.float64)
+            wall = np.array(wall_c, dtype=np.float64)
+            for sid in dict.fromkeys(sid_c):  # series in first-seen order
+                m = sids == sid
+                new[int(sid)] = (step[m], val[m], wall[m], epoch[m])
+        deletes: list[tuple[int, int, int]] = []
+        inserts: list[tuple[Any, ...]] = []
+        state: dict[int, tuple[list[tuple[int, Arrays]], int]] = {}
+        for sid in (self._tails if last else new):
+            tail = list(self._tails.get(sid, []))
+            next_seq = self._next_seq.get(sid, 0)
+            fresh: list[tuple[int, Arrays]] = []
+            for piece in split(new[sid]) if sid in new else []:
+                fresh.append((next_seq, piece))
+                next_seq += 1
+            merge = len(tail) + len(fresh) >= TAIL_CHUNKS or (last and len(tail) + len(fresh) > 1)
+            if merge:
+                written = [seq for seq, _ in tail]
+                if written:
+                    deletes.append((sid, written[0], written[-1]))
+                first = (tail or fresh)[0][0]
+                pieces = split(concat([a for _, a in tail + fresh]))
+                merged = [(first + i, p) for i, p in enumerate(pieces)]
+                for seq, p in merged:
+                    inserts.append((sid, seq, *encode(*p)))
+                # a full chunk is done with; a short last piece stays the start of the next tail
+                tail = [merged[-1]] if merged[-1][1][0].shape[0] < CHUNK_POINTS else []
+            else:
+                for seq, p in fresh:
+                    inserts.append((sid, seq, *encode(*p)))
+                tail += fresh
+                # The tail starts at the first partial chunk: it is merged as one seq range.
+                while tail and tail[0][1][0].shape[0] >= CHUNK_POINTS:
+                    tail.pop(0)
+            state[sid] = (tail, next_seq)
+        return deletes, inserts, state
 
-    def _insert_pg(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        """PostgreSQL: COPY (measured ~5x faster than executemany here); a repeated
-        (series, step) makes COPY fail, and then the batch is upserted instead."""
-        import psycopg
+    def _apply(self, tails: dict[int, tuple[list[tuple[int, Arrays]], int]]) -> None:
+        for sid, (tail, next_seq) in tails.items():
+            self._tails[sid] = tail
+            self._next_seq[sid] = next_seq
 
-        dbapi = driver_connection(conn)
+    def _write_chunks(self, conn: Connection, deletes: list[tuple[int, int, int]],
+                      inserts: list[tuple[Any, ...]]) -> None:
+        # Straight through the driver cursor: a handful of rows, but SQLAlchemy's per-statement
+        # compile and bind processing would cost more than writing them.
+        cur = driver_connection(conn).cursor()
         try:
-            with conn.begin_nested(), dbapi.cursor() as cur, cur.copy(_COPY_SQL) as copy:
-                for r in rows:
-                    copy.write_row(r)
-            return
-        except psycopg.errors.UniqueViolation:
-            pass
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(_points)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["series_id", "step"],
-            set_={c: stmt.excluded[c] for c in _POINT_COLUMNS[2:]},
-        )
-        # The last value of a repeated step wins, as with SQLite's INSERT OR REPLACE.
-        unique = {(r[0], r[1]): r for r in rows}
-        conn.execute(stmt, [dict(zip(_POINT_COLUMNS, r)) for r in unique.values()])
+            if deletes:
+                cur.executemany(self._delete_sql, deletes)
+            if inserts:
+                cur.executemany(self._insert_sql, inserts)
+        finally:
+            cur.close()
 
     @staticmethod
     def _summary_values(s: RunSummary, now: dt.datetime) -> dict[str, Any]:

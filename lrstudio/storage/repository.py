@@ -44,6 +44,7 @@ from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.core.runs import RUN_STATUSES, SUMMARY_FLOATS, RunInfo, RunStore, Series
 from lrstudio.paths import sqlite_path
+from lrstudio.storage.chunks import Arrays, decode, series_of
 from lrstudio.storage.engine import (
     BUSY_TIMEOUT_MS,
     RunNotFoundError,
@@ -57,11 +58,7 @@ from lrstudio.storage.engine import (
 from lrstudio.storage.export import export_history_csv, export_runs_csv
 from lrstudio.storage.migrate import UpgradeResult
 from lrstudio.storage.models import (
-    NAN,
-    NEG_INF,
-    NEG_ZERO,
-    POS_INF,
-    MetricPointRow,
+    MetricChunkRow,
     MetricSeriesRow,
     RunRow,
     RunTagRow,
@@ -76,7 +73,7 @@ HEARTBEAT_STALE_S = 600.0
 
 _runs = table(RunRow)
 _series = table(MetricSeriesRow)
-_points = table(MetricPointRow)
+_chunks = table(MetricChunkRow)
 _tags = table(RunTagRow)
 
 MAX_RUN_ID = 2**63 - 1  # SQLite's INTEGER; PostgreSQL's bigint
@@ -192,24 +189,6 @@ def _as_aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def series_from_rows(rows: Sequence[Sequence[Any]]) -> Series:
-    """(step, value, value_kind, wall_time, epoch) rows -> :class:`Series`."""
-    if not rows:
-        return Series.empty()
-    # None -> NaN in one C pass; NULL values are the non-finite ones, restored from value_kind.
-    arr = np.array(rows, dtype=np.float64)
-    kind = arr[:, 2]
-    value = arr[:, 1].copy()
-    if np.any(kind != 0):
-        value[kind == NAN] = np.nan
-        value[kind == POS_INF] = np.inf
-        value[kind == NEG_INF] = -np.inf
-        value[kind == NEG_ZERO] = -0.0
-    epoch_f = arr[:, 4]
-    epoch = np.where(np.isnan(epoch_f), -1, epoch_f).astype(np.int64)
-    return Series(arr[:, 0].astype(np.int64), value, arr[:, 3].copy(), epoch)
-
-
 class Store:
     """Runs and metrics in one database. Create with :func:`lrstudio.storage.open_store`."""
 
@@ -226,11 +205,7 @@ class Store:
         self._version_con: sqlite3.Connection | None = None
         self._version_lock = threading.Lock()
         event.listen(engine, "commit", self._count_commit)
-        ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._points_sql = (
-            "SELECT step, value, value_kind, wall_time, epoch FROM metric_points "
-            f"WHERE series_id = {ph} ORDER BY step"
-        )
+        self._ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -480,7 +455,7 @@ class Store:
             self._require(conn, run_id)
             # Explicit deletes, children first: correct even where foreign keys are off.
             sids = select(_series.c.id).where(_series.c.run_id == run_id).scalar_subquery()
-            conn.execute(delete(_points).where(_points.c.series_id.in_(sids)))
+            conn.execute(delete(_chunks).where(_chunks.c.series_id.in_(sids)))
             conn.execute(delete(_series).where(_series.c.run_id == run_id))
             conn.execute(delete(_tags).where(_tags.c.run_id == run_id))
             conn.execute(delete(_runs).where(_runs.c.id == run_id))
@@ -532,36 +507,38 @@ class Store:
             q = q.where(_series.c.key.in_(list(keys)))
         return sorted((k, i) for k, i in conn.execute(q))
 
-    def _fetch_points(self, conn: Connection, series_id: int) -> list[tuple[Any, ...]]:
-        # Straight through the driver cursor: SQLAlchemy's Row objects would cost more than the
-        # query itself for 100,000 points (STYLE.md section 6; mlflow/mlflow#20928).
+    def _fetch_series(self, conn: Connection, series_ids: Sequence[int]) -> dict[int, Series]:
+        """The series of ``series_ids`` from their chunks: one query per 500 series, straight
+        through the driver cursor, ``np.frombuffer`` over each chunk's BLOBs, then concatenated."""
+        parts: dict[int, list[Arrays]] = {sid: [] for sid in series_ids}
         cur = driver_connection(conn).cursor()
         try:
-            cur.execute(self._points_sql, (series_id,))
-            rows: list[tuple[Any, ...]] = cur.fetchall()
-            return rows
+            for i in range(0, len(series_ids), 500):
+                group = list(series_ids[i:i + 500])
+                cur.execute("SELECT series_id, n, steps, vals, wall, epoch FROM metric_chunks "
+                            f"WHERE series_id IN ({', '.join([self._ph] * len(group))}) ORDER BY series_id, seq",
+                            group)
+                for sid, n, steps, vals, wall, epoch in cur.fetchall():
+                    parts[sid].append(decode(n, steps, vals, wall, epoch))
         finally:
             cur.close()
+        return {sid: series_of(p) for sid, p in parts.items()}
 
     def load_series(self, run_id: int, keys: Iterable[str] | None = None) -> dict[str, Series]:
         """The run's metric series as numpy arrays, keyed by metric key (sorted)."""
-        run_id = self._id(run_id)
-        with translated(self.engine), self.engine.connect() as conn, conn.begin():
-            self._require(conn, run_id)
-            return {key: series_from_rows(self._fetch_points(conn, sid))
-                    for key, sid in self._series_ids(conn, run_id, keys)}
+        return self.load_many([run_id], keys)[self._id(run_id)]
 
     def load_many(self, run_ids: Iterable[int], keys: Iterable[str] | None = None) -> dict[int, dict[str, Series]]:
-        """:meth:`load_series` for several runs (one consistent snapshot)."""
+        """:meth:`load_series` for several runs (one consistent snapshot, one query per 500 series)."""
         wanted = None if keys is None else list(keys)
         run_ids = [self._id(r) for r in run_ids]
-        out: dict[int, dict[str, Series]] = {}
         with translated(self.engine), self.engine.connect() as conn, conn.begin():
+            per_run = {}
             for rid in run_ids:
                 self._require(conn, rid)
-                out[rid] = {key: series_from_rows(self._fetch_points(conn, sid))
-                            for key, sid in self._series_ids(conn, rid, wanted)}
-        return out
+                per_run[rid] = self._series_ids(conn, rid, wanted)
+            loaded = self._fetch_series(conn, [sid for pairs in per_run.values() for _, sid in pairs])
+        return {rid: {key: loaded[sid] for key, sid in pairs} for rid, pairs in per_run.items()}
 
     # -- export --------------------------------------------------------------------------------
     def export_history_csv(self, run_ids: Sequence[int], dest: str | os.PathLike[str] | TextIO,
@@ -646,7 +623,7 @@ def _generated_name(config: RunConfig) -> str:
     return f"{config.model} {opt} {sched} lr={_number(config.lr)} bs={bs} {length}"
 
 
-__all__ = ["HEARTBEAT_STALE_S", "Store", "pid_alive", "series_from_rows"]
+__all__ = ["HEARTBEAT_STALE_S", "Store", "pid_alive"]
 
 if TYPE_CHECKING:
     def _is_a_run_store(store: Store) -> RunStore:

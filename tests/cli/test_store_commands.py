@@ -233,9 +233,13 @@ def test_export_killed_politely_leaves_no_part_file(tmp_path, sig):
         rid = store.create_run(RunConfig())
         with store.recorder(rid) as rec:
             rec.handle([StepLogged(1, 0, 0.0, {"train/loss": 1.0})])
-    con = sqlite3.connect(path)  # 400k points written directly: the recorder would take a minute
-    con.executemany("INSERT INTO metric_points (series_id, step, value, value_kind, wall_time, epoch) "
-                    "VALUES (1, ?, ?, 0, ?, 0)", ((i, i * 0.5, i * 0.01) for i in range(2, 400_001)))
+    con = sqlite3.connect(path)  # 400k points written directly as one chunk (issue 11 layout)
+    import numpy as np
+    steps = np.arange(2, 400_001, dtype="<i8")
+    con.execute("INSERT INTO metric_chunks (series_id, seq, first_step, last_step, n, steps, vals, wall, epoch) "
+                "VALUES (1, 1, 2, 400000, ?, ?, ?, ?, ?)",
+                (steps.size, steps.tobytes(), (steps * 0.5).tobytes(), (steps * 0.01).tobytes(),
+                 np.zeros(steps.size, "<i4").tobytes()))
     con.commit()
     con.close()
     out = tmp_path / "out" / "h.csv"

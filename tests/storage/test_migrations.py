@@ -7,6 +7,10 @@ one file. Keep it: every later migration is tested by upgrading it here.
 
 ``tests/data/schema_0002.sqlite`` is that file upgraded to revision 0002 (the -0.0 value kind),
 plus a series "test/signed_zero" on "windsor sgd": step 1 is -0.0 (value kind 4), step 2 is 0.0.
+
+``tests/data/schema_0003.sqlite`` is schema_0002.sqlite upgraded to revision 0003 (issue 11: the
+points as typed array chunks in ``metric_chunks``; ``metric_points`` dropped), then
+``journal_mode=DELETE`` and ``VACUUM``.
 """
 
 from __future__ import annotations
@@ -56,10 +60,10 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_head_is_0002_and_there_is_a_committed_database_for_every_revision():
-    assert head_revision() == "0002"
+def test_head_is_0003_and_there_is_a_committed_database_for_every_revision():
+    assert head_revision() == "0003"
     revisions = [r.revision for r in script_directory().walk_revisions()]
-    assert sorted(revisions) == ["0001", "0002"]
+    assert sorted(revisions) == ["0001", "0002", "0003"]
     assert [DATA / f"schema_{r}.sqlite" for r in sorted(revisions)] == OLD_DBS
 
 
@@ -87,8 +91,9 @@ def test_committed_old_database_upgrades_and_reads(tmp_path, old):
             rec.handle([StepLogged(1, 0, 0.0, {"x": -0.0})])
         assert math.copysign(1, store.load_series(rid)["x"].value[0]) == -1
     con = sqlite3.connect(db)
-    sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'metric_points'").fetchone()[0]
-    assert "WITHOUT ROWID" in sql and "BETWEEN 0 AND 4" in sql
+    sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'metric_chunks'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql
+    assert con.execute("SELECT name FROM sqlite_master WHERE name = 'metric_points'").fetchone() is None
     assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     con.close()
     # The committed file itself is never touched by the test.
@@ -178,16 +183,23 @@ def test_downgrade_to_base_and_upgrade_again(store_url):
 
 
 def test_value_kind_check_allows_negative_zero_and_nothing_beyond(store_url):
+    """Revision 0002's row table (what 0003's downgrade() recreates) takes kind 4 and no more."""
     from sqlalchemy import text
 
     from lrstudio.storage import StoreError as _StoreError
-    from lrstudio.storage.engine import transaction
+    from lrstudio.storage.engine import transaction, writer
 
-    with open_store(store_url) as store:
-        with transaction(store.write_engine) as conn:
+    open_store(store_url).close()
+    engine = make_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0002")
+        with transaction(writer(engine)) as conn:
             conn.execute(text("INSERT INTO metric_points (series_id, step, value, value_kind) VALUES (1, 1, 0, 4)"))
-        with pytest.raises(_StoreError), transaction(store.write_engine) as conn:
+        with pytest.raises(_StoreError), transaction(writer(engine)) as conn:
             conn.execute(text("INSERT INTO metric_points (series_id, step, value, value_kind) VALUES (1, 2, 0, 5)"))
+    finally:
+        engine.dispose()
 
 
 def test_backup_copies_a_consistent_database_including_wal(tmp_path):
@@ -203,15 +215,15 @@ def test_backup_copies_a_consistent_database_including_wal(tmp_path):
     con.close()
 
 
-REV_0003 = '''"""Test-only revision: an index on runs.name.
+REV_0004 = '''"""Test-only revision: an index on runs.name.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -232,25 +244,25 @@ def test_behind_database_is_backed_up_then_upgraded(tmp_path, monkeypatch):
     scripts = tmp_path / "alembic"
     shutil.copytree(Path(alembic_config().get_main_option("script_location")), scripts,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0003_test.py").write_text(REV_0003)
+    (scripts / "versions" / "0004_test.py").write_text(REV_0004)
     monkeypatch.setattr("lrstudio.storage.migrate.alembic_dir", lambda: scripts)
     db = tmp_path / "user.sqlite"
     shutil.copyfile(DATA / "schema_0001.sqlite", db)
     before = _sha(db)
-    with pytest.raises(StoreError, match="'0001'.*needs '0003'.*lrstudio db upgrade"):
+    with pytest.raises(StoreError, match="'0001'.*needs '0004'.*lrstudio db upgrade"):
         open_store(f"sqlite:///{db}", upgrade=False)
     assert _sha(db) == before
     with open_store(f"sqlite:///{db}") as store:
-        assert store.migration.from_revision == "0001" and store.migration.to_revision == "0003"
+        assert store.migration.from_revision == "0001" and store.migration.to_revision == "0004"
         backup = store.migration.backup
         assert len(store.list_runs()) == 2
-    assert backup is not None and backup.name.startswith("user.sqlite.bak-0001-to-0003-")
+    assert backup is not None and backup.name.startswith("user.sqlite.bak-0001-to-0004-")
     assert current_revision(f"sqlite:///{backup}") == "0001"
     con = sqlite3.connect(db)
     assert ("ix_test_runs_name",) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     con.close()
-    # this lrstudio (head 0003) can go back down with the real downgrade()s
+    # this lrstudio (head 0004) can go back down with the real downgrade()s
     engine = create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0001")
@@ -403,3 +415,49 @@ def test_read_only_database_is_reported_as_read_only(tmp_path, what):
     assert "read-only" in err and str(db if what == "file" else folder) in err
     assert "corrupt" not in err and "Restore" not in err and "backup" not in err
     assert _sha(db) == before
+
+
+def _old_points(db: Path) -> dict[tuple[int, str], list[tuple[int, int, float | None, int | None]]]:
+    """Every point of a revision 0001/0002 file as (step, value bits, wall_time, epoch), read with
+    plain sqlite3 and decoded by its value_kind (NULL + kind for NaN/inf, kind 4 for -0.0)."""
+    import struct
+
+    special = {1: math.nan, 2: math.inf, 3: -math.inf, 4: -0.0}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    out: dict[tuple[int, str], list[tuple[int, int, float | None, int | None]]] = {}
+    for rid, key, step, value, kind, wall, epoch in con.execute(
+            "SELECT s.run_id, s.key, p.step, p.value, p.value_kind, p.wall_time, p.epoch FROM metric_points p "
+            "JOIN metric_series s ON s.id = p.series_id ORDER BY s.run_id, s.key, p.step"):
+        v = special.get(kind, value)
+        bits = struct.unpack("<q", struct.pack("<d", math.nan if v is None else v))[0]
+        out.setdefault((rid, key), []).append((step, bits, wall, epoch))
+    con.close()
+    return out
+
+
+@pytest.mark.parametrize("old", [p for p in OLD_DBS if p.name < "schema_0003"], ids=lambda p: p.name)
+def test_upgrade_to_chunks_reads_every_point_back_bit_exact(tmp_path, old):
+    """Revision 0003 converts every point of the committed old files: steps, value bits (NaN,
+    +-inf, -0.0 of 0002), wall times and epochs, and the downgrade converts them back to rows."""
+    import numpy as np
+
+    db = tmp_path / old.name
+    shutil.copyfile(old, db)
+    before = _old_points(db)
+    bits = {b for pts in before.values() for _, b, _, _ in pts}
+    assert {int(np.array(math.nan).view(np.int64)), int(np.array(math.inf).view(np.int64))} <= bits
+    if old.name >= "schema_0002":
+        assert int(np.array(-0.0).view(np.int64)) in bits
+    with open_store(f"sqlite:///{db}") as store:
+        got = store.load_many([r.id for r in store.list_runs()])
+    after = {(rid, key): list(zip(s.step.tolist(), s.value.view(np.int64).tolist(),
+                                  [None if w != w else w for w in s.wall_time.tolist()],
+                                  [None if e == -1 else e for e in s.epoch.tolist()]))
+             for rid, series in got.items() for key, s in series.items()}
+    assert after == before
+    # and back down: the rows of revision 0002 again, the same points
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0002")
+    engine.dispose()
+    assert _old_points(db) == before
