@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def cold(label: str, sync: bool) -> float:
             """Cold load until the last batch is drawn; the GUI thread's longest block meanwhile."""
+            widget.show_runs([])  # first: invalidate() reloads the shown runs
             widget.invalidate()
-            widget.show_runs([])
             repaint()
             widget.sync_points = 1 << 62 if sync else SYNC_POINTS
             ticks = QElapsedTimer()

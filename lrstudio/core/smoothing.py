@@ -179,8 +179,15 @@ class GrowingEMA:
             if len(x) > n_old:
                 self.smoothed = np.concatenate([self.smoothed, self._ema.extend(x[n_old:])])
         else:
+            # The whole series: the block-wise debiased_ema (cheaper than RunningEMA's closed
+            # form), then RunningEMA's state from its last finite value.
+            self.smoothed = debiased_ema(x, self.weight)
             self._ema.reset()
-            self.smoothed = self._ema.extend(x)
+            finite = np.flatnonzero(np.isfinite(x))
+            if len(finite) and self.weight > 0:
+                count = len(finite)
+                self._ema._count = count
+                self._ema._ema = float(self.smoothed[finite[-1]]) * -math.expm1(count * math.log(self.weight))
         self.raw = x
         return self.smoothed
 
