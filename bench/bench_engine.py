@@ -8,8 +8,10 @@ a temporary SQLite file (or a list when ``lrstudio.storage`` is missing or ``--n
 Cases: (a) full-batch linear regression on Windsor with Adam (goal: engine/bare >= 0.90) and
 (b) the small CNN on digits, batch 64, Adam (goal >= 0.97). Four variants run interleaved, the
 order reversed every other repeat, and medians are reported because the machine is shared:
-the bare loop; the bare loop plus a validation pass per epoch (as the engine does; with full-batch
-GD that is every step), which separates the cost of validation from the cost of reporting; the
+the bare loop; the bare loop plus a validation pass at the engine's default cadence (issue 11:
+the first epoch, then at most once per ``AUTO_VAL_STEPS`` steps, and the end; before, every
+epoch, which with full-batch GD was every step), which separates the cost of validation from the
+cost of reporting; the
 engine storing every step; and the engine with a reporter that drops every event (its own
 bookkeeping only). "storing costs" is the training thread's CPU time inside the storage sink.
 
@@ -53,9 +55,9 @@ from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.datasets import load_dataset
 from lrstudio.core.events import BatchingReporter, RunStarted
 from lrstudio.core.plan import run_length
-from lrstudio.trainer.loop import train
+from lrstudio.trainer.loop import AUTO_VAL_STEPS, train
 from lrstudio.trainer.models import build_model
-from lrstudio.trainer.optimizers import build_optimizer
+from lrstudio.trainer.optimizers import build_optimizer, clear_grads, lean_step
 from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 
 WARMUP_COSINE = {"name": "linear_warmup", "params": {"inner": {"name": "cosine", "params": {}}}}
@@ -75,8 +77,14 @@ def case_config(case: str, steps: int) -> RunConfig:
         return cfg.validated()
 
 
+LEAN_BARE = False  # --lean-bare: the bare loop uses the engine's undecorated optimizer step too
+
+
 def bare_loop(cfg: RunConfig, dataset: Any, with_val: bool = False) -> tuple[int, float, float]:
-    """The loop a user would write by hand for the same run. Returns (steps, wall s, thread CPU s)."""
+    """The loop a user would write by hand for the same run. Returns (steps, wall s, thread CPU s).
+
+    With ``LEAN_BARE`` it steps the optimizer as the engine does (``lean_step``/``clear_grads``:
+    no profiler record, no dynamo guards), which isolates the cost of the engine's reporting."""
     import torch.nn.functional as F
 
     torch.manual_seed(cfg.seed)
@@ -92,6 +100,8 @@ def bare_loop(cfg: RunConfig, dataset: Any, with_val: bool = False) -> tuple[int
     bs = n if cfg.batch_size <= 0 or cfg.batch_size >= n else cfg.batch_size
     gen = torch.Generator().manual_seed(cfg.seed)
     step = 0
+    last_val = 0
+    opt_step = lean_step(opt) if LEAN_BARE else opt.step
     t0, c0 = time.perf_counter(), time.thread_time()
     for _epoch in range(epochs):
         if bs < n:
@@ -102,14 +112,21 @@ def bare_loop(cfg: RunConfig, dataset: Any, with_val: bool = False) -> tuple[int
         for start in range(0, n, bs):
             xb, yb = (xs, ys) if bs >= n else (xs[start:start + bs], ys[start:start + bs])
             loss = loss_fn(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
+            if LEAN_BARE:
+                clear_grads(params)
+            else:
+                opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
+            opt_step()
             sched.step()
             step += 1
             if step >= total:
                 break
-        if with_val:
+        # validation at the engine's default cadence (val_every=0): the first epoch, then once
+        # AUTO_VAL_STEPS steps have passed, and at the end
+        if with_val and (_epoch == 0 or step - last_val >= AUTO_VAL_STEPS or step >= total
+                         or _epoch == epochs - 1):
+            last_val = step
             with torch.no_grad():
                 loss_fn(model(xv), yv).item()
         if step >= total:
@@ -194,7 +211,10 @@ def bench_case(case: str, steps: int, repeats: int, store: Any, profile: bool) -
         out[clock] = {
             "median": med, "best": best,
             "ratio": med["engine"] / med["bare"], "ratio_best": best["engine"] / best["bare"],
-            "ratio_pairs": statistics.median(pairs),
+            "ratio_pairs": statistics.median(pairs), "pairs_range": (min(pairs), max(pairs)),
+            "val_pairs_range": (min(e / b for e, b in zip(by["engine"], by["bare_val"])),
+                                max(e / b for e, b in zip(by["engine"], by["bare_val"]))),
+            "range": {k: (min(v), max(v)) for k, v in by.items()},
             "ratio_val": med["engine"] / med["bare_val"],
             "overhead_us": (1 / med["engine"] - 1 / med["bare"]) * 1e6,
             "null_vs_val_us": (1 / med["engine_null"] - 1 / med["bare_val"]) * 1e6,
@@ -218,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=0, help="steps per run (default: 2000 linear, 400 cnn)")
     ap.add_argument("--no-store", action="store_true", help="keep events in a list instead of SQLite")
     ap.add_argument("--profile", action="store_true", help="cProfile one engine run per case")
+    ap.add_argument("--lean-bare", action="store_true",
+                    help="the bare loop steps the optimizer as the engine does (lean_step)")
     args = ap.parse_args(argv)
+    global LEAN_BARE
+    LEAN_BARE = args.lean_bare
     torch.set_num_threads(1)
 
     store = None
@@ -233,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     goals = {"linear": 0.90, "cnn": 0.97}
     cases = ("linear", "cnn") if args.case == "both" else (args.case,)
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, repeats={args.repeats}, "
-          f"storage={'sqlite' if store is not None else 'list'}")
+          f"storage={'sqlite' if store is not None else 'list'}, bare optimizer step="
+          f"{'lean_step' if LEAN_BARE else 'opt.step()'}")
     try:
         for case in cases:
             steps = args.steps or (2000 if case == "linear" else 400)
@@ -249,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  [{clock}] steps/s median (best): bare {m['bare']:.0f} ({b['bare']:.0f}) | "
                       f"bare+val/epoch {m['bare_val']:.0f} ({b['bare_val']:.0f}) | "
                       f"engine {m['engine']:.0f} ({b['engine']:.0f})")
+                lo, hi = c["pairs_range"]
+                vlo, vhi = c["val_pairs_range"]
+                print(f"  [{clock}] per-repeat ratios: engine/bare {lo:.3f}-{hi:.3f}, engine/(bare+val) "
+                      f"{vlo:.3f}-{vhi:.3f}; steps/s ranges: " + ", ".join(
+                          f"{k} {a:.0f}-{b:.0f}" for k, (a, b) in c["range"].items()))
                 print(f"  [{clock}] engine/bare {c['ratio']:.3f} (pairs {c['ratio_pairs']:.3f}, best/best "
                       f"{c['ratio_best']:.3f}); goal {goals[case]:.2f}: {ok}; engine/(bare+val) "
                       f"{c['ratio_val']:.3f}; overhead {c['overhead_us']:.1f} µs/step, of which validation "
