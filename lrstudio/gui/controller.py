@@ -1,6 +1,18 @@
-"""Runs training in a worker thread through the run service and relays its events to the GUI.
+"""Runs training beside the GUI through the run service and relays its events to the GUI.
 
-Life cycle of one run::
+Two modes (``RuntimeOptions.separate_process``; the preference ``train_in_process``):
+
+* **process** (the default, issue 11): the worker thread owns a spawned child process
+  (:class:`~lrstudio.services.process_run.TrainingProcess`) that runs ``execute_run`` and writes
+  the run to the store itself; the worker relays the child's event batches exactly as the thread
+  mode emits them. The GUI's interpreter then never trains (no GIL contention with the plots) and
+  never imports torch. A child that dies (``kill -9``) ends the run ``failed`` with its points;
+  closing the window stops the run, joins the child with a timeout, then terminates it. The idle
+  child is reused for the next run (spawn + ``import torch`` cost ~1.5-4 s).
+* **thread** (debugging; and always for an in-memory SQLite database, which a child process
+  cannot open): the worker thread itself calls ``execute_run``, as below.
+
+Life cycle of one run (thread mode; in process mode ``execute_run`` runs in the child)::
 
     controller.start(config)            GUI thread: check_before_run(config) (else raises: no run
                                         row), store.create_run(...) -> run_id ("running"),
@@ -39,7 +51,8 @@ from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import RunSummary
 from lrstudio.core.runs import RunStore
 from lrstudio.paths import is_sqlite_memory
-from lrstudio.services import runtime
+from lrstudio.services import process_run, runtime
+from lrstudio.services.process_run import TrainingProcess
 from lrstudio.services.runtime import DESKTOP, RuntimeOptions
 from lrstudio.services.training_run import check_before_run, execute_run
 
@@ -74,7 +87,7 @@ class TrainingWorker(QObject):
     failed = Signal(object)  # Exception
 
     def __init__(self, config: RunConfig, db_url: str, run_id: int, store: RunStore | None = None,
-                 options: RuntimeOptions = DESKTOP) -> None:
+                 options: RuntimeOptions = DESKTOP, process: TrainingProcess | None = None) -> None:
         super().__init__()
         self._config = config
         self._db_url = db_url
@@ -83,9 +96,12 @@ class TrainingWorker(QObject):
         self._options = options
         self._stop = threading.Event()
         self._go = threading.Event()
+        self.process = process  # process mode: the child that trains (None: this thread trains)
 
     def request_stop(self) -> None:
         self._stop.set()
+        if self.process is not None:
+            self.process.stop()
         self._go.set()
 
     def go(self) -> None:
@@ -98,6 +114,9 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        if self.process is not None:
+            self._run_in_process(self.process)
+            return
         store = None
         own_store = False
         try:
@@ -126,6 +145,18 @@ class TrainingWorker(QObject):
             thread = QThread.currentThread()
             thread.quit()
 
+    def _run_in_process(self, process: TrainingProcess) -> None:
+        """Process mode: the child trains and stores; this thread relays its batches."""
+        try:
+            if self._stop.is_set():
+                process.stop()
+            summary = process.train(self._run_id, self._config, self._db_url, on_events=self.progressed.emit)
+            self.finished.emit(summary)
+        except Exception as exc:  # what the child's execute_run raised, or the pipe failing
+            self.failed.emit(exc)
+        finally:
+            QThread.currentThread().quit()
+
 
 class TrainingController(QObject):
     """Owns at most one training thread at a time; relays its signals in the GUI thread."""
@@ -148,6 +179,30 @@ class TrainingController(QObject):
         self._error: BaseException | None = None
         self.run_id: int | None = None
         self.config: RunConfig | None = None
+
+    @property
+    def options(self) -> RuntimeOptions:
+        return self._options
+
+    def set_separate_process(self, on: bool) -> None:
+        """Train the next runs in a child process (True) or in a thread of the GUI (False)."""
+        self._options = replace(self._options, separate_process=on)
+
+    def uses_process(self, db_url: str | None = None) -> bool:
+        """Whether a run started now trains in a child process: asked for, and the database is
+        one a child can open (an in-memory SQLite database falls back to the thread mode)."""
+        return self._options.separate_process and process_run.can_share(db_url or self._db_url)
+
+    def prewarm_process(self, config: RunConfig | None = None) -> None:
+        """Process mode: spawn the warm child now (it imports torch and loads ``config``'s data
+        set while idle) so that Start does not wait for it."""
+        if self.uses_process():
+            process_run.start_spare(config)
+
+    @property
+    def process(self) -> TrainingProcess | None:
+        """The child training the current run (process mode), else None."""
+        return self._worker.process if self._worker is not None else None
 
     def set_store(self, store: RunStore | None, db_url: str) -> None:
         if self.is_running():
@@ -183,9 +238,11 @@ class TrainingController(QObject):
         self._error = None
         thread = QThread()
         thread.setObjectName(f"lrstudio-train-{run_id}")
-        # In-memory SQLite cannot be opened a second time: the worker must share the app's store.
+        # In-memory SQLite cannot be opened a second time: the worker must share the app's store
+        # (and so train in this process).
         shared = self._store if is_sqlite_memory(self._db_url) else None
-        worker = TrainingWorker(config, self._db_url, run_id, store=shared, options=self._options)
+        process = process_run.take_spare(config) if self.uses_process() else None
+        worker = TrainingWorker(config, self._db_url, run_id, store=shared, options=self._options, process=process)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progressed.connect(self._on_worker_progressed)
@@ -207,15 +264,24 @@ class TrainingController(QObject):
             self._worker.request_stop()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Stop and wait for the thread (window closing). True when no thread is left running."""
+        """Stop and wait for the thread (window closing). True when no thread is left running.
+
+        Process mode: the child gets ``timeout_ms`` to stop the run; then it is terminated (the
+        run ends ``failed`` with its points) and, after the run ended either way, it is joined or
+        terminated too: no child outlives the window's run.
+        """
         thread = self._thread
         if thread is None:
             return True
+        process = self.process
         self.stop()
         ok = thread.wait(timeout_ms)
+        if not ok and process is not None:
+            process.terminate()  # the worker sees the child end, records the run, and returns
+            ok = thread.wait(30_000)
         # Deliver the queued finished/failed signals now, so the run's end is handled here.
         if ok:
-            self._on_thread_finished()
+            self._on_thread_finished(keep_process=False)
         return ok
 
     # -- worker → GUI (queued into this thread) ------------------------------------------
@@ -232,11 +298,17 @@ class TrainingController(QObject):
         self._error = exc
 
     @Slot()
-    def _on_thread_finished(self) -> None:
+    def _on_thread_finished(self, keep_process: bool = True) -> None:
         thread, worker = self._thread, self._worker
         if thread is None:
             return  # already handled by shutdown()
         thread.wait()
+        process = worker.process if worker is not None else None
+        if process is not None:
+            if keep_process:
+                process_run.give_back(process)  # the warm child trains the next run
+            else:
+                process.close()  # window closing: quit, join with a timeout, then terminate
         from PySide6.QtCore import QCoreApplication
 
         # Signals the worker queued before its thread ended (last batch, finished) come first.

@@ -28,6 +28,9 @@ class Preferences:
     lr_log_y: bool = False
     x_axis: str = "step"  # step | epoch | wall
     live_smoothing: float = 0.6  # EMA weight of the Train tab's training loss (0 = off)
+    # Runs train in a child process beside the GUI (issue 11); False: in a thread of the GUI
+    # (debugging). An in-memory database always trains in a thread.
+    train_in_process: bool = True
 
     @classmethod
     def load(cls, settings: QSettings | None = None) -> Preferences:

@@ -25,6 +25,9 @@ tweak                  what it does                                measured by
 ``preload_torch``      torch's native libraries mapped by a        ``bench/bench_gui.py``: one
                        GIL-free ``dlopen`` before ``import torch``  250-300 ms stall of the GUI thread
                                                                    removed
+``separate_process``   the GUI's run trains in a spawned child     ``bench/bench_gui.py``: thread vs
+                       process (``services/process_run.py``); the  process side by side (steps/s vs
+                       GUI's worker thread only relays batches     the CLI, timer lateness)
 :func:`prewarm`        torch, autograd kernels, ORM mappers and    ``bench/bench_gui.py`` (start-up
                        the form's data set loaded at idle; the     and first run); full collections
                        collector paused, the heap then frozen      of 100-260 ms during the imports
@@ -66,10 +69,12 @@ class RuntimeOptions:
     torch_threads: int | None = 1
     dataset_cache: bool = False
     preload_torch: bool = False
+    separate_process: bool = False
 
 
 HEADLESS = RuntimeOptions()
-DESKTOP = RuntimeOptions(paint_gate=True, switch_interval_s=0.001, dataset_cache=True, preload_torch=True)
+DESKTOP = RuntimeOptions(paint_gate=True, switch_interval_s=0.001, dataset_cache=True, preload_torch=True,
+                         separate_process=True)
 
 
 # -- the paint gate ---------------------------------------------------------------------------------
@@ -291,8 +296,11 @@ def prepare_training_thread(options: RuntimeOptions) -> None:
         torch.set_num_threads(options.torch_threads)
 
 
-def prewarm(config: RunConfig | None = None, cache: DatasetCache | None = None) -> None:
+def prewarm(config: RunConfig | None = None, cache: DatasetCache | None = None, *, torch: bool = True) -> None:
     """Import torch and the training code, and load ``config``'s data set (background, idle time).
+
+    ``torch=False``: only the data set and the ORM mappers (a GUI whose runs train in a child
+    process, :mod:`lrstudio.services.process_run`, never imports torch itself).
 
     The garbage collector is paused while torch is imported and the imported heap is frozen
     afterwards (``gc.freeze``): importing torch allocates hundreds of thousands of objects, which
@@ -305,9 +313,10 @@ def prewarm(config: RunConfig | None = None, cache: DatasetCache | None = None) 
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        preload_torch_libraries()
+        if torch:
+            preload_torch_libraries()
         try:
-            _prewarm_imports(config, cache if cache is not None else DATASETS)
+            _prewarm_imports(config, cache if cache is not None else DATASETS, torch)
         except Exception as exc:  # a broken PyTorch (ImportError, OSError of a native library)
             if sys.modules.get("torch") is not None:
                 raise
@@ -316,25 +325,43 @@ def prewarm(config: RunConfig | None = None, cache: DatasetCache | None = None) 
     finally:
         # Whatever cyclic garbage exists now is frozen with the rest (bounded, one time): a
         # gc.collect() first would itself be the 200 ms stall this avoids.
-        _freeze_heap_for_good()
+        _freeze_heap_for_good(torch)
         if gc_was_enabled:
             gc.enable()
 
 
-def _freeze_heap_for_good() -> None:
+def _freeze_heap_for_good(torch: bool = True) -> None:
+    if not torch:  # the trainer (and torch) stay out of this process
+        gc.freeze()
+        return
     from lrstudio.trainer.loop import freeze_heap_for_good
 
     freeze_heap_for_good()
 
 
-def _prewarm_imports(config: RunConfig | None, cache: DatasetCache) -> None:
+def _prewarm_imports(config: RunConfig | None, cache: DatasetCache, torch: bool = True) -> None:
+    if torch:
+        _prewarm_torch()
+    # SQLAlchemy configures its ORM mappers when the first row object is created: ~8 ms of
+    # Python in the GUI thread at the first Start (store.create_run), done here instead.
+    from sqlalchemy.orm import configure_mappers
+
+    import lrstudio.storage.models  # noqa: F401
+
+    configure_mappers()
+
+    if config is not None:
+        cache.get(config)
+
+
+def _prewarm_torch() -> None:
     import torch
     import torch.nn.functional
 
     import lrstudio.core.data
     import lrstudio.trainer.loop
     import lrstudio.trainer.models
-    import lrstudio.trainer.schedule_adapter
+    import lrstudio.trainer.schedule_adapter  # noqa: F401
 
     # First use of autograd and of the CPU conv/pool kernels initialises them (a few hundred ms
     # that would otherwise land in the first run, partly while holding the GIL).
@@ -349,14 +376,3 @@ def _prewarm_imports(config: RunConfig | None, cache: DatasetCache) -> None:
     p.grad = torch.zeros(3)
     for opt in (torch.optim.SGD([p], lr=0.1), torch.optim.Adam([p], lr=0.1)):
         opt.step()
-
-    # SQLAlchemy configures its ORM mappers when the first row object is created: ~8 ms of
-    # Python in the GUI thread at the first Start (store.create_run), done here instead.
-    from sqlalchemy.orm import configure_mappers
-
-    import lrstudio.storage.models  # noqa: F401
-
-    configure_mappers()
-
-    if config is not None:
-        cache.get(config)

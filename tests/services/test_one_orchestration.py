@@ -156,6 +156,9 @@ def _through_gui(cfg: RunConfig, tmp: Path, qtbot: Any, monkeypatch: pytest.Monk
     with open_store(url) as store:
         controller = TrainingController(store, url)
         if stop_after is not None:  # what the Stop button does (from the worker thread: thread-safe)
+            # The hook patches this process's reporter: the run must train here (thread mode);
+            # every other case trains in the controller's child process (issue 11).
+            controller.set_separate_process(False)
             _stop_at(monkeypatch, stop_after, controller.stop)
         blocker = qtbot.waitSignal(controller.finished, timeout=60_000)
         try:

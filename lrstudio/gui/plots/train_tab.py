@@ -99,6 +99,7 @@ class TrainTab(QWidget):
         from lrstudio.gui.plots.live import LivePlots
 
         clear_layout(self)
+        self.controller.set_separate_process(prefs.train_in_process)
         plots = self.live_plots = LivePlots(self.run)
         plots.loss_log.setChecked(prefs.loss_log_y)
         plots.lr_log.setChecked(prefs.lr_log_y)
@@ -122,11 +123,16 @@ class TrainTab(QWidget):
 
         Importing torch takes a second or more and parsing a data set holds the GIL for a few
         hundred ms; done at idle time after start-up, the first press of Start does not pay for
-        either while the user watches the plots.
+        either while the user watches the plots. When runs train in a child process, the warm
+        child is spawned now (it imports torch) and this process only loads the data set (the
+        plots' run length) and never imports torch.
         """
         if self.prewarm_thread is not None:
             return
-        thread = _PrewarmThread(config, self)
+        in_process = self.controller.uses_process()
+        if in_process:
+            self.controller.prewarm_process(config)
+        thread = _PrewarmThread(config, self, torch=not in_process)
         thread.setObjectName("lrstudio-prewarm")
         self.prewarm_thread = thread
         thread.start(QThread.Priority.LowPriority)
@@ -222,11 +228,12 @@ def clear_layout(holder: QWidget) -> None:
 
 
 class _PrewarmThread(QThread):
-    def __init__(self, config: RunConfig | None, parent: QWidget | None = None) -> None:
+    def __init__(self, config: RunConfig | None, parent: QWidget | None = None, torch: bool = True) -> None:
         super().__init__(parent)
         self._config = config
+        self._torch = torch
 
     def run(self) -> None:
         from lrstudio.gui.controller import prewarm
 
-        prewarm(self._config)
+        prewarm(self._config, torch=self._torch)

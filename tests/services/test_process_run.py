@@ -1,0 +1,69 @@
+"""services/process_run.py without Qt: a REAL spawned child trains a run the caller created,
+relays its batches, is reused, and a child that dies leaves its run failed with its points."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from lrstudio.core.config import DatasetConfig, RunConfig
+from lrstudio.core.events import RunFinished, RunStarted, StepLogged
+from lrstudio.services.process_run import TrainingProcess, can_share, exit_text
+from lrstudio.storage import open_store
+
+
+def _cfg(**kw) -> RunConfig:
+    base = dict(model="linear", dataset=DatasetConfig(name="synthetic", n_samples=64), batch_size=8, epochs=2,
+                seed=3)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def test_a_child_trains_runs_it_is_sent_and_stores_them(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    proc = TrainingProcess()
+    try:
+        with open_store(url) as store:
+            for n in (1, 2):  # the same child, twice
+                cfg = _cfg().validated()
+                run_id = store.create_run(cfg)
+                events: list = []
+                summary = proc.train(run_id, cfg, url, on_events=events.extend)
+                assert summary.status == "completed" and summary.steps > 0
+                assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+                assert [e.step for e in events if isinstance(e, StepLogged)] == list(range(1, summary.steps + 1))
+                info = store.get_run(run_id)
+                assert info.status == "completed" and info.owner_pid == proc.pid != os.getpid()
+                assert proc.runs == n
+    finally:
+        proc.close()
+    assert not proc.is_alive()
+
+
+def test_a_killed_child_leaves_its_run_failed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    proc = TrainingProcess()
+    got_steps = threading.Event()
+
+    def on_events(batch: list) -> None:
+        if any(isinstance(e, StepLogged) for e in batch) and not got_steps.is_set():
+            got_steps.set()
+            os.kill(proc.pid, signal.SIGKILL)
+
+    try:
+        with open_store(url) as store:
+            cfg = _cfg(epochs=100_000, batch_size=1).validated()
+            run_id = store.create_run(cfg)
+            summary = proc.train(run_id, cfg, url, on_events=on_events)
+            assert summary.status == "failed" and "SIGKILL" in (summary.error or "")
+            info = store.get_run(run_id)
+            assert info.status == "failed" and info.steps == summary.steps > 0
+            assert len(store.load_series(run_id, ["train/loss"])["train/loss"]) > 0
+    finally:
+        proc.close()
+
+
+def test_words():
+    assert exit_text(-9) == "killed by SIGKILL" and exit_text(3) == "exit code 3"
+    assert not can_share("sqlite://") and not can_share("sqlite:///:memory:") and can_share("sqlite:///x.db")
