@@ -311,6 +311,7 @@ class _Session:
         if metric_driven and has_val:
             auto_val, val_every = False, 1  # the schedule needs every epoch's metric
         last_epoch = self.epochs - 1
+        preds = torch.empty(n if self.classify else 0, dtype=torch.long, device=x_all.device)
         last_val_step = 0
         threshold = math.inf
         step = 0
@@ -327,7 +328,6 @@ class _Session:
                 xs, ys = x_all[perm], y_all[perm]
             ep_sum = 0.0
             ep_count = 0
-            correct = None
             for start in range(0, n, bs):
                 if step and should_stop():
                     return STOPPED
@@ -357,8 +357,9 @@ class _Session:
                 step += 1
                 loss_v = loss.item()
                 if classify:
-                    hits = (out.argmax(1) == yb).sum()
-                    correct = hits if correct is None else correct + hits
+                    # One kernel a step: the predictions go to the epoch's buffer, compared with
+                    # the labels once per epoch (was argmax, ==, sum and an add every step).
+                    torch.argmax(out, 1, out=preds[start:start + out.shape[0]])
                 if per_step_sched:
                     if not metric_driven:
                         adapter.step()
@@ -397,8 +398,10 @@ class _Session:
             # Full batch: one step an epoch, whose mean loss is that step's loss, already reported;
             # an epoch event only with a validation (or at the end).
             if not full_batch or validate or is_last:
+                seen = min(n, ep_count * bs)
+                correct = (preds[:seen] == ys[:seen]).sum() if classify else None
                 self._end_epoch(emit, progress, epoch, step, perf() - t0, ep_sum / ep_count, correct,
-                                ep_count * bs, validate)
+                                seen, validate)
                 if validate:
                     last_val_step = step
                     last_val = progress.final_val
