@@ -1,14 +1,18 @@
-"""Run-store throughput against the limit: raw ``sqlite3.executemany``.
+"""Run-store throughput against the limit: raw ``sqlite3.executemany`` of the same points as rows.
 
-Writes 2 series x 50,000 points through :class:`~lrstudio.storage.recorder.RunRecorder` (events in
+Writes 2 series x N points (N = 5,000, 50,000 and 500,000 by default: 10k, 100k and 1M points) through :class:`~lrstudio.storage.recorder.RunRecorder` (events in
 batches, as the training worker hands them over) and reads them back into numpy with
 ``Store.load_series``; then does the same with plain ``sqlite3`` into an equivalent
 ``WITHOUT ROWID`` table (one ``executemany`` in one transaction, same pragmas) and reads it back
-with ``fetchall`` -> ``np.array``. Prints points/s, read times and the ratios.
+with ``fetchall`` -> ``np.array``. Repetitions interleave raw and recorder. Prints points/s, read
+times, the ratios (median and range) and the database size per point (the store's file after
+closing, WAL included, against the raw row table's).
 
-Goals (issue 5): recorder write >= 0.5 x raw; read <= 1.5 x raw time.
+Goals: issue 11: recorder write >= 1.0 x raw at 10k, 100k and 1M points (the store keeps series
+as array chunks, ``lrstudio/storage/chunks.py``); <= 30 bytes per point at 1M points (MLflow: 251,
+TensorBoard: 46, measured in the issue). Issue 5: read <= 1.5 x raw time.
 
-    python bench/bench_store.py [--points 50000] [--repeat 3] [--batch 500]
+    python bench/bench_store.py [--points 5000,50000,500000] [--repeat 3] [--batch 500]
 """
 
 from __future__ import annotations
@@ -67,9 +71,13 @@ def bench_recorder(folder: Path, events: list, batch: int, cpu: bool = False) ->
         t_read = min(reads)
         assert all(len(series[k]) == len(events) for k in KEYS), {k: len(v) for k, v in series.items()}
         assert np.array_equal(series["train/loss"].value, [e.values["train/loss"] for e in events])
-        return t_write, t_read, rec.commits
     finally:
         store.close()
+    return t_write, t_read, rec.commits, _size(folder / "store.sqlite")
+
+
+def _size(db: Path) -> int:
+    return sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
 
 
 RAW_SCHEMA = """
@@ -80,7 +88,7 @@ CREATE TABLE metric_points (
 """
 
 
-def bench_raw(folder: Path, events: list, cpu: bool = False) -> tuple[float, float]:
+def bench_raw(folder: Path, events: list, cpu: bool = False) -> tuple[float, float, int]:
     clock = _clock(cpu)
     con = sqlite3.connect(folder / "raw.sqlite", isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
@@ -108,39 +116,44 @@ def bench_raw(folder: Path, events: list, cpu: bool = False) -> tuple[float, flo
     t_read = min(reads)
     assert out[1].shape == (len(events), 5)
     con.close()
-    return t_write, t_read
+    return t_write, t_read, _size(folder / "raw.sqlite")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, default=50_000, help="points per series (2 series)")
+    ap.add_argument("--points", default="5000,50000,500000", help="points per series (2 series), comma-separated")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--batch", type=int, default=500, help="events per recorder.handle() call")
     ap.add_argument("--cpu", action="store_true",
                     help="measure process CPU time instead of wall time (steadier on a shared machine)")
     args = ap.parse_args()
-    events = make_events(args.points)
-    n = 2 * args.points
-    rw, rr, sw, sr = [], [], [], []
-    commits = 0
-    for _ in range(args.repeat):
-        with tempfile.TemporaryDirectory(prefix="lrstudio-bench-") as tmp:
-            w, r = bench_raw(Path(tmp), events, args.cpu)
-            rw.append(w)
-            rr.append(r)
-            w, r, commits = bench_recorder(Path(tmp), events, args.batch, args.cpu)
-            sw.append(w)
-            sr.append(r)
-    raw_w, raw_r, rec_w, rec_r = (statistics.median(x) for x in (rw, rr, sw, sr))
     what = "CPU time" if args.cpu else "wall time"
-    print(f"{n:,} points (2 series x {args.points:,}), median of {args.repeat}, {what}; "
-          f"recorder: {commits} commits, {args.batch} steps per handle()")
-    print(f"write  raw sqlite3 executemany : {n / raw_w:12,.0f} points/s  ({raw_w * 1000:7.1f} ms)")
-    print(f"write  RunRecorder             : {n / rec_w:12,.0f} points/s  ({rec_w * 1000:7.1f} ms)")
-    print(f"read   raw fetchall -> numpy   : {raw_r * 1000:8.1f} ms")
-    print(f"read   Store.load_series       : {rec_r * 1000:8.1f} ms")
-    print(f"write throughput ratio recorder/raw = {raw_w / rec_w:.2f}  (goal >= 0.5)")
-    print(f"read time ratio store/raw           = {rec_r / raw_r:.2f}  (goal <= 1.5)")
+    for per_series in (int(p) for p in args.points.split(",")):
+        events = make_events(per_series)
+        n = 2 * per_series
+        rw, rr, sw, sr, ratios = [], [], [], [], []
+        commits = size_raw = size_rec = 0
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="lrstudio-bench-") as tmp:
+                w, r, size_raw = bench_raw(Path(tmp), events, args.cpu)
+                rw.append(w)
+                rr.append(r)
+                w2, r2, commits, size_rec = bench_recorder(Path(tmp), events, args.batch, args.cpu)
+                sw.append(w2)
+                sr.append(r2)
+                ratios.append(w / w2)
+        raw_w, raw_r, rec_w, rec_r = (statistics.median(x) for x in (rw, rr, sw, sr))
+        print(f"{n:,} points (2 series x {per_series:,}), median of {args.repeat}, {what}; "
+              f"recorder: {commits} commits, {args.batch} steps per handle()")
+        print(f"  write  raw sqlite3 executemany : {n / raw_w:12,.0f} points/s  ({raw_w * 1000:7.1f} ms)")
+        print(f"  write  RunRecorder             : {n / rec_w:12,.0f} points/s  ({rec_w * 1000:7.1f} ms)")
+        print(f"  read   raw fetchall -> numpy   : {raw_r * 1000:8.1f} ms")
+        print(f"  read   Store.load_series       : {rec_r * 1000:8.1f} ms")
+        print(f"  write throughput ratio recorder/raw = {statistics.median(ratios):.2f} "
+              f"(range {min(ratios):.2f}-{max(ratios):.2f}; goal >= 1.0)")
+        print(f"  read time ratio store/raw           = {rec_r / raw_r:.2f}  (goal <= 1.5)")
+        print(f"  bytes per point: store {size_rec / n:.1f} (goal <= 30 at 1M), raw rows {size_raw / n:.1f}; "
+              f"MLflow 251, TensorBoard 46 (issue 11)")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from lrstudio.core.events import EpochLogged, Event, RunFinished, RunStarted, RunSummary, StepLogged
@@ -95,8 +96,10 @@ class RunRecorder:
         self._clock = clock
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
-        # Points in arrival order: (series_id, step, value, wall_time, epoch).
-        self._pending: list[tuple[Any, ...]] = []
+        # Step/epoch events in arrival order, as (step, epoch, wall_time, values); the points are
+        # turned into arrays per series only when committed (one pass per column, in C).
+        self._pending: list[tuple[Any, Any, Any, dict[str, Any]]] = []
+        self._pending_points = 0
         self._run_update: dict[str, Any] = {}
         self._summary: RunSummary | None = None
         self._series_ids: dict[str, int] = {}
@@ -121,20 +124,21 @@ class RunRecorder:
         with self._lock:
             if self.closed:
                 raise StoreError(f"the recorder of run {self.run_id} is closed")
-            pending = self._pending
-            append = pending.append
-            ids = self._series_ids
+            append = self._pending.append
+            ids = self._series_ids.keys()
+            points = 0
             urgent = False
             for ev in events:
                 if isinstance(ev, (StepLogged, EpochLogged)):
                     if self.finished:
                         continue
-                    step, epoch, wall = int(ev.step), int(ev.epoch), float(ev.wall_time)
-                    for key, raw in ev.values.items():
-                        sid = ids.get(key)
-                        if sid is None:
-                            sid = self._create_series(key)
-                        append((sid, step, float(raw), wall, epoch))
+                    values = dict(ev.values)  # a copy: the caller may reuse its dict
+                    if not values.keys() <= ids:
+                        for key in values:
+                            if key not in ids:
+                                self._create_series(key)
+                    append((ev.step, ev.epoch, ev.wall_time, values))
+                    points += len(values)
                 elif isinstance(ev, RunStarted):
                     self._run_update.update(self._started_values(ev))
                     urgent = True
@@ -142,6 +146,7 @@ class RunRecorder:
                     if not self.finished:
                         self._summary = ev.summary
                         self.finished = True
+            self._pending_points += points
             self._write_due(final=self._summary is not None, urgent=urgent)
 
     def flush(self) -> None:
@@ -196,28 +201,36 @@ class RunRecorder:
 
     def _write_due(self, *, final: bool, urgent: bool) -> None:
         pending = self._pending
-        n = len(pending)
+        left = self._pending_points
         start = 0
-        # Full batches first: each its own transaction of max_rows rows.
-        while n - start > self.max_rows or (n - start == self.max_rows and not final):
-            self._commit(pending[start:start + self.max_rows], last=False)
-            start += self.max_rows
+        # Full batches first: each its own transaction of at most max_rows points (whole events;
+        # one event with more points than max_rows is a transaction of its own).
+        while left > self.max_rows or (left == self.max_rows and not final):
+            end, n = start, 0
+            while end < len(pending) and (n + len(pending[end][3]) <= self.max_rows or end == start):
+                n += len(pending[end][3])
+                end += 1
+            self._commit(pending[start:end], last=False)
+            self._pending_points = left = left - n
+            start = end
         rest = pending[start:]
         now = self._clock()
         if final and not self._summary_written:
             self._commit(rest, last=True)
             rest = []
+            self._pending_points = 0
         elif rest or self._run_update:
             if urgent or now - self._last_commit >= self.max_delay_s:
                 self._commit(rest, last=False)
                 rest = []
+                self._pending_points = 0
         elif now - self._last_beat >= self.heartbeat_s:
             self._commit([], last=False)
         self._pending = rest
 
     _summary_written = False
 
-    def _commit(self, rows: list[tuple[Any, ...]], *, last: bool) -> None:
+    def _commit(self, rows: list[tuple[Any, Any, Any, dict[str, Any]]], *, last: bool) -> None:
         values: dict[str, Any] = dict(self._run_update)
         beat_due = self._clock() - self._last_beat >= self.heartbeat_s
         if last and self._summary is not None:
@@ -239,7 +252,7 @@ class RunRecorder:
         if "heartbeat_at" in values:
             self._last_beat = self._last_commit
         self.commits += 1
-        self.rows_written += len(rows)
+        self.rows_written += sum(len(r[3]) for r in rows)
         if last and self._summary is not None:
             self._summary_written = True
 
@@ -264,7 +277,7 @@ class RunRecorder:
         self._tails[int(sid)] = []
         return int(sid)
 
-    def _chunk_plan(self, rows: list[tuple[Any, ...]], *, last: bool
+    def _chunk_plan(self, rows: list[tuple[Any, Any, Any, dict[str, Any]]], *, last: bool
                     ) -> tuple[list[tuple[int, int, int]], list[tuple[Any, ...]],
                                dict[int, tuple[list[tuple[int, Arrays]], int]]]:
         """The chunk rows one commit writes: ``(deletes, inserts, new state per series)``.
@@ -277,17 +290,35 @@ class RunRecorder:
         new: dict[int, Arrays] = {}
         if rows:
             try:
-                sid_c, step_c, val_c, wall_c, epoch_c = zip(*rows)
-                sids = np.array(sid_c, dtype=np.int64)
-                step = np.array(step_c, dtype=np.int64)
-                epoch = np.array(epoch_c, dtype=np.int64)
+                step = np.array([r[0] for r in rows], dtype=np.int64)
+                epoch = np.array([r[1] for r in rows], dtype=np.int64)
             except OverflowError as exc:
                 raise StoreError(f"a step or epoch beyond 64-bit integers cannot be stored: {exc}") from None
-            val = np.array(val_c, dtype=np.float64)
-            wall = np.array(wall_c, dtype=np.float64)
-            for sid in dict.fromkeys(sid_c):  # series in first-seen order
-                m = sids == sid
-                new[int(sid)] = (step[m], val[m], wall[m], epoch[m])
+            try:
+                wall = np.array([r[2] for r in rows], dtype=np.float64)
+                new = self._columns(rows, step, wall, epoch)
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"a metric value or wall time is not a number: {exc}") from None
+        return self._plan(new, last=last)
+
+    def _columns(self, rows: list[tuple[Any, Any, Any, dict[str, Any]]], step: npt.NDArray[np.int64],
+                 wall: npt.NDArray[np.float64], epoch: npt.NDArray[np.int64]) -> dict[int, Arrays]:
+        """The batch's points per series id, in arrival order."""
+        new: dict[int, Arrays] = {}
+        for key, sid in self._series_ids.items():
+            try:  # the usual case: every event of the batch has this key
+                val = np.array([r[3][key] for r in rows], dtype=np.float64)
+                new[sid] = (step, val, wall, epoch)
+            except KeyError:
+                idx = [i for i, r in enumerate(rows) if key in r[3]]
+                if idx:
+                    val = np.array([rows[i][3][key] for i in idx], dtype=np.float64)
+                    new[sid] = (step[idx], val, wall[idx], epoch[idx])
+        return new
+
+    def _plan(self, new: dict[int, Arrays], *, last: bool
+              ) -> tuple[list[tuple[int, int, int]], list[tuple[Any, ...]],
+                         dict[int, tuple[list[tuple[int, Arrays]], int]]]:
         deletes: list[tuple[int, int, int]] = []
         inserts: list[tuple[Any, ...]] = []
         state: dict[int, tuple[list[tuple[int, Arrays]], int]] = {}

@@ -90,3 +90,15 @@ def test_a_second_recorder_of_a_run_appends_after_the_first(store):
     assert store.load_series(rid)["lr"].step.tolist() == list(range(1, 16))
     with store.engine.connect() as conn:
         assert conn.execute(select(func.sum(MetricChunkRow.n))).scalar_one() == 30
+
+
+def test_a_value_that_is_no_number_is_a_store_error(store):
+    import pytest
+
+    from lrstudio.storage import StoreError
+
+    rid = store.create_run(RunConfig())
+    rec = store.recorder(rid)
+    with pytest.raises(StoreError, match="not a number"):
+        rec.handle([StepLogged(1, 0, 0.0, {"x": "abc"})])
+        rec.flush()
