@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor
 
 from lrstudio.core.compare import loss_range, lr_range, outlier_sample, view_span
 from lrstudio.core.runs import Series
-from lrstudio.core.series import EMPTY, finite_for_plot
+from lrstudio.core.series import EMPTY, CurveLevels, finite_for_plot
 from lrstudio.core.smoothing import GrowingEMA
 from lrstudio.gui.compare.controls import DEFAULT_SMOOTHING, CompareControls
 from lrstudio.gui.compare.curves import RunCurves, Span, raw_alpha
@@ -182,15 +182,23 @@ class CurveCanvas:
         def xy(s: Series) -> tuple[np.ndarray, np.ndarray]:
             return self._x_of(s), finite_for_plot(s.value)
 
-        curves.put("loss_raw", (x_mode, loss is not None), (lambda: xy(loss)) if loss is not None else None)
+        def ready(name: str) -> Callable[[], CurveLevels | None]:
+            return lambda: self._cache.take_levels(run_id, name, x_mode)
+
+        curves.put("loss_raw", (x_mode, loss is not None), (lambda: xy(loss)) if loss is not None else None,
+                   ready("loss_raw"))
         if weight > 0 and loss is not None:
+            prepared = self._cache.take_ema(run_id, weight)
+            if prepared is not None and (run_id, weight) not in self._smoothed:
+                self._smoothed[(run_id, weight)] = prepared
             curves.put("loss_smooth", (x_mode, weight),
-                       lambda: (self._x_of(loss), self._smoothed_loss(run_id, loss.value)))
+                       lambda: (self._x_of(loss), self._smoothed_loss(run_id, loss.value)),
+                       ready(f"loss_smooth@{weight!r}"))
         else:
             curves.put("loss_smooth", None, None)
         curves.put("val_loss", (x_mode, True) if val is not None else None,
-                   (lambda: xy(val)) if val is not None else None)
-        curves.put("lr", (x_mode, lr is not None), (lambda: xy(lr)) if lr is not None else None)
+                   (lambda: xy(val)) if val is not None else None, ready("val_loss"))
+        curves.put("lr", (x_mode, lr is not None), (lambda: xy(lr)) if lr is not None else None, ready("lr"))
         if spans is None:
             spans = self.view_spans()
         for name in RunCurves.NAMES:

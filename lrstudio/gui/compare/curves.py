@@ -130,11 +130,16 @@ class RunCurves:
         return {"loss_raw": self.loss_raw, "loss": self.loss_smooth, "val_loss": self.val_loss, "lr": self.lr,
                 "lr_raw": self.lr}
 
-    def put(self, name: str, key: Hashable, make: Callable[[], tuple[np.ndarray, np.ndarray]] | None) -> None:
-        """Give curve ``name`` new data when ``key`` (what it is made of) changed; ``make`` None: none."""
+    def put(self, name: str, key: Hashable, make: Callable[[], tuple[np.ndarray, np.ndarray]] | None,
+            ready: Callable[[], CurveLevels | None] | None = None) -> None:
+        """Give curve ``name`` new data when ``key`` (what it is made of) changed; ``make`` None: none.
+        ``ready`` may answer the levels already prepared (by the background load) instead."""
         if self.applied.get(name) != key:
-            x, y = make() if make is not None else (EMPTY, EMPTY)
-            self.data[name] = CurveLevels(x, y) if len(y) else None
+            levels = ready() if ready is not None and make is not None else None
+            if levels is None:
+                x, y = make() if make is not None else (EMPTY, EMPTY)
+                levels = CurveLevels(x, y) if len(y) else None
+            self.data[name] = levels if levels is not None and len(levels.y) else None
             self.level.pop(name, None)
             self.applied[name] = key
 

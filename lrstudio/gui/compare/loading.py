@@ -11,6 +11,12 @@ The cache is bounded by memory, not by a number of runs (issue 11: with a 30-run
 reselecting 50 runs re-read 20 of them every time): :meth:`RunCache.trim` forgets the least
 recently used runs, never the shown ones, until the cached arrays take at most ``CACHE_BYTES``.
 Only the columns the plots need are kept (the epoch column is dropped on arrival).
+
+Prepared curves. A background load also does the numpy work of drawing in its thread
+(:meth:`RunCache.read_prepared`): per run the step-axis curves as :class:`CurveLevels` with their
+bounds and the level for the plot's width, and the smoothed loss at the current weight. The canvas
+takes them (:meth:`RunCache.take_levels`, :meth:`RunCache.take_ema`) instead of computing them in
+the GUI thread, which then only hands arrays to pyqtgraph.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from lrstudio.core.runs import RunInfo, RunStore, Series
+from lrstudio.core.series import CurveLevels, finite_for_plot
+from lrstudio.core.smoothing import GrowingEMA
 
-__all__ = ["CACHE_BYTES", "PLANNED_LR_KEY", "PLOT_KEYS", "RunCache", "series_bytes"]
+__all__ = ["CACHE_BYTES", "PLANNED_LR_KEY", "PLOT_KEYS", "Prepared", "RunCache", "series_bytes"]
 
 PLOT_KEYS: tuple[str, ...] = ("train/loss", "val/loss", "lr")
 PLANNED_LR_KEY = "lr/planned"
@@ -48,6 +56,8 @@ class RunCache:
         self.max_bytes = max_bytes
         self.series: dict[int, dict[str, Series]] = {}  # least recently used first
         self.nbytes: dict[int, int] = {}
+        self._levels: dict[tuple[int, str, str], CurveLevels] = {}  # (run, curve, x axis)
+        self._ema: dict[tuple[int, float], GrowingEMA] = {}  # (run, weight)
 
     def load_infos(self, run_ids: Sequence[int]) -> dict[int, RunInfo]:
         """RunInfo of each id in one query (runs deleted meanwhile are left out)."""
@@ -77,12 +87,40 @@ class RunCache:
                 loaded.setdefault(run_id, {}).update(series)
         return {run_id: _plot_columns(loaded.get(run_id, {})) for run_id in run_ids}
 
-    def add(self, loaded: dict[int, dict[str, Series]]) -> None:
-        """Cache series read by :meth:`read`."""
+    def read_prepared(self, run_ids: Sequence[int], weight: float, pixels: float) -> Prepared:
+        """:meth:`read`, plus the step-axis curves and smoothed loss the canvas will draw (any thread)."""
+        loaded = self.read(run_ids)
+        levels: dict[tuple[int, str, str], CurveLevels] = {}
+        emas: dict[tuple[int, float], GrowingEMA] = {}
+        for run_id, series in loaded.items():
+            loss = series.get("train/loss")
+            lr = _lr_of(series)
+            for name, s in (("loss_raw", loss), ("val_loss", series.get("val/loss")), ("lr", lr)):
+                if s is not None and len(s.step):
+                    levels[(run_id, name, "step")] = _prepared_levels(s.step, finite_for_plot(s.value), pixels)
+            if loss is not None and len(loss.step) and weight > 0:
+                ema = emas[(run_id, weight)] = GrowingEMA(weight)
+                smooth = finite_for_plot(ema.update(loss.value))
+                levels[(run_id, f"loss_smooth@{weight!r}", "step")] = _prepared_levels(loss.step, smooth, pixels)
+        return Prepared(loaded, levels, emas)
+
+    def add(self, loaded: dict[int, dict[str, Series]] | Prepared) -> None:
+        """Cache series read by :meth:`read` (or :meth:`read_prepared`, with their curves)."""
+        if isinstance(loaded, Prepared):
+            self._levels.update(loaded.levels)
+            self._ema.update(loaded.emas)
+            loaded = loaded.series
         for run_id, series in loaded.items():
             self.series.pop(run_id, None)
             self.series[run_id] = series
             self.nbytes[run_id] = series_bytes(series)
+
+    def take_levels(self, run_id: int, name: str, x_mode: str) -> CurveLevels | None:
+        """The prepared curve ``name`` of a run (once), or None."""
+        return self._levels.pop((run_id, name, x_mode), None)
+
+    def take_ema(self, run_id: int, weight: float) -> GrowingEMA | None:
+        return self._ema.pop((run_id, weight), None)
 
     def touch(self, run_ids: Iterable[int]) -> None:
         """These runs were just shown: the last to be trimmed."""
@@ -112,25 +150,53 @@ class RunCache:
         return dropped
 
     def forget(self, run_ids: Iterable[int]) -> None:
-        for run_id in run_ids:
+        ids = set(run_ids)
+        for run_id in ids:
             self.series.pop(run_id, None)
             self.nbytes.pop(run_id, None)
+        if ids and (self._levels or self._ema):
+            self._levels = {k: v for k, v in self._levels.items() if k[0] not in ids}
+            self._ema = {k: v for k, v in self._ema.items() if k[0] not in ids}
 
     def clear(self) -> None:
         self.series.clear()
         self.nbytes.clear()
+        self._levels.clear()
+        self._ema.clear()
 
     def get(self, run_id: int) -> dict[str, Series]:
         return self.series.get(run_id, {})
 
     def lr(self, run_id: int) -> Series | None:
         """The applied LR of a run, or the planned one when it recorded none."""
-        series = self.get(run_id)
-        for key in ("lr", PLANNED_LR_KEY):
-            s = series.get(key)
-            if s is not None and len(s.step):
-                return s
-        return None
+        return _lr_of(self.get(run_id))
 
     def __contains__(self, run_id: object) -> bool:
         return run_id in self.series
+
+
+class Prepared:
+    """Series read in the background and the curves prepared from them (see the module docstring)."""
+
+    __slots__ = ("emas", "levels", "series")
+
+    def __init__(self, series: dict[int, dict[str, Series]], levels: dict[tuple[int, str, str], CurveLevels],
+                 emas: dict[tuple[int, float], GrowingEMA]) -> None:
+        self.series = series
+        self.levels = levels
+        self.emas = emas
+
+
+def _lr_of(series: dict[str, Series]) -> Series | None:
+    for key in ("lr", PLANNED_LR_KEY):
+        s = series.get(key)
+        if s is not None and len(s.step):
+            return s
+    return None
+
+
+def _prepared_levels(x: np.ndarray, y: np.ndarray, pixels: float) -> CurveLevels:
+    levels = CurveLevels(x, y)
+    levels.bounds()
+    levels.level(levels.bucket_for(None, pixels))
+    return levels

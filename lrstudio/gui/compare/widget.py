@@ -65,6 +65,9 @@ __all__ = ["CompareWidget"]
 
 # Loads of more points than this are read off the GUI thread (row storage reads ~1 µs per point).
 SYNC_POINTS = 20_000
+# Runs of a background load drawn per turn of the event loop (each new run costs the GUI thread a
+# few ms: its plot items, setData, the ranges).
+DRAW_SLICE = 3
 # A run that is still growing (progress of the app's own run) is reloaded at most this often.
 RELOAD_INTERVAL_MS = 1000
 
@@ -102,6 +105,8 @@ class CompareWidget(QWidget):
         self._loader.failed.connect(self._on_load_failed)
         self._loading: list[int] = []  # the selection being loaded
         self._loading_infos: dict[int, RunInfo] = {}
+        self._draw_due = False
+        self._load_done = False  # every batch of the load in progress arrived
         self.sync_points = SYNC_POINTS
 
         self.controls = CompareControls()
@@ -342,7 +347,9 @@ class CompareWidget(QWidget):
         return 2 * int(info.steps or 0) if info is not None else 0
 
     def _load_in_background(self, run_ids: list[int], infos: dict[int, RunInfo], missing: list[int]) -> bool:
-        """Start reading ``missing`` off the GUI thread when it is big; False: read it here."""
+        """Start reading ``missing`` off the GUI thread when it is big; False: read it here.
+
+        The thread also prepares the curves (levels, bounds, smoothed loss at the current weight)."""
         if sum(self._points(infos.get(i)) for i in missing) <= self.sync_points:
             return False
         self._loading = run_ids
@@ -351,7 +358,8 @@ class CompareWidget(QWidget):
         self.progress_bar.setRange(0, len(missing))
         self.progress_bar.setValue(0)
         self.progress_bar.show()
-        self._loader.start(self._cache.read, parts)
+        weight, pixels = self.canvas.smoothing, self.canvas.view_spans()["loss"][1]
+        self._loader.start(lambda part: self._cache.read_prepared(part, weight, pixels), parts)
         return True
 
     def _cancel_load(self) -> None:
@@ -359,14 +367,44 @@ class CompareWidget(QWidget):
             self._loader.cancel()
             self._loading = []
             self._loading_infos = {}
+            self._load_done = False
             self.progress_bar.hide()
 
     def _on_batch_loaded(self, generation: int, loaded: dict) -> None:
         if generation != self._loader.generation or not self._loading:
             return  # superseded
         self._cache.add(loaded)
-        # Draw what has arrived so far (the tables once everything is there).
-        self._display([i for i in self._loading if i in self._series], self._loading_infos, tables=False)
+        self._schedule_draw()
+
+    def _schedule_draw(self) -> None:
+        """Draw what has arrived at the next turn of the event loop (once for batches that arrived
+        together)."""
+        if not self._draw_due:
+            self._draw_due = True
+            QTimer.singleShot(0, self._draw_loaded)
+
+    def _draw_loaded(self) -> None:
+        """Draw the runs read so far, at most DRAW_SLICE new ones per turn of the event loop (the
+        GUI thread's share of a cold load stays in small pieces); after the last batch, the tables."""
+        self._draw_due = False
+        if not self._loading:
+            return
+        arrived = [i for i in self._loading if i in self._series]
+        drawn = set(self.canvas.curves) if self._run_ids else set()
+        new = [i for i in arrived if i not in drawn]
+        if len(new) > DRAW_SLICE:
+            allowed = drawn | set(new[:DRAW_SLICE])
+            self._display([i for i in arrived if i in allowed], self._loading_infos, tables=False)
+            self._schedule_draw()
+        elif self._load_done:
+            infos = self._loading_infos
+            self._loading, self._loading_infos, self._load_done = [], {}, False
+            self.progress_bar.hide()
+            self._load_error = ""
+            self._display(arrived, infos)
+            self.loading_finished.emit()
+        elif new:
+            self._display(arrived, self._loading_infos, tables=False)
 
     def _on_load_progress(self, generation: int, done: int, _total: int) -> None:
         if generation == self._loader.generation and self._loading:
@@ -375,18 +413,14 @@ class CompareWidget(QWidget):
     def _on_load_finished(self, generation: int) -> None:
         if generation != self._loader.generation or not self._loading:
             return
-        run_ids, infos = self._loading, self._loading_infos
-        self._loading, self._loading_infos = [], {}
-        self.progress_bar.hide()
-        self._load_error = ""
-        self._display([i for i in run_ids if i in self._series], infos)
-        self.loading_finished.emit()
+        self._load_done = True
+        self._schedule_draw()
 
     def _on_load_failed(self, generation: int, exc: object) -> None:
         if generation != self._loader.generation or not self._loading:
             return
         run_ids, infos = self._loading, self._loading_infos
-        self._loading, self._loading_infos = [], {}
+        self._loading, self._loading_infos, self._load_done = [], {}, False
         self.progress_bar.hide()
         if not isinstance(exc, LrstudioError):
             exc = LrstudioError(str(exc))
