@@ -4,7 +4,8 @@ Builds one database of 50 runs x 100,000 steps (``train/loss`` and ``lr`` every 
 every 1,000 steps: 10.1M points) through the recorder, then measures, interleaved and with a fresh
 store (a new engine and connections: nothing cached in Python) each time:
 
-* ``Store.load_many`` of 10 runs and of 50 runs (every series, every column);
+* ``Store.load_many`` of 10 runs and of 50 runs (every series, every column, and steps and values
+  only: ``columns=("step", "value")``, what a plot needs);
 * the floor: plain ``sqlite3`` fetching the same chunk BLOBs and ``np.frombuffer`` + concatenate;
 * the old layout for reference (10 runs only): the same points as rows in a ``WITHOUT ROWID`` table
   read with ``fetchall`` -> ``np.array``, as the store did before (issue 11 measured 3.2 s).
@@ -70,10 +71,10 @@ def build_rows(db: Path, src: Path, run_ids: list[int]) -> None:
     con.close()
 
 
-def load_store(db: Path, run_ids: list[int]) -> tuple[float, int]:
+def load_store(db: Path, run_ids: list[int], columns: tuple[str, ...] | None = None) -> tuple[float, int]:
     with open_store(f"sqlite:///{db}", recover=False) as store:  # fresh: no connection, no cache
         t0 = time.perf_counter()
-        got = store.load_many(run_ids)
+        got = store.load_many(run_ids, columns=columns)
         t = time.perf_counter() - t0
     return t, sum(len(s) for series in got.values() for s in series.values())
 
@@ -125,7 +126,7 @@ def main() -> None:
         if not args.no_rows:
             build_rows(rows_db, db, ids[:10])
         ten, every = ids[:10], ids
-        res: dict[str, list[float]] = {k: [] for k in ("s10", "s50", "f10", "f50", "r10")}
+        res: dict[str, list[float]] = {k: [] for k in ("s10", "s50", "c10", "c50", "f10", "f50", "r10")}
         points = {}
         for _ in range(args.repeat):
             t, points[10] = load_store(db, ten)
@@ -134,6 +135,8 @@ def main() -> None:
             t, points[50] = load_store(db, every)
             res["s50"].append(t)
             res["f50"].append(load_floor(db, every))
+            res["c10"].append(load_store(db, ten, ("step", "value"))[0])
+            res["c50"].append(load_store(db, every, ("step", "value"))[0])
             if not args.no_rows:
                 res["r10"].append(load_rows(rows_db, 30))
         print(f"median of {args.repeat}, interleaved, wall time")
@@ -141,6 +144,8 @@ def main() -> None:
         print(f"  raw chunk floor  {len(ten):>2} runs                    : {_fmt(res['f10'])}")
         print(f"  Store.load_many {len(every):>2} runs ({points[50]:,} points): {_fmt(res['s50'])}  goal <= 1000 ms")
         print(f"  raw chunk floor  {len(every):>2} runs                    : {_fmt(res['f50'])}")
+        print(f"  load_many(columns=('step', 'value')) {len(ten):>2} runs: {_fmt(res['c10'])}")
+        print(f"  load_many(columns=('step', 'value')) {len(every):>2} runs: {_fmt(res['c50'])}")
         if res["r10"]:
             print(f"  old row layout   10 runs, raw sqlite3 fetchall      : {_fmt(res['r10'])}")
             ratio = [r / s for r, s in zip(res["r10"], res["s10"])]

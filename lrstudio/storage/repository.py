@@ -44,7 +44,7 @@ from lrstudio import __version__
 from lrstudio.core.config import RunConfig
 from lrstudio.core.runs import RUN_STATUSES, SUMMARY_FLOATS, RunInfo, RunStore, Series
 from lrstudio.paths import sqlite_path
-from lrstudio.storage.chunks import Arrays, decode, series_of
+from lrstudio.storage.chunks import decode, ordered, series_of
 from lrstudio.storage.engine import (
     BUSY_TIMEOUT_MS,
     RunNotFoundError,
@@ -507,29 +507,51 @@ class Store:
             q = q.where(_series.c.key.in_(list(keys)))
         return sorted((k, i) for k, i in conn.execute(q))
 
-    def _fetch_series(self, conn: Connection, series_ids: Sequence[int]) -> dict[int, Series]:
+    def _fetch_series(self, conn: Connection, series_ids: Sequence[int], full: bool = True) -> dict[int, Series]:
         """The series of ``series_ids`` from their chunks: one query per 500 series, straight
-        through the driver cursor, ``np.frombuffer`` over each chunk's BLOBs, then concatenated."""
-        parts: dict[int, list[Arrays]] = {sid: [] for sid in series_ids}
+        through the driver cursor, ``np.frombuffer`` over each chunk's BLOBs, then concatenated.
+        ``full=False`` reads steps and values only (wall times and epochs come back empty)."""
+        parts: dict[int, list[Any]] = {sid: [] for sid in series_ids}
+        cols = "n, steps, vals, wall, epoch" if full else "steps, vals"
         cur = driver_connection(conn).cursor()
         try:
             for i in range(0, len(series_ids), 500):
                 group = list(series_ids[i:i + 500])
-                cur.execute("SELECT series_id, n, steps, vals, wall, epoch FROM metric_chunks "
+                cur.execute(f"SELECT series_id, {cols} FROM metric_chunks "
                             f"WHERE series_id IN ({', '.join([self._ph] * len(group))}) ORDER BY series_id, seq",
                             group)
-                for sid, n, steps, vals, wall, epoch in cur.fetchall():
-                    parts[sid].append(decode(n, steps, vals, wall, epoch))
+                if full:
+                    for sid, n, steps, vals, wall, epoch in cur.fetchall():
+                        parts[sid].append(decode(n, steps, vals, wall, epoch))
+                else:
+                    for sid, steps, vals in cur.fetchall():
+                        parts[sid].append((np.frombuffer(steps, "<i8"), np.frombuffer(vals, "<f8")))
         finally:
             cur.close()
-        return {sid: series_of(p) for sid, p in parts.items()}
+        if full:
+            return {sid: series_of(p) for sid, p in parts.items()}
+        out = {}
+        for sid, p in parts.items():
+            if not p:
+                out[sid] = Series.empty()
+                continue
+            step, value = ordered(np.concatenate([a for a, _ in p]), np.concatenate([v for _, v in p]))
+            out[sid] = Series(step, value, np.empty(0), np.empty(0, np.int64))
+        return out
 
-    def load_series(self, run_id: int, keys: Iterable[str] | None = None) -> dict[str, Series]:
-        """The run's metric series as numpy arrays, keyed by metric key (sorted)."""
-        return self.load_many([run_id], keys)[self._id(run_id)]
+    def load_series(self, run_id: int, keys: Iterable[str] | None = None, *,
+                    columns: Iterable[str] | None = None) -> dict[str, Series]:
+        """The run's metric series as numpy arrays, keyed by metric key (sorted); ``columns`` as
+        in :meth:`load_many`."""
+        return self.load_many([run_id], keys, columns=columns)[self._id(run_id)]
 
-    def load_many(self, run_ids: Iterable[int], keys: Iterable[str] | None = None) -> dict[int, dict[str, Series]]:
-        """:meth:`load_series` for several runs (one consistent snapshot, one query per 500 series)."""
+    def load_many(self, run_ids: Iterable[int], keys: Iterable[str] | None = None, *,
+                  columns: Iterable[str] | None = None) -> dict[int, dict[str, Series]]:
+        """:meth:`load_series` for several runs (one consistent snapshot, one query per 500 series).
+
+        ``columns=("step", "value")`` reads only those two arrays of every chunk (what a plot
+        needs, half the bytes): ``wall_time`` and ``epoch`` then come back empty. Default: all."""
+        full = columns is None or not set(columns) <= {"step", "value"}
         wanted = None if keys is None else list(keys)
         run_ids = [self._id(r) for r in run_ids]
         with translated(self.engine), self.engine.connect() as conn, conn.begin():
@@ -537,7 +559,7 @@ class Store:
             for rid in run_ids:
                 self._require(conn, rid)
                 per_run[rid] = self._series_ids(conn, rid, wanted)
-            loaded = self._fetch_series(conn, [sid for pairs in per_run.values() for _, sid in pairs])
+            loaded = self._fetch_series(conn, [sid for pairs in per_run.values() for _, sid in pairs], full)
         return {rid: {key: loaded[sid] for key, sid in pairs} for rid, pairs in per_run.items()}
 
     # -- export --------------------------------------------------------------------------------

@@ -102,3 +102,17 @@ def test_a_value_that_is_no_number_is_a_store_error(store):
     with pytest.raises(StoreError, match="not a number"):
         rec.handle([StepLogged(1, 0, 0.0, {"x": "abc"})])
         rec.flush()
+
+
+def test_load_many_reads_only_steps_and_values_when_asked(store):
+    rid = store.create_run(RunConfig())
+    with store.recorder(rid) as rec:
+        rec.handle(step_events(30))
+        rec.flush()
+        rec.handle(step_events(5, start=10))  # repeated steps resolved on this path too
+    full = store.load_many([rid])[rid]["lr"]
+    lean = store.load_many([rid], ["lr"], columns=("step", "value"))[rid]["lr"]
+    assert lean.step.tolist() == full.step.tolist() == list(range(1, 31))
+    assert lean.value.tolist() == full.value.tolist()
+    assert len(lean.wall_time) == 0 and len(lean.epoch) == 0 and len(full.wall_time) == 30
+    assert store.load_series(rid, columns=("step", "value"))["train/loss"].step.tolist() == list(range(1, 31))
