@@ -12,6 +12,14 @@
    50 ms. The first run also imports torch in the worker thread; it is reported separately from a
    second, warm run.
 
+3. Thread vs process (issue 11; ``--modes thread,process``, ``--repeat-train N``): the same CNN
+   config trained by the headless CLI (``lrstudio train`` in a subprocess), by the window in
+   thread mode and by the window in process mode, interleaved N times after one untimed warm-up
+   run per mode. Reported: steps/s (steps ÷ the loop's own ``duration_s``) as medians with
+   ranges and as ratios to the CLI (goal ≥ 0.95), the wall time from Start to the end, and the
+   5 ms timer's lateness (goals p99 ≤ 10 ms, max ≤ 50 ms). Also the child's start-up cost: spawn
+   (GUI thread) and spawn + imports until it is ready.
+
 Runs offscreen unless a display is available (``QT_QPA_PLATFORM`` is respected).
 """
 
@@ -139,13 +147,16 @@ def _train_once(app, window, cfg, probe: LatenessProbe) -> dict:
     window.controller.failed.connect(done.append)
     window.config_panel.set_config(cfg)
     probe.start()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     if window.start_training() is None:
         raise SystemExit(f"could not start: {window.config_panel.errors()}")
     start_ms = (time.perf_counter() - t0) * 1e3
     _spin(app, lambda: bool(done))
     wall = time.perf_counter() - t0
+    gui_cpu = time.process_time() - cpu0
     r = probe.stop()
+    r["gui_cpu"] = gui_cpu / wall if wall else float("nan")
     window.controller.finished.disconnect(done.append)
     window.controller.failed.disconnect(done.append)
     summary = done[0]
@@ -201,6 +212,114 @@ def bench_training(epochs: int, batch_size: int, tmp: Path, prewarm: bool) -> li
     return results
 
 
+def _cli_run(cfg, tmp: Path, i: int) -> dict:
+    """The headless CLI on the same config, in a fresh process; steps/s of its loop."""
+    import json
+
+    path = tmp / f"cli-{i}.json"
+    path.write_text(cfg.to_json())
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "lrstudio", "train", "--config", str(path), "--db",
+                          f"sqlite:///{tmp / 'cli.sqlite'}", "--quiet", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"the CLI failed:\n{out.stdout}\n{out.stderr}")
+    data = json.loads(out.stdout[out.stdout.index("{"):])
+    summary = data.get("summary", data)
+    return {"steps": summary["steps"], "duration_s": summary["duration_s"], "wall_s": wall}
+
+
+def bench_modes(epochs: int, batch_size: int, tmp: Path, modes: list[str], repeat: int) -> None:
+    from PySide6.QtCore import QSettings
+
+    from lrstudio.core.config import DatasetConfig, RunConfig
+    from lrstudio.gui.app import create_application
+    from lrstudio.services import process_run
+
+    app = create_application()
+    from lrstudio.gui.main_window import MainWindow
+    from lrstudio.storage import open_store
+
+    cfg = RunConfig(name="bench cnn", model="cnn", dataset=DatasetConfig(name="digits"),
+                    optimizer={"name": "adam", "params": {}}, lr=1e-3,
+                    schedule={"name": "cosine", "params": {"T_max": 100}}, epochs=epochs, batch_size=batch_size)
+    # The child's start-up cost, measured on a fresh one (then kept as the warm spare).
+    t0 = time.perf_counter()
+    proc = process_run.start_spare(cfg)
+    spawn_ms = (time.perf_counter() - t0) * 1e3
+    ok = proc.wait_ready(300)
+    ready_s = time.perf_counter() - t0
+    print(f"\n== training process start-up: spawn (in the GUI thread) {spawn_ms:.0f} ms; spawn + imports "
+          f"(torch, trainer, data set) until ready {ready_s:.2f} s{'' if ok else ' (NOT READY)'}")
+
+    url = f"sqlite:///{tmp / 'modes.sqlite'}"
+    window = MainWindow(open_store(url), url, settings=QSettings(str(tmp / "modes.ini"), QSettings.Format.IniFormat))
+    window.resize(1400, 900)
+    window.show()
+    probe = LatenessProbe()
+    window.config_panel.set_config(cfg)
+    _spin(app, lambda: False, timeout_s=0.5)
+    window.prewarm_training()
+    _spin(app, lambda: (t := window.train_page.prewarm_thread) is not None and t.isFinished())
+    probe.start()
+    t_idle = time.perf_counter()
+    _spin(app, lambda: time.perf_counter() - t_idle > 2.0)
+    idle = probe.stop()
+    print(f"  baseline, window idle 2 s: lateness p50 {idle['late_p50']:.2f}, p99 {idle['late_p99']:.2f}, "
+          f"max {idle['late_max']:.2f} ms (the machine's own load)")
+    import gc
+
+    gc_pauses: list[float] = []
+    gc_t0 = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_t0[0] = time.perf_counter()
+        elif info.get("generation", 0) >= 1:
+            gc_pauses.append((time.perf_counter() - gc_t0[0]) * 1e3)
+
+    gc.callbacks.append(on_gc)
+    rows: dict[str, list[dict]] = {m: [] for m in ["cli", *modes]}
+    for mode in modes:  # one untimed warm-up run each (imports, first kernels)
+        window.controller.set_separate_process(mode == "process")
+        _train_once(app, window, cfg, probe)
+    for i in range(repeat):
+        rows["cli"].append(_cli_run(cfg, tmp, i))
+        for mode in modes:
+            window.controller.set_separate_process(mode == "process")
+            gc_pauses.clear()
+            r = _train_once(app, window, cfg, probe)
+            r["gc"] = (len(gc_pauses), max(gc_pauses, default=0.0))
+            r["duration_s"] = window.live_run.summary.duration_s if window.live_run.summary else float("nan")
+            rows[mode].append(r)
+    window.close()
+
+    def rate(r: dict) -> float:
+        return r["steps"] / r["duration_s"] if r["duration_s"] else float("nan")
+
+    def med(xs: list[float]) -> str:
+        return f"{statistics.median(xs):.2f} [{min(xs):.2f}–{max(xs):.2f}]"
+
+    cli_rates = [rate(r) for r in rows["cli"]]
+    print(f"\n== thread vs process: CNN on digits, {epochs} epochs, batch {batch_size}, {repeat} interleaved "
+          "repetitions (median [min–max]); goals: steps/s ≥ 0.95× CLI, lateness p99 ≤ 10 ms, max ≤ 50 ms")
+    print(f"  cli      steps/s {med(cli_rates)}  wall {med([r['wall_s'] for r in rows['cli']])} s "
+          f"(process incl. imports)")
+    for mode in modes:
+        rs = rows[mode]
+        rates = [rate(r) for r in rs]
+        ratios = [a / b for a, b in zip(rates, cli_rates)]
+        print(f"  {mode:8s} steps/s {med(rates)}  ÷ CLI {med(ratios)}  wall Start→end {med([r['wall_s'] for r in rs])} s"
+              f"  lateness p50 {med([r['late_p50'] for r in rs])}  p99 {med([r['late_p99'] for r in rs])}  "
+              f"max {med([r['late_max'] for r in rs])} ms  Start {med([r['start_ms'] for r in rs])} ms  "
+              f"GUI process CPU {med([r['gui_cpu'] for r in rs])} cores  "
+              f"status {','.join(sorted({r['status'] for r in rs}))}")
+        print(f"           worst intervals (ms) per repetition: "
+              f"{'; '.join(', '.join(f'{x:.0f}' for x in r['worst']) for r in rs)}; GUI-process gen1/2 "
+              f"collections (count, longest ms): {', '.join(f'{n}/{m:.1f}' for n, m in (r['gc'] for r in rs))}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="lrstudio GUI benchmark")
     parser.add_argument("--repeat", type=int, default=3, help="start-up launches after the first")
@@ -208,8 +327,16 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--no-prewarm", action="store_true",
                         help="do not import torch before the first run (shows the cold-start stall)")
+    parser.add_argument("--modes", default="thread,process",
+                        help="thread vs process comparison: the modes to run ('' to skip)")
+    parser.add_argument("--repeat-train", type=int, default=3, help="interleaved repetitions of the comparison")
+    parser.add_argument("--only-modes", action="store_true", help="skip the start-up and single-run sections")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="lrstudio-bench-gui-"))
+    modes = [m for m in args.modes.split(",") if m]
+    if args.only_modes:
+        bench_modes(args.epochs, args.batch_size, tmp, modes, args.repeat_train)
+        return 0
 
     print(f"platform: {os.environ.get('QT_QPA_PLATFORM', 'native')}, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs")
@@ -233,6 +360,8 @@ def main() -> int:
         if "start_ms" in r:
             print(f"      Start handled in the GUI thread in {r['start_ms']:.0f} ms; worst intervals "
                   f"{', '.join(f'{x:.0f}' for x in r['worst'])} ms")
+    if modes:
+        bench_modes(args.epochs, args.batch_size, tmp, modes, args.repeat_train)
     return 0
 
 
