@@ -24,10 +24,11 @@ Cadences (issue 11, run options of :class:`~lrstudio.core.config.RunConfig`):
   computed and recorded at steps 1, 1+k, 1+2k... and at the last step; with ``clip_mode="norm"``
   it is needed, so computed and recorded at every step. The ``grad/norm`` series is sparser then.
 * ``val_every``: ``k`` > 0 validates after every k-th epoch; ``0`` (the default, "auto") validates
-  after the first epoch, then after an epoch only when at least :data:`AUTO_VAL_STEPS` optimizer
-  steps have passed since the last validation (a validation pass of the bundled models costs about
-  one to two optimizer steps, so this keeps it near 1 % of the wall time: full-batch GD validated
-  every step used to cost 15-20 % of it), and always after the last epoch. A metric-driven
+  after every epoch of a minibatch run (as before), and for a full-batch run (one step an epoch)
+  after the first epoch, then only when at least :data:`AUTO_VAL_STEPS` steps have passed since
+  the last validation (a validation pass costs a fraction of a full-batch step, so this keeps it
+  well under 1 % of the wall time: validated every step it cost 15-20 % of it); always after the
+  last epoch. A metric-driven
   schedule (``reduce_on_plateau``) with validation data is validated after every epoch under
   "auto", as before, since its LR depends on it. Which steps are validated depends on the config
   only (never on timings), so runs stay reproducible.
@@ -100,7 +101,7 @@ _EVAL_CHUNK_IMAGES = 256
 _EVAL_CHUNK_ROWS = 65_536
 # The loss each data set's catalogue entry names (core/datasets.py).
 _LOSSES: dict[str, Callable[..., Any]] = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy}
-# ``val_every=0`` (auto): validate at most once per this many optimizer steps (see the module doc).
+# ``val_every=0`` (auto), full-batch runs: validate at most once per this many steps (module doc).
 AUTO_VAL_STEPS = 200
 
 
@@ -307,7 +308,10 @@ class _Session:
         # Gradient norm cadence: every step when clipping by norm needs it, else steps 1, 1+k, ...
         norm_every = 1 if clip_norm is not None else max(1, int(cfg.grad_norm_every))
         val_every = int(cfg.val_every)
-        auto_val = val_every <= 0
+        # auto: every epoch of a minibatch run; a full-batch run at most once per AUTO_VAL_STEPS
+        auto_val = val_every <= 0 and full_batch
+        if val_every <= 0 and not full_batch:
+            val_every = 1
         if metric_driven and has_val:
             auto_val, val_every = False, 1  # the schedule needs every epoch's metric
         last_epoch = self.epochs - 1

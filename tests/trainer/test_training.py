@@ -282,14 +282,13 @@ def test_full_batch_default_cadence_validates_every_200_steps_and_at_the_end():
     assert norm_steps == list(range(1, 450, 10)) + [450]
 
 
-def test_minibatch_default_cadence_sends_every_epoch_and_validates_at_most_every_200_steps():
+def test_minibatch_default_cadence_validates_every_epoch():
     cfg = RunConfig(dataset=synthetic(n_samples=200), optimizer={"name": "sgd"}, lr=0.05, epochs=20,
                     batch_size=16)  # 160 training rows: 10 steps an epoch
     rep = ListReporter()
     train(cfg, rep)
     ev = rep.epochs()
-    assert len(ev) == 20
-    assert [e.step for e in ev if "val/loss" in e.values] == [10, 200]  # first, then >= 200 steps later
+    assert len(ev) == 20 and all("val/loss" in e.values for e in ev)
 
 
 def test_explicit_cadences_every_k_epochs_and_every_step():
