@@ -60,7 +60,8 @@ CHILD_OPTIONS = replace(HEADLESS, dataset_cache=True)
 
 #: The child's niceness: the GUI process (~0.2 of a core while a CNN trains) then wins a core at
 #: once when it wakes. ``bench/bench_gui.py`` on 2 busy cores: the 5 ms timer's lateness p99 21 ->
-#: 12 ms, max 30 -> 25 ms, training speed unchanged within the noise.
+#: 12 ms, max 30 -> 25 ms, training speed unchanged within the noise. The price: while other
+#: programs keep every core busy, the child gets a smaller share than a ``lrstudio train`` would.
 CHILD_NICE = 10
 
 _CTX = multiprocessing.get_context("spawn")
