@@ -13,8 +13,8 @@ Life cycle: ``Store.create_run`` -> ``store.recorder(run_id)`` -> ``handle(event
   the owner pid) to find runs whose process is gone.
 * Each commit writes the new points of each series as one (partial) chunk row of
   ``metric_chunks`` (:mod:`lrstudio.storage.chunks`): a few rows per commit instead of one row per
-  point. Once a series has :data:`~lrstudio.storage.chunks.TAIL_CHUNKS` partial chunks, the same
-  transaction replaces them by one merged chunk (the recorder still holds their arrays: nothing is
+  point. Once a series has :data:`~lrstudio.storage.chunks.TAIL_CHUNKS` small chunks (under a
+  quarter of ``CHUNK_POINTS``), the same transaction replaces them by one merged chunk (the recorder still holds their arrays: nothing is
   read back); the final commit merges what is left. A crash between commits leaves partial
   chunks, which read like any others.
 * ``RunStarted`` is written at once (status ``running``, start time, owner, ``info``).
@@ -339,14 +339,15 @@ class RunRecorder:
                 merged = [(first + i, p) for i, p in enumerate(pieces)]
                 for seq, p in merged:
                     inserts.append((sid, seq, *encode(*p)))
-                # a full chunk is done with; a short last piece stays the start of the next tail
-                tail = [merged[-1]] if merged[-1][1][0].shape[0] < CHUNK_POINTS else []
+                # A chunk of a quarter of CHUNK_POINTS or more is done with (each point is written
+                # twice: partial, then merged); a smaller last piece starts the next tail.
+                tail = [merged[-1]] if merged[-1][1][0].shape[0] < CHUNK_POINTS // 4 else []
             else:
                 for seq, p in fresh:
                     inserts.append((sid, seq, *encode(*p)))
                 tail += fresh
-                # The tail starts at the first partial chunk: it is merged as one seq range.
-                while tail and tail[0][1][0].shape[0] >= CHUNK_POINTS:
+                # The tail starts at the first small chunk: it is merged as one seq range.
+                while tail and tail[0][1][0].shape[0] >= CHUNK_POINTS // 4:
                     tail.pop(0)
             state[sid] = (tail, next_seq)
         return deletes, inserts, state

@@ -51,7 +51,7 @@ def test_partial_chunks_are_merged_in_flight_and_at_the_end(store):
 def test_a_long_series_is_stored_in_full_chunks(store):
     rid = store.create_run(RunConfig())
     n = 2 * CHUNK_POINTS + 5
-    with store.recorder(rid, max_rows=10_000) as rec:
+    with store.recorder(rid, max_rows=100_000) as rec:  # one commit
         rec.handle([StepLogged(i, 0, 0.0, {"x": float(i)}) for i in range(n)])
     assert [c[2] for c in _chunks(store)] == [CHUNK_POINTS, CHUNK_POINTS, 5]
     assert np.array_equal(store.load_series(rid)["x"].value, np.arange(n, dtype=float))
