@@ -148,9 +148,8 @@ class TrainingWorker(QObject):
     def _run_in_process(self, process: TrainingProcess) -> None:
         """Process mode: the child trains and stores; this thread relays its batches."""
         try:
-            if self._stop.is_set():
-                process.stop()
-            summary = process.train(self._run_id, self._config, self._db_url, on_events=self.progressed.emit)
+            summary = process.train(self._run_id, self._config, self._db_url, on_events=self.progressed.emit,
+                                    stop=self._stop)
             self.finished.emit(summary)
         except Exception as exc:  # what the child's execute_run raised, or the pipe failing
             self.failed.emit(exc)

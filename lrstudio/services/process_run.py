@@ -210,18 +210,22 @@ class TrainingProcess:
         return self._stop.is_set()
 
     def train(self, run_id: int, config: RunConfig, db_url: str, on_events: Callable[[list[Event]], None],
-              db_for_loss: Callable[[], Any] | None = None) -> RunSummary:
+              db_for_loss: Callable[[], Any] | None = None, stop: Any = None) -> RunSummary:
         """Train the existing run ``run_id`` in the child; relay its batches to ``on_events``.
 
         Returns the summary (the child's, or :func:`record_lost_run`'s when the child died: the
         run is then stored ``failed``); raises what the child's ``execute_run`` raised (policy
         step 3). ``db_for_loss`` opens a store to record a lost run (default: ``db_url``).
+        ``stop``: the caller's own stop request (``is_set()``), set before this run reached the
+        child (a stop left over from the previous run is cleared here).
         """
         if self.busy:
             raise RuntimeError("this training process is busy")
         self.busy = True
         self.runs += 1
         self._stop.clear()
+        if stop is not None and stop.is_set():
+            self._stop.set()
         last: list[Event] = []
         try:
             try:

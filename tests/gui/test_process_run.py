@@ -191,3 +191,13 @@ def test_the_preference_chooses_the_mode(qtbot, store, db_url, qsettings):
     qtbot.addWidget(w)
     assert not w.controller.uses_process()
     w.close()
+
+
+def test_stop_pressed_before_the_child_got_the_run(qtbot, controller, store):
+    """Stop right after Start (before the worker handed the run to the child) is not lost."""
+    seen = Seen(controller)
+    with qtbot.waitSignal(controller.finished, timeout=120_000):
+        run_id = controller.start(long_config())
+        controller.stop()
+    assert seen.summaries[0].status == "stopped"
+    assert store.get_run(run_id).status == "stopped"
