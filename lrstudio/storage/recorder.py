@@ -210,7 +210,11 @@ class RunRecorder:
             while end < len(pending) and (n + len(pending[end][3]) <= self.max_rows or end == start):
                 n += len(pending[end][3])
                 end += 1
-            self._commit(pending[start:end], last=False)
+            try:
+                self._commit(pending[start:end], last=False)
+            except BaseException:
+                self._pending = pending[start:]  # what is committed is not sent again
+                raise
             self._pending_points = left = left - n
             start = end
         rest = pending[start:]
