@@ -394,17 +394,38 @@ class CompareWidget(QWidget):
         new = [i for i in arrived if i not in drawn]
         if len(new) > DRAW_SLICE:
             allowed = drawn | set(new[:DRAW_SLICE])
-            self._display([i for i in arrived if i in allowed], self._loading_infos, tables=False)
+            self._draw_slice([i for i in arrived if i in allowed])
             self._schedule_draw()
         elif self._load_done:
-            infos = self._loading_infos
-            self._loading, self._loading_infos, self._load_done = [], {}, False
-            self.progress_bar.hide()
+            # Curves and ranges in this turn, the tables in the next (each turn stays short).
             self._load_error = ""
-            self._display(arrived, infos)
-            self.loading_finished.emit()
-        elif new:
             self._display(arrived, self._loading_infos, tables=False)
+            generation = self._loader.generation
+            QTimer.singleShot(0, lambda: self._finish_load(generation))
+        elif new:
+            self._draw_slice(arrived)
+
+    def _finish_load(self, generation: int) -> None:
+        if generation != self._loader.generation or not self._loading:
+            return  # superseded meanwhile
+        self._loading, self._loading_infos, self._load_done = [], {}, False
+        self.progress_bar.hide()
+        self._fill_tables()
+        self.runs_shown.emit(list(self._run_ids))
+        self.loading_finished.emit()
+
+    def _draw_slice(self, run_ids: list[int]) -> None:
+        """Add the curves of runs read so far. The first slice settles the ranges; later ones leave
+        them to pyqtgraph's auto-range and the end of the load (re-settling every slice made each
+        cost O(runs shown): 130 ms per slice with 50 runs)."""
+        if not self._run_ids:
+            self._display(run_ids, self._loading_infos, tables=False)
+            return
+        self._run_ids = run_ids
+        self._infos = self._loading_infos
+        self.canvas.show(run_ids, keep_view=True)
+        for curves in self.canvas.curves.values():
+            self._apply_visibility(curves)
 
     def _on_load_progress(self, generation: int, done: int, _total: int) -> None:
         if generation == self._loader.generation and self._loading:
