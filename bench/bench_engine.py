@@ -21,13 +21,14 @@ validation and the end-of-run summary are included; data loading and model build
 either). Two clocks: wall (perf_counter) and the training thread's CPU time (thread_time), which
 leaves out the time the thread waited for a core (some of the noise on a shared machine).
 
-Measured on the shared 2-core development machine (seven runs, 5-11 repeats each; the noise
-between runs is about +-10 %): (a) bare 2,400-3,500 steps/s, engine/bare 0.71-0.88,
-engine/(bare+val) 0.81-1.0, storing 16.5-19 µs of CPU a step (6 SQLite rows);
-(b) bare 290-510 steps/s, engine/bare 0.72-0.94, engine/(bare+val) 0.79-1.1, storing 29-39 µs a
-step. Both goals are missed against the bare loop without validation; the per-epoch validation
-and the SQLite rows are most of the difference; the engine's own bookkeeping (gradient norm,
-events, ``.item()``) is ~10-20 µs a step by micro-timings, below the noise of these runs.
+Before issue 11 (seven runs, 5-11 repeats each): (a) engine/bare 0.71-0.88, (b) 0.72-0.94.
+After issue 11's lean step (default cadence, SQLite storage, 7 repeats, thread-CPU clock, medians
+with the per-repeat range; load average 2-5 on 2 cores): (a) engine/bare 1.20 (0.98-1.28),
+engine/(bare+val) 1.22; (b) 0.94 (0.92-0.98), engine/(bare+val) 1.07 (1.00-1.10); with
+``--val-every 9`` (b) 1.05 (0.83-1.13). The engine beats the bare loop at (a) because it steps the
+optimizer without torch's decorators (``lean_step``); ``--lean-bare`` gives the bare loop the same
+step and leaves the reporting cost: (a) 0.87 (0.74-0.90), (b) 0.88 (0.81-1.0), engine/(bare+val)
+1.02. Storing costs 5-7 µs (a) and 18-22 µs (b) of the training thread's CPU a step.
 
 Usage::
 
@@ -63,6 +64,9 @@ from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
 WARMUP_COSINE = {"name": "linear_warmup", "params": {"inner": {"name": "cosine", "params": {}}}}
 
 
+VAL_EVERY = 0  # --val-every
+
+
 def case_config(case: str, steps: int) -> RunConfig:
     if case == "linear":
         cfg = RunConfig(model="linear", dataset=DatasetConfig(name="windsor"), optimizer={"name": "adam"},
@@ -70,6 +74,7 @@ def case_config(case: str, steps: int) -> RunConfig:
     else:
         cfg = RunConfig(model="cnn", dataset=DatasetConfig(name="digits"), optimizer={"name": "adam"},
                         lr=0.003, schedule=WARMUP_COSINE, batch_size=64, max_steps=steps, seed=1)
+    cfg.val_every = VAL_EVERY
     try:
         return cfg.validated()
     except Exception:  # an older schedule catalogue without linear_warmup's defaults
@@ -122,10 +127,17 @@ def bare_loop(cfg: RunConfig, dataset: Any, with_val: bool = False) -> tuple[int
             step += 1
             if step >= total:
                 break
-        # validation at the engine's default cadence (val_every=0): the first epoch, then once
-        # AUTO_VAL_STEPS steps have passed, and at the end
-        if with_val and (_epoch == 0 or step - last_val >= AUTO_VAL_STEPS or step >= total
-                         or _epoch == epochs - 1):
+        # validation at the engine's cadence: val_every=k every k-th epoch; auto (0) every epoch
+        # of a minibatch run, a full-batch run at the first epoch, then once AUTO_VAL_STEPS steps
+        # have passed; always at the end
+        is_last = step >= total or _epoch == epochs - 1
+        if cfg.val_every > 0:
+            due = (_epoch + 1) % cfg.val_every == 0
+        elif bs >= n:
+            due = _epoch == 0 or step - last_val >= AUTO_VAL_STEPS
+        else:
+            due = True
+        if with_val and (due or is_last):
             last_val = step
             with torch.no_grad():
                 loss_fn(model(xv), yv).item()
@@ -240,8 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="cProfile one engine run per case")
     ap.add_argument("--lean-bare", action="store_true",
                     help="the bare loop steps the optimizer as the engine does (lean_step)")
+    ap.add_argument("--val-every", type=int, default=0, help="the runs' val_every (default 0: auto)")
     args = ap.parse_args(argv)
-    global LEAN_BARE
+    global LEAN_BARE, VAL_EVERY
+    VAL_EVERY = args.val_every
     LEAN_BARE = args.lean_bare
     torch.set_num_threads(1)
 
@@ -258,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = ("linear", "cnn") if args.case == "both" else (args.case,)
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, repeats={args.repeats}, "
           f"storage={'sqlite' if store is not None else 'list'}, bare optimizer step="
-          f"{'lean_step' if LEAN_BARE else 'opt.step()'}")
+          f"{'lean_step' if LEAN_BARE else 'opt.step()'}, val_every={VAL_EVERY}")
     try:
         for case in cases:
             steps = args.steps or (2000 if case == "linear" else 400)
