@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 from _fixtures_data import add_run
@@ -116,12 +115,9 @@ def test_polling_an_unchanged_database_is_cheap_and_does_not_reload(qtbot, windo
     model.dataChanged.connect(lambda *a: changes.append(1))
     window.poll_database()  # takes in whatever changed before
     changes.clear()
-    t0 = time.perf_counter()
     for _ in range(50):
-        window.poll_database()
-    per_poll = (time.perf_counter() - t0) / 50
+        assert not window.poll_database()
     assert resets == [] and changes == []  # nothing changed: nothing reloaded or repainted
-    assert per_poll < 0.005, f"an idle poll took {per_poll * 1e3:.2f} ms"
 
 
 def test_a_change_rereads_only_unfinished_and_new_runs_and_everything_later(qtbot, window, store, db_url,
