@@ -55,3 +55,34 @@ def _running_qthreads() -> list[str]:
     if controller is not None:
         threads += [t for t in controller.live_threads() if t not in threads]
     return [f"{type(t).__name__}({t.objectName()!r})" for t in threads]
+
+
+@pytest.fixture
+def disk_fills_after(monkeypatch):
+    """``disk_fills_after(n)``: the CSV export's writer raises ENOSPC after ``n`` rows, as a file
+    system that fills up during an export would (shared by the storage and CLI export tests)."""
+    import errno
+
+    from lrstudio.storage import export as export_mod
+
+    real_writer = export_mod.csv.writer
+
+    def fill_after(n: int) -> None:
+        class FullDiskWriter:
+            def __init__(self, f, *args, **kwargs):
+                self.w, self.rows = real_writer(f, *args, **kwargs), 0
+
+            def writerow(self, row):
+                self.rows += 1
+                if self.rows > n:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return self.w.writerow(row)
+
+            def writerows(self, rows):
+                for row in rows:
+                    self.writerow(row)
+
+        monkeypatch.setattr(export_mod.csv, "writer", FullDiskWriter)
+
+    return fill_after
+

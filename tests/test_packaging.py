@@ -15,43 +15,35 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def _build(tmp_path_factory, kind: str, folders: tuple[str, ...], files: tuple[str, ...], pattern: str) -> Path:
+    """Build a ``--wheel`` or ``--sdist`` from a clean copy of ``folders`` and ``files`` (setuptools
+    writes build/ and *.egg-info next to the sources), without isolation (no network)."""
     pytest.importorskip("build")
-    # Build from a clean copy: setuptools writes build/ and *.egg-info next to the sources.
-    src = tmp_path_factory.mktemp("src")
-    junk = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("lrstudio", "resources", "alembic"):
+    src = tmp_path_factory.mktemp(f"{kind}_src")
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite-wal", "*.sqlite-shm")
+    for name in folders:
         shutil.copytree(ROOT / name, src / name, ignore=junk)
-    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", *files):
         shutil.copy(ROOT / name, src / name)
-    out = tmp_path_factory.mktemp("dist")
+    out = tmp_path_factory.mktemp(kind)
     res = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(out), str(src)],
+        [sys.executable, "-m", "build", f"--{kind}", "--no-isolation", "-o", str(out), str(src)],
         capture_output=True, text=True, timeout=300, cwd=src,
     )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    (whl,) = out.glob("lrstudio-*.whl")
-    return whl
+    (built,) = out.glob(pattern)
+    return built
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory, "wheel", ("lrstudio", "resources", "alembic"), (), "lrstudio-*.whl")
 
 
 @pytest.fixture(scope="module")
 def sdist(tmp_path_factory) -> Path:
-    pytest.importorskip("build")
-    src = tmp_path_factory.mktemp("sdist_src")
-    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite-wal", "*.sqlite-shm")
-    for name in ("lrstudio", "resources", "alembic", "tests", "bench", "docs", "scripts"):
-        shutil.copytree(ROOT / name, src / name, ignore=junk)
-    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "main.py"):
-        shutil.copy(ROOT / name, src / name)
-    out = tmp_path_factory.mktemp("sdist")
-    res = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(out), str(src)],
-        capture_output=True, text=True, timeout=300, cwd=src,
-    )
-    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    (tgz,) = out.glob("lrstudio-*.tar.gz")
-    return tgz
+    folders = ("lrstudio", "resources", "alembic", "tests", "bench", "docs", "scripts")
+    return _build(tmp_path_factory, "sdist", folders, ("main.py",), "lrstudio-*.tar.gz")
 
 
 def test_sdist_carries_tests_license_and_desktop_file(sdist):

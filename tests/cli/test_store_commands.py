@@ -114,28 +114,8 @@ def test_export_onto_a_folder_is_one_line_and_leaves_nothing(db, tmp_path, capsy
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
-def test_export_on_a_full_disk_is_one_line_and_leaves_nothing(db, tmp_path, capsys, monkeypatch):
-    import errno
-
-    from lrstudio.storage import export as export_mod
-
-    real_writer = export_mod.csv.writer
-
-    class FullDiskWriter:
-        def __init__(self, f, *args, **kwargs):
-            self.w, self.rows = real_writer(f, *args, **kwargs), 0
-
-        def writerow(self, row):
-            self.rows += 1
-            if self.rows > 2:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return self.w.writerow(row)
-
-        def writerows(self, rows):
-            for row in rows:
-                self.writerow(row)
-
-    monkeypatch.setattr(export_mod.csv, "writer", FullDiskWriter)
+def test_export_on_a_full_disk_is_one_line_and_leaves_nothing(db, tmp_path, capsys, disk_fills_after):
+    disk_fills_after(2)
     out = tmp_path / "h.csv"
     assert main(["export", "--db", str(db), "--runs", "1,2", "-o", str(out)]) == 2
     err = capsys.readouterr().err

@@ -151,31 +151,9 @@ def test_export_onto_a_folder_is_refused_and_leaves_nothing(store, runs, tmp_pat
     assert _leftovers(tmp_path) == []
 
 
-def test_export_on_a_full_disk_says_so_and_leaves_nothing(store, runs, tmp_path, monkeypatch):
-    import errno
+def test_export_on_a_full_disk_says_so_and_leaves_nothing(store, runs, tmp_path, disk_fills_after):
 
-    from lrstudio.storage import export as export_mod
-
-    real_writer = export_mod.csv.writer
-
-    class FullDiskWriter:
-        """A csv writer whose file system fills up after a few rows."""
-
-        def __init__(self, f, *args, **kwargs):
-            self.w = real_writer(f, *args, **kwargs)
-            self.rows = 0
-
-        def writerow(self, row):
-            self.rows += 1
-            if self.rows > 3:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return self.w.writerow(row)
-
-        def writerows(self, rows):
-            for row in rows:
-                self.writerow(row)
-
-    monkeypatch.setattr(export_mod.csv, "writer", FullDiskWriter)
+    disk_fills_after(3)
     dest = tmp_path / "h.csv"
     dest.write_text("old content\n", encoding="utf-8")  # a file being replaced stays as it was
     with pytest.raises(StoreError, match="No space left on device") as info:
