@@ -8,8 +8,9 @@ import signal
 import sys
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -115,3 +116,56 @@ def stop_signals_unwind() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+# -- JSON output (--json) -------------------------------------------------------------------------
+# Every --json output is strict JSON (RFC 8259; `python -m json.tool`, jq and JavaScript read it):
+# a number that is not finite is written as the string "nan", "inf" or "-inf" (``float()`` reads
+# each back), a missing value as null, a time as an ISO 8601 string with its UTC offset, a tuple
+# as a list. Keys are stable: new keys may be added, existing ones keep their name and meaning.
+def json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as strings, datetimes as ISO text, tuples as lists, numpy
+    scalars as Python numbers (recursively), ready for ``json.dumps(..., allow_nan=False)``."""
+    import datetime as dt
+    import math
+
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if hasattr(value, "item") and callable(value.item):  # a numpy scalar
+        return json_safe(value.item())
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` to stdout as indented strict JSON (see :func:`json_safe`) and a newline."""
+    import json
+
+    sys.stdout.write(json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help='machine-readable output (strict JSON; non-finite numbers as "nan", "inf", '
+                             '"-inf"; missing values null)')
+
+
+def confirm(question: str) -> bool:
+    """Ask ``question`` on stderr and read one line of stdin: True for y/yes (any case)."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer.endswith("\n"):  # end of input: leave the prompt's line
+        sys.stderr.write("\n")
+    return answer.strip().lower() in ("y", "yes")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lrstudio.commands._common import add_db_option, db_url
+from lrstudio.commands._common import add_db_option, db_url, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(p)
     p.add_argument("action", choices=("upgrade", "current", "path"))
     p.add_argument("--no-backup", action="store_true", help="upgrade without copying the file aside first")
+    p.add_argument("--json", action="store_true",
+                   help='current: print {"revision", "head", "is_head", "database"} as JSON '
+                        "(revision null: no lrstudio schema yet)")
     p.set_defaults(func=run)
 
 
@@ -28,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "current":
         state = migrate.probe(url)
-        if state.revision is None:
+        if args.json:
+            print_json({"revision": state.revision, "head": state.head, "is_head": state.revision == state.head,
+                        "database": display_db_url(url)})
+        elif state.revision is None:
             print(f"none (no lrstudio schema yet; this lrstudio's head is {state.head})")
         else:
             print(f"{state.revision}" + (" (head)" if state.revision == state.head else

@@ -241,3 +241,172 @@ def test_export_killed_politely_leaves_no_part_file(tmp_path, sig):
     assert proc.returncode == 128 + getattr(signal, sig) and "Traceback" not in err, err
     assert f"stopped by {sig}" in err
     assert not part.exists() and not out.exists()
+
+
+# -- scripting (issue 14): --json, runs show, runs delete -------------------------------------------
+def _strict_json(text):
+    """json.loads that refuses NaN/Infinity (not JSON: jq and JavaScript reject them)."""
+    import json
+
+    def refuse(word):
+        raise AssertionError(f"non-standard JSON constant {word}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def odd_db(tmp_path):
+    """One diverged run with infinite/NaN summary values and NaN points, one external-looking name."""
+    path = tmp_path / "odd.sqlite"
+    with open_store(f"sqlite:///{path}") as store:
+        rid = store.create_run(RunConfig(name="blew up", lr=5.0))
+        with store.recorder(rid) as rec:
+            rec.handle([StepLogged(1, 0, 0.0, {"train/loss": 2.0, "lr": 5.0}),
+                        StepLogged(2, 0, 0.1, {"train/loss": float("nan"), "lr": 5.0}),
+                        RunFinished(RunSummary("diverged", 2, 0, 0.1, final_loss=float("inf"),
+                                               best_loss=2.0, final_val_loss=float("-inf"),
+                                               best_val_loss=float("nan"), diverged_step=2))])
+        store.set_notes(rid, "too hot")
+    return path
+
+
+def test_runs_json_is_strict_json_with_stable_keys(db, odd_db, capsys):
+    assert main(["runs", "--db", str(db), "--json"]) == 0
+    runs = _strict_json(capsys.readouterr().out)
+    assert [r["id"] for r in runs] == [3, 2, 1]
+    keys = {"id", "uuid", "name", "status", "created_at", "started_at", "ended_at", "model", "dataset",
+            "optimizer", "schedule", "base_lr", "final_loss", "best_loss", "final_val_loss",
+            "best_val_loss", "best_accuracy", "steps", "epochs", "duration_s", "diverged_step", "tags",
+            "error", "lrstudio_version"}
+    assert keys <= set(runs[0])
+    assert runs[2]["name"] == "first, run" and runs[2]["tags"] == ["keep"] and runs[1]["optimizer"] == "adam"
+    assert runs[0]["status"] == "diverged" and runs[0]["final_loss"] == pytest.approx(0.3)
+    assert runs[0]["best_accuracy"] is None
+    from dataclasses import fields
+
+    from lrstudio.core.runs import RunInfo
+
+    if "kind" in {f.name for f in fields(RunInfo)}:  # schema 0004 (issue 14)
+        assert list(runs[0])[4] == "kind" and {r["kind"] for r in runs} == {"training"}
+        assert runs[0]["experiment_id"] is None and runs[0]["trial"] is None
+    import datetime as dt
+
+    assert dt.datetime.fromisoformat(runs[0]["created_at"]).tzinfo is not None
+    # filters apply as in the table; no runs is an empty list, not "no runs"
+    assert main(["runs", "--db", str(db), "--json", "--tag", "keep"]) == 0
+    assert [r["id"] for r in _strict_json(capsys.readouterr().out)] == [1]
+    assert main(["runs", "--db", str(db), "--json", "--search", "nothing"]) == 0
+    assert _strict_json(capsys.readouterr().out) == []
+    # non-finite numbers are strings float() reads back
+    assert main(["runs", "--db", str(odd_db), "--json"]) == 0
+    (run,) = _strict_json(capsys.readouterr().out)
+    assert (run["final_loss"], run["final_val_loss"], run["best_val_loss"]) == ("inf", "-inf", "nan")
+    assert float(run["final_loss"]) == float("inf") and run["best_loss"] == 2.0
+
+
+def test_runs_json_pipes_into_json_load(db):
+    """The acceptance line: `lrstudio runs --json | python -c 'import json,sys; json.load(sys.stdin)'`."""
+    cmd = (f"{sys.executable} -m lrstudio --db '{db}' runs --json | "
+           f"{sys.executable} -c 'import json,sys; print(len(json.load(sys.stdin)))'")
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "3"
+
+
+def test_runs_show_prints_config_summary_tags_notes_and_series(db, odd_db, capsys):
+    assert main(["runs", "--db", str(db), "show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "run 1: first, run" in out and "status: completed" in out and "tags: keep" in out
+    assert '"lr": 0.1' in out  # the config, as JSON
+    assert "train/loss" in out and "10 points" in out and "steps 1..10" in out
+    assert main(["runs", "show", "2", "--db", str(db), "--json"]) == 0
+    shown = _strict_json(capsys.readouterr().out)
+    assert shown["run"]["id"] == 2 and shown["run"]["name"] == "=cmd()"
+    assert shown["config"]["optimizer"]["name"] == "adam" and shown["config"]["lr"] == pytest.approx(0.2)
+    assert shown["summary"]["status"] == "completed" and shown["summary"]["final_loss"] == pytest.approx(0.2)
+    assert shown["notes"] == "" and shown["tags"] == []
+    assert shown["series"] == {
+        "lr": {"points": 10, "first_step": 1, "last_step": 10, "last_value": 0.1},
+        "train/loss": {"points": 10, "first_step": 1, "last_step": 10, "last_value": pytest.approx(0.1)},
+    }
+    assert main(["runs", "show", "1", "--db", str(odd_db), "--json"]) == 0
+    shown = _strict_json(capsys.readouterr().out)
+    assert shown["notes"] == "too hot" and shown["summary"]["final_loss"] == "inf"
+    assert shown["series"]["train/loss"]["last_value"] == "nan" and shown["series"]["train/loss"]["points"] == 2
+
+
+def test_runs_show_unknown_id_is_one_line(db, capsys):
+    assert main(["runs", "--db", str(db), "show", "99"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lrstudio: error: no run with id 99 in this database\n"
+    with pytest.raises(SystemExit) as info:
+        main(["runs", "--db", str(db), "show", "x"])
+    assert info.value.code == 2 and "whole numbers" in capsys.readouterr().err
+
+
+def _ids(db):
+    with open_store(f"sqlite:///{db}") as store:
+        return sorted(r.id for r in store.list_runs())
+
+
+def test_runs_delete_with_yes_deletes_every_given_run(db, capsys):
+    assert main(["runs", "--db", str(db), "delete", "1", "3", "--yes"]) == 0
+    assert "deleted 2 runs: 1, 3" in capsys.readouterr().out
+    assert _ids(db) == [2]
+    with open_store(f"sqlite:///{db}") as store:
+        with pytest.raises(KeyError):
+            store.load_series(1)
+
+
+def test_runs_delete_with_an_unknown_id_deletes_nothing(db, capsys):
+    assert main(["runs", "--db", str(db), "delete", "1", "98", "2", "99", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lrstudio: error: no run with id 98, 99 in this database; nothing was deleted\n"
+    assert _ids(db) == [1, 2, 3]
+
+
+class _FakeTty:
+    def __init__(self, answer):
+        self.answer, self.asked = answer, 0
+
+    def isatty(self):
+        return True
+
+    def readline(self):
+        self.asked += 1
+        return self.answer
+
+
+@pytest.mark.parametrize("answer,deleted", [("y\n", True), ("yes\n", True), ("n\n", False), ("\n", False),
+                                            ("", False)])
+def test_runs_delete_asks_on_a_terminal(db, capsys, monkeypatch, answer, deleted):
+    tty = _FakeTty(answer)
+    monkeypatch.setattr(sys, "stdin", tty)
+    assert main(["runs", "--db", str(db), "delete", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert tty.asked == 1 and "Delete run 2 (=cmd()) and all its points?" in err and "[y/N]" in err
+    assert _ids(db) == ([1, 3] if deleted else [1, 2, 3])
+    assert ("deleted 1 run: 2" in out) if deleted else ("nothing deleted" in out)
+
+
+def test_runs_delete_without_a_terminal_needs_yes(db, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+    assert main(["runs", "--db", str(db), "delete", "2"]) == 2
+    assert "add --yes" in capsys.readouterr().err
+    assert _ids(db) == [1, 2, 3]
+
+
+def test_db_current_json(tmp_path, capsys):
+    from lrstudio.storage.migrate import head_revision
+
+    path = tmp_path / "new.sqlite"
+    assert main(["db", "current", "--db", str(path), "--json"]) == 0
+    assert _strict_json(capsys.readouterr().out) == {"revision": None, "head": head_revision(),
+                                                     "is_head": False, "database": str(path)}
+    assert main(["db", "upgrade", "--db", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["db", "current", "--db", str(path), "--json"]) == 0
+    assert _strict_json(capsys.readouterr().out) == {"revision": head_revision(), "head": head_revision(),
+                                                     "is_head": True, "database": str(path)}
