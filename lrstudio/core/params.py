@@ -184,6 +184,10 @@ class Param:
         if k == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value
+            # extra["renamed"]: old stored names of a choice -> the name of the same behaviour now
+            renamed = self.extra.get("renamed", {})
+            if isinstance(value, str) and value in renamed:
+                return renamed[value]
             raise ParamError(self.name, value, self.describe_allowed(), owner)
         if k in ("str", "expr"):
             if not isinstance(value, str):

@@ -17,6 +17,7 @@ from lrstudio.core.schedules.base import (
     Lengths,
     ScheduleError,
     SourceContext,
+    as_range,
     piecewise,
     pow_array,
     pow_scalar,
@@ -357,72 +358,127 @@ def linear(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None
 
 
 # -- d2l / MXNet factor schedulers ---------------------------------------------------------------
+# Three callers of the same two classes, named by what they are (issue 15):
+#   d2l_class    the d2l book's own Python classes called as scheduler(t) for t = 0, 1, ...
+#                (d2l-en chapter_optimization/lr-scheduler.md, FactorScheduler and the TF tab's
+#                MultiFactorScheduler; its PyTorch tab's MultiStepLR plots the same multi-factor curve)
+#   mxnet_call   MXNet's lr_scheduler.FactorScheduler / MultiFactorScheduler called as scheduler(t)
+#                for t = 0, 1, ... (what the book's MXNet plots show)
+#   mxnet_gluon  MXNet Gluon training: the Trainer calls the scheduler with num_update = t + 1 for
+#                update t + 1
+# Configs stored before the rename said "d2l" / "mxnet"; ``renamed`` maps each to the behaviour it
+# had (factor "d2l" was the book's class, multi_factor "d2l" changed at s + 1: MXNet's call from 0).
+_CONVENTIONS = ("d2l_class", "mxnet_call", "mxnet_gluon")
+
+
+def _convention(default: str, renamed: dict[str, str], help_: str) -> Param:
+    return Param("convention", "choice", default, help_, choices=_CONVENTIONS, extra={"renamed": renamed})
+
+
+def _factor_level(p: dict[str, Any]) -> tuple[int, int]:
+    """(shift, offset) with k = max(0, floor((t - shift) / step_size)) + offset."""
+    return {"d2l_class": (0, 1), "mxnet_call": (1, 0), "mxnet_gluon": (0, 0)}[p["convention"]]
+
+
+def _factor_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    shift, offset = _factor_level(p)
+    k = f"max(0, (step - {shift}) // {p['step_size']})" if shift else f"step // {p['step_size']}"
+    return [f"return max({p['stop_factor_lr']!r}, {base_lr!r} * {p['factor']!r} ** ({k}{' + 1' if offset else ''}))"]
+
+
 @register_schedule(
     "factor",
-    title="Factor (d2l)",
-    source="d2l FactorScheduler; MXNet lr_scheduler.FactorScheduler (convention='mxnet')",
-    formula="d2l: lr(t) = max(stop_factor_lr, base_lr * factor ** (floor(t / step_size) + 1)); "
-            "mxnet: lr(t) = max(stop_factor_lr, base_lr * factor ** floor(t / step_size))",
+    title="Factor (d2l / MXNet)",
+    source="d2l FactorScheduler (d2l_class); MXNet lr_scheduler.FactorScheduler called from t = 0 "
+           "(mxnet_call) or by Gluon's Trainer (mxnet_gluon)",
+    formula="lr(t) = max(stop_factor_lr, base_lr * factor ** k), s = step_size; d2l_class: k = floor(t / s) + 1; "
+            "mxnet_call: k = max(0, floor((t - 1) / s)); mxnet_gluon: k = floor(t / s)",
     params=(
         Param("factor", "float", 1.0, "Multiplier applied every step_size steps", low=0.0, high=1.0,
               low_open=True),
         Param("stop_factor_lr", "float", 1e-7, "Floor of the LR (absolute)", low=0.0, high=1e6),
         Param("step_size", "int", 1, "Steps between two applications of the factor (MXNet step)",
               low=1, high=10**9),
-        Param("convention", "choice", "d2l",
-              "d2l: the factor is applied before the first value (scheduler(0) = base*factor); "
-              "mxnet: the first update uses the base LR",
-              choices=("d2l", "mxnet")),
+        _convention("d2l_class", {"d2l": "d2l_class", "mxnet": "mxnet_gluon"},
+                    "d2l_class: the book's class called as scheduler(t) from t = 0 (the factor applies "
+                    "before the first value); mxnet_call: MXNet's FactorScheduler called as scheduler(t) "
+                    "from t = 0 (first change at t = step_size + 1); mxnet_gluon: MXNet Gluon training, "
+                    "num_update = t + 1 (first change at t = step_size)"),
     ),
-    scalar_source=lambda p, base_lr, ctx: [
-        f"return max({p['stop_factor_lr']!r}, {base_lr!r} * {p['factor']!r} ** "
-        f"(step // {p['step_size']}{' + 1' if p['convention'] == 'd2l' else ''}))"],
+    scalar_source=_factor_source,
 )
 def factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
-    """Geometric decay with a floor.
+    """Geometric decay with a floor: lr(t) = max(stop_factor_lr, base_lr * factor ** k).
 
-    d2l ``FactorScheduler.__call__`` multiplies *then* returns, so its first value is already
-    ``base_lr * factor`` (``convention="d2l"``):
-        lr(t) = max(stop_factor_lr, base_lr * factor ** (floor(t / step_size) + 1))
-    MXNet ``FactorScheduler(step)`` keeps ``base_lr`` until ``num_update > step``; the optimizer's
-    ``num_update`` of update ``t + 1`` is ``t + 1``, so (``convention="mxnet"``):
-        lr(t) = max(stop_factor_lr, base_lr * factor ** floor(t / step_size))
+    ``convention`` says who calls the scheduler how (s = step_size):
+
+    * ``d2l_class``: the d2l book's ``FactorScheduler.__call__`` multiplies *then* returns, called
+      as ``scheduler(t)`` from t = 0, so its first value is already ``base_lr * factor``
+      (the book's class has no step; here it applies every s calls): k = floor(t / s) + 1.
+    * ``mxnet_call``: MXNet's ``FactorScheduler(step=s)`` decays while ``num_update > count + s``;
+      called as ``scheduler(t)`` from t = 0 (the book's MXNet plots): k = max(0, floor((t - 1) / s)).
+    * ``mxnet_gluon``: Gluon's ``Trainer`` calls it with ``num_update = t + 1`` for update t + 1:
+      k = floor(t / s).
     """
-    return _per_level(t, p["step_size"], 1 if p["convention"] == "d2l" else 0,
-                      lambda k: np.maximum(p["stop_factor_lr"], base_lr * pow_scalar(p["factor"], k)))
+    shift, offset = _factor_level(p)
+    s = p["step_size"]
+
+    def fn(k: np.ndarray) -> np.ndarray:
+        return np.maximum(p["stop_factor_lr"], base_lr * pow_scalar(p["factor"], k))
+
+    if not shift:
+        return _per_level(t, s, offset, fn)
+    # mxnet_call: the levels of t - 1, with t = 0 on level 0 as t = 1
+    r = as_range(t)
+    if r is not None and s > 8:
+        top = max(r[1] - 1, 0) // s
+        edges = s * np.arange(1, top + 1, dtype=np.int64) + 1
+        return piecewise(t, edges, fn(np.arange(top + 1, dtype=np.float64)))
+    k = np.maximum(t - 1, 0) // s
+    return fn(k.astype(np.float64))
+
+
+def _multi_factor_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    cmp = "<" if p["convention"] == "mxnet_call" else "<="
+    return [f"return {base_lr!r} * {p['factor']!r} ** sum(1 for s in {p['steps']!r} if s {cmp} step)"]
 
 
 @register_schedule(
     "multi_factor",
-    title="Multi-factor (d2l)",
-    source="d2l MultiFactorScheduler (MXNet lr_scheduler.MultiFactorScheduler)",
-    formula="d2l: lr(t) = base_lr * factor ** #{s in steps: s < t}; "
-            "mxnet: lr(t) = base_lr * factor ** #{s: s <= t} (= torch MultiStepLR)",
+    title="Multi-factor (d2l / MXNet)",
+    source="d2l MultiFactorScheduler (d2l_class; the book's PyTorch tab: MultiStepLR); MXNet "
+           "lr_scheduler.MultiFactorScheduler called from t = 0 (mxnet_call) or by Gluon's Trainer (mxnet_gluon)",
+    formula="lr(t) = base_lr * factor ** k; d2l_class, mxnet_gluon: k = #{s in steps: s <= t} (= torch "
+            "MultiStepLR); mxnet_call: k = #{s: s < t}",
     params=(
         Param("steps", "int_list", [15, 30], "Steps after which the LR is multiplied by factor "
               "(strictly increasing)", low=1, high=10**9),
         Param("factor", "float", 0.5, "Multiplier at each listed step", low=0.0, high=1.0, low_open=True),
-        Param("convention", "choice", "d2l",
-              "d2l: scheduler(t) with t counted from 0 as in the book's plots (change at s + 1); "
-              "mxnet: num_update = t + 1 as in MXNet training (change at s, like torch MultiStepLR)",
-              choices=("d2l", "mxnet")),
+        _convention("mxnet_call", {"d2l": "mxnet_call", "mxnet": "mxnet_gluon"},
+                    "mxnet_call: MXNet's MultiFactorScheduler called as scheduler(t) from t = 0, as in the "
+                    "book's MXNet plots (change at s + 1); d2l_class: the book's own class (TF tab) and its "
+                    "PyTorch tab (MultiStepLR), change at s; mxnet_gluon: MXNet Gluon training, "
+                    "num_update = t + 1 (change at s)"),
     ),
     check=lambda p, owner: _strictly_increasing(p["steps"], "steps", owner),
-    scalar_source=lambda p, base_lr, ctx: [
-        f"return {base_lr!r} * {p['factor']!r} ** "
-        f"sum(1 for s in {p['steps']!r} if s {'<' if p['convention'] == 'd2l' else '<='} step)"],
+    torch_native=lambda p, base_lr: (
+        None if p["convention"] == "mxnet_call"
+        else f"MultiStepLR(optimizer, milestones={p['steps']!r}, gamma={p['factor']!r})"),
+    scalar_source=_multi_factor_source,
     lengths=Lengths(milestones=lambda p: [("steps", list(p["steps"]), "")]),
 )
 def multi_factor(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
-    """Multiply by ``factor`` after each listed step.
+    """Multiply by ``factor`` at each listed step: lr(t) = base_lr * factor ** k.
 
-    MXNet ``MultiFactorScheduler.__call__(num_update)`` decays once for each ``s`` with
-    ``num_update > s``. The d2l book calls it as ``scheduler(t)`` for ``t = 0, 1, ...``
-    (``convention="d2l"``): lr(t) = base_lr * factor ** #{s < t}. In MXNet training the update
-    ``t + 1`` has ``num_update = t + 1`` (``convention="mxnet"``): #{s <= t}, torch ``MultiStepLR``.
+    * ``d2l_class``: the book's ``MultiFactorScheduler.__call__(epoch)`` multiplies when
+      ``epoch in step`` and returns the new value, called from t = 0: k = #{s <= t}; its PyTorch
+      tab plots ``MultiStepLR(milestones=step)``, the same curve.
+    * ``mxnet_call``: MXNet's ``MultiFactorScheduler.__call__(num_update)`` decays once for each s
+      with ``num_update > s``; called as ``scheduler(t)`` from t = 0: k = #{s < t} (change at s + 1).
+    * ``mxnet_gluon``: Gluon's ``Trainer`` passes ``num_update = t + 1``: k = #{s <= t}.
     """
     steps = np.asarray(p["steps"], dtype=np.int64)
-    edges = steps + 1 if p["convention"] == "d2l" else steps  # #{s < t} = #{s + 1 <= t}
+    edges = steps + 1 if p["convention"] == "mxnet_call" else steps  # #{s < t} = #{s + 1 <= t}
     return piecewise(t, edges, base_lr * p["factor"] ** np.arange(steps.size + 1, dtype=np.float64))
 
 
