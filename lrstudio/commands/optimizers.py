@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from lrstudio.commands._common import add_json_option, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("optimizers", help="list the optimizers and their hyper-parameters")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
@@ -21,8 +22,7 @@ def run(args: argparse.Namespace) -> int:
         data = [{"name": o.name, "title": o.title, "torch_class": o.torch_class, "default_lr": o.default_lr,
                  "default_weight_decay": o.default_weight_decay, "doc": o.doc, "params": param_table(o.params)}
                 for o in OPTIMIZERS.values()]
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(data)
         return 0
     out = []
     for o in OPTIMIZERS.values():

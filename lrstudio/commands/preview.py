@@ -1,9 +1,10 @@
-"""``lrstudio preview SPEC_OR_FILE --steps N --base-lr X [--csv out.csv] [--metrics FILE]``.
+"""``lrstudio preview SPEC_OR_FILE --steps N --base-lr X [--csv out.csv | --json | --code] [--metrics FILE]``.
 
 SPEC_OR_FILE is inline JSON (``'{"name": "cosine", "params": {"T_max": 50}}'``), a path to a JSON
 file holding such a spec, or just a schedule name (``cosine``: its defaults). Prints a short summary
-(as ``#`` comment lines) followed by ``step,lr`` for every update (steps count from 1), or writes
-that CSV to ``--csv``.
+(as ``#`` comment lines) followed by ``step,lr`` for every update (steps count from 1), writes
+that CSV to ``--csv``, prints the same as JSON (``--json``), or prints the PyTorch code of the
+schedule (``--code``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", metavar="SPEC_OR_FILE", help="inline JSON spec, a JSON file, or a schedule name")
     p.add_argument("--steps", type=int, default=100, help="number of updates (default 100)")
     p.add_argument("--base-lr", type=float, default=0.01, help="base learning rate (default 0.01)")
-    p.add_argument("--csv", metavar="OUT", help="write step,lr to this CSV file instead of printing")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="OUT", help="write step,lr to this CSV file instead of printing")
+    out.add_argument("--json", action="store_true",
+                     help="print the curve and its summary as JSON: spec, base_lr, steps, first, min, max, "
+                          "last, warnings, metric_driven, metrics, step, lr")
+    out.add_argument("--code", action="store_true",
+                     help="print a PyTorch snippet that makes the same schedule (a torch.optim.lr_scheduler "
+                          "for an optimizer created with lr=--base-lr) instead of the curve")
     p.add_argument("--metrics", metavar="FILE",
                    help="metric per scheduling step for reduce_on_plateau (one number per line, or CSV: "
                         "the last column; non-numeric lines such as a header are skipped)")
@@ -79,10 +87,24 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1:  # 0 printed only a header (issue 9)
         raise ParamError("steps", args.steps, "an integer >= 1 (the number of updates to show)", "preview")
     spec = validate_spec(load_spec(args.spec))
+    if args.code:
+        from lrstudio.core.schedules.pytorch_code import to_pytorch_code
+
+        sys.stdout.write(to_pytorch_code(spec, args.base_lr))
+        return 0
     metrics = load_metrics(args.metrics) if args.metrics else None
     lrs = lr_curve(spec, args.steps, args.base_lr, metrics=metrics)
     steps = np.arange(1, len(lrs) + 1)
     warnings = schedule_fit(spec, len(lrs)).warnings
+    if args.json:
+        from lrstudio.commands._common import print_json
+
+        print_json({"spec": spec, "base_lr": args.base_lr, "steps": len(lrs),
+                    "first": float(lrs[0]), "min": float(lrs.min()), "max": float(lrs.max()),
+                    "last": float(lrs[-1]), "warnings": list(warnings),
+                    "metric_driven": SCHEDULES[spec["name"]].metric_driven, "metrics": metrics,
+                    "step": steps.tolist(), "lr": lrs.tolist()})
+        return 0
     body = "step,lr\n" + "".join(f"{s},{v!r}\n" for s, v in zip(steps.tolist(), lrs.tolist()))
     if args.csv:
         try:

@@ -7,13 +7,15 @@ import json
 import sys
 from typing import Any
 
+from lrstudio.commands._common import add_json_option, print_json
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schedules", help="list every learning-rate schedule with its parameters",
                        description="List every learning-rate schedule: source, formula, parameters "
                                    "(kind, default, allowed values, help).")
     p.add_argument("name", nargs="?", help="show only this schedule (with its full documentation)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
@@ -46,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise ScheduleError("name", args.name, "one of " + ", ".join(SCHEDULES), "lrstudio schedules")
     infos = [SCHEDULES[args.name]] if args.name else list(SCHEDULES.values())
     if args.json:
-        json.dump([describe(i) for i in infos], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json([describe(i) for i in infos])
         return 0
     out = []
     for info in infos:

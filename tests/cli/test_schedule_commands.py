@@ -130,3 +130,67 @@ def test_preview_warns_when_the_schedule_does_not_fit(capsys):
     assert any(line.startswith("# warning: schedule ends at step 100 of 1,350") for line in head), head
     assert main(["preview", '{"name": "cosine", "params": {"T_max": 100}}', "--steps", "100"]) == 0
     assert "warning" not in capsys.readouterr().out
+
+
+# -- scripting (issue 14): --json everywhere, --code ------------------------------------------------
+def _strict_json(text):
+    def refuse(word):
+        raise AssertionError(f"non-standard JSON constant {word}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_preview_json(capsys):
+    spec = {"name": "cosine", "params": {"T_max": 20}}
+    assert main(["preview", json.dumps(spec), "--steps", "30", "--base-lr", "0.5", "--json"]) == 0
+    data = _strict_json(capsys.readouterr().out)
+    expected = lr_curve(spec, 30, 0.5)
+    assert data["spec"]["name"] == "cosine" and data["spec"]["params"]["T_max"] == 20
+    assert data["base_lr"] == 0.5 and data["steps"] == 30
+    assert data["step"] == list(range(1, 31))
+    np.testing.assert_array_equal(data["lr"], expected)
+    assert (data["first"], data["min"], data["max"], data["last"]) == (
+        expected[0], expected.min(), expected.max(), expected[-1])
+    assert data["warnings"] and "schedule ends at step 20 of 30" in data["warnings"][0]
+    assert data["metric_driven"] is False
+
+
+def test_preview_json_of_a_metric_driven_schedule_says_no_metrics(capsys):
+    assert main(["preview", "reduce_on_plateau", "--steps", "3", "--json"]) == 0
+    data = _strict_json(capsys.readouterr().out)
+    assert data["metric_driven"] is True and data["metrics"] is None and data["lr"] == [0.01] * 3
+
+
+def test_preview_code_prints_the_pytorch_snippet(capsys):
+    from lrstudio.core.schedules.pytorch_code import to_pytorch_code
+
+    for spec in ({"name": "cosine", "params": {"T_max": 20}},
+                 {"name": "linear_warmup", "params": {"warmup_steps": 5,
+                                                      "inner": {"name": "cosine", "params": {"T_max": 50}}}}):
+        assert main(["preview", json.dumps(spec), "--base-lr", "0.3", "--code"]) == 0
+        out, err = capsys.readouterr()
+        assert out == to_pytorch_code(spec, 0.3) and err == ""
+        compile(out, "<snippet>", "exec")
+        assert "scheduler = " in out
+
+
+def test_preview_code_refusal_is_one_line(capsys):
+    spec = {"name": "reduce_on_plateau", "params": {"cooldown": 2, "cooldown_convention": "paddle"}}
+    assert main(["preview", json.dumps(spec), "--code"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err.startswith("lrstudio: error: ") and cap.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("extra", [["--csv", "x.csv"], ["--json"]])
+def test_preview_code_goes_alone(extra, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["preview", "cosine", "--code", *extra])
+    assert info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["schedules", "optimizers"])
+def test_catalogue_json_is_strict(command, capsys):
+    assert main([command, "--json"]) == 0
+    assert len(_strict_json(capsys.readouterr().out)) >= 8
