@@ -23,29 +23,36 @@ Life cycle: ``Store.create_run`` -> ``store.recorder(run_id)`` -> ``handle(event
 * ``close()`` without a ``RunFinished`` marks the run ``interrupted`` (or the status given).
 
 A recorder belongs to one thread at a time and checks out its own connection for each
-transaction; it never shares a Session or Connection with the GUI thread.
+transaction; it never shares a Session or Connection with the GUI thread. Its transactions are
+plain DB-API transactions on the pool's connection (``BEGIN IMMEDIATE`` ... ``COMMIT`` on SQLite),
+with statements prepared once per recorder: SQLAlchemy's per-transaction setup (``engine.begin()``,
+the begin event, compiling the ``UPDATE runs``) cost ~110 us of a ~130 us commit here, which
+dominated short runs (issue 11, bench/bench_store.py at 10k points). Driver errors still become
+:class:`~lrstudio.storage.engine.StoreError` through :func:`~lrstudio.storage.engine.translate`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from lrstudio.core.events import EpochLogged, Event, RunFinished, RunStarted, RunSummary, StepLogged
 from lrstudio.core.runs import FINAL_STATUSES
 from lrstudio.storage.chunks import CHUNK_COLUMNS, CHUNK_POINTS, TAIL_CHUNKS, Arrays, concat, encode, split
-from lrstudio.storage.engine import StoreError, driver_connection, transaction
+from lrstudio.storage.engine import StoreError, translate
 from lrstudio.storage.models import (
     MetricChunkRow,
     MetricSeriesRow,
@@ -114,9 +121,15 @@ class RunRecorder:
         self.commits = 0  # transactions committed (tests check the batching)
         self.rows_written = 0
         ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._insert_sql = (f"INSERT INTO metric_chunks ({', '.join(CHUNK_COLUMNS)}) "
+        self._ph = ph
+        self._insert_sql = (f"INSERT INTO {_chunks.name} ({', '.join(CHUNK_COLUMNS)}) "
                             f"VALUES ({', '.join([ph] * len(CHUNK_COLUMNS))})")
-        self._delete_sql = f"DELETE FROM metric_chunks WHERE series_id = {ph} AND seq >= {ph} AND seq <= {ph}"
+        self._delete_sql = f"DELETE FROM {_chunks.name} WHERE series_id = {ph} AND seq >= {ph} AND seq <= {ph}"
+        dialect = engine.dialect
+        # Column -> the dialect's bind processor (UTCDateTime -> SQLite text, ...), or None.
+        self._bind = {c.name: c.type.bind_processor(dialect) for c in _runs.columns}
+        dbapi = dialect.loaded_dbapi
+        self._dbapi_error: type[Exception] = dbapi.Error
 
     # -- public API ----------------------------------------------------------------------------
     def handle(self, events: Iterable[Event]) -> None:
@@ -167,11 +180,12 @@ class RunRecorder:
             if not self.finished:
                 # The end of the run: its partial chunks are merged in the same transaction.
                 deletes, inserts, tails = self._chunk_plan([], last=True)
-                with transaction(self._engine) as conn:
+                now = utcnow()
+                with self._transaction() as cur:
                     if deletes or inserts:
-                        self._write_chunks(conn, deletes, inserts)
-                    conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(
-                        status=final, ended_at=utcnow(), error=error, heartbeat_at=utcnow()))
+                        self._write_chunks(cur, deletes, inserts)
+                    self._update_run(cur, {"status": final, "ended_at": now, "error": error,
+                                           "heartbeat_at": now})
                 self._apply(tails)
                 self.commits += 1
                 self.finished = True
@@ -242,13 +256,11 @@ class RunRecorder:
         if values or beat_due:
             values["heartbeat_at"] = utcnow()
         deletes, inserts, tails = self._chunk_plan(rows, last=last)
-        with transaction(self._engine) as conn:
+        with self._transaction() as cur:
             if deletes or inserts:
-                self._write_chunks(conn, deletes, inserts)
-            if values:
-                n = conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(**values)).rowcount
-                if n == 0:
-                    raise StoreError(f"run {self.run_id} was deleted while it was being recorded")
+                self._write_chunks(cur, deletes, inserts)
+            if values and self._update_run(cur, values) == 0:
+                raise StoreError(f"run {self.run_id} was deleted while it was being recorded")
         self._apply(tails)
         # Only after the commit: a rolled-back transaction must not leave state behind.
         self._run_update = {}
@@ -267,15 +279,19 @@ class RunRecorder:
             raise StoreError(f"a metric key has at most 100 characters: {key[:40]!r}...")
         if "\x00" in key:
             raise StoreError(f"a metric key cannot contain a NUL character (\\x00): {key[:40]!r}")
-        with transaction(self._engine) as conn:
-            sid = conn.execute(select(_series.c.id).where(_series.c.run_id == self.run_id,
-                                                         _series.c.key == key)).scalar()
-            if sid is None:
-                sid = conn.execute(insert(_series).values(run_id=self.run_id, key=key)
-                                   .returning(_series.c.id)).scalar_one()
+        ph = self._ph
+        with self._transaction() as cur:
+            cur.execute(f"SELECT id FROM {_series.name} WHERE run_id = {ph} AND key = {ph}", (self.run_id, key))
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(f"INSERT INTO {_series.name} (run_id, key) VALUES ({ph}, {ph}) RETURNING id",
+                            (self.run_id, key))
+                sid = cur.fetchone()[0]
                 last_seq = None
             else:  # a series an earlier recorder of this run began: append after its chunks
-                last_seq = conn.execute(select(func.max(_chunks.c.seq)).where(_chunks.c.series_id == sid)).scalar()
+                sid = row[0]
+                cur.execute(f"SELECT max(seq) FROM {_chunks.name} WHERE series_id = {ph}", (sid,))
+                last_seq = cur.fetchone()[0]
         self._series_ids[key] = int(sid)
         self._next_seq[int(sid)] = 0 if last_seq is None else int(last_seq) + 1
         self._tails[int(sid)] = []
@@ -361,18 +377,55 @@ class RunRecorder:
             self._tails[sid] = tail
             self._next_seq[sid] = next_seq
 
-    def _write_chunks(self, conn: Connection, deletes: list[tuple[int, int, int]],
-                      inserts: list[tuple[Any, ...]]) -> None:
-        # Straight through the driver cursor: a handful of rows, but SQLAlchemy's per-statement
-        # compile and bind processing would cost more than writing them.
-        cur = driver_connection(conn).cursor()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """One DB-API transaction on a pooled connection (module doc): yields a cursor, commits
+        on success, rolls back on any error; driver errors leave as :class:`StoreError`."""
         try:
-            if deletes:
-                cur.executemany(self._delete_sql, deletes)
-            if inserts:
-                cur.executemany(self._insert_sql, inserts)
+            raw = self._engine.raw_connection()
+        except SQLAlchemyError as exc:
+            raise translate(exc, self._engine) from exc
+        try:
+            cur = raw.cursor()
+            try:
+                if self._sqlite:
+                    # The engine's connections are in driver autocommit; writers begin IMMEDIATE
+                    # (lrstudio.storage.engine: they queue on the busy timeout instead of failing).
+                    cur.execute("BEGIN IMMEDIATE")
+                yield cur
+                raw.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    raw.rollback()
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    cur.close()
+        except self._dbapi_error as exc:
+            # The SQLAlchemy error the same failure would have raised (OperationalError, ...).
+            wrapped = DBAPIError.instance(None, None, exc, self._dbapi_error)
+            if not isinstance(wrapped, SQLAlchemyError):  # pragma: no cover - instance() wraps DB-API errors
+                raise
+            raise translate(wrapped, self._engine) from exc
         finally:
-            cur.close()
+            raw.close()  # back to the pool
+
+    def _update_run(self, cur: Any, values: dict[str, Any]) -> int:
+        """``UPDATE runs SET ... WHERE id = run_id`` with the columns' bind processing; rowcount."""
+        ph, bind = self._ph, self._bind
+        names = sorted(values)
+        params = [v if (proc := bind[k]) is None or v is None else proc(v) for k, v in
+                  ((k, values[k]) for k in names)]
+        cur.execute(f"UPDATE {_runs.name} SET {', '.join(f'{k} = {ph}' for k in names)} WHERE id = {ph}",
+                    (*params, self.run_id))
+        return int(cur.rowcount)
+
+    def _write_chunks(self, cur: Any, deletes: list[tuple[int, int, int]],
+                      inserts: list[tuple[Any, ...]]) -> None:
+        if deletes:
+            cur.executemany(self._delete_sql, deletes)
+        if inserts:
+            cur.executemany(self._insert_sql, inserts)
 
     @staticmethod
     def _summary_values(s: RunSummary, now: dt.datetime) -> dict[str, Any]:

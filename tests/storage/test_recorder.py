@@ -22,15 +22,41 @@ class FakeClock:
 
 @pytest.fixture
 def commits(store):
-    """Counts real COMMITs on the store's engine (all sessions and connections)."""
+    """Counts real COMMITs on the store's connections (all sessions, connections and the
+    recorder's own DB-API transactions): sqlite3's statement trace sees each COMMIT; a psycopg
+    connection's commit() is wrapped."""
     counter = {"n": 0}
+    sqlite = store.engine.dialect.name == "sqlite"
 
-    def on_commit(conn):
-        counter["n"] += 1
+    def trace(sql):
+        if sql.lstrip().upper().startswith("COMMIT"):
+            counter["n"] += 1
 
-    event.listen(store.engine, "commit", on_commit)
+    def on_checkout(dbapi_conn, record, proxy):
+        if sqlite:
+            dbapi_conn.set_trace_callback(trace)
+        elif "commit" not in vars(dbapi_conn):
+            commit = dbapi_conn.commit
+
+            def counted():
+                counter["n"] += 1
+                commit()
+
+            dbapi_conn.commit = counted
+
+    def on_checkin(dbapi_conn, record):
+        if dbapi_conn is None:
+            return
+        if sqlite:
+            dbapi_conn.set_trace_callback(None)
+        else:
+            vars(dbapi_conn).pop("commit", None)
+
+    event.listen(store.engine.pool, "checkout", on_checkout)
+    event.listen(store.engine.pool, "checkin", on_checkin)
     yield counter
-    event.remove(store.engine, "commit", on_commit)
+    event.remove(store.engine.pool, "checkout", on_checkout)
+    event.remove(store.engine.pool, "checkin", on_checkin)
 
 
 def _points(store) -> int:
@@ -146,3 +172,43 @@ def test_bad_final_status_is_refused(store):
     rec = store.recorder(rid)
     with pytest.raises(StoreError, match="cannot end as"):
         rec.close(status="running")
+
+
+HOLD_WRITE = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+sys.stdin.readline()
+con.execute("ROLLBACK")
+"""
+
+
+def test_a_commit_blocked_by_another_writer_says_who_and_keeps_the_points(tmp_path, monkeypatch):
+    """The recorder's own DB-API transactions turn driver errors into the store's errors (a locked
+    file names the process holding it) and keep the points for the next commit."""
+    import subprocess
+    import sys
+
+    from lrstudio.storage import DatabaseLockedError, open_store
+
+    db = tmp_path / "busy.sqlite"
+    monkeypatch.setattr("lrstudio.storage.engine.BUSY_TIMEOUT_MS", 300)
+    with open_store(f"sqlite:///{db}") as store:
+        rid = store.create_run(RunConfig())
+        rec = store.recorder(rid, clock=FakeClock())
+        rec.handle(step_events(3))  # creates the series; the points wait
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE, str(db)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            with pytest.raises(DatabaseLockedError) as err:
+                rec.flush()
+        finally:
+            holder.stdin.close()
+            holder.wait(30)
+            holder.stdout.close()
+        assert f"pid {holder.pid}" in str(err.value) and "The file is fine" in str(err.value)
+        assert _points(store) == 0
+        rec.close(status="completed")
+        assert _points(store) == 6 and store.get_run(rid).status == "completed"
