@@ -16,6 +16,7 @@ Life cycle of a run in the store::
 
     queued -> running -> completed | stopped | diverged | failed     (its RunFinished summary)
                       -> interrupted    (its process went away; Store.recover_interrupted)
+                      -> pruned         (a sweep's pruner stopped the trial early)
 """
 
 from __future__ import annotations
@@ -32,17 +33,31 @@ import numpy as np
 import numpy.typing as npt
 
 from lrstudio.core.config import RunConfig
+from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import Event
 
 # Every status a stored run can have, and those of a run that is over (issue 10: domain facts,
 # not storage details; the database's check constraint is built from RUN_STATUSES).
-RUN_STATUSES = ("queued", "running", "completed", "stopped", "diverged", "failed", "interrupted")
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
+RUN_STATUSES = ("queued", "running", "completed", "stopped", "diverged", "failed", "interrupted", "pruned")
+FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted", "pruned")
 UNFINISHED_STATUSES = ("queued", "running")
+
+# What made a run (revision 0004). ``training`` and ``lr_range_test`` runs store a RunConfig
+# (RunInfo.config() returns it); ``external`` runs (the tracking API) and ``playground`` runs
+# store their own JSON object, read with RunInfo.config_dict.
+RUN_KINDS = ("training", "lr_range_test", "external", "playground")
+CONFIG_KINDS = ("training", "lr_range_test")
+# A sweep's life (the experiments table).
+EXPERIMENT_STATUSES = ("pending", "running", "completed", "cancelled", "interrupted", "failed")
 
 # Summary values the store keeps in columns of their own (to filter and sort by); the full
 # summary (RunSummary.to_dict) is kept as well.
 SUMMARY_FLOATS = ("final_loss", "best_loss", "final_val_loss", "best_val_loss", "best_accuracy")
+
+
+class RunKindError(LrstudioError, ValueError):
+    """A run of one kind asked for what only another kind has (e.g. the RunConfig of an
+    ``external`` run)."""
 
 
 @dataclass(frozen=True)
@@ -86,14 +101,29 @@ class RunInfo:
     heartbeat_at: dt.datetime | None = None
     summary_extra: Mapping[str, Any] = field(default_factory=dict)
     info: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "training"
+    experiment_id: int | None = None
+    trial: int | None = None
 
     @property
     def config_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.config_json)
         return data
 
+    @property
+    def has_run_config(self) -> bool:
+        """Whether :meth:`config` can return a :class:`RunConfig` (training and range-test runs)."""
+        return self.kind in CONFIG_KINDS
+
     def config(self) -> RunConfig:
-        """The run's configuration (upgraded to the current schema)."""
+        """The run's configuration (upgraded to the current schema).
+
+        Raises :class:`RunKindError` for runs whose config is not an lrstudio training config
+        (``external`` and ``playground`` runs: read :attr:`config_dict`)."""
+        if not self.has_run_config:
+            raise RunKindError(
+                f"run {self.id} ({self.name!r}) is a {self.kind} run: its config is not an lrstudio "
+                "training config, so it cannot be loaded into the form or trained again")
         return RunConfig.from_dict(self.config_dict)
 
     @property
@@ -163,6 +193,8 @@ class RunStore(Protocol):
         dataset: str | None = None,
         run_ids: Iterable[int] | None = None,
         limit: int | None = None,
+        kind: str | Iterable[str] | None = None,
+        experiment_id: int | None = None,
     ) -> list[RunInfo]: ...
 
     def get_run(self, run_id: int) -> RunInfo: ...
@@ -173,7 +205,8 @@ class RunStore(Protocol):
                   keys: Iterable[str] | None = None) -> dict[int, dict[str, Series]]: ...
 
     def create_run(self, config: RunConfig | Mapping[str, Any], name: str | None = None,
-                   status: str = "running") -> int: ...
+                   status: str = "running", *, kind: str = "training", experiment_id: int | None = None,
+                   trial: int | None = None) -> int: ...
 
     def recorder(self, run_id: int, *, max_rows: int = ..., max_delay_s: float = ...,
                  heartbeat_s: float = ..., clock: Callable[[], float] = ...) -> RunWriter: ...
@@ -200,6 +233,7 @@ class RunStore(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["FINAL_STATUSES", "RUN_STATUSES", "SUMMARY_FLOATS", "UNFINISHED_STATUSES", "RunInfo",
-           "RunStore", "RunWriter", "Series"]
+__all__ = ["CONFIG_KINDS", "EXPERIMENT_STATUSES", "FINAL_STATUSES", "RUN_KINDS", "RUN_STATUSES",
+           "SUMMARY_FLOATS", "UNFINISHED_STATUSES", "RunInfo", "RunKindError", "RunStore", "RunWriter",
+           "Series"]
 

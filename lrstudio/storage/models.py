@@ -1,12 +1,14 @@
 """ORM models of the run store (SQLAlchemy 2 declarative).
 
-Three tables carry everything (see ``docs/ARCHITECTURE.md`` and STYLE.md section 6):
+Four tables carry everything (see ``docs/ARCHITECTURE.md`` and STYLE.md section 6):
 
 ``runs``
     One row per training run: identity, status, times, the full config as JSON with its schema
     version, denormalised config columns for filtering and sorting, summary values, notes, the
     error of a failed run, the lrstudio version that wrote it, and the owner process (host, pid,
     heartbeat) while it runs.
+``experiments``
+    One row per sweep (revision 0004); its trials are runs with ``experiment_id`` set.
 ``metric_series``
     One row per (run, metric key). The key string is stored once per series, never per point.
 ``metric_chunks``
@@ -43,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from lrstudio.core.runs import RUN_STATUSES
+from lrstudio.core.runs import EXPERIMENT_STATUSES, RUN_STATUSES
 
 # Named constraints: Alembic batch mode on SQLite needs names to drop or alter a constraint.
 NAMING_CONVENTION = {
@@ -127,6 +129,42 @@ class RunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     lrstudio_version: Mapped[str] = mapped_column(String(32))
 
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    # Revision 0004: what made the run (lrstudio.core.runs.RUN_KINDS; not a CHECK, so that a new
+    # kind needs no migration) and the sweep trial it is, if any.
+    kind: Mapped[str] = mapped_column(String(32), index=True, server_default="training")
+    experiment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL"), index=True)
+    trial: Mapped[int | None] = mapped_column(Integer)
+
+
+class ExperimentRow(Base):
+    """One sweep (revision 0004): its spec as JSON (base config, search space, method, seeds ...),
+    sampler state, status, and the owner process while it runs. Its trials are runs with
+    ``experiment_id`` set."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in EXPERIMENT_STATUSES) + ")", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    method: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    spec_json: Mapped[str] = mapped_column(Text)
+    spec_version: Mapped[int] = mapped_column(Integer)
+    state_json: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    lrstudio_version: Mapped[str] = mapped_column(String(32))
     owner_host: Mapped[str | None] = mapped_column(String(255))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -42,7 +42,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
-from lrstudio.core.runs import RUN_STATUSES, SUMMARY_FLOATS, RunInfo, RunStore, Series
+from lrstudio.core.runs import (
+    CONFIG_KINDS,
+    RUN_KINDS,
+    RUN_STATUSES,
+    SUMMARY_FLOATS,
+    RunInfo,
+    RunStore,
+    Series,
+)
 from lrstudio.paths import sqlite_path
 from lrstudio.storage.chunks import decode, ordered, series_of
 from lrstudio.storage.engine import (
@@ -153,6 +161,9 @@ def _info_from_row(row: RowMapping, tags: Sequence[str]) -> RunInfo:
         heartbeat_at=row["heartbeat_at"],
         summary_extra=summary.get("extra", {}) if isinstance(summary, dict) else {},
         info=_loads(row["info_json"]),
+        kind=row["kind"],
+        experiment_id=row["experiment_id"],
+        trial=row["trial"],
         **values,
     )
 
@@ -281,20 +292,43 @@ class Store:
 
     # -- runs ----------------------------------------------------------------------------------
     def create_run(self, config: RunConfig | Mapping[str, Any], name: str | None = None,
-                   status: str = "running") -> int:
+                   status: str = "running", *, kind: str = "training", experiment_id: int | None = None,
+                   trial: int | None = None) -> int:
         """Insert a run and return its id. ``status="running"`` makes this process its owner.
 
-        The config must pass ``RunConfig.validated()`` (its error is raised and no row is
-        created); it is stored as given. The name (``name``, else the config's, else one made
-        from the config) gets a " (2)", " (3)" ... suffix when another run already has it.
+        ``kind`` is one of :data:`~lrstudio.core.runs.RUN_KINDS`. For ``training`` and
+        ``lr_range_test`` runs the config must pass ``RunConfig.validated()`` (its error is
+        raised and no row is created); it is stored as given. ``external`` and ``playground`` runs
+        take any JSON object (finite numbers or not, nested): its ``model``, ``dataset``,
+        ``optimizer`` (a name or a dict with ``name``), ``schedule`` and ``lr`` keys, where present,
+        fill the columns the runs table sorts by. The name (``name``, else the config's, else one
+        made from the config) gets a " (2)", " (3)" ... suffix when another run already has it.
+        ``experiment_id`` and ``trial`` link a sweep's trial to its experiment.
         """
-        if not isinstance(config, RunConfig):
-            config = RunConfig.from_dict(config)
+        if kind not in RUN_KINDS:
+            raise StoreError(f"unknown run kind {kind!r}; allowed: {', '.join(RUN_KINDS)}")
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; allowed: {', '.join(RUN_STATUSES)}")
-        config.validated()
+        if kind in CONFIG_KINDS:
+            if not isinstance(config, RunConfig):
+                config = RunConfig.from_dict(config)
+            config.validated()
+            columns = {
+                "config_json": config.to_json(indent=None),
+                "config_schema_version": config.schema_version,
+                "model": config.model,
+                "dataset": config.dataset.name,
+                "optimizer": str(config.optimizer.get("name", "")) or None,
+                "schedule": str(config.schedule.get("name", "")) or None,
+                "base_lr": float(config.lr),
+            }
+            default_name = config.name or ""
+            generated = _generated_name(config) if not (name or default_name).strip() else ""
+        else:
+            columns, default_name = _free_config_columns(config, kind)
+            generated = kind.replace("_", " ") + " run"
         now = utcnow()
-        wanted = (name or config.name or "").strip() or _generated_name(config)
+        wanted = (name or default_name or "").strip() or generated
         _check_text("name", wanted)
         running = status == "running"
         with self.write_session() as s:
@@ -305,18 +339,15 @@ class Store:
                 status=status,
                 created_at=now,
                 started_at=now if running else None,
-                config_json=config.to_json(indent=None),
-                config_schema_version=config.schema_version,
-                model=config.model,
-                dataset=config.dataset.name,
-                optimizer=str(config.optimizer.get("name", "")) or None,
-                schedule=str(config.schedule.get("name", "")) or None,
-                base_lr=float(config.lr),
                 notes="",
                 lrstudio_version=__version__,
                 owner_host=HOSTNAME if running else None,
                 owner_pid=os.getpid() if running else None,
                 heartbeat_at=now if running else None,
+                kind=kind,
+                experiment_id=experiment_id,
+                trial=trial,
+                **columns,
             )
             s.add(row)
             s.flush()
@@ -358,8 +389,11 @@ class Store:
         dataset: str | None = None,
         run_ids: Iterable[int] | None = None,
         limit: int | None = None,
+        kind: str | Iterable[str] | None = None,
+        experiment_id: int | None = None,
     ) -> list[RunInfo]:
-        """Runs matching every given filter; ``text`` searches names (case-insensitive)."""
+        """Runs matching every given filter; ``text`` searches names (case-insensitive);
+        ``kind`` is one kind or several (:data:`~lrstudio.core.runs.RUN_KINDS`)."""
         if order_by not in ORDER_COLUMNS:
             raise StoreError(f"cannot sort runs by {order_by!r}; choose one of: {', '.join(ORDER_COLUMNS)}")
         q = select(_runs)
@@ -373,6 +407,14 @@ class Store:
                             ("dataset", dataset)):
             if value:
                 q = q.where(_runs.c[name] == value)
+        if kind:
+            kinds = [kind] if isinstance(kind, str) else list(kind)
+            unknown = [k for k in kinds if k not in RUN_KINDS]
+            if unknown:
+                raise StoreError(f"unknown run kind {unknown[0]!r}; allowed: {', '.join(RUN_KINDS)}")
+            q = q.where(_runs.c.kind.in_(kinds))
+        if experiment_id is not None:
+            q = q.where(_runs.c.experiment_id == int(experiment_id))
         if tag:
             q = q.where(_runs.c.id.in_(select(_tags.c.run_id).where(_tags.c.tag == tag)))
         if text:
@@ -587,6 +629,32 @@ def _run_id(run_id: Any) -> int:
         shown = digits if len(digits) <= 25 else f"{digits[:12]}... (a number of {len(digits.lstrip('-'))} digits)"
         raise RunNotFoundError(f"no run with id {shown} in this database (run ids are between 1 and {MAX_RUN_ID})")
     return rid
+
+
+def _free_config_columns(config: Any, kind: str) -> tuple[dict[str, Any], str]:
+    """Columns of an ``external`` or ``playground`` run from its own JSON object, and its name."""
+    if isinstance(config, RunConfig):
+        config = config.to_dict()
+    if not isinstance(config, Mapping):
+        raise StoreError(f"the config of a {kind} run must be a JSON object (a dict), not {type(config).__name__}")
+    try:
+        text_ = json.dumps(dict(config), separators=(",", ":"))  # NaN/inf as JSON5 tokens, like summaries
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise StoreError(f"the config of a {kind} run must be JSON-able (dicts, lists, strings, numbers, "
+                         f"booleans, None): {exc}") from None
+
+    def short(key: str) -> str | None:
+        v = config.get(key)
+        if isinstance(v, Mapping):
+            v = v.get("name")
+        return str(v)[:64] if isinstance(v, str) and v else None
+
+    lr = config.get("lr")
+    base_lr = float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) else None
+    name = config.get("name")
+    return ({"config_json": text_, "config_schema_version": 0, "model": short("model"),
+             "dataset": short("dataset"), "optimizer": short("optimizer"), "schedule": short("schedule"),
+             "base_lr": base_lr}, name if isinstance(name, str) else "")
 
 
 def _check_text(what: str, value: str) -> None:

@@ -252,3 +252,31 @@ def test_status_column_has_room_for_a_later_divergence(qtbot, store):
     qtbot.addWidget(p)
     width = p.view.horizontalHeader().sectionSize(COLUMN_INDEX["status"])
     assert width >= p.view.fontMetrics().horizontalAdvance("diverged @ 99999")
+
+
+def test_kind_column_and_duplicating_a_run_of_another_kind(qtbot, store, monkeypatch):
+    """Revision 0004: the Kind column names what made each run; copying the config of a run that
+    has no lrstudio training config (your own code) is a message, not a traceback."""
+    from lrstudio.core.events import StepLogged
+
+    train = add_run(store, RunConfig(lr=0.01), "plain", steps=3)
+    rt = store.create_run(RunConfig(lr=0.01), name="range", kind="lr_range_test")
+    ext = store.create_run({"lr": 0.1, "model": "mine"}, name="my loop", kind="external")
+    with store.recorder(ext) as rec:
+        rec.handle([StepLogged(1, 0, 0.0, {"train/loss": 1.0})])
+        rec.close(status="pruned")
+    p = RunsPanel(store)
+    qtbot.addWidget(p)
+    kinds = {p.model.run_at(p.model.row_of(i)).id: p.model.index(p.model.row_of(i), COLUMN_INDEX["kind"]).data()
+             for i in (train, rt, ext)}
+    assert kinds == {train: "Training", rt: "LR range test", ext: "Your code"}
+    row = p.model.row_of(ext)
+    assert p.model.index(row, COLUMN_INDEX["status"]).data(Qt.ItemDataRole.BackgroundRole) == \
+        QColor(STATUS_COLORS["pruned"][0])
+    shown = []
+    monkeypatch.setattr(errors, "show_error", lambda parent, exc, title="": shown.append((title, str(exc))))
+    emitted = []
+    p.duplicate_requested.connect(emitted.append)
+    p.select_runs([ext])
+    p.duplicate_current()
+    assert emitted == [] and shown and "external run" in shown[0][1] and "cannot be loaded into the form" in shown[0][1]

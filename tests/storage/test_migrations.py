@@ -11,6 +11,12 @@ plus a series "test/signed_zero" on "windsor sgd": step 1 is -0.0 (value kind 4)
 ``tests/data/schema_0003.sqlite`` is schema_0002.sqlite upgraded to revision 0003 (issue 11: the
 points as typed array chunks in ``metric_chunks``; ``metric_points`` dropped), then
 ``journal_mode=DELETE`` and ``VACUUM``.
+
+``tests/data/schema_0004.sqlite`` is schema_0003.sqlite upgraded to revision 0004 (run kinds,
+experiments, ``pruned``), plus an experiment "lr grid" (grid, completed) with run "trial pruned"
+(trial 1, status pruned, one train/loss point 2.5) and an ``external`` run "my loop" (config
+``{"name": "my loop", "lr": 0.003, "optimizer": {"name": "adamw"}, "layers": [64, 64]}``, 5 steps of
+train/loss = 1/step and lr), then ``journal_mode=DELETE`` and ``VACUUM``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 
 from lrstudio import __version__
 from lrstudio.core.config import RunConfig
@@ -50,7 +56,7 @@ from lrstudio.storage.migrate import (
     probe,
     script_directory,
 )
-from lrstudio.storage.models import Base
+from lrstudio.storage.models import Base, utcnow
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OLD_DBS = sorted(DATA.glob("schema_*.sqlite"))
@@ -60,10 +66,10 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_head_is_0003_and_there_is_a_committed_database_for_every_revision():
-    assert head_revision() == "0003"
+def test_head_is_0004_and_there_is_a_committed_database_for_every_revision():
+    assert head_revision() == "0004"
     revisions = [r.revision for r in script_directory().walk_revisions()]
-    assert sorted(revisions) == ["0001", "0002", "0003"]
+    assert sorted(revisions) == ["0001", "0002", "0003", "0004"]
     assert [DATA / f"schema_{r}.sqlite" for r in sorted(revisions)] == OLD_DBS
 
 
@@ -74,8 +80,19 @@ def test_committed_old_database_upgrades_and_reads(tmp_path, old):
     with open_store(f"sqlite:///{db}") as store:
         assert current_revision(store.url) == head_revision()
         runs = {r.name: r for r in store.list_runs()}
-        assert set(runs) == {"windsor sgd", "diverged =1+1"}
+        assert set(runs) == ({"windsor sgd", "diverged =1+1"} if old.name < "schema_0004"
+                             else {"windsor sgd", "diverged =1+1", "trial pruned", "my loop"})
         ok, bad = runs["windsor sgd"], runs["diverged =1+1"]
+        # runs from before revision 0004 are training runs of no experiment
+        assert (ok.kind, ok.experiment_id, ok.trial) == ("training", None, None) and bad.kind == "training"
+        if old.name >= "schema_0004":
+            pruned, ext = runs["trial pruned"], runs["my loop"]
+            assert (pruned.status, pruned.kind, pruned.trial) == ("pruned", "training", 1)
+            assert pruned.experiment_id is not None and pruned.config() == ok.config()
+            assert [r.name for r in store.list_runs(experiment_id=pruned.experiment_id)] == ["trial pruned"]
+            assert (ext.kind, ext.optimizer, ext.base_lr) == ("external", "adamw", 0.003)
+            assert ext.config_dict["layers"] == [64, 64]
+            assert store.load_series(ext.id)["train/loss"].value.tolist() == [1.0, 0.5, 1 / 3, 0.25, 0.2]
         assert ok.status == "completed" and ok.tags == ("baseline",) and ok.steps == 20
         assert bad.status == "diverged" and bad.notes == "exploded" and bad.final_loss == math.inf
         s = store.load_series(ok.id)
@@ -182,6 +199,57 @@ def test_downgrade_to_base_and_upgrade_again(store_url):
         assert current_revision(store_url) == head_revision()
 
 
+def test_run_kinds_experiments_and_pruned_status(store_url):
+    """Revision 0004: kinds, free configs for external/playground runs, the experiment link
+    (ON DELETE SET NULL) and the pruned status, on SQLite and PostgreSQL."""
+    from sqlalchemy import delete, insert
+
+    from lrstudio.core.runs import RunKindError
+    from lrstudio.storage.models import ExperimentRow, RunRow, table
+
+    cfg = RunConfig.from_dict({"model": "linear", "dataset": {"name": "windsor"}, "lr": 0.01,
+                               "optimizer": {"name": "sgd"}, "schedule": {"name": "constant"}, "epochs": 2})
+    with open_store(store_url) as store:
+        with store.write_engine.begin() as conn:
+            eid = conn.execute(insert(table(ExperimentRow)).values(
+                uuid="u-1", name="sweep", method="random", status="running", created_at=utcnow(),
+                updated_at=utcnow(), spec_json="{}", spec_version=1, notes="",
+                lrstudio_version=__version__)).inserted_primary_key[0]
+        trial = store.create_run(cfg, kind="training", experiment_id=eid, trial=3)
+        rt = store.create_run(cfg, kind="lr_range_test")
+        ext = store.create_run({"lr": float("nan"), "model": {"name": "resnet"}, "depth": 18,
+                                "nested": {"a": [1, 2.5, None, True]}}, name="mine", kind="external")
+        play = store.create_run({"function": "rosenbrock", "optimizer": "adam", "lr": 0.01}, kind="playground")
+        with store.recorder(trial) as rec:
+            rec.handle([StepLogged(1, 0, 0.0, {"train/loss": 1.0})])
+            rec.close(status="pruned")
+        info = {r.id: r for r in store.list_runs()}
+        assert info[trial].status == "pruned" and (info[trial].experiment_id, info[trial].trial) == (eid, 3)
+        assert info[rt].kind == "lr_range_test" and info[rt].config() == cfg
+        assert (info[ext].kind, info[ext].model, info[ext].base_lr, info[ext].name) == ("external", "resnet", None, "mine")
+        assert math.isnan(info[ext].config_dict["lr"]) and info[ext].config_dict["nested"] == {"a": [1, 2.5, None, True]}
+        assert (info[play].kind, info[play].optimizer, info[play].base_lr) == ("playground", "adam", 0.01)
+        assert info[play].name == "playground run"
+        with pytest.raises(RunKindError, match="external run.*cannot be loaded into the form"):
+            info[ext].config()
+        assert {r.id for r in store.list_runs(kind=["external", "playground"])} == {ext, play}
+        assert [r.id for r in store.list_runs(kind="lr_range_test")] == [rt]
+        n = len(store.list_runs())
+        with pytest.raises(StoreError, match="unknown run kind 'sweep'; allowed: training, lr_range_test"):
+            store.create_run(cfg, kind="sweep")
+        with pytest.raises(StoreError, match="must be JSON-able"):
+            store.create_run({"f": object()}, kind="external")
+        with pytest.raises(StoreError, match="must be a JSON object"):
+            store.create_run([1, 2], kind="external")  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match="unknown run kind"):
+            store.list_runs(kind="nope")
+        assert len(store.list_runs()) == n  # nothing half-written
+        with store.write_engine.begin() as conn:
+            conn.execute(delete(table(ExperimentRow)).where(table(ExperimentRow).c.id == eid))
+            left = conn.execute(select(table(RunRow).c.experiment_id).where(table(RunRow).c.id == trial)).scalar()
+        assert left is None and store.get_run(trial).status == "pruned"
+
+
 def test_value_kind_check_allows_negative_zero_and_nothing_beyond(store_url):
     """Revision 0002's row table (what 0003's downgrade() recreates) takes kind 4 and no more."""
     from sqlalchemy import text
@@ -215,15 +283,15 @@ def test_backup_copies_a_consistent_database_including_wal(tmp_path):
     con.close()
 
 
-REV_0004 = '''"""Test-only revision: an index on runs.name.
+REV_TEST = '''"""Test-only revision: an index on runs.name.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 9999
+Revises: 0004
 """
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "9999"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -244,25 +312,25 @@ def test_behind_database_is_backed_up_then_upgraded(tmp_path, monkeypatch):
     scripts = tmp_path / "alembic"
     shutil.copytree(Path(alembic_config().get_main_option("script_location")), scripts,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0004_test.py").write_text(REV_0004)
+    (scripts / "versions" / "9999_test.py").write_text(REV_TEST)
     monkeypatch.setattr("lrstudio.storage.migrate.alembic_dir", lambda: scripts)
     db = tmp_path / "user.sqlite"
     shutil.copyfile(DATA / "schema_0001.sqlite", db)
     before = _sha(db)
-    with pytest.raises(StoreError, match="'0001'.*needs '0004'.*lrstudio db upgrade"):
+    with pytest.raises(StoreError, match="'0001'.*needs '9999'.*lrstudio db upgrade"):
         open_store(f"sqlite:///{db}", upgrade=False)
     assert _sha(db) == before
     with open_store(f"sqlite:///{db}") as store:
-        assert store.migration.from_revision == "0001" and store.migration.to_revision == "0004"
+        assert store.migration.from_revision == "0001" and store.migration.to_revision == "9999"
         backup = store.migration.backup
         assert len(store.list_runs()) == 2
-    assert backup is not None and backup.name.startswith("user.sqlite.bak-0001-to-0004-")
+    assert backup is not None and backup.name.startswith("user.sqlite.bak-0001-to-9999-")
     assert current_revision(f"sqlite:///{backup}") == "0001"
     con = sqlite3.connect(db)
     assert ("ix_test_runs_name",) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     con.close()
-    # this lrstudio (head 0004) can go back down with the real downgrade()s
+    # and it can go back down with the real downgrade()s
     engine = create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0001")

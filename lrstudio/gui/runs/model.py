@@ -31,6 +31,7 @@ from lrstudio.core.runs import RunInfo
 __all__ = [
     "COLUMNS",
     "COLUMN_INDEX",
+    "KIND_TITLES",
     "NAME_COLUMN",
     "RUN_ID_ROLE",
     "SORT_ROLE",
@@ -57,6 +58,8 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("name", "Name", "text", "Double-click to rename"),
     Column("status", "Status", "text"),
+    Column("kind", "Kind", "runkind", "What made the run: training, an LR range test, your own code "
+           "(the tracking API) or the optimizer playground"),
     Column("model", "Model", "text"),
     Column("dataset", "Data set", "text"),
     Column("optimizer", "Optimizer", "text"),
@@ -84,6 +87,15 @@ STATUS_COLORS: dict[str, tuple[str, str]] = {
     "diverged": ("#ffdccc", "#a33a00"),
     "failed": ("#f9d2d2", "#a11c1c"),
     "interrupted": ("#e4e4e4", "#555555"),
+    "pruned": ("#ede3f6", "#5b2c83"),
+}
+
+# RunInfo.kind -> what the runs table shows.
+KIND_TITLES: dict[str, str] = {
+    "training": "Training",
+    "lr_range_test": "LR range test",
+    "external": "Your code",
+    "playground": "Playground",
 }
 
 # Role under which the model returns the sort key (a tuple that Python compares).
@@ -127,6 +139,8 @@ def _format_cell(kind: str, value: Any) -> str:
             local = value.astimezone() if value.tzinfo is not None else value
             return local.strftime("%Y-%m-%d %H:%M")
         return str(value)
+    if kind == "runkind":
+        return KIND_TITLES.get(str(value), display_text(str(value)))
     if kind == "tags":
         return display_text(", ".join(value))
     return display_text(str(value))
