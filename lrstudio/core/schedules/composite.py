@@ -180,23 +180,40 @@ def _sequential_torch(p: dict[str, Any], base_lr: float) -> str | None:
     * ``SequentialLR``: its ``step()`` takes no epoch;
     * ``OneCycleLR``: it overwrites the group's ``initial_lr`` (with max_lr / div_factor), which
       SequentialLR's reset and every later child read as their base LR;
-    * ``MultiplicativeLR`` after the first: it has no closed form, so ``step(0)`` continues from the
-      current LR instead of restarting from the base LR.
+    * ``MultiplicativeLR`` after the first, unless ``recursive="continue"``: it has no closed form,
+      so ``step(0)`` continues from the current LR (which is what "continue" asks for).
     """
     natives = [torch_native_of(c, base_lr) for c in p["schedules"]]
     for i, native in enumerate(natives):
         if native is None or native.startswith(("SequentialLR(", "OneCycleLR(")) or (
-                i > 0 and native.startswith("MultiplicativeLR(")):
+                i > 0 and native.startswith("MultiplicativeLR(") and p["recursive"] != "continue"):
             return None
     body = ",\n    ".join(natives)  # type: ignore[arg-type]
     return (f"SequentialLR(\n    optimizer,\n    schedulers=[\n    {body},\n    ],\n"
             f"    milestones={p['milestones']!r},\n)")
 
 
+def _continues(p: dict[str, Any], i: int) -> bool:
+    """Child ``i`` continues from the current LR (torch's SequentialLR with a recursive child)."""
+    return i > 0 and p["recursive"] == "continue" and p["schedules"][i]["name"] == "multiplicative"
+
+
 def _sequential_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
     names = [ctx.child(c) for c in p["schedules"]]
-    return [f"k = sum(1 for m in {p['milestones']!r} if m <= step)",
-            f"start = {[0, *p['milestones']]!r}[k]", f"return [{', '.join(names)}][k](step - start)"]
+    starts = [0, *p["milestones"]]
+    body = [f"k = sum(1 for m in {p['milestones']!r} if m <= step)", f"start = {starts!r}[k]"]
+    for i, child in enumerate(p["schedules"]):
+        if not _continues(p, i):
+            continue
+        # torch: lr(m + j) = lr(m - 1) * f(0) * f(1) * ... * f(j), kept in a list beside the function
+        # (one multiplication per new step, in torch's order)
+        run, f = f"_run_{ctx.fname}_{i}", _py(child["params"])
+        ctx.preamble(f"{run} = []  # LRs of schedules[{i}] from its milestone on, filled as asked", "")
+        body += [f"if k == {i}:", f"    if not {run}:", "        epoch = 0.0",
+                 f"        {run}.append({ctx.fname}({starts[i] - 1}) * ({f}))",
+                 f"    while len({run}) <= step - start:", f"        epoch = float(len({run}))",
+                 f"        {run}.append({run}[-1] * ({f}))", f"    return {run}[step - start]"]
+    return [*body, f"return [{', '.join(names)}][k](step - start)"]
 
 
 def _sequential_own(p: dict[str, Any], length_of: Any) -> int | None:
@@ -224,7 +241,8 @@ _SEQUENTIAL_LENGTHS = Lengths(
     "sequential",
     title="Sequential",
     source="torch SequentialLR",
-    formula="k = #{m in milestones: m <= t}; lr(t) = schedules[k](t - milestones[k-1]) (milestones[-1] = 0)",
+    formula="k = #{m in milestones: m <= t}; lr(t) = schedules[k](t - milestones[k-1]) (milestones[-1] = 0); "
+            "recursive='continue': a later multiplicative child gives lr(m + j) = lr(m - 1) * f(0) * ... * f(j)",
     params=(
         Param("schedules", "schedule_list",
               [{"name": "constant", "params": {"factor": 0.1, "total_iters": 2}},
@@ -232,6 +250,10 @@ _SEQUENTIAL_LENGTHS = Lengths(
               "Schedules to run one after the other", min_len=1),
         Param("milestones", "int_list", [2], "Steps at which the next schedule starts (one fewer than "
               "schedules, strictly increasing)", low=1, high=10**9),
+        Param("recursive", "choice", "restart",
+              "How a multiplicative schedule after a milestone starts: restart = from the base LR, like "
+              "every other schedule; continue = as torch's SequentialLR: from the LR of the step before "
+              "the milestone, times f(0) at the milestone", choices=("restart", "continue")),
     ),
     check=_check_sequential,
     torch_native=_sequential_torch,
@@ -243,11 +265,27 @@ def sequential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = 
 
     k = bisect_right(milestones, t); lr(t) = schedules[k](t - m_k) with m_0 = 0, m_k = milestones[k-1].
     Each schedule restarts at its own step 0 from the base LR, as torch does by calling
-    ``scheduler.step(0)`` (closed form) at each milestone. (torch's ``MultiplicativeLR`` has no closed
-    form and so continues from the current LR there; lrstudio restarts it from the base LR.)
+    ``scheduler.step(0)`` (closed form) at each milestone.
+
+    ``recursive`` is about ``multiplicative`` children after the first, which torch's
+    ``MultiplicativeLR`` cannot restart (it has no closed form: ``step(0)`` multiplies the current
+    LR by f(0)):
+
+    * ``"restart"`` (default): the child starts from the base LR like any other,
+      lr(m_k + j) = base_lr * f(1) * ... * f(j);
+    * ``"continue"``: torch's ``SequentialLR``: it continues from the LR of step m_k - 1,
+      lr(m_k + j) = lr(m_k - 1) * f(0) * f(1) * ... * f(j), multiplied in that order.
     """
     ms = np.asarray(p["milestones"], dtype=np.int64)
     starts = np.concatenate(([0], ms))
+
+    def child_base(i: int) -> float:
+        if not _continues(p, i):
+            return base_lr
+        # torch: the LR of step m - 1 times f(0), then f(1), f(2)... (the child's own accumulation)
+        prev = float(sequential(p, np.asarray([int(starts[i]) - 1], dtype=np.int64), base_lr)[0])
+        return prev * float(compile_expr(p["schedules"][i]["params"]["lr_lambda"]).evaluate(0.0))
+
     r = as_range(t)
     if r is not None:
         out = np.empty(t.shape, dtype=np.float64)
@@ -255,12 +293,13 @@ def sequential(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = 
         for i, child in enumerate(p["schedules"]):
             lo, hi = max(int(starts[i]), r[0]), min(int(ends[i]) - 1, r[1])
             if lo <= hi:
-                out[lo - r[0] : hi - r[0] + 1] = _curve(child, t[lo - r[0] : hi - r[0] + 1] - starts[i], base_lr)
+                out[lo - r[0] : hi - r[0] + 1] = _curve(child, t[lo - r[0] : hi - r[0] + 1] - starts[i],
+                                                        child_base(i))
         return out
     k = np.searchsorted(ms, t, side="right")
     out = np.empty(t.shape, dtype=np.float64)
     for i, child in enumerate(p["schedules"]):
         sel = k == i
         if sel.any():
-            out[sel] = _curve(child, t[sel] - starts[i], base_lr)
+            out[sel] = _curve(child, t[sel] - starts[i], child_base(i))
     return out
