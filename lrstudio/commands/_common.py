@@ -60,6 +60,11 @@ def run_ids(text: str) -> list[int]:
     return ids
 
 
+def one_run_id(text: str) -> int:
+    """argparse ``type`` for one run id in 1..2**63-1."""
+    return _whole(text, "run ids")
+
+
 def count(text: str) -> int:
     """argparse ``type`` for a positive count (``--limit``), at most 2**63-1."""
     return _whole(text, "counts")

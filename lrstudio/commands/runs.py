@@ -20,6 +20,7 @@ from lrstudio.commands._common import (
     count,
     db_url,
     json_safe,
+    one_run_id,
     print_json,
     run_ids,
     terminal_safe,
@@ -62,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", help="one run: config, summary, tags, notes, metric series",
                               description="Show one run: its configuration, summary, tags, notes and "
                                           "the keys and lengths of its metric series.")
-    show.add_argument("run_id", metavar="ID", type=_one_id, help="the run's id (`lrstudio runs` lists them)")
+    show.add_argument("run_id", metavar="ID", type=one_run_id, help="the run's id (`lrstudio runs` lists them)")
     add_db_option(show)
     add_json_option(show)
     show.set_defaults(func=run_show)
@@ -76,13 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     delete.add_argument("-y", "--yes", action="store_true", help="delete without asking")
     add_db_option(delete)
     delete.set_defaults(func=run_delete)
-
-
-def _one_id(text: str) -> int:
-    ids = run_ids(text)
-    if len(ids) != 1:
-        raise argparse.ArgumentTypeError(f"give one run id, got {len(ids)}")
-    return ids[0]
 
 
 def _num(v: float | int | None) -> str:

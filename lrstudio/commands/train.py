@@ -17,9 +17,10 @@ import os
 import sys
 from pathlib import Path
 
-from lrstudio.commands._common import add_db_option, db_url, terminal_safe
+from lrstudio.commands._common import add_db_option, db_url, json_safe, one_run_id, terminal_safe
 from lrstudio.commands._run import add_run_options, config_from_args, exit_code, format_summary, run_and_store
-from lrstudio.core.config import check_runnable
+from lrstudio.core.config import RunConfig, check_runnable
+from lrstudio.core.errors import LrstudioError
 from lrstudio.services.training_run import fit_warnings, require_torch
 
 
@@ -33,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_db_option(p)
     add_run_options(p)
+    p.add_argument("--from-run", metavar="ID", type=one_run_id, default=None,
+                   help="start from the configuration of this stored training run (`lrstudio runs` lists "
+                        "them); flags given override it (--lr, --max-steps, --seed ...)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (with run_id)")
     p.add_argument("--print-config", action="store_true",
@@ -41,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
+    cfg = config_from_args(args, base=_stored_config(args) if args.from_run is not None else None)
     if args.print_config:
         # The same pre-run gate as a real run (issue 9: a warm-up longer than the run passed here),
         # and the same warnings; stdout stays pure JSON.
@@ -58,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     stored = run_and_store(cfg, db_url(args), name=cfg.name or None,
                            progress=not args.quiet and not args.json)
     if args.json:
-        print(json.dumps({"run_id": stored.run_id, **stored.summary.to_dict()}, default=str))
+        # One line of strict JSON (non-finite losses as "inf"/"nan": issue 14)
+        print(json.dumps(json_safe({"run_id": stored.run_id, **stored.summary.to_dict()}), allow_nan=False))
     else:
         print(format_summary(stored))
         print(f"run id: {stored.run_id}")
@@ -68,6 +73,22 @@ def run(args: argparse.Namespace) -> int:
     code = exit_code(stored.summary)
     _exit_now_if_command(code)
     return code
+
+
+def _stored_config(args: argparse.Namespace) -> RunConfig:
+    """The config of the training run ``--from-run`` names (issue 14: re-run or tweak a stored run)."""
+    from lrstudio.storage import open_store
+
+    if getattr(args, "config", None):
+        raise LrstudioError("use --from-run or --config, not both (flags given override either)")
+    with open_store(db_url(args)) as store:
+        info = store.get_run(args.from_run)
+    kind = getattr(info, "kind", "training")
+    if kind != "training":
+        article = "an" if kind[:1] in "aeiou" else "a"
+        raise LrstudioError(f"run {info.id} ({info.name}) is {article} {kind} run, not a training run: only "
+                            "training runs can be trained again with --from-run")
+    return info.config()
 
 
 def _is_the_lrstudio_command() -> bool:

@@ -283,3 +283,84 @@ def test_train_warns_before_training_when_the_schedule_does_not_fit(db, capsys):
     assert rc == 0
     warning = err.find("lrstudio: warning: schedule ends at step 10 of 40")
     assert 0 <= warning < err.find("\r[")  # before the progress line starts
+
+
+# -- train --from-run (issue 14) -----------------------------------------------------------------------
+def _train_first(db, capsys):
+    rc = main(["--db", db, "train", "--dataset", "synthetic", "--optimizer", "adam", "--lr", "0.05",
+               "--max-steps", "20", "--schedule", "cosine", "--sched-param", "T_max=20", "--seed", "4",
+               "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+
+def test_train_from_run_trains_the_stored_config_again(db, capsys):
+    _train_first(db, capsys)
+    assert main(["--db", db, "train", "--from-run", "1", "--quiet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == 2
+    with _store(db) as store:
+        first, again = store.get_run(1), store.get_run(2)
+        assert again.config() == first.config()
+        assert again.status == "completed" and again.final_loss == first.final_loss  # same seed, same numbers
+
+
+def test_train_from_run_flags_override_the_stored_config(db, capsys):
+    _train_first(db, capsys)
+    assert main(["train", "--db", db, "--from-run", "1", "--lr", "0.01", "--max-steps", "12",
+                 "--sched-param", "T_max=12", "--quiet"]) == 0
+    capsys.readouterr()
+    with _store(db) as store:
+        first, tweaked = store.get_run(1).config(), store.get_run(2).config()
+    assert (tweaked.lr, tweaked.max_steps, tweaked.schedule["params"]["T_max"]) == (0.01, 12, 12)
+    assert (tweaked.optimizer, tweaked.seed, tweaked.dataset) == (first.optimizer, first.seed, first.dataset)
+    assert main(["train", "--db", db, "--from-run", "1", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(first.to_json())
+
+
+def test_train_from_run_errors_are_one_line(db, capsys, tmp_path):
+    _train_first(db, capsys)
+    assert main(["train", "--db", db, "--from-run", "7"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lrstudio: error: no run with id 7 in this database\n"
+    cfg = tmp_path / "run.json"
+    cfg.write_text("{}")
+    assert main(["train", "--db", db, "--from-run", "1", "--config", str(cfg)]) == 2
+    assert "use --from-run or --config, not both" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--db", db, "--from-run", "one"])
+    assert info.value.code == 2 and "whole numbers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["external", "lr_range_test", "playground"])
+def test_train_from_run_refuses_a_run_that_is_not_a_training_run(db, capsys, kind):
+    from dataclasses import fields
+
+    from lrstudio.core.config import RunConfig
+    from lrstudio.core.runs import RunInfo
+
+    if "kind" not in {f.name for f in fields(RunInfo)}:
+        pytest.skip("this database schema has no run kinds")
+    with _store(db) as store:
+        config = RunConfig(max_steps=10) if kind == "lr_range_test" else {"hidden": 64, "lr": 0.1}
+        rid = store.create_run(config, name="mine", kind=kind, status="completed")
+    assert main(["train", "--db", db, "--from-run", str(rid)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrstudio: error: ") and err.count("\n") == 1
+    assert f"run {rid} (mine) is an {kind} run" in err if kind == "external" else f"is a {kind} run" in err
+    assert "only training runs can be trained again" in err
+    with _store(db) as store:
+        assert [r.id for r in store.list_runs()] == [rid]
+
+
+def test_train_json_of_a_diverged_run_is_strict_json(db, capsys):
+    """A loss that overflowed was printed as the bare word Infinity, which is not JSON (issue 14)."""
+    rc = main(["--db", db, "train", "--dataset", "synthetic", "--lr", "1e6", "--max-steps", "30",
+               "--divergence-factor", "1e30", "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0 and len(out.splitlines()) == 1  # one line: scripts read the last line
+
+    def refuse(word):
+        raise AssertionError(f"non-standard JSON constant {word}")
+
+    summary = json.loads(out, parse_constant=refuse)
+    assert summary["status"] == "diverged" and summary["final_loss"] == "inf"
