@@ -21,7 +21,7 @@ from lrstudio.core.errors import LrstudioError
 
 # Order = order in --help.
 COMMAND_MODULES = ("app", "demo", "train", "schedules", "preview", "optimizers", "runs", "export", "db",
-                   "desktop")
+                   "desktop", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    parser.set_defaults(root_parser=parser)  # `lrstudio completion` generates its script from the whole parser
     return parser
 
 
