@@ -76,7 +76,12 @@ def test_pytorch_code_is_valid_python_standalone():
 # Each schedule with its default and its custom parameters, alone, inside a linear warm-up, and as
 # either of the two children of a sequential: the snippet (native torch classes where the
 # registration offers one, LambdaLR otherwise) must give lr_curve's numbers at every step.
-_CATALOGUE = [{"name": n, "params": p} for n in sorted(SPECS) for p in ({}, SPECS[n])]
+# every registered schedule with its defaults, and with the custom parameters of SPECS where it has some
+_CATALOGUE = [{"name": n, "params": p} for n in sorted(SCHEDULES) for p in ({}, SPECS.get(n)) if p is not None] + [
+    # shorter than the run: OneCycleLR raises past total_steps (and overshoots at t = total_steps),
+    # lrstudio holds the final LR there
+    {"name": "one_cycle", "params": {"total_steps": 120, "anneal_strategy": "linear"}},
+]
 _LEAVES = [s for s in _CATALOGUE if not SCHEDULES[s["name"]].metric_driven]
 NESTED_CASES = (
     [("alone", s) for s in _CATALOGUE]
@@ -86,6 +91,10 @@ NESTED_CASES = (
        for s in _LEAVES]
     + [("second", {"name": "sequential", "params": {
         "schedules": [{"name": "constant", "params": {"factor": 0.5, "total_iters": 3}}, s], "milestones": [25]}})
+       for s in _LEAVES]
+    + [("continue", {"name": "sequential", "params": {
+        "schedules": [{"name": "step", "params": {"step_size": 9, "gamma": 0.7}}, s], "milestones": [25],
+        "recursive": "continue"}})
        for s in _LEAVES]
 )
 # What torch cannot do, and the words the exporter must use for it.
@@ -97,35 +106,31 @@ def _case_id(case):
     inner = spec
     if where == "warmup":
         inner = spec["params"]["inner"]
-    elif where in ("first", "second"):
+    elif where in ("first", "second", "continue"):
         inner = spec["params"]["schedules"][0 if where == "first" else 1]
-    return f"{where}-{inner['name']}-{'custom' if inner['params'] else 'default'}"
-
-
-def _cover(spec: dict, n: int) -> int:
-    """Steps to run: one_cycle's torch class raises when stepped past its total_steps."""
-    if spec["name"] == "one_cycle":
-        return min(n, spec["params"].get("total_steps", 1000))
-    return n
+    short = " short" if inner["params"].get("total_steps") == 120 else ""
+    return f"{where}-{inner['name']}-{'custom' if inner['params'] else 'default'}{short}"
 
 
 def test_nested_cases_cover_the_catalogue():
     assert {_case_id(c).split("-")[1] for c in NESTED_CASES} == set(SCHEDULES)
-    assert {c[0] for c in NESTED_CASES} == {"alone", "warmup", "first", "second"}
+    assert {c[0] for c in NESTED_CASES} == {"alone", "warmup", "first", "second", "continue"}
 
 
 @pytest.mark.parametrize("case", NESTED_CASES, ids=[_case_id(c) for c in NESTED_CASES])
 def test_exported_snippet_runs_every_schedule_in_torch(case):
+    """Every snippet, exported for a run of n steps, gives lr_curve's n values (issue 15: the whole
+    run, also past one_cycle's total_steps, where OneCycleLR would raise)."""
     _, spec = case
     base_lr = 0.1
-    n = _cover(spec, 300)
+    n = 300
     metrics = plateau_metrics(n) if SCHEDULES[spec["name"]].metric_driven else None
     params = spec["params"]
     if spec["name"] in REFUSED and params.get("cooldown_convention", "torch") != "torch":
         with pytest.raises(ScheduleError, match=REFUSED[spec["name"]]):
-            to_pytorch_code(spec, base_lr)
+            to_pytorch_code(spec, base_lr, steps=n)
         return
-    code = to_pytorch_code(spec, base_lr)
+    code = to_pytorch_code(spec, base_lr, steps=n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         got = _run_snippet(code, base_lr, n, metrics)
@@ -170,3 +175,24 @@ def test_sequential_uses_torch_classes_only_where_sequentiallr_can_chain_them(ch
         warnings.simplefilter("ignore", UserWarning)
         got = _run_snippet(code, 0.1, n)
     np.testing.assert_allclose(got, lr_curve(spec, n, 0.1), rtol=1e-9, atol=1e-14)
+
+
+def test_one_cycle_export_says_when_its_torch_class_stops_following():
+    spec = {"name": "one_cycle", "params": {"total_steps": 100}}
+    unknown = to_pytorch_code(spec, 0.1)
+    assert "scheduler = OneCycleLR(" in unknown and "at most 100 steps" in unknown
+    fits = to_pytorch_code(spec, 0.1, steps=100)
+    assert "scheduler = OneCycleLR(" in fits and "at most" not in fits
+    longer = to_pytorch_code(spec, 0.1, steps=101)
+    assert "scheduler = LambdaLR(" in longer and "OneCycleLR raises when stepped past total_steps" in longer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        got = _run_snippet(longer, 0.1, 400)
+    np.testing.assert_allclose(got, lr_curve(spec, 400, 0.1), rtol=1e-9, atol=1e-14)
+    assert got[-1] == lr_curve(spec, 100, 0.1)[-1]  # held
+
+
+@pytest.mark.parametrize("steps", [0, -3, 1.5, True, "100", 10**12])
+def test_export_steps_must_be_a_run_length(steps):
+    with pytest.raises(ScheduleError, match="steps"):
+        to_pytorch_code("cosine", 0.1, steps=steps)

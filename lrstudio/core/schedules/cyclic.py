@@ -20,6 +20,7 @@ from lrstudio.core.schedules.base import (
     pow_scalar,
     register_schedule,
 )
+from lrstudio.core.schedules.pytorch_code import NativeUpTo
 
 
 # -- cosine --------------------------------------------------------------------------------------
@@ -540,13 +541,20 @@ def _check_one_cycle(p: dict[str, Any], owner: str) -> None:
             raise ScheduleError("pct_start", pct, f"phases of positive length: {need} (total_steps = {T})", owner)
 
 
-def _one_cycle_torch(p: dict[str, Any], base_lr: float) -> str | None:
+def _one_cycle_native(p: dict[str, Any], base_lr: float) -> str | None:
     if p["end_lr"] is not None:
         return None
     return (f"OneCycleLR(optimizer, max_lr={base_lr!r}, total_steps={p['total_steps']}, "
             f"pct_start={p['pct_start']!r}, anneal_strategy={p['anneal_strategy']!r}, "
             f"div_factor={p['div_factor']!r}, final_div_factor={p['final_div_factor']!r}, "
             f"three_phase={p['three_phase']!r}, cycle_momentum=False)")
+
+
+# OneCycleLR computes t = total_steps (an overshoot past the final LR) and raises after it;
+# lrstudio holds the final LR from t = total_steps on.
+_one_cycle_torch = NativeUpTo(
+    _one_cycle_native, lambda p: int(p["total_steps"]),
+    "OneCycleLR raises when stepped past total_steps (lrstudio holds the final LR there)")
 
 
 def _one_cycle_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:

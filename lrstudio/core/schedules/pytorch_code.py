@@ -15,43 +15,79 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from lrstudio.core.schedules.base import (
+    MAX_STEPS,
     SCHEDULES,
     ScheduleError,
+    TorchNativeFn,
     _check_base_lr,
     torch_native_of,
     validate_spec,
 )
 
-__all__ = ["to_pytorch_code"]
+__all__ = ["NativeUpTo", "to_pytorch_code"]
+
+
+@dataclass(frozen=True)
+class NativeUpTo:
+    """A ``torch_native`` hook whose torch class follows the schedule only for the first
+    ``max_steps(p)`` updates (``OneCycleLR`` raises when stepped past ``total_steps``, where lrstudio
+    holds the final LR). ``why`` says what goes wrong after; the exporter writes ``LambdaLR`` for a
+    longer run and says so."""
+
+    native: TorchNativeFn
+    max_steps: Callable[[dict[str, Any]], int]
+    why: str
+
+    def __call__(self, p: dict[str, Any], base_lr: float) -> str | None:
+        return self.native(p, base_lr)
 
 #: ``ClassName(optimizer`` in a native constructor call: the classes the snippet imports.
 _TORCH_CLASS = re.compile(r"\b([A-Za-z_]\w*)\(\s*optimizer\b")
 
 
-def to_pytorch_code(spec: Any, base_lr: float) -> str:
-    """A short, readable PyTorch snippet that reproduces ``lr_curve(spec, n, base_lr)``.
+def to_pytorch_code(spec: Any, base_lr: float, steps: int | None = None) -> str:
+    """A short, readable PyTorch snippet that reproduces ``lr_curve(spec, steps, base_lr)``.
 
     The snippet expects a variable ``optimizer`` whose param groups have ``lr = base_lr`` and
-    defines ``scheduler``. It uses the matching ``torch.optim.lr_scheduler`` class where one gives
-    exactly the same numbers, and ``LambdaLR`` over lrstudio's closed form (spelled out as a Python
-    function of ``step``) otherwise.
+    defines ``scheduler`` (one ``scheduler.step()`` after each ``optimizer.step()``). It uses the
+    matching ``torch.optim.lr_scheduler`` class where one gives exactly the same numbers for a run
+    of ``steps`` updates, and ``LambdaLR`` over lrstudio's closed form (spelled out as a Python
+    function of ``step``) otherwise. ``steps``: the run length it is exported for; None (unknown)
+    keeps a torch class that follows only part of a run (``OneCycleLR`` up to its ``total_steps``)
+    and says so in a comment.
 
     Raises
     ------
     ScheduleError
-        For an invalid spec or base LR, and where torch cannot follow the schedule
+        For an invalid spec, base LR or ``steps``, and where torch cannot follow the schedule
         (``reduce_on_plateau`` with the Paddle cooldown convention); the message says why.
     """
     norm = validate_spec(spec)
     base = _check_base_lr(base_lr)
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
+                              or not 1 <= steps <= MAX_STEPS):
+        raise ScheduleError("steps", steps, f"an integer in [1, {MAX_STEPS}] or empty", "to_pytorch_code")
     native = torch_native_of(norm, base)
     head = [
         f"# lrstudio schedule: {json.dumps(norm, sort_keys=True)}",
         f"# base learning rate {base!r}: create the optimizer with lr={base!r}",
     ]
+    hook = SCHEDULES[norm["name"]].torch_native
+    if native is not None and isinstance(hook, NativeUpTo):
+        limit = hook.max_steps(norm["params"])
+        if steps is None:
+            head.append(f"# for runs of at most {limit} steps: {hook.why} "
+                        "(export for the run's length to get a LambdaLR that holds it)")
+        elif steps > limit:
+            native = None
+            head.append(f"# LambdaLR, not the torch class: this run has {steps} steps and {hook.why}")
     if native is not None:
         classes = sorted(set(_TORCH_CLASS.findall(native)))
         lines = [*head, *(["import math", ""] if "math." in native else []),
