@@ -32,8 +32,12 @@ def _py(p: dict[str, Any]) -> str:
 
 
 def _multiplicative_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
-    return [f"lr = {base_lr!r}", "for k in range(1, step + 1):", "    epoch = float(k)",
-            f"    lr = lr * ({_py(p)})", "return lr"]
+    # the running product kept beside the function: one multiplication per new step (LambdaLR asks
+    # for every step of a run; recomputing the product each time made a run quadratic)
+    run = f"_run_{ctx.fname}"
+    ctx.preamble(f"{run} = [{base_lr!r}]  # lr(0), lr(1), ...: filled as asked", "")
+    return [f"while len({run}) <= step:", f"    epoch = float(len({run}))",
+            f"    {run}.append({run}[-1] * ({_py(p)}))", f"return {run}[step]"]
 
 
 @register_schedule(
