@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -53,6 +53,9 @@ __all__ = [
     "SUGGESTERS",
     "Convention",
     "ConventionDefaults",
+    "DivergenceTracker",
+    "RangeTestOptions",
+    "RuleResult",
     "SeedBand",
     "Suggestion",
     "SuggestionSpread",
@@ -67,6 +70,7 @@ __all__ = [
     "stop_index",
     "suggest",
     "suggestion_spread",
+    "summarize_seeds",
     "torch_lr_finder_steepest",
 ]
 
@@ -873,3 +877,229 @@ def suggestion_spread(
         return SuggestionSpread(math.nan, True)
     ratio = max(lrs) / min(lrs)
     return SuggestionSpread(ratio, missing or ratio > fac)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. One test's options, the incremental tracker the trainer uses, and the seeds' result
+
+
+@dataclass(frozen=True)
+class RangeTestOptions:
+    """Everything that decides one range test, besides the run's model, data and optimizer.
+
+    ``None`` fields take the chosen convention's default (:data:`DEFAULTS`); :meth:`resolved`
+    fills them in and checks every value. torch-lr-finder starts from the optimizer's LR when no
+    ``start_lr`` is given: :meth:`resolved` takes that LR as ``base_lr``.
+
+    Attributes
+    ----------
+    start_lr, end_lr, num_it, mode
+        The LR sweep (:func:`lr_sequence`).
+    convention
+        Whose LR positions, smoothing and stop rule to use: ``"fastai"`` (default),
+        ``"torch_lr_finder"`` or ``"lightning"``.
+    beta
+        The convention's smoothing parameter (:func:`smooth_losses`).
+    diverge_threshold
+        Stop once the smoothed loss exceeds this multiple of the best one (:func:`stop_index`).
+    stop_on_nonfinite
+        Also stop at the first NaN/inf smoothed loss (lrstudio's rule; the tools run on).
+    seeds
+        Number of repetitions (seed, seed + 1, ...); default 3.
+    val_loss
+        torch-lr-finder's ``val_loader`` option: evaluate the validation loss after every update
+        and smooth, stop and suggest on it instead of the training loss.
+    """
+
+    start_lr: float | None = None
+    end_lr: float | None = None
+    num_it: int | None = None
+    mode: str = "exp"
+    convention: str = "fastai"
+    beta: float | None = None
+    diverge_threshold: float | None = None
+    stop_on_nonfinite: bool = True
+    seeds: int = 3
+    val_loss: bool = False
+
+    def resolved(self, base_lr: float | None = None) -> RangeTestOptions:
+        """A copy with every default filled in and every value checked.
+
+        Raises
+        ------
+        ParamError
+            Naming the option, the value and what is allowed.
+        """
+        convention = _check_convention(self.convention)
+        d = DEFAULTS[convention]
+        start = self.start_lr if self.start_lr is not None else d.start_lr
+        if start is None:
+            start = base_lr
+        if start is None:
+            raise ParamError("start_lr", None, "a finite number > 0 (torch-lr-finder's convention "
+                             "starts from the optimizer's LR; none was given)", _OWNER)
+        end = self.end_lr if self.end_lr is not None else d.end_lr
+        num_it = self.num_it if self.num_it is not None else d.num_it
+        # lr_sequence checks the range, num_it and mode with the messages users should see.
+        lr_sequence(start, end, num_it, cast(Mode, self.mode), convention)
+        beta = _check_beta(self.beta, convention)
+        thr = (d.threshold if self.diverge_threshold is None
+               else _check_positive_finite("diverge_threshold", self.diverge_threshold))
+        seeds = _check_int("seeds", self.seeds, 1)
+        if seeds > 100:
+            raise ParamError("seeds", self.seeds, "an integer from 1 to 100", _OWNER)
+        if not isinstance(self.stop_on_nonfinite, bool):
+            raise ParamError("stop_on_nonfinite", self.stop_on_nonfinite, "true or false", _OWNER)
+        if not isinstance(self.val_loss, bool):
+            raise ParamError("val_loss", self.val_loss, "true or false", _OWNER)
+        return RangeTestOptions(float(start), float(end), int(num_it), self.mode, convention, beta, thr,
+                                self.stop_on_nonfinite, seeds, self.val_loss)
+
+    def lrs(self) -> np.ndarray:
+        """The LR of every update (of a resolved test)."""
+        r = self.resolved()
+        return lr_sequence(cast(float, r.start_lr), cast(float, r.end_lr), cast(int, r.num_it),
+                           cast(Mode, r.mode), cast(Convention, r.convention))
+
+    def to_dict(self) -> dict[str, object]:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> RangeTestOptions:
+        """Options from a mapping (stored JSON, a GUI form); unknown keys are refused."""
+        allowed = set(cls.__dataclass_fields__)
+        for key in data:
+            if key not in allowed:
+                raise ParamError("", NO_VALUE, f"a range test has no option {key!r}; its options are "
+                                 f"{', '.join(sorted(allowed))}", _OWNER)
+        return cls(**data)  # type: ignore[arg-type]
+
+
+class DivergenceTracker:
+    """Smoothing and the divergence stop of one convention, one update at a time.
+
+    ``update(loss)`` returns ``(smoothed, stop)``: the same values :func:`smooth_losses` and
+    :func:`stop_index` give for the whole curve (the tests compare them), in O(1) per update, so
+    the trainer can stop at the update where the tool would.
+    """
+
+    def __init__(self, convention: str = "fastai", beta: float | None = None,
+                 threshold: float | None = None, *, stop_on_nonfinite: bool = False) -> None:
+        self.convention = _check_convention(convention)
+        self.beta = _check_beta(beta, self.convention)
+        self.threshold = (DEFAULTS[self.convention].threshold if threshold is None
+                          else _check_positive_finite("threshold", threshold))
+        self.stop_on_nonfinite = bool(stop_on_nonfinite)
+        self.count = 0
+        self._val = 0.0  # fastai's lerp value, Lightning's avg_loss, torch-lr-finder's last smoothed
+        self.best = math.inf
+
+    def update(self, loss: float) -> tuple[float, bool]:
+        b, thr = self.beta, self.threshold
+        loss = float(loss)
+        i = self.count
+        self.count += 1
+        if self.convention == "fastai":
+            # Same arithmetic as smooth_losses (torch.lerp's two forms).
+            self._val = loss + b * (self._val - loss) if b < 0.5 else self._val - (self._val - loss) * (1 - b)
+            s = self._val / (1 - b ** self.count)
+        elif self.convention == "torch_lr_finder":
+            s = b * loss + (1 - b) * self._val if i != 0 and b > 0 else loss
+            self._val = s
+        else:
+            self._val = b * self._val + (1 - b) * loss
+            s = self._val / (1 - b ** (i + 2))
+        if self.stop_on_nonfinite and not math.isfinite(s):
+            return s, True
+        stop = False
+        if self.convention == "fastai":
+            if s < self.best:
+                self.best = s
+            stop = s > thr * self.best
+        elif self.convention == "torch_lr_finder":
+            if i == 0 or s < self.best:
+                self.best = s
+            stop = s > thr * self.best
+        else:
+            stop = i > 0 and s > thr * self.best
+            if s < self.best or i == 0:
+                self.best = s
+        return s, stop
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One suggestion rule over all seeds of a test.
+
+    ``lr``/``index``/``loss``: the rule applied to the *median* curve (with one seed, to that
+    seed's curve, exactly as its source); ``loss`` is the median curve at ``lr`` (interpolated in
+    log LR, as fastai's ``slide`` places its marker). ``seed_lrs``: the rule on each seed's own
+    curve (``None`` where it had none); ``spread``: their max/min; ``reliable``: every seed made a
+    suggestion and they agree within ``factor`` (3).
+    """
+
+    name: str
+    lr: float | None
+    index: int | None
+    loss: float | None
+    seed_lrs: tuple[float | None, ...]
+    spread: float
+    reliable: bool
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "lr": self.lr, "index": self.index, "loss": self.loss,
+                "seed_lrs": list(self.seed_lrs), "spread": self.spread, "reliable": self.reliable,
+                "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RuleResult:
+        return cls(str(d["name"]), d.get("lr"), d.get("index"), d.get("loss"),
+                   tuple(d.get("seed_lrs") or ()), float(d.get("spread", math.nan)),
+                   bool(d.get("reliable")), str(d.get("reason", "")))
+
+
+def _rule_options(name: str, num_it: int) -> dict[str, object]:
+    return {"num_it": num_it} if name in ("valley", "slide", "minimum", "steep") else {}
+
+
+def _loss_at(lrs: np.ndarray, losses: np.ndarray, lr: float) -> float | None:
+    ok = np.isfinite(losses) & (lrs > 0)
+    if not ok.any():
+        return None
+    x, y = np.log10(lrs[ok]), losses[ok]
+    return float(np.interp(math.log10(lr), x, y))
+
+
+def summarize_seeds(
+    curves: Sequence[tuple[ArrayLike, ArrayLike]],
+    num_it: int,
+    *,
+    band: Literal["minmax", "iqr"] = "minmax",
+    factor: float = 3.0,
+    rules: Sequence[str] | None = None,
+) -> tuple[SeedBand, list[RuleResult]]:
+    """The band over seeds and every rule's result (see :class:`RuleResult`).
+
+    Parameters
+    ----------
+    curves
+        ``(lrs, smoothed losses)`` per seed, as recorded (each may have stopped early).
+    num_it
+        The number of updates asked for (fastai's rules trim ``num_it // 10`` points).
+    band, factor
+        As :func:`seed_band` and :func:`suggestion_spread`.
+    rules
+        Names in :data:`SUGGESTERS` (default: all of them, in their order).
+    """
+    sb = seed_band(curves, band)
+    names = list(SUGGESTERS) if rules is None else list(rules)
+    out: list[RuleResult] = []
+    for name in names:
+        per_seed = [suggest(x, y, name, **_rule_options(name, num_it)) for x, y in curves]
+        spread = suggestion_spread(per_seed, factor)
+        s = suggest(sb.lrs, sb.median, name, **_rule_options(name, num_it))
+        loss = _loss_at(sb.lrs, sb.median, s.lr) if s.lr is not None else None
+        out.append(RuleResult(name, s.lr, s.index, loss, tuple(p.lr for p in per_seed), spread.ratio,
+                              not spread.unreliable and s.lr is not None, s.reason))
+    return sb, out
