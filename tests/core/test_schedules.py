@@ -25,6 +25,11 @@ CATALOGUE = {
     "polynomial", "lambda", "multiplicative", "linear", "cosine", "cosine_restarts", "linear_cosine",
     "noisy_linear_cosine", "noam", "reduce_on_plateau", "linear_warmup", "factor", "multi_factor", "cyclic",
     "one_cycle", "sequential", "inverse_sqrt", "wsd",
+    # issue 15
+    "hf_linear", "hf_cosine", "hf_cosine_with_restarts", "hf_polynomial", "hf_constant_with_warmup",
+    "hf_cosine_with_min_lr", "hf_cosine_warmup_with_min_lr", "timm_cosine", "timm_tanh", "timm_poly",
+    "optax_warmup_cosine_decay", "optax_exponential_decay", "optax_piecewise_interpolate", "optax_linear_onecycle",
+    "optax_cosine_onecycle", "optax_sgdr", "chained", "noise",
 }
 
 

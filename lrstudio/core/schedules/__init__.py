@@ -13,7 +13,7 @@ Public API (see ``docs/ARCHITECTURE.md``)::
 Importing this package imports numpy but not torch.
 """
 
-from lrstudio.core.schedules import basic, composite, cyclic, plateau  # noqa: F401  (register the catalogue)
+from lrstudio.core.schedules import basic, chained, composite, cyclic, hf, noise, optax_, plateau, timm  # noqa: F401  (register the catalogue)  # noqa: F401,I001  (issue 15 families)
 from lrstudio.core.schedules.base import (
     SCHEDULES,
     ScheduleError,
