@@ -1,10 +1,10 @@
 """Pieces shared by ``lrstudio train`` and ``lrstudio demo``: config from flags, a headless run that
-stores every step, a progress line, and a readable summary.
+stores every step, its progress (:mod:`lrstudio.commands._progress`), and a readable summary.
 
 A headless run is :func:`lrstudio.services.training_run.run_training` (the one orchestration the GUI
 uses too, with its failure policy: nothing is stored when a check before the data load fails; a data
-file that cannot be read, or is too short for the schedule, ends the stored run ``failed``), plus a
-progress line fed from its event batches. Ctrl-C (or SIGTERM, SIGHUP) asks the loop to stop between
+file that cannot be read, or is too short for the schedule, ends the stored run ``failed``), plus the
+progress fed from its event batches. Ctrl-C (or SIGTERM, SIGHUP) asks the loop to stop between
 steps, so the run is stored as ``stopped`` with every step so far; a second one interrupts at once.
 """
 
@@ -182,42 +182,6 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
     return RunConfig.from_dict(data).validated()
 
 
-# -- progress line ----------------------------------------------------------------------------------
-class ProgressLine:
-    """``\\r[#####.....]  45%  step 450/1000  loss 0.1234  lr 1.00e-02`` on a terminal stream."""
-
-    def __init__(self, stream: TextIO | None = None, width: int = 24, enabled: bool = True) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.enabled = enabled
-        self.total = 0
-        self._shown = False
-        self._last_len = 0
-
-    def update(self, step: int, loss: float | None, lr: float | None) -> None:
-        if not self.enabled or self.total <= 0:
-            return
-        frac = min(1.0, step / self.total)
-        filled = int(round(frac * self.width))
-        bar = "#" * filled + "." * (self.width - filled)
-        text = f"[{bar}] {frac * 100:3.0f}%  step {step}/{self.total}"
-        if loss is not None:
-            text += f"  loss {loss:.4g}"
-        if lr is not None:
-            text += f"  lr {lr:.3g}"
-        pad = " " * max(0, self._last_len - len(text))
-        self.stream.write("\r" + text + pad)
-        self.stream.flush()
-        self._last_len = len(text)
-        self._shown = True
-
-    def finish(self) -> None:
-        if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._shown = False
-
-
 # -- a stored headless run ----------------------------------------------------------------------------
 @dataclass
 class StoredRun:
@@ -232,14 +196,15 @@ def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress
     """Train ``cfg`` headless through the run service and store every step in the database at ``url``.
 
     :func:`lrstudio.services.training_run.run_training` does the run (and decides what is stored
-    when something fails); this adds the terminal: the fit warnings and the progress line on
+    when something fails); this adds the terminal: the fit warnings and the progress (a bar or plain lines) on
     ``stream`` (stderr), and Ctrl-C/SIGTERM/SIGHUP as a stop request.
     """
+    from lrstudio.commands._progress import TrainProgress
     from lrstudio.core.events import RunStarted, StepLogged
     from lrstudio.services.training_run import run_training
 
     out = stream if stream is not None else sys.stderr
-    bar = ProgressLine(stream, enabled=progress)
+    bar = TrainProgress(stream, enabled=progress)
     stop = threading.Event()
 
     def warn(lines: Sequence[str]) -> None:
@@ -248,7 +213,7 @@ def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress
 
     def on_events(batch: list) -> None:
         if isinstance(batch[0], RunStarted):  # flushed at once, so it opens its batch
-            bar.total = batch[0].total_steps
+            bar.start(batch[0].total_steps)
         for ev in reversed(batch):
             if isinstance(ev, StepLogged):
                 bar.update(ev.step, ev.values.get("train/loss"), ev.values.get("lr"))

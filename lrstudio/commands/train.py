@@ -1,4 +1,4 @@
-"""``lrstudio train``: train one run headless, with a progress line, and store it.
+"""``lrstudio train``: train one run headless, with its progress on stderr, and store it.
 
 Flags are generated from the run and data-set declarations (``RUN_FIELDS``/``DATASET_FIELDS``),
 so every bound and help text comes from ``lrstudio/core/config.py``::
@@ -27,7 +27,8 @@ from lrstudio.services.training_run import fit_warnings, require_torch
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train a reference model headless and store the run",
-        description="Train one run without a window: a progress line on stderr, the run stored in the "
+        description="Train one run without a window: progress on stderr (a bar with ETA on a terminal, "
+                    "plain lines otherwise), the run stored in the "
                     "database, a summary and the run id on stdout.",
         epilog="Example: lrstudio train --model linear --dataset windsor --optimizer adam --lr 0.01 "
                "--schedule cosine --sched-param T_max=2000 --max-steps 2000",
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-run", metavar="ID", type=one_run_id, default=None,
                    help="start from the configuration of this stored training run (`lrstudio runs` lists "
                         "them); flags given override it (--lr, --max-steps, --seed ...)")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or lines")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (with run_id)")
     p.add_argument("--print-config", action="store_true",
                    help="print the validated run configuration as JSON and exit (nothing is trained)")

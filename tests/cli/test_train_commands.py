@@ -117,7 +117,8 @@ def test_train_subprocess_smoke(db):
     )
     assert res.returncode == 0, res.stderr
     assert b"run id: 1" in res.stdout and b"[completed]" in res.stdout
-    assert b"\r[########################] 100%  step 20/20" in res.stderr
+    # stderr is a pipe: plain progress lines, no \r frames (issue 14; tests/cli/test_progress.py)
+    assert res.stderr.startswith(b"step 20/20 (100%)") and b"\r" not in res.stderr
 
 
 
@@ -282,7 +283,7 @@ def test_train_warns_before_training_when_the_schedule_does_not_fit(db, capsys):
     err = capsys.readouterr().err
     assert rc == 0
     warning = err.find("lrstudio: warning: schedule ends at step 10 of 40")
-    assert 0 <= warning < err.find("\r[")  # before the progress line starts
+    assert 0 <= warning < err.find("\nstep ")  # before the progress starts
 
 
 # -- train --from-run (issue 14) -----------------------------------------------------------------------
