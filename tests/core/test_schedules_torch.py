@@ -105,6 +105,10 @@ CASES = [
      lambda o: tls.OneCycleLR(o, max_lr=0.3, total_steps=N, pct_start=0.25, anneal_strategy="linear",
                               three_phase=True, div_factor=10.0, final_div_factor=100.0,
                               cycle_momentum=False), 0.3),
+    ({"name": "multi_factor", "params": {"steps": [15, 30], "factor": 0.5, "convention": "d2l_class"}},
+     lambda o: tls.MultiStepLR(o, milestones=[15, 30], gamma=0.5), 0.5),  # the d2l book's PyTorch tab
+    ({"name": "multi_factor", "params": {"steps": [1, 99, 100], "factor": 0.3, "convention": "mxnet_gluon"}},
+     lambda o: tls.MultiStepLR(o, milestones=[1, 99, 100], gamma=0.3), 0.1),
     ({"name": "sequential", "params": {}},
      lambda o: tls.SequentialLR(o, [tls.ConstantLR(o, factor=0.1, total_iters=2), tls.ExponentialLR(o, gamma=0.9)],
                                 milestones=[2]), 0.1),

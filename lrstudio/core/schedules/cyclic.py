@@ -20,6 +20,7 @@ from lrstudio.core.schedules.base import (
     pow_scalar,
     register_schedule,
 )
+from lrstudio.core.schedules.momentum import register_momentum
 from lrstudio.core.schedules.pytorch_code import NativeUpTo
 
 
@@ -427,12 +428,29 @@ def _normal_draws(seed: int, n: int) -> np.ndarray:
     return out
 
 
+# -- momentum cycling (torch OneCycleLR / CyclicLR: cycle_momentum, base_momentum, max_momentum) ----
+def _momentum_params(base: float, top: float) -> tuple[Param, ...]:
+    return (
+        Param("cycle_momentum", "bool", True,
+              "Cycle the optimizer's momentum inversely to the LR (beta1 for Adam/AdamW), as torch does "
+              "by default; needs an optimizer with momentum or beta1"),
+        Param("base_momentum", "float", base, "Momentum (beta1) where the LR is highest", low=0.0, high=1.0),
+        Param("max_momentum", "float", top, "Momentum (beta1) where the LR is lowest", low=0.0, high=1.0),
+    )
+
+
+def _momentum_kwargs(p: dict[str, Any]) -> str:
+    if not p["cycle_momentum"]:
+        return "cycle_momentum=False"
+    return f"cycle_momentum=True, base_momentum={p['base_momentum']!r}, max_momentum={p['max_momentum']!r}"
+
+
 # -- torch CyclicLR ------------------------------------------------------------------------------
 def _cyclic_torch(p: dict[str, Any], base_lr: float) -> str:
     down = "None" if p["step_size_down"] is None else str(p["step_size_down"])
     return (f"CyclicLR(optimizer, base_lr={base_lr!r}, max_lr={p['max_lr']!r}, "
             f"step_size_up={p['step_size_up']}, step_size_down={down}, mode={p['mode']!r}, "
-            f"gamma={p['gamma']!r}, cycle_momentum=False)")
+            f"gamma={p['gamma']!r}, {_momentum_kwargs(p)})")
 
 
 def _cyclic_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
@@ -460,6 +478,7 @@ def _cyclic_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> lis
         Param("mode", "choice", "triangular", "triangular: constant amplitude; triangular2: halved each cycle; "
               "exp_range: scaled by gamma**t", choices=("triangular", "triangular2", "exp_range")),
         Param("gamma", "float", 1.0, "exp_range: amplitude factor per step", low=0.0, high=1.0, low_open=True),
+        *_momentum_params(0.8, 0.9),
     ),
     torch_native=_cyclic_torch,
     scalar_source=_cyclic_source,
@@ -471,7 +490,25 @@ def cyclic(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None
     s = x / r if x <= r else (x - 1)/(r - 1);
     lr = base_lr + (max_lr - base_lr) * s * scale, scale = 1 (triangular),
     1 / 2**(cycle - 1) (triangular2), gamma**t (exp_range).
+    With ``cycle_momentum`` (torch's default) the momentum goes the other way:
+    momentum = max_momentum - (max_momentum - base_momentum) * s * scale (see :func:`cyclic_momentum`).
     """
+    scale = _cyclic_height(p, t, p["max_lr"] - base_lr)
+    scale += base_lr
+    return scale
+
+
+@register_momentum("cyclic")
+def cyclic_momentum(p: dict[str, Any], t: np.ndarray) -> np.ndarray:
+    """torch ``CyclicLR``'s momentum: max_momentum - (max_momentum - base_momentum) * s * scale,
+    s and scale as for the LR (default base 0.8, max 0.9)."""
+    h = _cyclic_height(p, t, p["max_momentum"] - p["base_momentum"])
+    np.subtract(p["max_momentum"], h, out=h)
+    return h
+
+
+def _cyclic_height(p: dict[str, Any], t: np.ndarray, amplitude: float) -> np.ndarray:
+    """amplitude * s * scale (torch's base_height * scale_fn), in torch's order of operations."""
     up = float(p["step_size_up"])
     down = float(p["step_size_down"]) if p["step_size_down"] is not None else up
     total = up + down
@@ -484,7 +521,7 @@ def cyclic(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None
     falling = (x - 1.0) / (ratio - 1.0)
     scale = x / ratio
     scale = np.where(x <= ratio, scale, falling)
-    scale *= p["max_lr"] - base_lr  # base_height
+    scale *= amplitude  # base_height
     if p["mode"] == "triangular2":
         # 1 / 2**(cycle - 1): one exact power of two per cycle (cycles start at multiples of up+down)
         size = p["step_size_up"] + (p["step_size_down"] if p["step_size_down"] is not None else p["step_size_up"])
@@ -494,7 +531,6 @@ def cyclic(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None
         scale *= piecewise(t, size * np.arange(1, kmax + 1, dtype=np.int64), halves)
     elif p["mode"] == "exp_range":
         scale *= pow_scalar(p["gamma"], tf)
-    scale += base_lr
     return scale
 
 
@@ -512,6 +548,14 @@ def _one_cycle_phases(p: dict[str, Any], base_lr: float) -> list[tuple[float, fl
             (T - 1, initial, min_lr),
         ]
     return [(float(pct * T) - 1, initial, base_lr), (T - 1, base_lr, min_lr)]
+
+
+def _one_cycle_momentum_phases(p: dict[str, Any]) -> list[tuple[float, float, float]]:
+    """(end_step, start_momentum, end_momentum) of each phase, as torch's ``_schedule_phases``."""
+    lr_phases = _one_cycle_phases(p, 1.0)
+    top, low = p["max_momentum"], p["base_momentum"]
+    values = [(top, low), (low, top), (top, top)] if p["three_phase"] else [(top, low), (low, top)]
+    return [(end, a, b) for (end, _, _), (a, b) in zip(lr_phases, values)]
 
 
 def _anneal(strategy: str, tf: np.ndarray, start: float, end: float, lo: float, hi: float) -> np.ndarray:
@@ -547,7 +591,7 @@ def _one_cycle_native(p: dict[str, Any], base_lr: float) -> str | None:
     return (f"OneCycleLR(optimizer, max_lr={base_lr!r}, total_steps={p['total_steps']}, "
             f"pct_start={p['pct_start']!r}, anneal_strategy={p['anneal_strategy']!r}, "
             f"div_factor={p['div_factor']!r}, final_div_factor={p['final_div_factor']!r}, "
-            f"three_phase={p['three_phase']!r}, cycle_momentum=False)")
+            f"three_phase={p['three_phase']!r}, {_momentum_kwargs(p)})")
 
 
 # OneCycleLR computes t = total_steps (an overshoot past the final LR) and raises after it;
@@ -586,6 +630,7 @@ def _one_cycle_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> 
         Param("end_lr", "float", None, "Paddle: absolute final LR (end_learning_rate); empty: torch's "
               "initial / final_div_factor", low=0.0, high=1e6, optional=True),
         Param("three_phase", "bool", False, "Go back down to the initial LR before the final annealing"),
+        *_momentum_params(0.85, 0.95),
     ),
     check=_check_one_cycle,
     torch_native=_one_cycle_torch,
@@ -603,8 +648,24 @@ def one_cycle(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     linear: (end - start) * pct + start. The last phase ends at t = total_steps - 1; torch and
     Paddle still evaluate t = total_steps (a small overshoot past min_lr, negative for linear
     annealing to a small end LR) and raise after it. lrstudio holds min_lr for t >= total_steps.
+
+    With ``cycle_momentum`` (torch's default) the momentum (beta1) runs the phases the other way:
+    max_momentum -> base_momentum while the LR rises, back to max_momentum after (three-phase: and
+    stays there), same annealing (:func:`one_cycle_momentum`).
     """
-    phases = _one_cycle_phases(p, base_lr)
+    return _one_cycle_eval(p, t, _one_cycle_phases(p, base_lr))
+
+
+@register_momentum("one_cycle")
+def one_cycle_momentum(p: dict[str, Any], t: np.ndarray) -> np.ndarray:
+    """torch ``OneCycleLR``'s momentum: phases (end, from, to) (pct*T - 1, max, base), (T - 1, base, max)
+    (three-phase: (pct*T - 1, max, base), (2 pct T - 2, base, max), (T - 1, max, max)), annealed as
+    the LR; held at the last value from t = total_steps on (default base 0.85, max 0.95)."""
+    return _one_cycle_eval(p, t, _one_cycle_momentum_phases(p))
+
+
+def _one_cycle_eval(p: dict[str, Any], t: np.ndarray, phases: list[tuple[float, float, float]]) -> np.ndarray:
+    """The annealed phases at steps t; the last phase's end value from t = total_steps on."""
     tf = t.astype(np.float64)
     r = as_range(t)
     if r is not None:

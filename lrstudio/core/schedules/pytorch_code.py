@@ -30,6 +30,7 @@ from lrstudio.core.schedules.base import (
     torch_native_of,
     validate_spec,
 )
+from lrstudio.core.schedules.momentum import cycles_momentum
 
 __all__ = ["NativeUpTo", "to_pytorch_code"]
 
@@ -88,6 +89,9 @@ def to_pytorch_code(spec: Any, base_lr: float, steps: int | None = None) -> str:
         elif steps > limit:
             native = None
             head.append(f"# LambdaLR, not the torch class: this run has {steps} steps and {hook.why}")
+    if native is None and cycles_momentum(norm):
+        head.append("# momentum cycling is not in this snippet (LambdaLR sets the LR only): set the "
+                    "optimizer's momentum (Adam: betas[0]) each step from lrstudio.core.schedules.momentum.momentum_curve")
     if native is not None:
         classes = sorted(set(_TORCH_CLASS.findall(native)))
         lines = [*head, *(["import math", ""] if "math." in native else []),
