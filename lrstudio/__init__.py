@@ -4,6 +4,7 @@ Public Python API (stable names; each imports what it needs on first call, so ``
 stays cheap):
 
 - :func:`torch_scheduler` — a schedule designed in lrstudio as a real PyTorch LR scheduler.
+- :func:`start_run` — log your own training loop into the lrstudio database (the tracking API).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "torch_scheduler"]
+__all__ = ["__version__", "start_run", "torch_scheduler"]
 
 
 def torch_scheduler(spec: Any, optimizer: Any, total_steps: int | None = None) -> Any:
@@ -24,3 +25,14 @@ def torch_scheduler(spec: Any, optimizer: Any, total_steps: int | None = None) -
     from lrstudio.trainer.schedule_adapter import torch_scheduler as make
 
     return make(spec, optimizer, total_steps)
+
+
+def start_run(name: str | None = None, config: Any = None, db: Any = None, tags: Any = ()) -> Any:
+    """Start logging your own training into the lrstudio database; a ``TrackedRun``.
+
+    ``with lrstudio.start_run(name, config={...}) as run: run.log({"train/loss": x}, step=i)``.
+    See :func:`lrstudio.services.tracking.start_run`.
+    """
+    from lrstudio.services.tracking import start_run as start
+
+    return start(name=name, config=config, db=db, tags=tags)

@@ -1,0 +1,61 @@
+"""Issue 14: a run logged with ``lrstudio.start_run`` from another process shows in the open app
+and grows there while the script runs (the window polls ``Store.data_version()``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+# The user's script: logs 20 steps, waits for the test's go-ahead (a file), logs 20 more.
+SCRIPT = textwrap.dedent("""
+    import pathlib, sys, time
+    import lrstudio
+
+    db, go = sys.argv[1], pathlib.Path(sys.argv[2])
+    with lrstudio.start_run(name="my own loop", config={"lr": 0.02, "model": "mine", "hidden": [8, 8]},
+                            db=db) as run:
+        for step in range(1, 21):
+            run.log({"train/loss": 1.0 / step, "lr": 0.02}, step=step)
+        run.flush()
+        print(run.id, flush=True)
+        deadline = time.monotonic() + 60
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for step in range(21, 41):
+            run.log({"train/loss": 1.0 / step, "lr": 0.02}, step=step)
+            time.sleep(0.01)
+""")
+
+
+def _row(window, run_id):
+    model = window.runs_panel.model
+    row = model.row_of(run_id)
+    return None if row < 0 else model.run_at(row)
+
+
+def test_a_tracked_run_from_another_process_appears_and_grows(qtbot, window, tmp_path, db_url):
+    script, go = tmp_path / "mine.py", tmp_path / "go"
+    script.write_text(SCRIPT, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), db_url, str(go)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        run_id = int(proc.stdout.readline())
+        qtbot.waitUntil(lambda: _row(window, run_id) is not None, timeout=20_000)
+        info = _row(window, run_id)
+        assert (info.kind, info.status, info.name) == ("external", "running", "my own loop")
+        window.runs_panel.select_runs([run_id])
+        window.tabs.setCurrentWidget(window.compare_page)  # Compare reloads growing runs while shown
+        qtbot.waitUntil(lambda: run_id in window.compare.run_ids(), timeout=5000)
+        qtbot.waitUntil(lambda: len(window.compare.curve_data(run_id)["loss_raw"][0]) == 20, timeout=5000)
+        go.touch()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+        qtbot.waitUntil(lambda: _row(window, run_id).status == "completed", timeout=20_000)
+        qtbot.waitUntil(lambda: len(window.compare.curve_data(run_id)["loss_raw"][0]) == 40, timeout=5000)
+        x, y = window.compare.curve_data(run_id)["loss_raw"]
+        assert y.tolist() == [1.0 / s for s in range(1, 41)]
+    finally:
+        go.touch()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)

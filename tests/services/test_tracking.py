@@ -1,0 +1,331 @@
+"""Issue 14: the tracking API (``lrstudio.start_run``) logs a user's own training loop.
+
+The acceptance tests run the user's script in a real subprocess: a tiny ``nn.Module`` trained
+with a plain loop; what the database holds is compared with what the script logged, and a
+``kill -9`` in the middle leaves an ``interrupted`` run with every committed point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import lrstudio
+from lrstudio.core.compare import differing_params, flatten_config
+from lrstudio.services.tracking import TrackingError, start_run
+from lrstudio.storage import open_store
+
+# A user's script: its own model, its own loop, the tracking API. It writes what it logged to a
+# JSON file (floats as Python writes them: exact) so that the test can compare the database.
+USER_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import torch
+    from torch import nn
+    import lrstudio
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+
+        def forward(self, x):
+            return self.body(x)
+
+    db, out = sys.argv[1], sys.argv[2]
+    torch.manual_seed(0)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.1
+    model = Tiny()
+    opt = torch.optim.SGD([{"params": model.body[0].parameters()},
+                           {"params": model.body[2].parameters(), "lr": 0.01}], lr=0.05, momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+    config = {"model": "Tiny", "lr": 0.05, "optimizer": {"name": "sgd", "momentum": 0.9},
+              "layers": [3, 8, 1], "notes": None, "nested": {"a": {"b": True}}}
+    logged = []
+    with lrstudio.start_run(name="my loop", config=config, db=db, tags=["mine", "tiny"]) as run:
+        for step in range(1, 41):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            run.log({"train/loss": loss.item()}, step=step, epoch=(step - 1) // 10)
+            run.log_lr(opt)
+            logged.append([step, loss.item(), [g["lr"] for g in opt.param_groups]])
+            sched.step()
+    json.dump({"id": run.id, "config": config, "logged": logged}, open(out, "w"))
+""")
+
+# Logs forever (a value per step, printed before it is logged); flushes at step 30 and says so.
+KILLED_SCRIPT = textwrap.dedent("""
+    import sys, time
+    import torch
+    import lrstudio
+
+    torch.manual_seed(1)
+    w = torch.zeros(4, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.1)
+    run = lrstudio.start_run(name="killed", config={"lr": 0.1}, db=sys.argv[1])
+    print("run", run.id, flush=True)
+    step = 0
+    while True:
+        step += 1
+        opt.zero_grad()
+        loss = ((w - torch.arange(4.0)) ** 2).sum()
+        loss.backward()
+        opt.step()
+        print("point", step, repr(loss.item()), flush=True)
+        run.log({"train/loss": loss.item(), "w0": w[0].item()}, step=step)
+        if step == 30:
+            run.flush()
+            print("flushed", step, flush=True)
+        time.sleep(0.005)
+""")
+
+
+@pytest.fixture
+def db(tmp_path) -> str:
+    return str(tmp_path / "tracking.sqlite")
+
+
+def _url(path: str) -> str:
+    return f"sqlite:///{path}"
+
+
+def test_a_plain_torch_loop_in_a_subprocess_is_stored_exactly_as_logged(tmp_path, db):
+    script, out = tmp_path / "train.py", tmp_path / "logged.json"
+    script.write_text(USER_SCRIPT, encoding="utf-8")
+    res = subprocess.run([sys.executable, str(script), db, str(out)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    logged = data["logged"]
+    with open_store(_url(db)) as store:
+        info = store.get_run(data["id"])
+        series = store.load_series(data["id"])
+    assert (info.kind, info.status, info.name) == ("external", "completed", "my loop")
+    assert info.config_dict == data["config"]
+    assert set(info.tags) == {"mine", "tiny"}
+    assert (info.model, info.optimizer, info.base_lr) == ("Tiny", "sgd", 0.05)
+    assert info.steps == 40 and info.final_loss == logged[-1][1]
+    assert info.best_loss == min(p[1] for p in logged)
+    assert set(series) == {"train/loss", "lr", "lr/group1"}
+    steps = [p[0] for p in logged]
+    for key, values in (("train/loss", [p[1] for p in logged]), ("lr", [p[2][0] for p in logged]),
+                        ("lr/group1", [p[2][1] for p in logged])):
+        assert series[key].step.tolist() == steps, key
+        assert series[key].value.tolist() == values, key  # exactly: the same doubles
+    assert series["train/loss"].epoch.tolist() == [(s - 1) // 10 for s in steps]
+    assert series["lr"].value[9] == 0.05 and series["lr"].value[10] == 0.025  # StepLR's halving
+
+
+def test_kill_9_in_the_middle_leaves_an_interrupted_run_with_every_committed_point(tmp_path, db):
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_SCRIPT, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), db], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    printed: dict[int, float] = {}
+    run_id = flushed = None
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline().split()
+            if not line:
+                break
+            if line[0] == "run":
+                run_id = int(line[1])
+            elif line[0] == "point":
+                printed[int(line[1])] = float(line[2])
+            elif line[0] == "flushed":
+                flushed = int(line[1])
+            if flushed and len(printed) >= flushed + 100:  # well past the flush, mid-commit cycle
+                break
+        assert flushed == 30, proc.stderr.read() if proc.poll() is not None else "no flush seen"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+    with open_store(_url(db)) as store:  # opening the store recovers the run
+        info = store.get_run(run_id)
+        series = store.load_series(run_id)
+    assert info.status == "interrupted"
+    assert f"pid {proc.pid}" in info.error
+    loss = series["train/loss"]
+    n = len(loss.step)
+    assert n >= 30  # every point up to the flush, and whatever later commits wrote
+    assert loss.step.tolist() == list(range(1, n + 1))
+    assert loss.value.tolist() == [printed[s] for s in range(1, n + 1)]
+    assert series["w0"].step.tolist() == loss.step.tolist()
+
+
+def test_an_exception_in_the_block_ends_the_run_failed_with_its_message(db):
+    with pytest.raises(ZeroDivisionError):
+        with start_run(name="boom", db=db) as run:
+            run.log({"train/loss": 1.0}, step=1)
+            run.log({"train/loss": 0.5}, step=2)
+            1 / 0  # noqa: B018
+    with open_store(_url(db)) as store:
+        info = store.get_run(run.id)
+        series = store.load_series(run.id)
+    assert info.status == "failed"
+    assert info.error == "ZeroDivisionError: division by zero"
+    assert series["train/loss"].value.tolist() == [1.0, 0.5]  # the points before it are kept
+    with pytest.raises(TrackingError, match="is finished"):
+        run.log({"train/loss": 0.1})
+
+
+def test_finish_takes_a_status_and_refuses_unknown_ones(db):
+    run = start_run(name="stopped early", db=db)
+    run.log({"val/acc": 0.5, "val/loss": 2.0})
+    run.log({"val/acc": 0.75, "val/loss": 1.0})
+    with pytest.raises(TrackingError, match="allowed: completed, stopped"):
+        run.finish("done")
+    run.finish("stopped")
+    run.finish("completed")  # a second call does nothing
+    with open_store(_url(db)) as store:
+        info = store.get_run(run.id)
+        series = store.load_series(run.id)
+    assert info.status == "stopped"
+    assert (info.best_accuracy, info.best_val_loss, info.final_val_loss) == (0.75, 1.0, 1.0)
+    assert series["val/acc"].step.tolist() == [1, 2]  # steps counted without being given
+
+
+def test_log_lr_stores_every_param_group_and_defaults_to_the_last_logged_step(db):
+    import torch
+
+    a, b, c = (torch.nn.Parameter(torch.zeros(1)) for _ in range(3))
+    opt = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.2}, {"params": [c], "lr": 0.3}], lr=0.1)
+    with start_run(db=db) as run:
+        run.log_lr(opt)  # nothing logged yet: step 1
+        run.log({"train/loss": 3.0}, step=7)
+        run.log_lr(opt)  # the step of the last log()
+        run.log_lr(opt, step=9)
+    with open_store(_url(db)) as store:
+        series = store.load_series(run.id)
+    assert series["lr"].step.tolist() == [1, 7, 9]
+    assert series["lr"].value.tolist() == [0.1, 0.1, 0.1]
+    assert series["lr/group1"].value.tolist() == [0.2] * 3
+    assert series["lr/group2"].value.tolist() == [0.3] * 3
+    with start_run(db=db) as run2, pytest.raises(TrackingError, match="param_groups"):
+        run2.log_lr("not an optimizer")
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"loss": "0.5"}, "the value of 'loss' must be a number"),
+    ({"loss": [1.0, 2.0]}, "must be a number"),
+    ({"": 1.0}, "a metric key must be non-empty text"),
+    ({3: 1.0}, "a metric key must be non-empty text"),
+    ([("loss", 1.0)], "takes a dict"),
+])
+def test_bad_values_are_refused_with_a_message_and_nothing_is_stored(db, values, message):
+    with start_run(db=db) as run:
+        with pytest.raises(TrackingError, match=message):
+            run.log(values, step=1)
+        with pytest.raises(TrackingError, match="step must be a whole number"):
+            run.log({"loss": 1.0}, step=-1)
+        with pytest.raises(TrackingError, match="step must be a whole number"):
+            run.log({"loss": 1.0}, step=1.5)
+    with open_store(_url(db)) as store:
+        assert store.load_series(run.id) == {}
+        assert store.get_run(run.id).status == "completed"
+
+
+def test_tensors_numpy_scalars_and_non_finite_values_are_kept(db):
+    import torch
+
+    with start_run(db=db) as run:
+        run.log({"a": torch.tensor(0.25), "b": np.float32(0.1), "c": float("nan"), "d": float("-inf"), "e": 3},
+                step=np.int64(5))
+    with open_store(_url(db)) as store:
+        s = store.load_series(run.id)
+    assert s["a"].value[0] == 0.25 and s["b"].value[0] == float(np.float32(0.1)) and s["e"].value[0] == 3.0
+    assert np.isnan(s["c"].value[0]) and s["d"].value[0] == -np.inf
+    assert s["a"].step.tolist() == [5]
+
+
+def test_a_config_that_is_not_json_or_not_a_dict_is_refused_and_no_run_is_made(db):
+    with pytest.raises(lrstudio.core.errors.LrstudioError, match="JSON-able"):
+        start_run(config={"f": object()}, db=db)
+    with pytest.raises(TrackingError, match="config must be a dict"):
+        start_run(config=[1, 2], db=db)  # type: ignore[arg-type]
+    with pytest.raises(TrackingError, match="tags must be text"):
+        start_run(tags=[1], db=db)  # type: ignore[list-item]
+    with open_store(_url(db)) as store:
+        assert store.list_runs() == []
+
+
+def test_several_threads_can_log_into_one_run(db):
+    run = start_run(name="threads", db=db)
+    n = 2000
+
+    def work(k: int) -> None:
+        for i in range(1, n + 1):
+            run.log({f"t{k}": float(i * k)}, step=i)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.finish()
+    with open_store(_url(db)) as store:
+        series = store.load_series(run.id)
+    for k in range(1, 5):
+        assert series[f"t{k}"].step.tolist() == list(range(1, n + 1))
+        assert series[f"t{k}"].value.tolist() == [float(i * k) for i in range(1, n + 1)]
+
+
+def test_logging_does_not_commit_per_call(db):
+    with start_run(db=db) as run:
+        for i in range(1, 3001):
+            run.log({"train/loss": 1.0 / i, "lr": 0.1, "x": float(i)}, step=i)
+        commits = run._recorder.commits
+    # 9,000 points: a transaction per 1,000 points or per half second, not one per call.
+    assert commits < 60, commits
+
+
+def test_an_open_store_can_be_given_and_stays_open(db):
+    with open_store(_url(db)) as store:
+        with start_run(name="given store", db=store) as run:
+            run.log({"train/loss": 1.0})
+        assert store.get_run(run.id).status == "completed"  # still usable
+
+
+def test_external_configs_flatten_in_the_settings_diff():
+    a = {"lr": 0.1, "optimizer": {"name": "sgd", "momentum": 0.9}, "layers": [3, 8, 1],
+         "aug": [{"name": "flip"}, {"name": "crop", "size": 32}], "note": None}
+    b = {"lr": 0.1, "optimizer": {"name": "sgd", "momentum": 0.95}, "layers": [3, 16, 1],
+         "aug": [{"name": "flip"}], "extra": True}
+    assert flatten_config(a)["aug.1.size"] == 32
+    assert differing_params([a, b]) == ["optimizer.momentum", "layers", "aug.1.name", "aug.1.size", "note",
+                                        "extra"]
+
+
+def test_a_run_left_open_is_finished_at_interpreter_exit(tmp_path, db):
+    code = ("import lrstudio, sys\n"
+            "run = lrstudio.start_run(name='left open', db=sys.argv[1])\n"
+            "run.log({'train/loss': 1.0})\n"
+            "if sys.argv[2] == 'crash':\n"
+            "    raise RuntimeError('crashed at the end')\n")
+    for mode in ("ok", "crash"):
+        res = subprocess.run([sys.executable, "-c", code, db, mode], capture_output=True, text=True, timeout=60)
+        assert (res.returncode == 0) == (mode == "ok"), res.stderr
+    with open_store(_url(db)) as store:
+        runs = sorted(store.list_runs(), key=lambda r: r.id)
+    assert [r.status for r in runs] == ["completed", "failed"]
+    assert runs[1].error == "RuntimeError: crashed at the end"
+
+
+def test_import_lrstudio_stays_light():
+    code = "import sys, lrstudio; print(sorted(m for m in ('sqlalchemy', 'torch', 'numpy') if m in sys.modules))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip() == "[]", res.stderr
