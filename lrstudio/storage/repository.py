@@ -51,6 +51,7 @@ from lrstudio.core.runs import (
     RunStore,
     Series,
 )
+from lrstudio.core.sweep import ExperimentInfo, ExperimentSpec
 from lrstudio.paths import sqlite_path
 from lrstudio.storage.chunks import decode, ordered, series_of
 from lrstudio.storage.engine import (
@@ -617,6 +618,52 @@ class Store:
         if run_ids is not None:
             run_ids = [self._id(r) for r in run_ids]
         return export_runs_csv(self, dest, run_ids=run_ids)
+
+    # -- experiments (sweeps, issue 13): lrstudio/storage/experiments.py ---------------------------
+    def create_experiment(self, spec: ExperimentSpec, name: str | None = None, status: str = "pending") -> int:
+        from lrstudio.storage import experiments
+
+        return experiments.create_experiment(self.write_engine, spec, name, status)
+
+    def get_experiment(self, experiment_id: int) -> ExperimentInfo:
+        from lrstudio.storage import experiments
+
+        return experiments.get_experiment(self.engine, experiment_id)
+
+    def list_experiments(self, status: str | None = None) -> list[ExperimentInfo]:
+        from lrstudio.storage import experiments
+
+        return experiments.list_experiments(self.engine, status)
+
+    def update_experiment(self, experiment_id: int, **values: Any) -> None:
+        from lrstudio.storage import experiments
+
+        experiments.update_experiment(self.write_engine, experiment_id, **values)
+
+    def experiment_heartbeat(self, experiment_id: int) -> None:
+        from lrstudio.storage import experiments
+
+        experiments.heartbeat(self.write_engine, experiment_id)
+
+    def claim_experiment(self, experiment_id: int) -> ExperimentInfo:
+        from lrstudio.storage import experiments
+
+        return experiments.claim_experiment(self.write_engine, experiment_id)
+
+    def recover_experiments(self) -> list[int]:
+        from lrstudio.storage import experiments
+
+        return experiments.recover_experiments(self.write_engine)
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        from lrstudio.storage import experiments
+
+        experiments.delete_experiment(self.write_engine, experiment_id)
+
+    def list_trials(self, experiment_id: int) -> list[RunInfo]:
+        """The experiment's runs, oldest first (``RunInfo.trial`` is the trial number)."""
+        self.get_experiment(experiment_id)
+        return self.list_runs(experiment_id=experiment_id, order_by="id", descending=False)
 
 
 def _run_id(run_id: Any) -> int:
