@@ -75,3 +75,45 @@ def test_invalid_spec_is_explained_not_raised(qtbot):
     w.set_schedule(None, 0.1, 100)
     w.flush()
     assert "Fix the schedule" in w.info_label.text()
+
+
+# -- "Copy as PyTorch code" (issue 14) -----------------------------------------------------------------
+def test_copy_as_pytorch_code_puts_the_snippet_on_the_clipboard(qtbot, qapp):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    from lrstudio.core.schedules.pytorch_code import to_pytorch_code
+
+    w = _preview(qtbot)
+    button = w.findChild(QPushButton, "copy_pytorch_code")
+    assert button is not None and button.text() == "Copy as PyTorch code"
+    QApplication.clipboard().setText("before")
+    spec = {"name": "linear_warmup", "params": {"warmup_steps": 10,
+                                                 "inner": {"name": "cosine", "params": {"T_max": 90}}}}
+    w.set_schedule(COSINE, 0.1, 100)
+    w.flush()
+    w.set_schedule(spec, 0.3, 100)  # still pending: the click copies this latest schedule
+    assert w.pending
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert QApplication.clipboard().text() == to_pytorch_code(spec, 0.3)
+    assert "scheduler = " in QApplication.clipboard().text()
+    assert "copied" in w.info_label.text().lower()
+
+
+def test_copy_as_pytorch_code_says_why_it_cannot(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    w = _preview(qtbot)
+    button = w.findChild(QPushButton, "copy_pytorch_code")
+    w.set_schedule(None, 0.1, 100)
+    w.flush()
+    assert not button.isEnabled()  # no valid schedule: nothing to copy
+    QApplication.clipboard().setText("before")
+    w.set_schedule({"name": "reduce_on_plateau", "params": {"cooldown": 2, "cooldown_convention": "paddle"}},
+                   0.1, 100)
+    w.flush()
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert QApplication.clipboard().text() == "before"
+    assert "cannot be copied as PyTorch code" in w.info_label.text() and w.info_label.property("role") == "problem"

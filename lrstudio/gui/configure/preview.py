@@ -4,7 +4,8 @@ Edits arrive on every keystroke; :meth:`SchedulePreview.set_schedule` only remem
 spec and (re)starts a 120 ms single-shot timer, so the curve is computed once per pause in typing
 (debounce). The curve comes from ``lrstudio.core.schedules.lr_curve`` (numpy, closed form; no
 torch). "Pin" copies the current curve into the overlay list so several schedules can be compared
-before training; "Clear pins" removes them.
+before training; "Clear pins" removes them. "Copy as PyTorch code" puts ``to_pytorch_code`` of the
+current schedule on the clipboard (issue 14).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from lrstudio.core.errors import LrstudioError
 from lrstudio.gui.plots.factory import PIN_COLORS, TRAIN_COLOR, make_plot, white
@@ -89,6 +90,13 @@ class SchedulePreview(QWidget):
         self.clear_button = QPushButton("Clear pins")
         self.clear_button.clicked.connect(self._on_clear_clicked)
         self.clear_button.setEnabled(False)
+        # issue 14: take the designed schedule back into one's own training script
+        self.copy_code_button = QPushButton("Copy as PyTorch code")
+        self.copy_code_button.setObjectName("copy_pytorch_code")
+        self.copy_code_button.setToolTip("Copy a PyTorch snippet that makes this schedule (a torch.optim."
+                                         "lr_scheduler for an optimizer created with this base LR)")
+        self.copy_code_button.clicked.connect(self._on_copy_code_clicked)
+        self.copy_code_button.setEnabled(False)
         self.log_check = QCheckBox("Log y")
         self.log_check.toggled.connect(self._on_log_toggled)
         self.info_label = QLabel()
@@ -124,7 +132,12 @@ class SchedulePreview(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.fit_row)
-        layout.addWidget(self.info_label)
+        # The copy button sits beside the (wrapping) line under the plot: in the top bar it made the
+        # narrowest preview 150 px wider.
+        info_row = QHBoxLayout()
+        info_row.addWidget(self.info_label, 1)
+        info_row.addWidget(self.copy_code_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(info_row)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -189,19 +202,42 @@ class SchedulePreview(QWidget):
     def _show_curve(self, steps: np.ndarray, lr: np.ndarray, info: str) -> None:
         self.current_steps, self.current_lr = steps, lr
         self.curve.setData(steps, self._y(lr))
-        self.info_label.setText(info)
-        role = "problem" if self.error or not len(lr) else "hint"
-        if self.info_label.property("role") != role:
-            self.info_label.setProperty("role", role)
-            self.info_label.style().unpolish(self.info_label)
-            self.info_label.style().polish(self.info_label)
+        self._set_info(info, "problem" if self.error or not len(lr) else "hint")
         self.pin_button.setEnabled(bool(len(lr)))
+        self.copy_code_button.setEnabled(bool(len(lr)))
         if self._spec is not None:
             self.curve.opts["name"] = "now: " + short_label(self._spec, self._base_lr)
             self.plot.setToolTip(describe_spec(self._spec, self._base_lr))
             self._relabel_legend()
         self._fit_view()
         self.curve_updated.emit()
+
+    def _set_info(self, text: str, role: str) -> None:
+        self.info_label.setText(text)
+        if self.info_label.property("role") != role:
+            self.info_label.setProperty("role", role)
+            self.info_label.style().unpolish(self.info_label)
+            self.info_label.style().polish(self.info_label)
+
+    def copy_pytorch_code(self) -> str | None:
+        """Put the PyTorch snippet of the current schedule on the clipboard and return it; when the
+        schedule cannot be written for torch, say why under the plot and return None."""
+        self.flush()
+        if self._spec is None or self.error:
+            return None
+        from lrstudio.core.schedules.pytorch_code import to_pytorch_code
+
+        try:
+            code = to_pytorch_code(self._spec, self._base_lr)
+        except (LrstudioError, ValueError) as exc:
+            self._set_info(f"This schedule cannot be copied as PyTorch code: {exc}", "problem")
+            return None
+        QApplication.clipboard().setText(code)
+        self._set_info(f"Copied as PyTorch code: {short_label(self._spec, self._base_lr)}", "hint")
+        return code
+
+    def _on_copy_code_clicked(self) -> None:
+        self.copy_pytorch_code()
 
     def _fit_view(self) -> None:
         """Linear y: from 0 to a little above the highest LR (a flat curve is not blown up)."""
