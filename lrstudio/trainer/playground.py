@@ -1,0 +1,256 @@
+"""Trajectories of the real ``torch.optim`` optimizers on a playground function (issue 16).
+
+Each :class:`~lrstudio.core.playground.TrajectorySpec` gets its own optimizer from the registry
+(:func:`~lrstudio.trainer.optimizers.build_optimizer`: every declared hyper-parameter) over one
+float64 leaf tensor, the point ``x``; its schedule drives ``group["lr"]`` through the training
+loop's :class:`~lrstudio.trainer.schedule_adapter.TorchScheduleAdapter`. The function is the
+compiled expression of :mod:`lrstudio.core.playground` evaluated on torch tensors
+(:data:`TORCH_OPS`), so every gradient, built-in function or user expression, comes from autograd.
+
+All trajectories of one call advance together, one step at a time: their points are stacked into
+one ``(k, dim)`` tensor, the function is evaluated once on it and one ``backward`` fills every
+leaf's gradient; then each optimizer takes its step. The stacked tensor also gives the iterates
+(one copy per step for all trajectories) and the divergence check. Gradient noise (d2l's noisy SGD)
+enters the same backward as a linear term ``sum(noise_i * x)``, whose gradient is exactly the noise.
+
+Divergence: a trajectory whose point or loss is not finite, or whose point left the function's
+bound box (:meth:`~lrstudio.core.playground.FunctionInfo.bound_box`), is stopped there: it keeps the
+iterates before that step and is marked ``diverged`` at it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from lrstudio.core.playground import (
+    FunctionInfo,
+    PlaygroundError,
+    Surface,
+    TrajectorySpec,
+    gradient_noise,
+    resolve_function,
+    validate_trajectory,
+)
+from lrstudio.core.schedules import SCHEDULES
+from lrstudio.trainer.optimizers import build_optimizer, lean_step
+from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
+
+__all__ = ["TORCH_OPS", "Trajectory", "compute_trajectories"]
+
+_F64 = torch.float64
+
+
+def _t(v: Any) -> Any:
+    return torch.as_tensor(v, dtype=_F64) if isinstance(v, (float, int)) else v
+
+
+def _nary(fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def f(*args: Any) -> Any:
+        out = _t(args[0])
+        for a in args[1:]:
+            out = fn(out, _t(a))
+        return out
+
+    return f
+
+
+def _unary(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda a: fn(_t(a))
+
+
+class _TorchOps:
+    """The expression compiler's backend on torch tensors (autograd follows every operation)."""
+
+    functions: Mapping[str, Callable[..., Any]] = {
+        "exp": _unary(torch.exp), "log": _unary(torch.log), "log2": _unary(torch.log2),
+        "log10": _unary(torch.log10), "sqrt": _unary(torch.sqrt), "cos": _unary(torch.cos),
+        "sin": _unary(torch.sin), "tan": _unary(torch.tan), "tanh": _unary(torch.tanh),
+        "abs": _unary(torch.abs), "floor": _unary(torch.floor), "ceil": _unary(torch.ceil),
+        "min": _nary(torch.minimum), "max": _nary(torch.maximum),
+    }
+
+    def as_float(self, x: Any) -> Any:
+        return x.to(_F64) if isinstance(x, torch.Tensor) else float(x)
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        c = _t(cond) != 0
+        return torch.where(c, _t(a), _t(b))
+
+    def logical_and(self, a: Any, b: Any) -> Any:
+        return torch.logical_and(_t(a), _t(b)).to(_F64)
+
+    def logical_or(self, a: Any, b: Any) -> Any:
+        return torch.logical_or(_t(a), _t(b)).to(_F64)
+
+    def logical_not(self, a: Any) -> Any:
+        return torch.logical_not(_t(a)).to(_F64)
+
+    def finish(self, value: Any, like: Any) -> Any:
+        return torch.full_like(like, float(value))
+
+
+TORCH_OPS = _TorchOps()
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The iterates of one trajectory.
+
+    ``xs[k]`` is the point after ``k`` updates (``xs[0]`` the start), ``loss[k]`` the function there;
+    ``lr[k - 1]`` is the LR of update ``k``. A diverged trajectory ends at its last good iterate and
+    ``diverged_step`` is the update that left the box (or made the point or the loss not finite).
+    """
+
+    spec: TrajectorySpec
+    xs: np.ndarray
+    loss: np.ndarray
+    lr: np.ndarray
+    status: str  # "completed" | "diverged"
+    diverged_step: int | None = None
+    reason: str = ""
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.xs) - 1
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+
+class _Run:
+    """One trajectory being computed: its leaf, optimizer, step function and LR schedule."""
+
+    __slots__ = ("spec", "leaf", "opt", "step", "adapter", "lr", "metric", "done", "result")
+
+    def __init__(self, spec: TrajectorySpec, dim: int) -> None:
+        self.spec = spec
+        self.leaf = torch.tensor(spec.start, dtype=_F64, requires_grad=True)
+        self.opt = build_optimizer(spec.optimizer, [self.leaf], spec.lr, weight_decay=None)
+        self.step = lean_step(self.opt)
+        self.adapter: TorchScheduleAdapter | None = None
+        self.metric = False
+        if spec.schedule is not None:
+            self.adapter = TorchScheduleAdapter(self.opt, spec.schedule, spec.lr, spec.steps)
+            self.metric = SCHEDULES[spec.schedule["name"]].metric_driven
+        self.lr = np.empty(spec.steps)
+        self.done = False
+        self.result: Trajectory | None = None
+
+
+def compute_trajectories(function: FunctionInfo | str, specs: Sequence[TrajectorySpec], *,
+                         surface: Surface | None = None) -> list[Trajectory]:
+    """Run every spec's optimizer on ``function``; one :class:`Trajectory` per spec, in order.
+
+    ``function`` is a catalogue name or a resolved :class:`FunctionInfo` (with ``surface`` its
+    compiled formula; resolved here when not given).
+
+    Raises
+    ------
+    PlaygroundError
+        A spec that is not valid (optimizer, LR, schedule, start, steps, noise, seed), a start point
+        outside the bound box, or a function that is not finite at a start point.
+    """
+    if isinstance(function, str):
+        function, surface = resolve_function(function)
+    elif surface is None:
+        surface = resolve_function(function.name, function.formula if function.user else None,
+                                   function.domain)[1]
+    dim = function.dim
+    specs = [validate_trajectory(s, dim) for s in specs]
+    if not specs:
+        return []
+    box = np.array(function.bound_box())  # (dim, 2)
+    lo, hi = box[:, 0], box[:, 1]
+    for j, s in enumerate(specs):
+        if not np.all((np.array(s.start) >= lo) & (np.array(s.start) <= hi)):
+            raise PlaygroundError("start", list(s.start), "a point inside the bound box "
+                                  + " x ".join(f"[{a:g}, {b:g}]" for a, b in box), f"trajectory {j + 1}")
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: threads only cost (QT-NOTES: never slower on 2 cores)
+    try:
+        return _compute(function, surface, specs, lo, hi)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
+def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpec],
+             lo: np.ndarray, hi: np.ndarray) -> list[Trajectory]:
+    dim = function.dim
+    k = len(specs)
+    runs = [_Run(s, dim) for s in specs]
+    nmax = max(s.steps for s in specs)
+    xs = np.full((k, nmax + 1, dim), np.nan)
+    loss = np.full((k, nmax + 1), np.nan)
+    noise: np.ndarray | None = None
+    if any(s.noise for s in specs):
+        noise = np.zeros((k, nmax + 1, dim))
+        for j, s in enumerate(specs):
+            n = gradient_noise(s.seed, s.noise, s.steps, dim)
+            if n is not None:
+                noise[j, :s.steps] = n
+    active = list(range(k))
+    i = 0
+    while active:
+        leaves = [runs[j].leaf for j in active]
+        X = torch.stack(leaves)
+        cols = X.unbind(1)
+        f = surface.evaluate(TORCH_OPS, *cols)
+        xv = X.detach().numpy()
+        fv = f.detach().numpy()
+        good = np.isfinite(xv).all(axis=1) & (xv >= lo).all(axis=1) & (xv <= hi).all(axis=1) & np.isfinite(fv)
+        if not good.all():
+            for bad in np.flatnonzero(~good):
+                r = int(bad)
+                j = active[r]
+                if i == 0:
+                    raise PlaygroundError("start", list(specs[j].start),
+                                          f"a point where the function is finite (it is {float(fv[r])!r} there)",
+                                          f"trajectory {j + 1}")
+                why = ("the point is not finite" if not np.isfinite(xv[r]).all()
+                       else "the loss is not finite" if not math.isfinite(float(fv[r]))
+                       else "the point left the bound box")
+                runs[j].result = _result(runs[j], xs[j, :i], loss[j, :i], "diverged", i, why)
+            active = [j for r, j in enumerate(active) if good[r]]
+            continue  # evaluate again on the trajectories still running
+        xs[active, i] = xv
+        loss[active, i] = fv
+        still = [r for r, j in enumerate(active) if specs[j].steps > i]
+        for j in active:
+            if specs[j].steps == i:
+                runs[j].result = _result(runs[j], xs[j, :i + 1], loss[j, :i + 1], "completed", None, "")
+        if not still:
+            break
+        total = f.sum()
+        if noise is not None:
+            total = total + (X * torch.from_numpy(noise[active, i])).sum()
+        total.backward()
+        for r in still:
+            run = runs[active[r]]
+            adapter = run.adapter
+            run.lr[i] = adapter.planned_lr if adapter is not None else run.spec.lr
+            run.step()
+            if adapter is not None:
+                adapter.step(float(fv[r]) if run.metric else None)
+        for leaf in leaves:
+            leaf.grad = None
+        if len(still) != len(active):
+            active = [active[r] for r in still]
+        i += 1
+    out: list[Trajectory] = []
+    for run in runs:
+        assert run.result is not None  # every trajectory ends completed or diverged
+        out.append(run.result)
+    return out
+
+
+def _result(run: _Run, xs: np.ndarray, loss: np.ndarray, status: str, diverged_step: int | None,
+            reason: str) -> Trajectory:
+    n = len(xs) - 1
+    return Trajectory(run.spec, xs.copy(), loss.copy(), run.lr[:n].copy(), status, diverged_step, reason)
