@@ -252,8 +252,12 @@ def check_runnable(config: RunConfig, n_train: int | None = None) -> RunConfig:
         raise ParamError("init", "zeros", "default, kaiming or xavier for the CNN (zeros is for the linear "
                          "model only)", "run")
     from lrstudio.core import schedules
+    from lrstudio.core.optimizers import OPTIMIZERS
     from lrstudio.core.plan import plan_run
+    from lrstudio.core.schedules.momentum import check_momentum
 
+    # momentum cycling needs an optimizer with momentum or beta1 (torch's rule; issue 15)
+    check_momentum(cfg.schedule, cfg.optimizer["name"], OPTIMIZERS[cfg.optimizer["name"]].torch_class)
     try:
         plan = plan_run(cfg, n_train, estimate=False)  # ParamError for a size below 1
     except LookupError:  # csv/mnist before their files are read

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "EPOCH", "EPOCH_KEYS", "GRAD_NORM", "LR", "LR_PLANNED", "METRICS", "STEP", "STEP_KEYS", "TRAIN_ACC",
+    "EPOCH", "EPOCH_KEYS", "GRAD_NORM", "LR", "LR_PLANNED", "METRICS", "MOMENTUM", "STEP", "STEP_KEYS", "TRAIN_ACC",
     "TRAIN_LOSS", "TRAIN_LOSS_EPOCH", "VAL_ACC", "VAL_LOSS", "MetricInfo", "keys_in_group",
 ]
 
@@ -22,6 +22,7 @@ TRAIN_LOSS = "train/loss"
 LR = "lr"
 LR_PLANNED = "lr/planned"
 GRAD_NORM = "grad/norm"
+MOMENTUM = "momentum"  # SGD momentum or Adam beta1, recorded when the schedule cycles it (issue 15)
 TRAIN_LOSS_EPOCH = "train/loss_epoch"
 TRAIN_ACC = "train/acc"
 VAL_LOSS = "val/loss"
@@ -36,7 +37,8 @@ class MetricInfo:
     :data:`STEP` (recorded every optimizer step) or :data:`EPOCH` (once per epoch, at the epoch's
     last step). ``unit``: ``""`` for the loss (its kind depends on the data set:
     :func:`lrstudio.core.compare.loss_kind`), ``"fraction"`` for accuracies in [0, 1].
-    ``classification_only``: recorded for classifiers only.
+    ``classification_only``: recorded for classifiers only. ``needs_momentum_cycling``: recorded
+    only when the run's schedule cycles the optimizer's momentum (one_cycle, cyclic).
     """
 
     key: str
@@ -46,6 +48,7 @@ class MetricInfo:
     cadence: str
     classification_only: bool = False
     needs_validation: bool = False
+    needs_momentum_cycling: bool = False
 
 
 METRICS: dict[str, MetricInfo] = {m.key: m for m in (
@@ -53,6 +56,7 @@ METRICS: dict[str, MetricInfo] = {m.key: m for m in (
     MetricInfo(LR, "learning rate (applied)", "", "lr", STEP),
     MetricInfo(LR_PLANNED, "learning rate (planned)", "", "lr", STEP),
     MetricInfo(GRAD_NORM, "gradient norm", "", "grad", STEP),
+    MetricInfo(MOMENTUM, "momentum (beta1 for Adam)", "", "momentum", STEP, needs_momentum_cycling=True),
     MetricInfo(TRAIN_LOSS_EPOCH, "train loss (epoch mean)", "", "loss", EPOCH),
     MetricInfo(TRAIN_ACC, "train accuracy", "fraction", "acc", EPOCH, classification_only=True),
     MetricInfo(VAL_LOSS, "validation loss", "", "loss", EPOCH, needs_validation=True),

@@ -82,6 +82,7 @@ from lrstudio.core.metrics import (
     GRAD_NORM,
     LR,
     LR_PLANNED,
+    MOMENTUM,
     TRAIN_ACC,
     TRAIN_LOSS,
     TRAIN_LOSS_EPOCH,
@@ -340,6 +341,7 @@ class _Session:
                 else:
                     xb, yb = xs[start:start + bs], ys[start:start + bs]
                 planned = adapter.planned_lr
+                mom = adapter.planned_momentum  # None unless the schedule cycles momentum (issue 15)
                 lr = group0["lr"]  # the LR this update really uses
                 out = model(xb)
                 loss = loss_fn(out, yb)
@@ -372,7 +374,12 @@ class _Session:
                     elif start + bs < n and step < total:
                         adapter.step()  # no fresh metric: the plateau state waits
                     # else: the last step of the epoch steps the schedule after validation
-                if gnorm is None:
+                if mom is not None:
+                    vals = {TRAIN_LOSS: loss_v, LR: lr, LR_PLANNED: planned, MOMENTUM: mom}
+                    if gnorm is not None:
+                        vals[GRAD_NORM] = gnorm
+                    emit(StepLogged(step, epoch, perf() - t0, vals))
+                elif gnorm is None:
                     emit(StepLogged(step, epoch, perf() - t0, {TRAIN_LOSS: loss_v, LR: lr, LR_PLANNED: planned}))
                 else:
                     emit(StepLogged(step, epoch, perf() - t0, {

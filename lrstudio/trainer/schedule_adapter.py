@@ -7,6 +7,11 @@ does no math per step: the closed-form curve is computed once with
 numbers equal ``lr_curve(spec, n, base_lr, metrics)`` step for step. When a run goes past the
 planned length the curve is extended (doubling), so a wrong estimate costs nothing but a recompute.
 
+Momentum cycling (issue 15): when the schedule cycles momentum (``one_cycle``, ``cyclic`` with
+``cycle_momentum``, torch's default), the adapter also writes
+:func:`~lrstudio.core.schedules.momentum.momentum_curve` to each group's ``betas[0]`` (optimizers with
+``betas``) or ``momentum``, torch's rule; an optimizer with neither is refused, as torch refuses it.
+
 This module imports torch (it belongs to :mod:`lrstudio.trainer`); the code export that needs no
 torch is :func:`lrstudio.core.schedules.pytorch_code.to_pytorch_code`.
 """
@@ -20,6 +25,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrstudio.core.schedules import SCHEDULES, PlateauState, ScheduleError, curve_at, validate_spec
 from lrstudio.core.schedules.base import _check_base_lr
+from lrstudio.core.schedules.momentum import MOMENTUM_CURVES, cycles_momentum, momentum_curve
 
 __all__ = ["LrstudioScheduler", "TorchScheduleAdapter", "torch_scheduler"]
 
@@ -48,7 +54,7 @@ class TorchScheduleAdapter:
     """
 
     __slots__ = ("optimizer", "spec", "base_lr", "total_steps", "step_count", "_curve", "_plateau",
-                 "_groups", "_lr")
+                 "_groups", "_lr", "_mom_curve", "_beta1", "_mom")
 
     def __init__(self, optimizer: Any, spec: Any, base_lr: float, total_steps: int) -> None:
         self.spec = validate_spec(spec)
@@ -68,7 +74,32 @@ class TorchScheduleAdapter:
             self._plateau = None
             self._curve = self._compute(0, max(self.total_steps, 1) + 1)
             self._lr = self._curve[0]
+        self._mom_curve: list[float] | None = None
+        self._mom: float | None = None
+        self._beta1 = False
+        if self._plateau is None and cycles_momentum(self.spec):
+            self._beta1 = _momentum_target(optimizer, self.spec["name"])
+            self._mom_curve = self._momentum(len(self._curve))
+            self._mom = self._mom_curve[0]
+            self._apply_momentum(self._mom)
         self._apply(self._lr)
+
+    def _momentum(self, n: int) -> list[float]:
+        m = momentum_curve(self.spec, n)
+        assert m is not None  # cycles_momentum said so
+        return m.tolist()
+
+    def _apply_momentum(self, m: float) -> None:
+        for g in self._groups:
+            if self._beta1:
+                g["betas"] = (m, *g["betas"][1:])
+            else:
+                g["momentum"] = m
+
+    @property
+    def planned_momentum(self) -> float | None:
+        """Momentum (beta1) of the coming update when the schedule cycles it, else None."""
+        return self._mom
 
     def _compute(self, start: int, stop: int) -> list[float]:
         return curve_at(self.spec, np.arange(start, stop, dtype=np.int64), self.base_lr).tolist()
@@ -100,8 +131,27 @@ class TorchScheduleAdapter:
                 # of lr_curve(spec, n) for the longer n; amortised O(1) per step
                 curve[:] = self._compute(0, 2 * len(curve))
             self._lr = curve[i]
+            mom = self._mom_curve
+            if mom is not None:
+                if i >= len(mom):
+                    mom[:] = self._momentum(len(curve))
+                self._mom = mom[i]
+                self._apply_momentum(self._mom)
         self._apply(self._lr)
         return self._lr
+
+
+def _momentum_target(optimizer: Any, name: str) -> bool:
+    """True for beta1 (the optimizer has ``betas``), False for ``momentum``; torch's rule
+    (``OneCycleLR`` / ``CyclicLR``): an optimizer with neither cannot cycle momentum."""
+    defaults = getattr(optimizer, "defaults", {})
+    if "betas" in defaults:
+        return True
+    if "momentum" in defaults:
+        return False
+    raise ScheduleError(
+        "cycle_momentum", True,
+        f"false with {type(optimizer).__name__}, which has neither momentum nor beta1", f"schedule {name!r}")
 
 
 # -- a real torch scheduler -----------------------------------------------------------------------
@@ -127,6 +177,11 @@ class LrstudioScheduler(LRScheduler):
         self._cache: dict[int, list[float]] = {}
         self._plateau: PlateauState | None = None
         self._metric_driven = SCHEDULES[self.spec["name"]].metric_driven
+        # momentum cycling as torch's OneCycleLR / CyclicLR (None: the schedule does not cycle it)
+        self._mom_beta1: bool | None = None
+        self._mom_cache: dict[int, list[float]] = {}
+        if not self._metric_driven and cycles_momentum(self.spec):
+            self._mom_beta1 = _momentum_target(optimizer, self.spec["name"])
         super().__init__(optimizer, last_epoch)
 
     # -- the closed form, a chunk of 1,024 steps at a time (no per-step numpy call) ----------
@@ -168,9 +223,29 @@ class LrstudioScheduler(LRScheduler):
             super().step()
         else:
             super().step(epoch)
+        self._apply_momentum()
+
+    def _apply_momentum(self) -> None:
+        if self._mom_beta1 is None:
+            return
+        t = max(0, self.last_epoch)
+        k, i = divmod(t, _CHUNK)
+        chunk = self._mom_cache.get(k)
+        if chunk is None:
+            if len(self._mom_cache) > 64:
+                self._mom_cache.clear()
+            steps = np.arange(k * _CHUNK, (k + 1) * _CHUNK, dtype=np.int64)
+            m = MOMENTUM_CURVES[self.spec["name"]](self.spec["params"], steps)
+            chunk = self._mom_cache[k] = np.asarray(m, dtype=np.float64).tolist()
+        for group in self.optimizer.param_groups:
+            if self._mom_beta1:
+                group["betas"] = (chunk[i], *group["betas"][1:])
+            else:
+                group["momentum"] = chunk[i]
 
     def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_cache", "_plateau")}
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_cache", "_plateau", "_mom_cache")}
         if self._plateau is not None:
             state["_plateau_state"] = {k: getattr(self._plateau, k)
                                        for k in ("lr", "best", "num_bad", "cooldown_counter", "_first")}
@@ -181,6 +256,7 @@ class LrstudioScheduler(LRScheduler):
         plateau = state.pop("_plateau_state", None)
         self.__dict__.update(state)
         self._cache = {}
+        self._mom_cache = {}
         self._plateau = None
         if plateau is not None:
             self._plateau = PlateauState(self.spec["params"], float(self.base_lrs[0]))
@@ -192,6 +268,7 @@ class LrstudioScheduler(LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = lrs
+        self._apply_momentum()
 
 
 def torch_scheduler(spec: Any, optimizer: Any, total_steps: int | None = None) -> Any:
