@@ -5,6 +5,7 @@ stays cheap):
 
 - :func:`torch_scheduler` — a schedule designed in lrstudio as a real PyTorch LR scheduler.
 - :func:`start_run` — log your own training loop into the lrstudio database (the tracking API).
+- :func:`find_lr` — the LR range test on your own ``torch.nn.Module``, stored like the app's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "start_run", "torch_scheduler"]
+__all__ = ["__version__", "find_lr", "start_run", "torch_scheduler"]
 
 
 def torch_scheduler(spec: Any, optimizer: Any, total_steps: int | None = None) -> Any:
@@ -36,3 +37,15 @@ def start_run(name: str | None = None, config: Any = None, db: Any = None, tags:
     from lrstudio.services.tracking import start_run as start
 
     return start(name=name, config=config, db=db, tags=tags)
+
+
+def find_lr(model: Any, loss_fn: Any, train_loader: Any, **options: Any) -> Any:
+    """LR range test on any ``torch.nn.Module``: the suggestions (a ``FindLRResult``), the test stored.
+
+    ``lrstudio.find_lr(model, loss_fn, train_loader, optimizer_factory=lambda p: torch.optim.Adam(p),
+    start_lr=1e-7, end_lr=10, num_it=100, db=None, name=None)``; model and optimizer state are as
+    before afterwards. See :func:`lrstudio.services.range_test_run.find_lr`.
+    """
+    from lrstudio.services.range_test_run import find_lr as run
+
+    return run(model, loss_fn, train_loader, **options)

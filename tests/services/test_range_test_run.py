@@ -133,3 +133,44 @@ def test_find_lr_raises_when_the_test_fails_and_keeps_the_failed_run(url):
         find_lr(model, broken, loader, db=url)
     with open_store(url) as store:
         assert store.get_run(1).status == "failed"
+
+
+def test_public_find_lr_leaves_every_tensor_of_model_and_optimizer_as_it_was(url):
+    """Issue 12 acceptance: model and optimizer state after find_lr equal those before."""
+    import copy
+
+    import lrstudio
+
+    model, loader = _model_and_loader()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for xb, yb in loader:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(xb), yb).backward()
+        opt.step()
+    state = {k: v.clone() for k, v in model.state_dict().items()}  # weights and BatchNorm statistics
+    grads = [p.grad.clone() for p in model.parameters()]
+    opt_state = copy.deepcopy(opt.state_dict())
+    rng = torch.get_rng_state()
+    out = lrstudio.find_lr(model, nn.functional.mse_loss, loader, num_it=40, seeds=2, db=url,
+                           optimizer_factory=lambda p: torch.optim.Adam(p, lr=1e-3))
+    assert out.run_id is not None and len(out.suggestions["valley"].seed_lrs) == 2
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k]), k
+    for p, g in zip(model.parameters(), grads, strict=True):
+        assert torch.equal(p.grad, g)
+    now = opt.state_dict()
+    assert now["param_groups"] == opt_state["param_groups"]
+    for pid, st in opt_state["state"].items():
+        for key, v in st.items():
+            assert torch.equal(now["state"][pid][key], v), (pid, key)
+    assert torch.equal(torch.get_rng_state(), rng)
+    # The optimizer still drives the model's own tensors.
+    assert opt.param_groups[0]["params"][0] is next(model.parameters())
+
+
+def test_import_lrstudio_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, lrstudio; lrstudio.find_lr; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
