@@ -109,12 +109,14 @@ def test_noise_is_a_function_of_seed_and_step_only():
     np.testing.assert_array_equal(curve_at(validate_spec(spec), np.arange(2000, 2500), 0.1), full[2000:2500])
     other = lr_curve({"name": "noise", "params": {"inner": INNER, "noise_seed": 4}}, 5000, 0.1)
     assert (other[:500] != full[:500]).mean() > 0.99  # (the inner schedule is 0 after 500 steps)
-    # the documented rule: splitmix64 of mix(seed) + (t << 16) + attempt; attempt 0 of step 0 for uniform
-    from lrstudio.core.schedules.noise import _splitmix_int
-
-    w = _splitmix_int(_splitmix_int(3) + (0 << 16) + 0)
-    u = ((w >> 32) + 0.5) / 2**32
-    assert noise_at(np.asarray([0]), 3, "uniform", 0.5, 1.0)[0] == (u - 0.5) * 1.0
+    # the documented rule: block t // 8192 of Philox(key=seed, counter=[0, 0, 0, block]), element t % 8192
+    g = np.random.Generator(np.random.Philox(key=3, counter=[0, 0, 0, 2]))
+    u = g.random(8192)
+    assert noise_at(np.asarray([2 * 8192 + 17]), 3, "uniform", 0.5, 1.0)[0] == (u[17] - 0.5) * 1.0
+    g = np.random.Generator(np.random.Philox(key=3, counter=[0, 0, 0, 1]))
+    x = g.standard_normal(100_000)
+    kept = x[np.abs(x) < 0.4 / 2.0][:8192] * 2.0
+    np.testing.assert_array_equal(noise_at(np.arange(8192, 2 * 8192), 3, "normal", 0.4, 2.0), kept)
 
 
 @pytest.mark.parametrize("params,word", [

@@ -166,7 +166,7 @@ def hf_cosine_with_restarts(p: dict[str, Any], t: np.ndarray, base_lr: float, me
     prog = _progress(t, w, p["num_training_steps"])
     done = prog >= 1.0
     x = prog * float(p["num_cycles"])
-    np.mod(x, 1.0, out=x)
+    x -= np.floor(x)  # = x % 1.0 for x >= 0, exactly (t < W is replaced below)
     x *= math.pi
     np.cos(x, out=x)
     x += 1.0

@@ -7,16 +7,18 @@ timm adds ``lr * noise`` inside ``noise_range_t``, the noise of step ``t`` being
 ``u`` (``'uniform'``). So the noise of a step depends on the seed and the step only.
 
 lrstudio keeps that rule, without torch (``core`` imports no torch, and seeding a generator per
-step would cost ~1 s per 100,000 steps): the draws of step ``t`` come from a counter-based hash,
-``splitmix64(mix(noise_seed) + (t << 16) + j)`` for the ``j``-th 64-bit word of the step, whose
-high and low 32 bits give two uniforms ``(w >> 32 + 0.5) / 2**32`` and ``((w & 0xffffffff) + 0.5) /
-2**32``; a normal draw is Box-Muller on them, ``sqrt(-2 ln u1) cos(2 pi u2)``, times ``noise_std``,
-and attempt ``j = 0, 1, ...`` is taken until ``|noise| < noise_pct`` (timm's resampling; after
-32,768 refused attempts, a chance below 1e-300 for the allowed parameters, the noise is 0). Same
-distribution as timm's, same seed-and-step rule, but not torch's numbers: a curve is reproduced
-exactly by lrstudio (the preview, the training adapter, the exported snippet), not by timm's draws.
-timm takes ``noise_std`` but never uses it (its normal noise is N(0, 1)); lrstudio scales by it, so
-the default 1.0 is timm.
+step would cost ~1 s per 100,000 steps): the steps are cut in blocks of :data:`BLOCK` (8,192), and
+block ``b`` draws from ``numpy.random.Generator(Philox(key=noise_seed, counter=[0, 0, 0, b]))``, a
+counter-based generator whose stream depends on the seed and the block only. Step ``t`` takes the
+``t % BLOCK``-th noise of block ``t // BLOCK``: for ``'uniform'`` the ``2 * (u - 0.5) * noise_pct``
+of its ``t % BLOCK``-th ``random()`` draw; for ``'normal'`` the ``t % BLOCK``-th of the block's
+``standard_normal()`` draws (times ``noise_std``) that fall inside ``(-noise_pct, noise_pct)``, in
+stream order (timm's resampling, on a stream). Same distribution as timm's, same seed-and-step rule,
+but not torch's numbers: a curve is reproduced exactly by lrstudio (the preview, the training
+adapter, a longer or resumed run, the exported snippet), not by timm's draws. timm takes
+``noise_std`` but never uses it (its normal noise is N(0, 1)); lrstudio scales by it, so the default
+1.0 is timm. (numpy keeps Philox's raw stream fixed; the normal draws follow numpy's
+``standard_normal``, the same dependency as ``noisy_linear_cosine``.)
 """
 
 from __future__ import annotations
@@ -37,96 +39,70 @@ from lrstudio.core.schedules.base import (
     register_schedule,
 )
 
-_M64 = (1 << 64) - 1
-_MAX_ATTEMPTS = 1 << 15
+#: Steps per block of draws (one Philox stream each).
+BLOCK = 8192
 
 
-def _splitmix_int(x: int) -> int:
-    """splitmix64 of a Python int (the scalar twin of :func:`_splitmix`)."""
-    z = (x + 0x9E3779B97F4A7C15) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return z ^ (z >> 31)
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 over a uint64 array (wrapping arithmetic), in place."""
-    x += np.uint64(0x9E3779B97F4A7C15)
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
-
-
-def _words(seed: int, t: np.ndarray, j: int) -> np.ndarray:
-    key = np.uint64(_splitmix_int(seed))
-    x = t.astype(np.uint64) << np.uint64(16)
-    x += np.uint64(j)
-    x += key
-    return _splitmix(x)
-
-
-_INV32 = 1.0 / 4294967296.0
-
-
-def _uniforms(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    hi = (w >> np.uint64(32)).astype(np.float64)
-    hi += 0.5
-    hi *= _INV32
-    lo = (w & np.uint64(0xFFFFFFFF)).astype(np.float64)
-    lo += 0.5
-    lo *= _INV32
-    return hi, lo
-
-
-def noise_at(t: np.ndarray, seed: int, kind: str, pct: float, std: float) -> np.ndarray:
-    """The noise of each step ``t`` (see the module's docstring: a pure function of seed and step)."""
-    t = np.asarray(t, dtype=np.int64)
+def _block(seed: int, kind: str, pct: float, std: float, b: int) -> np.ndarray:
+    """The BLOCK noises of block ``b`` (see the module's docstring)."""
+    g = np.random.Generator(np.random.Philox(key=seed, counter=[0, 0, 0, b]))
     if kind == "uniform":
-        u, _ = _uniforms(_words(seed, t, 0))
+        u = g.random(BLOCK)
         u -= 0.5
         u *= 2 * pct
         return u
-    out = np.zeros(t.shape, dtype=np.float64)
-    todo = np.arange(t.size)
-    for j in range(_MAX_ATTEMPTS):
-        u1, u2 = _uniforms(_words(seed, t[todo], j))
-        np.log(u1, out=u1)
-        u1 *= -2.0
-        np.sqrt(u1, out=u1)
-        u2 *= 2.0 * math.pi
-        np.cos(u2, out=u2)
-        u1 *= u2
-        u1 *= std
-        ok = np.abs(u1) < pct
-        out[todo[ok]] = u1[ok]
-        todo = todo[~ok]
-        if todo.size == 0:
-            break
+    lim = pct / std
+    accept = math.erf(lim / math.sqrt(2.0))  # share of draws inside the limit (only sizes the chunks)
+    chunk = int(BLOCK / max(accept, 1e-3) * 1.1) + 64
+    parts: list[np.ndarray] = []
+    have = 0
+    while have < BLOCK:
+        x = g.standard_normal(chunk)
+        x = x[np.abs(x) < lim]
+        parts.append(x)
+        have += x.size
+    out = parts[0][:BLOCK] if len(parts) == 1 else np.concatenate(parts)[:BLOCK]
+    return out * std
+
+
+def noise_at(t: np.ndarray, seed: int, kind: str, pct: float, std: float) -> np.ndarray:
+    """The noise of each step ``t`` (a function of the seed and the step: the module's docstring)."""
+    t = np.asarray(t, dtype=np.int64)
+    out = np.empty(t.shape, dtype=np.float64)
+    if t.size == 0:
+        return out
+    blocks = t // BLOCK
+    r = as_range(t)
+    if r is not None:
+        first = r[0] // BLOCK
+        drawn = np.concatenate([_block(seed, kind, pct, std, b) for b in range(first, r[1] // BLOCK + 1)])
+        return drawn[r[0] - first * BLOCK : r[1] - first * BLOCK + 1].copy()
+    for b in np.unique(blocks).tolist():
+        sel = blocks == b
+        out[sel] = _block(seed, kind, pct, std, b)[t[sel] - b * BLOCK]
     return out
 
 
 def _noise_scalar_source(seed: int, kind: str, pct: float, std: float) -> list[str]:
     """Module-level Python of ``noise_at`` for one step (the exported snippet's twin)."""
-    key = _splitmix_int(seed)
-    draw = ("def _lrstudio_noise_word(step, j):",
-            f"    z = ({key} + (step << 16) + j + 0x9E3779B97F4A7C15) & {_M64}",
-            f"    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & {_M64}",
-            f"    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & {_M64}",
-            "    z ^= z >> 31",
-            f"    return ((z >> 32) + 0.5) * {_INV32!r}, ((z & 0xFFFFFFFF) + 0.5) * {_INV32!r}")
-    body: tuple[str, ...]
+    lim = pct / std
     if kind == "uniform":
-        body = ("def _lrstudio_noise(step):", "    u, _ = _lrstudio_noise_word(step, 0)",
-                f"    return (u - 0.5) * {2 * pct!r}")
+        draw = ["        u = g.random(BLOCK)", f"        v = (u - 0.5) * {2 * pct!r}"]
     else:
-        body = ("def _lrstudio_noise(step):", f"    for j in range({_MAX_ATTEMPTS}):",
-                "        u1, u2 = _lrstudio_noise_word(step, j)",
-                f"        n = math.sqrt(-2.0 * math.log(u1)) * math.cos(u2 * {2.0 * math.pi!r}) * {std!r}",
-                f"        if abs(n) < {pct!r}:", "            return n", "    return 0.0")
-    return [*draw, "", "", *body, "", ""]
+        chunk = int(BLOCK / max(math.erf(lim / math.sqrt(2.0)), 1e-3) * 1.1) + 64
+        draw = ["        parts, have = [], 0", "        while have < BLOCK:",
+                f"            x = g.standard_normal({chunk})", f"            x = x[np.abs(x) < {lim!r}]",
+                "            parts.append(x)", "            have += x.size",
+                f"        v = np.concatenate(parts)[:BLOCK] * {std!r}"]
+    return [f"BLOCK = {BLOCK}", "_lrstudio_noise_blocks = {}", "", "",
+            "def _lrstudio_noise(step):",
+            "    b = step // BLOCK",
+            "    if b not in _lrstudio_noise_blocks:",
+            f"        g = np.random.Generator(np.random.Philox(key={seed}, counter=[0, 0, 0, b]))",
+            *draw,
+            "        _lrstudio_noise_blocks.clear()",
+            "        _lrstudio_noise_blocks[b] = v",
+            "    return float(_lrstudio_noise_blocks[b][step - b * BLOCK])", "", ""]
 
 
 # -- the wrapper ---------------------------------------------------------------------------------
@@ -134,8 +110,8 @@ def _check_noise(p: dict[str, Any], owner: str) -> None:
     r = p["noise_range_t"]
     if len(r) == 2 and r[1] <= r[0]:
         raise ScheduleError("noise_range_t", r, f"[start, end) with end > start (got {r[0]} then {r[1]})", owner)
-    if p["noise_type"] == "normal" and p["noise_std"] > 0 and p["noise_pct"] / p["noise_std"] < 0.01:
-        raise ScheduleError("noise_pct", p["noise_pct"], f"at least 0.01 * noise_std ({0.01 * p['noise_std']!r}): "
+    if p["noise_type"] == "normal" and p["noise_pct"] / p["noise_std"] < 0.05:
+        raise ScheduleError("noise_pct", p["noise_pct"], f"at least 0.05 * noise_std ({0.05 * p['noise_std']!r}): "
                             "a normal draw is resampled until it is below noise_pct", owner)
 
 

@@ -55,35 +55,37 @@ def _cycle_of(t: int, t_initial: int, mul: float) -> int:
     return t // t_initial
 
 
-def _cycles(t: np.ndarray, t_initial: int, mul: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cycles(t: np.ndarray, t_initial: int, mul: float, k: float = 1.0
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each step (already shifted by a warm-up prefix, >= 0): the cycle ``i`` (int64), the cycle's
-    length ``t_i`` and the steps into it ``t_curr`` (floats), as timm computes them."""
+    length ``t_i ** k`` and the steps into it ``t_curr`` (floats), as timm computes them (``t_i ** k``
+    with Python's pow, once per cycle)."""
     if t.size == 0:
         e = np.zeros(0)
         return t.astype(np.int64), e, e
     if mul == 1:
         i = t // t_initial
         t_curr = (t - t_initial * i).astype(np.float64)
-        return i, np.full(t.shape, float(t_initial)), t_curr
-    # cycle starts: around T (m^k - 1) / (m - 1), fixed up with timm's own expression
+        return i, np.full(t.shape, float(t_initial) ** k), t_curr
+    # cycle starts: around T (m^c - 1) / (m - 1), fixed up with timm's own expression
     top = int(t.max())
     edges: list[int] = []
-    k = 1
+    c = 1
     while True:
-        guess = t_initial * (mul**k - 1) / (mul - 1)
+        guess = t_initial * (mul**c - 1) / (mul - 1)
         if guess > top + 2:
             break
         s = max(int(math.floor(guess)) - 2, edges[-1] + 1 if edges else 1)
-        while _cycle_of(s, t_initial, mul) < k:
+        while _cycle_of(s, t_initial, mul) < c:
             s += 1
-        while s > 1 and _cycle_of(s - 1, t_initial, mul) >= k:
+        while s > 1 and _cycle_of(s - 1, t_initial, mul) >= c:
             s -= 1
         edges.append(s)
-        k += 1
+        c += 1
     kmax = len(edges)
     i_vals = np.arange(kmax + 1, dtype=np.float64)
     i = piecewise(t, np.asarray(edges, dtype=np.int64), i_vals).astype(np.int64)
-    t_i = np.asarray([mul**j * t_initial for j in range(kmax + 1)])
+    t_i = np.asarray([(mul**j * t_initial) ** k for j in range(kmax + 1)])
     off = np.asarray([(1 - mul**j) / (1 - mul) * t_initial for j in range(kmax + 1)])
     tf = t.astype(np.float64)
     t_curr = tf - off[i]
@@ -132,11 +134,12 @@ def _with_warmup(p: dict[str, Any], t: np.ndarray, base_lr: float, body: Any, wa
     return out
 
 
-def _k_ratio(t_curr: np.ndarray, t_i: np.ndarray, k: float) -> np.ndarray:
-    """t_curr ** k / t_i ** k."""
-    if k == 1.0:
-        return t_curr / t_i
-    return np.power(t_curr, k) / np.power(t_i, k)
+def _k_ratio(t_curr: np.ndarray, t_i_k: np.ndarray, k: float) -> np.ndarray:
+    """t_curr ** k / t_i ** k (``t_i_k`` is already ``t_i ** k``), in place on ``t_curr``."""
+    if k != 1.0:
+        t_curr = np.power(t_curr, k, out=t_curr)
+    t_curr /= t_i_k
+    return t_curr
 
 
 def _cycle_length(p: dict[str, Any], mul_key: str, limit: int) -> int:
@@ -183,9 +186,9 @@ _CYC_PARAMS = (
 
 def _cos_body(p: dict[str, Any], base_lr: float) -> Any:
     def body(t: np.ndarray) -> np.ndarray:
-        i, t_i, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"])
+        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
         lr_max = base_lr * _gamma(p["cycle_decay"], i, p["cycle_limit"])
-        x = _k_ratio(t_curr, t_i, p["k_decay"])
+        x = _k_ratio(t_curr, t_i_k, p["k_decay"])
         x *= math.pi
         np.cos(x, out=x)
         x += 1.0
@@ -311,9 +314,9 @@ def timm_tanh(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
 # -- poly ----------------------------------------------------------------------------------------
 def _poly_body(p: dict[str, Any], base_lr: float) -> Any:
     def body(t: np.ndarray) -> np.ndarray:
-        i, t_i, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"])
+        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
         lr_max = base_lr * _gamma(p["cycle_decay"], i, p["cycle_limit"])
-        x = _k_ratio(t_curr, t_i, p["k_decay"])
+        x = _k_ratio(t_curr, t_i_k, p["k_decay"])
         np.subtract(1, x, out=x)
         if p["power"] != 1.0:
             x = np.power(x, p["power"])
