@@ -23,7 +23,7 @@ from lrstudio.core.datasets import model_datasets
 from lrstudio.core.jsonio import parse_user_json, read_user_json
 from lrstudio.core.params import Param, ParamError, validate_params
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MODELS = ("linear", "cnn")
 DATASETS = tuple(_CATALOGUE)  # the data-set catalogue, core/datasets.py
@@ -298,6 +298,37 @@ def migrator(from_version: int) -> Callable[[Callable[[dict[str, Any]], dict[str
     return deco
 
 
+@migrator(1)
+def _v1_lr_only_cycles(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 (issue 15): one_cycle and cyclic cycle momentum by default, as torch does. A config
+    stored before changed the LR only: say so (cycle_momentum false) in every one_cycle / cyclic of
+    its schedule, nested ones included, where the key is absent."""
+
+    def walk(spec: Any) -> Any:
+        if isinstance(spec, str) and spec in ("one_cycle", "cyclic"):
+            spec = {"name": spec}
+        if isinstance(spec, Mapping):
+            spec = dict(spec)
+            params = spec.get("params")
+            if params is None and spec.get("name") in ("one_cycle", "cyclic"):
+                params = {}
+            if isinstance(params, Mapping):
+                params = {k: walk(v) for k, v in params.items()}
+                if spec.get("name") in ("one_cycle", "cyclic"):
+                    params.setdefault("cycle_momentum", False)
+                spec["params"] = params
+            return spec
+        if isinstance(spec, list):
+            return [walk(s) for s in spec]
+        return spec
+
+    if "schedule" in data:
+        data["schedule"] = walk(data["schedule"])
+    return data
+
+
+# Next migrator: @migrator(2) (bump SCHEMA_VERSION to 3); _MIGRATORS is a dict, a second
+# @migrator(1) would replace the one above.
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     version = data.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version < 1:

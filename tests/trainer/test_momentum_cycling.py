@@ -150,3 +150,37 @@ def test_torch_scheduler_cycles_momentum_like_torch():
             assert a.param_groups[0]["lr"] == pytest.approx(b.param_groups[0]["lr"], rel=1e-12)
             ours.step()
             theirs.step()
+
+
+@pytest.mark.parametrize("name,params", [("one_cycle", {"total_steps": 40}),
+                                         ("cyclic", {"max_lr": 0.05, "step_size_up": 5})])
+def test_a_config_stored_before_momentum_cycling_keeps_training_as_it_did(name, params):
+    """Schema 1 (before issue 15): one_cycle/cyclic changed the LR only. Such a stored config loads
+    with cycle_momentum false, trains with the optimizer's own momentum and records no series;
+    with adagrad (no momentum) it still runs."""
+    from lrstudio.core.schedules import validate_spec
+
+    stored = validate_spec({"name": name, "params": params})
+    for k in ("cycle_momentum", "base_momentum", "max_momentum"):
+        stored["params"].pop(k)
+    for opt in ("momentum", "adagrad"):
+        data = {"schema_version": 1, "model": "linear", "dataset": {"name": "synthetic", "n_samples": 40},
+                "optimizer": {"name": opt, "params": {}}, "lr": 0.01, "max_steps": 40,
+                "schedule": stored}
+        cfg = RunConfig.from_dict(data)
+        assert cfg.validated().schedule["params"]["cycle_momentum"] is False
+        assert momentum_curve(cfg.schedule, 10) is None
+        rep = ListReporter()
+        assert train(cfg, rep).status == "completed"
+        assert rep.series(MOMENTUM) == []
+    nested = RunConfig.from_dict({**data, "schedule": {"name": "linear_warmup", "params": {"inner": stored}}})
+    assert nested.validated().schedule["params"]["inner"]["params"]["cycle_momentum"] is False
+    # the same spec written today (no schema 1) follows torch's default
+    assert RunConfig.from_dict({**data, "schema_version": 2, "optimizer": {"name": "sgd"},
+                                "schedule": stored}).validated().schedule["params"]["cycle_momentum"] is True
+
+
+@pytest.mark.parametrize("schedule", ["one_cycle", {"name": "cyclic"}, {"name": "one_cycle", "params": None}])
+def test_schema_1_bare_specs_are_migrated_too(schedule):
+    cfg = RunConfig.from_dict({"schema_version": 1, "schedule": schedule, "max_steps": 30})
+    assert cfg.validated().schedule["params"]["cycle_momentum"] is False
