@@ -21,7 +21,7 @@ from lrstudio.core.errors import LrstudioError
 
 # Order = order in --help.
 COMMAND_MODULES = ("app", "demo", "train", "find_lr", "schedules", "preview", "optimizers", "runs", "export", "db",
-                   "desktop", "completion")
+                   "desktop", "completion", "playground")
 
 
 def build_parser() -> argparse.ArgumentParser:
