@@ -18,7 +18,6 @@ from typing import Any
 from lrstudio.commands._common import add_db_option, db_url
 from lrstudio.core.params import ParamError
 
-
 _NUM = r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
 _NUMBER_LIST = re.compile(rf"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(,{_NUM})*$")
 
