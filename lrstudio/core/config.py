@@ -77,8 +77,9 @@ RUN_FIELDS: tuple[Param, ...] = (
           low=1.0, low_open=True, title="Divergence ×"),
     Param("device", "choice", "cpu", "Where to train", choices=("cpu", "cuda"), title="Device"),
     Param("val_every", "int", 0,
-          "Validate every k epochs; 0 = auto (every epoch; full batch: at most once per 200 steps "
-          "unless the schedule needs the metric; always after the last epoch)",
+          "Validate every k epochs; 0 = auto (after the first epoch, then at most once per 200 steps "
+          "and ~1 % of the training time, every epoch if the schedule needs the metric; always "
+          "after the last epoch)",
           low=0, high=1_000_000, title="Validate every"),
     Param("grad_norm_every", "int", 10,
           "Record the gradient norm every k steps (every step when clipping by norm needs it)",

@@ -61,7 +61,9 @@ def test_run_completes_and_every_point_is_saved(qtbot, qapp, controller, store):
     steps = [e for e in events if isinstance(e, StepLogged)]
     assert list(series["train/loss"].step) == [e.step for e in steps]
     assert list(series["train/loss"].value) == pytest.approx([e.values["train/loss"] for e in steps])
-    assert len(series["val/loss"]) == 4
+    # Default validation cadence (trainer/loop.py, issue 11): the first epoch, then at most every
+    # 200 steps, and the last epoch.
+    assert list(series["val/loss"].step) == [6, 24]
 
 
 def test_batches_are_coalesced(qtbot, controller):

@@ -73,7 +73,10 @@ def test_fill_form_start_and_finish(qtbot, window, store):
     assert info.config().optimizer["name"] == "momentum" and info.config().schedule["name"] == "cosine"
     assert _status_in_table(window, run_id) == "completed"
     series = store.load_series(run_id)
-    assert len(series["train/loss"]) == 20 and len(series["lr"]) == 20 and len(series["val/loss"]) == 5
+    assert len(series["train/loss"]) == 20 and len(series["lr"]) == 20
+    # Default validation cadence (trainer/loop.py, issue 11): the first epoch, then at most every
+    # 200 steps, and the last epoch.
+    assert list(series["val/loss"].step) == [4, 20]
     # both plots have the data, as drawn
     window.live_plots.redraw_now()
     x, y = window.live_plots.curves["train/loss"].getOriginalDataset()

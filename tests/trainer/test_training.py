@@ -282,13 +282,33 @@ def test_full_batch_default_cadence_validates_every_200_steps_and_at_the_end():
     assert norm_steps == list(range(1, 450, 10)) + [450]
 
 
-def test_minibatch_default_cadence_validates_every_epoch():
-    cfg = RunConfig(dataset=synthetic(n_samples=200), optimizer={"name": "sgd"}, lr=0.05, epochs=20,
+def test_minibatch_default_cadence_validates_first_then_every_200_steps_and_at_the_end():
+    cfg = RunConfig(dataset=synthetic(n_samples=200), optimizer={"name": "sgd"}, lr=0.05, epochs=50,
                     batch_size=16)  # 160 training rows: 10 steps an epoch
     rep = ListReporter()
-    train(cfg, rep)
+    s = train(cfg, rep)
     ev = rep.epochs()
-    assert len(ev) == 20 and all("val/loss" in e.values for e in ev)
+    assert len(ev) == 50  # an epoch event (mean loss) for every epoch of a minibatch run
+    assert [e.step for e in ev if "val/loss" in e.values] == [10, 210, 410, 500]
+    assert s.final_val_loss == rep.series("val/loss")[-1]
+
+
+def test_auto_validation_gap_keeps_a_pass_near_one_percent_of_the_steps():
+    from lrstudio.trainer.loop import AUTO_VAL_STEPS, auto_val_gap
+
+    assert auto_val_gap(160, 40, 16) == AUTO_VAL_STEPS == 200  # small validation sets: the floor
+    assert auto_val_gap(1000, 250, 0) == auto_val_gap(1000, 250, 5000) == 200  # full batch
+    # MNIST, batches of 64: a pass over 10,000 images ~ 52 steps' work -> every ~5,209 steps.
+    assert auto_val_gap(60_000, 10_000, 64) == 5209
+    assert auto_val_gap(60_000, 10_000, 640) == 521
+
+
+def test_a_metric_driven_schedule_still_validates_every_epoch_by_default():
+    cfg = RunConfig(dataset=synthetic(n_samples=200), optimizer={"name": "sgd"}, lr=0.05, epochs=12,
+                    batch_size=16, schedule={"name": "reduce_on_plateau", "params": {}})
+    rep = ListReporter()
+    train(cfg, rep)
+    assert [e.epoch for e in rep.epochs() if "val/loss" in e.values] == list(range(12))
 
 
 def test_explicit_cadences_every_k_epochs_and_every_step():
