@@ -44,22 +44,34 @@ def test_a_child_trains_runs_it_is_sent_and_stores_them(tmp_path):
 def test_a_killed_child_leaves_its_run_failed(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
     proc = TrainingProcess()
-    got_steps = threading.Event()
+    killed = threading.Event()
+    committed: list[int] = []
 
-    def on_events(batch: list) -> None:
-        if any(isinstance(e, StepLogged) for e in batch) and not got_steps.is_set():
-            got_steps.set()
-            os.kill(proc.pid, signal.SIGKILL)
+    def stored_points(store, run_id) -> int:
+        return len(store.load_series(run_id, ["train/loss"]).get("train/loss", ()))
 
     try:
         with open_store(url) as store:
             cfg = _cfg(epochs=100_000, batch_size=1).validated()
             run_id = store.create_run(cfg)
+
+            def on_events(batch: list) -> None:
+                # Killed once the child has committed points (it commits every 0.5 s): what it
+                # committed must survive the kill; what it had not committed is lost.
+                if killed.is_set() or not any(isinstance(e, StepLogged) for e in batch):
+                    return
+                n = stored_points(store, run_id)
+                if n:
+                    committed.append(n)
+                    killed.set()
+                    os.kill(proc.pid, signal.SIGKILL)
+
             summary = proc.train(run_id, cfg, url, on_events=on_events)
+            assert killed.is_set()
             assert summary.status == "failed" and "SIGKILL" in (summary.error or "")
             info = store.get_run(run_id)
             assert info.status == "failed" and info.steps == summary.steps > 0
-            assert len(store.load_series(run_id, ["train/loss"])["train/loss"]) > 0
+            assert stored_points(store, run_id) >= committed[0] > 0
     finally:
         proc.close()
 
