@@ -410,3 +410,26 @@ def test_db_current_json(tmp_path, capsys):
     assert main(["db", "current", "--db", str(path), "--json"]) == 0
     assert _strict_json(capsys.readouterr().out) == {"revision": head_revision(), "head": head_revision(),
                                                      "is_head": True, "database": str(path)}
+
+
+def test_runs_show_an_external_run_keeps_the_users_own_config(tmp_path, capsys):
+    from dataclasses import fields
+
+    from lrstudio.core.runs import RunInfo
+
+    if "kind" not in {f.name for f in fields(RunInfo)}:
+        pytest.skip("this database schema has no run kinds")
+    path = tmp_path / "ext.sqlite"
+    with open_store(f"sqlite:///{path}") as store:
+        rid = store.create_run({"hidden": [64, 32], "dropout": float("nan"), "lr": 0.1}, name="my loop",
+                               kind="external")
+        with store.recorder(rid) as rec:
+            rec.handle([StepLogged(s, 0, 0.0, {"train/loss": 1.0 / s}) for s in range(1, 6)])
+    assert main(["runs", "--db", str(path), "show", str(rid), "--json"]) == 0
+    shown = _strict_json(capsys.readouterr().out)
+    assert shown["run"]["kind"] == "external"
+    assert shown["config"] == {"hidden": [64, 32], "dropout": "nan", "lr": 0.1}
+    assert shown["series"]["train/loss"]["points"] == 5
+    assert main(["runs", "--db", str(path), "show", str(rid)]) == 0
+    out = capsys.readouterr().out
+    assert "kind: external" in out and '"hidden": [' in out and '"dropout": "nan"' in out
