@@ -185,9 +185,7 @@ class _LocalPruner:
     """An Optuna pruner deciding against a snapshot of finished runs' validation curves."""
 
     def __init__(self, name: str, history: Sequence[Mapping[int, float]]) -> None:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        optuna = import_optuna()
         study = optuna.create_study(direction="minimize", pruner=make_pruner(name),
                                     sampler=optuna.samplers.RandomSampler(seed=0))
         for curve in history:
@@ -205,8 +203,18 @@ class _LocalPruner:
         return bool(self.trial.should_prune())
 
 
+def import_optuna() -> Any:
+    """Optuna, or a one-line error saying how to install it (an optional extra)."""
+    try:
+        import optuna
+    except ImportError:
+        raise LrstudioError("the optuna method needs Optuna: pip install 'lrstudio[optuna]'") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
 def make_pruner(name: str) -> Any:
-    import optuna
+    optuna = import_optuna()
 
     if name not in PRUNERS:
         raise LrstudioError(f"unknown pruner {name!r}; allowed: {', '.join(PRUNERS)}")
@@ -214,7 +222,7 @@ def make_pruner(name: str) -> Any:
 
 
 def make_sampler(name: str, seed: int) -> Any:
-    import optuna
+    optuna = import_optuna()
 
     if name not in SAMPLERS:
         raise LrstudioError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
@@ -592,6 +600,8 @@ class SweepRunner:
             time.sleep(0.2)
 
     def run(self) -> SweepResult:
+        if self.store.get_experiment(self.experiment_id).spec().method == "optuna":
+            import_optuna()  # its one-line install hint before anything is claimed
         self._wait_for_orphans()
         self.store.recover_interrupted()
         info = self.store.claim_experiment(self.experiment_id)
@@ -700,10 +710,8 @@ class SweepRunner:
     # -- Optuna ---------------------------------------------------------------------------------------
     def _optuna_plan(self, spec: ExperimentSpec, state: dict[str, Any],
                      done: Mapping[tuple[int, int], Any]) -> tuple[deque[_Point], int]:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = optuna.create_study(direction=spec.direction,  # type: ignore[arg-type]
+        optuna = import_optuna()
+        self.study = optuna.create_study(direction=spec.direction,
                                          sampler=make_sampler(spec.sampler, spec.sweep_seed))
         dists = _distributions(spec.dimensions())
         trials: dict[str, Any] = dict(state.get("trials", {}))
