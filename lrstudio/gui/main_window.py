@@ -44,6 +44,7 @@ from lrstudio.gui.configure.dock import ConfigureDock
 from lrstudio.gui.controller import TrainingController
 from lrstudio.gui.database import DatabaseWatcher, ask_database, display_url, open_store_or_say_why
 from lrstudio.gui.dialogs import errors
+from lrstudio.gui.playground import PlaygroundPage
 from lrstudio.gui.plots.train_tab import TrainTab, clear_layout, loading_label
 from lrstudio.gui.run_status import RunStatus
 from lrstudio.gui.settings import Preferences
@@ -133,6 +134,10 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.train_page, "Train")
         self.tabs.addTab(self.compare_page, "Compare")
+        self.playground_page = PlaygroundPage(self.store)  # built when first shown (issue 16)
+        self.playground_page.runs_saved.connect(lambda ids: self.runs_panel.refresh())
+        self.tabs.addTab(self.playground_page, "Playground")
+        self.tabs.setTabToolTip(2, "Optimizers on test functions: d2l's pictures, saved as runs")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.tabs.setTabToolTip(0, "The run in progress (or the last one)")
         self.tabs.setTabToolTip(1, "Select runs in the Runs table to overlay them here")
@@ -452,6 +457,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.set_store(store)
         self.db_watcher.watch(store)
         self.compare_page.set_store(store)
+        self.playground_page.set_store(store)
         self.prefs.remember_database(url)
         self._update_title()
         self._update_actions()
