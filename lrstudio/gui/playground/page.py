@@ -61,7 +61,6 @@ from lrstudio.core.playground import (
 )
 from lrstudio.gui.palette import PALETTE
 from lrstudio.gui.plots.factory import DIVERGED_COLOR, HINT_LINE, make_plot
-from lrstudio.services.playground import compute, save_trajectory
 
 __all__ = ["PlaygroundPage"]
 
@@ -428,6 +427,8 @@ class PlaygroundPage(QWidget):
         """Compute every trajectory and redraw; on bad input say what is wrong and keep the old
         picture. Returns whether it worked."""
         self._say("")
+        from lrstudio.services.playground import compute  # torch: imported when the tab is first used
+
         t0 = time.perf_counter()
         try:
             trajectories = compute(self.function, self.specs, surface=self.surface)
@@ -611,6 +612,8 @@ class PlaygroundPage(QWidget):
         if not self.trajectories:
             self._say("No trajectory to save: add one or pick a preset.")
             return []
+        from lrstudio.services.playground import save_trajectory
+
         ids: list[int] = []
         try:
             for traj in self.trajectories:
