@@ -71,7 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     delete = actions.add_parser("delete", help="delete runs with all their points",
                                 description="Delete runs with their tags, notes and points. Asks first "
                                             "on a terminal; elsewhere (a script) --yes is required. "
-                                            "If any id is unknown, nothing is deleted.")
+                                            "If any id is unknown or a run is still running, nothing is "
+                                            "deleted.")
     delete.add_argument("run_ids", metavar="ID", nargs="+", type=run_ids,
                         help="run ids (space- or comma-separated)")
     delete.add_argument("-y", "--yes", action="store_true", help="delete without asking")
@@ -210,6 +211,14 @@ def run_delete(args: argparse.Namespace) -> int:
         if missing:
             raise LrstudioError(f"no run with id {', '.join(map(str, missing))} in this database; "
                                 f"nothing was deleted")
+        # A run another process is recording would lose its rows under the recorder (open_store
+        # has already marked runs whose process is gone as interrupted).
+        running = [found[i] for i in wanted if found[i].status == "running"]
+        if running:
+            r = running[0]
+            owner = f" (pid {r.owner_pid} on {r.owner_host})" if r.owner_pid else ""
+            raise LrstudioError(f"run {r.id} ({terminal_safe(r.name)}) is still running{owner}; stop it "
+                                f"first; nothing was deleted")
         if not args.yes:
             if not sys.stdin.isatty():
                 raise LrstudioError("refusing to delete runs without asking: standard input is not a "

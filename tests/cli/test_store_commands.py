@@ -433,3 +433,12 @@ def test_runs_show_an_external_run_keeps_the_users_own_config(tmp_path, capsys):
     assert main(["runs", "--db", str(path), "show", str(rid)]) == 0
     out = capsys.readouterr().out
     assert "kind: external" in out and '"hidden": [' in out and '"dropout": "nan"' in out
+
+
+def test_runs_delete_refuses_a_run_that_is_still_running(db, capsys):
+    with open_store(f"sqlite:///{db}") as store:
+        live = store.create_run(RunConfig(name="live"))  # running, owned by this (alive) process
+    assert main(["runs", "--db", str(db), "delete", "1", str(live), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert f"run {live} (live) is still running" in err and "nothing was deleted" in err and err.count("\n") == 1
+    assert _ids(db) == [1, 2, 3, live]
