@@ -47,7 +47,7 @@ from lrstudio.core.runs import FINAL_STATUSES
 from lrstudio.storage import Store, open_store
 from lrstudio.storage.recorder import MAX_DELAY_S, RunRecorder
 
-__all__ = ["TrackedRun", "TrackingError", "start_run"]
+__all__ = ["TrackedRun", "TrackingError", "jsonable", "start_run"]
 
 MAX_STEP = 2**63 - 1  # the store's steps are signed 64-bit
 
@@ -81,6 +81,37 @@ def _float(key: str, value: Any) -> float:
         # RuntimeError: torch's "a Tensor with N elements cannot be converted to Scalar".
         raise TrackingError(f"the value of {key!r} must be a number (a float, an int, or a tensor or "
                             f"array with one element), got {_describe(value)}: {exc}") from None
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A framework's hyper-parameters as JSON (for a run's config): dicts with text keys, lists,
+    text, numbers, booleans and None as they are; an ``argparse.Namespace`` or dataclass as its
+    fields; numpy scalars and one-element tensors as numbers, arrays and tuples as lists; a class
+    or function as its name; anything else as its ``str()``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth > 20:
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v, depth + 1) for v in value]
+    if isinstance(value, type) or callable(value):  # a class, a function, a module instance
+        name = getattr(value, "__qualname__", None)
+        return name if isinstance(name, str) else type(value).__name__
+    tolist = getattr(value, "tolist", None)  # numpy and torch
+    if callable(tolist):
+        try:
+            return jsonable(tolist(), depth + 1)
+        except Exception:
+            return str(value)
+    import dataclasses
+
+    if dataclasses.is_dataclass(value):
+        return jsonable({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth + 1)
+    if hasattr(value, "__dict__") and type(value).__name__ == "Namespace":
+        return jsonable(vars(value), depth + 1)
+    return str(value)
 
 
 def _default_name() -> str:
