@@ -160,8 +160,10 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true",
+def add_json_option(parser: argparse.ArgumentParser, *, keep_parent: bool = False) -> None:
+    """``--json``; ``keep_parent=True`` on a sub-subcommand keeps a ``--json`` given before it
+    (``lrstudio runs --json show 3``)."""
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if keep_parent else False,
                         help='machine-readable output (strict JSON; non-finite numbers as "nan", "inf", '
                              '"-inf"; missing values null)')
 

@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                           "the keys and lengths of its metric series.")
     show.add_argument("run_id", metavar="ID", type=one_run_id, help="the run's id (`lrstudio runs` lists them)")
     add_db_option(show)
-    add_json_option(show)
+    add_json_option(show, keep_parent=True)
     show.set_defaults(func=run_show)
 
     delete = actions.add_parser("delete", help="delete runs with all their points",

@@ -329,7 +329,7 @@ def test_runs_show_prints_config_summary_tags_notes_and_series(db, odd_db, capsy
         "lr": {"points": 10, "first_step": 1, "last_step": 10, "last_value": 0.1},
         "train/loss": {"points": 10, "first_step": 1, "last_step": 10, "last_value": pytest.approx(0.1)},
     }
-    assert main(["runs", "show", "1", "--db", str(odd_db), "--json"]) == 0
+    assert main(["runs", "--json", "show", "1", "--db", str(odd_db)]) == 0  # --json before show too
     shown = _strict_json(capsys.readouterr().out)
     assert shown["notes"] == "too hot" and shown["summary"]["final_loss"] == "inf"
     assert shown["series"]["train/loss"]["last_value"] == "nan" and shown["series"]["train/loss"]["points"] == 2
