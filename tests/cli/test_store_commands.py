@@ -442,3 +442,31 @@ def test_runs_delete_refuses_a_run_that_is_still_running(db, capsys):
     err = capsys.readouterr().err
     assert f"run {live} (live) is still running" in err and "nothing was deleted" in err and err.count("\n") == 1
     assert _ids(db) == [1, 2, 3, live]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_runs_delete_asks_on_a_real_terminal(db):
+    import os
+    import select
+    import time
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "lrstudio", "--db", str(db), "runs", "delete", "3"],
+                            stdin=slave, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    seen, deadline = b"", time.monotonic() + 60
+    try:
+        while b"[y/N]" not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 4096)
+        os.write(master, b"y\n")
+        out = proc.stdout.read().decode()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        os.close(master)
+    assert b"Delete run 3 (third) and all its points?" in seen
+    assert "deleted 1 run: 3" in out and _ids(db) == [1, 2]
