@@ -23,7 +23,7 @@ from lrstudio.core.datasets import model_datasets
 from lrstudio.core.jsonio import parse_user_json, read_user_json
 from lrstudio.core.params import Param, ParamError, validate_params
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MODELS = ("linear", "cnn")
 DATASETS = tuple(_CATALOGUE)  # the data-set catalogue, core/datasets.py
@@ -328,8 +328,17 @@ def _v1_lr_only_cycles(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-# Next migrator: @migrator(2) (bump SCHEMA_VERSION to 3); _MIGRATORS is a dict, a second
-# @migrator(1) would replace the one above.
+@migrator(2)
+def _v2_lengths_in_steps(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 (issue 15): a schedule's length parameters may be a share of the run ("auto", "10%"),
+    resolved to steps when the run is planned. A schema-2 config has plain integers there, which keep
+    meaning steps: nothing to change. The version says that an older lrstudio cannot read a config
+    with shares (it refuses "written by a newer lrstudio" instead of a confusing parameter error)."""
+    return data
+
+
+# Next migrator: @migrator(3) (bump SCHEMA_VERSION to 4); _MIGRATORS is a dict, a second
+# @migrator(2) would replace the one above.
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     version = data.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version < 1:

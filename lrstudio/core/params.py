@@ -34,6 +34,58 @@ ParamKind = Literal[
 ]
 
 
+#: Names of the length parameters of schedules (steps counted in the run): they also take a share of
+#: the run, ``"auto"`` (the whole run) or a percentage such as ``"10%"``, kept as such in a stored
+#: config and resolved to steps when the run is planned (:func:`resolve_share`; issue 15). A plain
+#: integer keeps meaning steps. ``Param.extra["length"]`` overrides the name rule either way.
+LENGTH_NAMES = frozenset({
+    "T_max", "T_0", "decay_steps", "total_steps", "total_iters", "warmup_steps", "num_warmup_steps",
+    "num_training_steps", "num_stable_steps", "num_decay_steps", "step_size", "step_size_up", "step_size_down",
+    "milestones", "boundaries", "steps", "t_initial", "warmup_t", "transition_steps", "transition_begin",
+    "noise_range_t",
+})
+
+#: The largest share of the run a length may be given as (1000 %: ten runs long).
+MAX_SHARE_PERCENT = 1000.0
+
+
+def is_share(value: Any) -> bool:
+    """True for a stored share of the run: ``"auto"`` or ``"<number>%"`` (already normalised)."""
+    return isinstance(value, str) and (value == "auto" or value.endswith("%"))
+
+
+def share_fraction(value: str) -> float:
+    """The fraction of the run a share stands for: ``"auto"`` 1.0, ``"12.5%"`` 0.125."""
+    return 1.0 if value == "auto" else float(value[:-1]) / 100.0
+
+
+def resolve_share(value: Any, total: int, low: float | None = None, high: float | None = None) -> Any:
+    """Steps for a share of a run of ``total`` steps: ``round(total * fraction)`` (halves up), kept
+    within ``[low, high]``; any other value comes back unchanged."""
+    if not is_share(value):
+        return value
+    steps = int(math.floor(total * share_fraction(value) + 0.5))
+    if low is not None:
+        steps = max(steps, math.ceil(low))
+    if high is not None:
+        steps = min(steps, math.floor(high))
+    return steps
+
+
+def _parse_share(value: str, p: Param, owner: str, allow_auto: bool = True) -> str:
+    text = value.strip().lower()
+    if text == "auto" and allow_auto:
+        return "auto"
+    if text.endswith("%"):
+        try:
+            pct = float(text[:-1].strip())
+        except ValueError:
+            pct = math.nan
+        if math.isfinite(pct) and 0 < pct <= MAX_SHARE_PERCENT:
+            return f"{pct:g}%"
+    raise ParamError(p.name, value, p.describe_allowed(), owner)
+
+
 class ParamError(LrstudioError, ValueError):
     """A parameter value is not allowed.
 
@@ -117,6 +169,14 @@ class Param:
     def label(self) -> str:
         return self.title or self.name.replace("_", " ")
 
+    @property
+    def is_length(self) -> bool:
+        """A length in steps that also takes a share of the run (``"auto"``, ``"10%"``)."""
+        flag = self.extra.get("length")
+        if flag is not None:
+            return bool(flag)
+        return self.kind in ("int", "int_list") and self.name in LENGTH_NAMES
+
     def describe_allowed(self) -> str:
         """Plain words for what this parameter accepts."""
         if self.kind in ("float", "int", "int_list", "float_list"):
@@ -145,6 +205,9 @@ class Param:
             text = "a list of schedule specs"
         else:
             text = "text"
+        if self.is_length:
+            text += (" or a share of the run: 'auto' (all of it) or e.g. '10%'"
+                     if self.kind == "int" else " or e.g. '25%' of the run")
         if self.optional:
             text += " or empty"
         return text
@@ -172,6 +235,8 @@ class Param:
         if k == "float":
             return self._check_number(_to_float(value, self, owner), owner)
         if k == "int":
+            if isinstance(value, str) and self.is_length and not _looks_numeric(value):
+                return _parse_share(value, self, owner)
             return int(self._check_number(_to_int(value, self, owner), owner))
         if k == "bool":
             if isinstance(value, bool):
@@ -196,9 +261,15 @@ class Param:
         if k in ("int_list", "float_list"):
             items = _to_list(value, self, owner)
             conv = _to_int if k == "int_list" else _to_float
-            out = [self._check_number(conv(v, self, owner), owner, whole=value) for v in items]
-            if k == "int_list":
-                out = [int(v) for v in out]
+            out: list[Any]
+            if k == "int_list" and self.is_length:
+                out = [_parse_share(v, self, owner, allow_auto=False)
+                       if isinstance(v, str) and not _looks_numeric(v)
+                       else int(self._check_number(conv(v, self, owner), owner, whole=value)) for v in items]
+            else:
+                out = [self._check_number(conv(v, self, owner), owner, whole=value) for v in items]
+                if k == "int_list":
+                    out = [int(v) for v in out]
             if len(out) < self.min_len or (self.max_len is not None and len(out) > self.max_len):
                 raise ParamError(self.name, value, self.describe_allowed(), owner)
             return out
@@ -227,6 +298,14 @@ class Param:
         if self.high is not None and (v > self.high or (self.high_open and v == self.high)):
             raise ParamError(self.name, shown, self.describe_allowed(), owner)
         return v
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _fmt(x: float) -> str:

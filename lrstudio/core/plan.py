@@ -8,6 +8,11 @@ for csv/mnist files)::
     plan.total_steps, plan.steps_per_epoch, plan.epochs    # optimizer steps, epochs
     plan.schedule_steps, plan.unit                         # scheduling steps in the schedule's unit
     plan.planned_lr()                                      # the LR of every optimizer step (numpy)
+    plan.schedule                                          # the schedule, its lengths in steps
+
+Lengths a schedule gives as shares of the run (``"auto"``, ``"10%"``; issue 15) are resolved here,
+against ``schedule_steps``: ``config.schedule`` keeps the shares (what is stored), ``plan.schedule``
+has the steps of this run (what is trained and previewed), ``plan.resolved_lengths`` says which.
 
 numpy only (no torch): the GUI imports it before its window shows.
 """
@@ -72,6 +77,8 @@ class RunPlan:
     batch_size: int
     schedule: Any
     base_lr: float
+    #: ``(param path, share, steps)`` of each length given as a share of the run (empty: none).
+    resolved_lengths: tuple[tuple[str, Any, Any], ...] = ()
 
     @property
     def exact(self) -> bool:
@@ -162,8 +169,22 @@ def plan_run(config: Any, n_train: int | None = None, *, estimate: bool = True) 
     spe, total, epochs = run_length(rows, int(config.batch_size), max(1, int(config.epochs)), config.max_steps)
     unit = "epoch" if config.schedule_unit == "epoch" else "step"
     bs = rows if config.batch_size <= 0 or config.batch_size >= rows else int(config.batch_size)
+    sched_steps = epochs if unit == "epoch" else total
+    schedule, resolved = _resolve_schedule(config.schedule, sched_steps)
     return RunPlan(
         steps_per_epoch=spe, total_steps=total, epochs=epochs,
-        schedule_steps=epochs if unit == "epoch" else total, unit=unit, n_train=exact, batch_size=bs,
-        schedule=config.schedule, base_lr=float(config.lr),
+        schedule_steps=sched_steps, unit=unit, n_train=exact, batch_size=bs,
+        schedule=schedule, base_lr=float(config.lr), resolved_lengths=resolved,
     )
+
+
+def _resolve_schedule(spec: Any, steps: int) -> tuple[Any, tuple[tuple[str, Any, Any], ...]]:
+    """The schedule with its shares of the run in steps, and what was resolved. An invalid spec (or
+    one whose shares do not fit this run) is returned as it is: planned_lr raises its error."""
+    try:
+        if not schedules.has_shares(spec):
+            return spec, ()
+        resolved = schedules.resolve_lengths(spec, max(1, steps))
+    except ParamError:
+        return spec, ()
+    return resolved, tuple(schedules.share_steps(spec, resolved))

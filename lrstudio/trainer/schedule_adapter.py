@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 from torch.optim.lr_scheduler import LRScheduler
 
-from lrstudio.core.schedules import SCHEDULES, PlateauState, ScheduleError, curve_at, validate_spec
+from lrstudio.core.schedules import (
+    SCHEDULES,
+    PlateauState,
+    ScheduleError,
+    curve_at,
+    resolve_lengths,
+    validate_spec,
+)
 from lrstudio.core.schedules.base import _check_base_lr
 from lrstudio.core.schedules.momentum import MOMENTUM_CURVES, cycles_momentum, momentum_curve
 
@@ -62,6 +69,7 @@ class TorchScheduleAdapter:
         if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
             raise ScheduleError("total_steps", total_steps, "an integer >= 0", "schedule adapter")
         self.total_steps = int(total_steps)
+        self.spec = resolve_lengths(self.spec, max(1, self.total_steps))  # shares of the run (issue 15)
         self.optimizer = optimizer
         self._groups = list(optimizer.param_groups)
         self.step_count = 0
@@ -174,6 +182,8 @@ class LrstudioScheduler(LRScheduler):
                 total_steps, (int, np.integer)) or total_steps < 1):
             raise ScheduleError("total_steps", total_steps, "an integer >= 1 or None", "torch_scheduler")
         self.total_steps = None if total_steps is None else int(total_steps)
+        if self.total_steps is not None:  # lengths given as shares of the run (issue 15)
+            self.spec = resolve_lengths(self.spec, self.total_steps)
         self._cache: dict[int, list[float]] = {}
         self._plateau: PlateauState | None = None
         self._metric_driven = SCHEDULES[self.spec["name"]].metric_driven

@@ -31,8 +31,9 @@ def test_schedules_json(capsys):
     assert [d["name"] for d in data] == list(SCHEDULES)
     cos = next(d for d in data if d["name"] == "cosine")
     t_max = next(p for p in cos["params"] if p["name"] == "T_max")
-    assert t_max == {"name": "T_max", "kind": "int", "default": 100, "allowed": "an integer in [1, 1000000000]",
-                     "help": t_max["help"]}
+    assert t_max == {"name": "T_max", "kind": "int", "default": 100,
+                     "allowed": "an integer in [1, 1000000000] or a share of the run: 'auto' (all of it) or e.g. '10%'",
+                     "help": t_max["help"]}  # a length: also a share of the run (issue 15)
     assert next(d for d in data if d["name"] == "reduce_on_plateau")["metric_driven"] is True
 
 

@@ -9,6 +9,7 @@ Public API (see ``docs/ARCHITECTURE.md``)::
     compile_expr(text)                       # the safe evaluator behind lambda/multiplicative
     schedule_fit(spec, total) -> FitReport   # does the schedule's own length fit the run? (words)
     fit_to_run(spec, total) -> dict          # the spec with its length parameters set to the run
+    resolve_lengths(spec, total) -> dict     # lengths given as shares of the run ("auto", "10%") in steps
 
 Importing this package imports numpy but not torch.
 """
@@ -20,8 +21,11 @@ from lrstudio.core.schedules.base import (
     ScheduleInfo,
     check_run_length,
     curve_at,
+    has_shares,
     lr_curve,
     register_schedule,
+    resolve_lengths,
+    share_steps,
     validate_spec,
 )
 from lrstudio.core.schedules.expr import compile_expr
@@ -38,8 +42,11 @@ __all__ = [
     "compile_expr",
     "curve_at",
     "fit_to_run",
+    "has_shares",
     "lr_curve",
     "register_schedule",
+    "resolve_lengths",
     "schedule_fit",
+    "share_steps",
     "validate_spec",
 ]

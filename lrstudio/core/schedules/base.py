@@ -25,15 +25,18 @@ from typing import Any, Protocol
 import numpy as np
 
 from lrstudio.core.jsonio import MAX_SCHEDULE_DEPTH
-from lrstudio.core.params import NO_VALUE, Param, ParamError, validate_params
+from lrstudio.core.params import NO_VALUE, Param, ParamError, is_share, resolve_share, validate_params
 
 __all__ = [
     "SCHEDULES",
     "ScheduleError",
     "ScheduleInfo",
     "check_run_length",
+    "has_shares",
     "lr_curve",
     "register_schedule",
+    "resolve_lengths",
+    "share_steps",
     "validate_spec",
 ]
 
@@ -200,7 +203,11 @@ def _dedent(text: str) -> str:
 
 
 def torch_native_of(norm: dict[str, Any], base_lr: float) -> str | None:
-    """The exact torch scheduler of a validated spec (see :data:`TorchNativeFn`), or None."""
+    """The exact torch scheduler of a validated spec (see :data:`TorchNativeFn`), or None.
+
+    Raises :class:`ScheduleError` for a spec with lengths given as shares of the run (resolve them
+    first: the code is written for one run length)."""
+    _require_resolved(norm, "to_pytorch_code")
     fn = SCHEDULES[norm["name"]].torch_native
     return None if fn is None else fn(norm["params"], base_lr)
 
@@ -249,9 +256,113 @@ def validate_spec(spec: Any, *, _depth: int = 0) -> dict[str, Any]:
             values[p.name] = [
                 _validate_nested(s, f"{p.name}[{i}]", owner, _depth) for i, s in enumerate(values[p.name])
             ]
-    if info.check is not None:
+    # A length given as a share of the run ("auto", "10%") is checked against the others once the run
+    # length is known (resolve_lengths validates the resolved spec again).
+    if info.check is not None and not _own_shares(info, values):
         info.check(values, owner)
     return {"name": info.name, "params": values}
+
+
+# -- lengths given as a share of the run (issue 15) -------------------------------------------------
+def _own_shares(info: ScheduleInfo, values: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(param, value) of this level's lengths given as shares of the run."""
+    out = []
+    for decl in info.params:
+        if decl.is_length:
+            v = values.get(decl.name)
+            if is_share(v) or (isinstance(v, list) and any(is_share(x) for x in v)):
+                out.append((decl.name, v))
+    return out
+
+
+def _shares(norm: dict[str, Any], path: str = "") -> list[tuple[str, Any]]:
+    """Every length of a validated spec (nested ones included) given as a share: (dotted path, value)."""
+    info = SCHEDULES[norm["name"]]
+    p = norm["params"]
+    out = [(f"{path}{name}", v) for name, v in _own_shares(info, p)]
+    for decl in info.params:
+        if decl.kind == "schedule":
+            out += _shares(p[decl.name], f"{path}{decl.name}.")
+        elif decl.kind == "schedule_list":
+            for i, child in enumerate(p[decl.name]):
+                out += _shares(child, f"{path}{decl.name}[{i}].")
+    return out
+
+
+def has_shares(spec: Any) -> bool:
+    """True when a length of ``spec`` (nested ones included) is a share of the run (``"auto"``, ``"10%"``)."""
+    return bool(_shares(validate_spec(spec)))
+
+
+def _resolve(norm: dict[str, Any], total: int) -> dict[str, Any]:
+    info = SCHEDULES[norm["name"]]
+    p = dict(norm["params"])
+    for decl in info.params:
+        v = p[decl.name]
+        if decl.is_length:
+            if isinstance(v, list):
+                p[decl.name] = [resolve_share(x, total, decl.low, decl.high) for x in v]
+            else:
+                p[decl.name] = resolve_share(v, total, decl.low, decl.high)
+    # a nested schedule's shares are shares of the part of the run it runs for (its start to the end)
+    starts: dict[int, int] = {}
+    if info.lengths.children is not None:
+        try:
+            starts = {id(c): int(start) for start, c in info.lengths.children(p)}
+        except (TypeError, ValueError):  # a start that is itself an unresolved share: from 0
+            starts = {}
+    for decl in info.params:
+        v = p[decl.name]
+        if decl.kind == "schedule":
+            p[decl.name] = _resolve(v, max(1, total - starts.get(id(v), 0)))
+        elif decl.kind == "schedule_list":
+            p[decl.name] = [_resolve(c, max(1, total - starts.get(id(c), 0))) for c in v]
+    return {"name": norm["name"], "params": p}
+
+
+def resolve_lengths(spec: Any, total: int) -> dict[str, Any]:
+    """``spec`` validated, with every length given as a share of the run turned into steps of a run of
+    ``total`` scheduling steps: ``"auto"`` is ``total``, ``"10%"`` is ``round(0.1 * total)`` (halves
+    up), kept within the parameter's bounds. A nested schedule's shares are shares of the part of the
+    run it runs for, from its start to the run's end (``linear_warmup.inner``: the steps after the
+    warm-up; ``sequential``'s children: from their milestone on), so ``"auto"`` there ends with the
+    run. Plain integers are steps and stay. The resolved spec is validated again (the cross-checks
+    a share put off, e.g. a warm-up shorter than T_max), so a share that does not fit this run length
+    raises :class:`ScheduleError` naming it.
+    """
+    norm = validate_spec(spec)
+    shares = _shares(norm)
+    if not shares:
+        return norm
+    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or not 1 <= total <= MAX_STEPS:
+        raise ScheduleError("total_steps", total, f"an integer in [1, {MAX_STEPS}]", "run")
+    try:
+        return validate_spec(_resolve(norm, int(total)))
+    except ScheduleError as exc:
+        said = ", ".join(f"{k} = {v!r}" for k, v in shares[:3])
+        raise ScheduleError(exc.param, exc.value, f"{exc.allowed} (in a run of {int(total):,} steps, "
+                            f"where {said})", exc.owner) from None
+
+
+def share_steps(spec: Any, resolved: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(param path, share, steps)`` for each share of ``spec`` and its value in ``resolved``
+    (:func:`resolve_lengths` of it): what a preview or a run says it made of the shares."""
+    out = []
+    for path, share in _shares(validate_spec(spec)):
+        node: Any = resolved
+        for part in path.replace("[", ".").replace("]", "").split("."):
+            node = node[int(part)] if isinstance(node, list) else (node["params"] if "params" in node and
+                                                                   part not in node else node)[part]
+        out.append((path, share, node))
+    return out
+
+
+def _require_resolved(norm: dict[str, Any], where: str) -> None:
+    shares = _shares(norm)
+    if shares:
+        name, value = shares[0]
+        raise ScheduleError(name, value, "steps here: a share of the run needs the run length "
+                            "(resolve_lengths(spec, total_steps), or lr_curve with the run's steps)", where)
 
 
 def _validate_nested(spec: Any, pname: str, owner: str, depth: int) -> dict[str, Any]:
@@ -287,11 +398,11 @@ def check_run_length(spec: Any, total_steps: int, base_lr: float = 1.0) -> None:
     negative or overflows anywhere in the run is refused here, naming the step, before a run
     exists. ``total_steps`` is at most :data:`MAX_STEPS`.
     """
-    norm = validate_spec(spec)
     if (not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool)
             or not 1 <= total_steps <= MAX_STEPS):
         raise ScheduleError("total_steps", total_steps, f"an integer in [1, {MAX_STEPS}]", "run")
     total = int(total_steps)
+    norm = resolve_lengths(spec, total)
     base = _check_base_lr(base_lr)
     _check_len(norm, total, f"schedule {norm['name']!r}")
     # In chunks, so a long run does not need a curve-sized array at once.
@@ -330,7 +441,8 @@ def lr_curve(spec: Any, steps: int, base_lr: float, metrics: Sequence[float] | n
     Element ``i`` is the LR used for update ``i + 1``: the value after ``i`` scheduler steps
     (torch: after ``i`` calls of ``scheduler.step()``). Metric-driven schedules take one metric per
     scheduling step in ``metrics`` (``metrics[k]`` is passed to the ``k + 1``-th step, so it decides
-    element ``k + 1``); where metrics run out the LR holds.
+    element ``k + 1``); where metrics run out the LR holds. Lengths given as shares of the run
+    (``"auto"``, ``"10%"``) are shares of ``steps``: the curve of a run of ``steps`` updates.
 
     Raises
     ------
@@ -338,9 +450,9 @@ def lr_curve(spec: Any, steps: int, base_lr: float, metrics: Sequence[float] | n
         For an invalid spec, a bad ``steps``/``base_lr``, or a curve that is not finite and >= 0
         (only a user expression can produce one: the message names the step).
     """
-    norm = validate_spec(spec)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
         raise ScheduleError("steps", steps, f"an integer in [0, {MAX_STEPS}]", "lr_curve")
+    norm = resolve_lengths(spec, max(1, int(steps)))
     base = _check_base_lr(base_lr)
     return _curve(norm, np.arange(int(steps), dtype=np.int64), base, metrics)
 
@@ -392,7 +504,9 @@ def _curve(norm: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
 
 
 def curve_at(norm: dict[str, Any], t: np.ndarray, base_lr: float) -> np.ndarray:
-    """Closed form of a validated, non-metric spec at arbitrary int64 steps ``t``."""
+    """Closed form of a validated, non-metric spec at arbitrary int64 steps ``t`` (its lengths in
+    steps: a share of the run raises, see :func:`resolve_lengths`)."""
+    _require_resolved(norm, "curve_at")
     return _curve(norm, np.asarray(t, dtype=np.int64), base_lr)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lrstudio.core.schedules.base import SCHEDULES, curve_at, validate_spec
+from lrstudio.core.schedules.base import SCHEDULES, curve_at, resolve_lengths, validate_spec
 
 __all__ = ["FitReport", "fit_to_run", "schedule_fit", "schedule_length"]
 
@@ -81,9 +81,9 @@ def fit_to_run(spec: Any, total: int) -> dict[str, Any]:
     ``sequential`` fits its last schedule to what follows the last milestone. Schedules without a
     length (step, exponential, cyclic…) come back unchanged.
     """
-    norm = validate_spec(spec)
     if total < 1:
-        return norm
+        return validate_spec(spec)
+    norm = resolve_lengths(spec, int(total))  # shares of the run become steps of this run
     return validate_spec(_fit(copy.deepcopy(norm), int(total)))
 
 
@@ -140,8 +140,8 @@ def schedule_fit(spec: Any, total: int, unit: str = "step") -> FitReport:
     ScheduleError
         For an invalid spec (the same error :func:`validate_spec` raises).
     """
-    norm = validate_spec(spec)
     total = int(total)
+    norm = resolve_lengths(spec, total) if total >= 1 else validate_spec(spec)  # shares of the run: steps
     length = _own_length(norm)
     warnings: list[str] = []
     fitted = _fit(copy.deepcopy(norm), total) if total >= 1 else norm
