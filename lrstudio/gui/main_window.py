@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # the plot modules import pyqtgraph, built after the window s
     from lrstudio.core.runs import RunStore
     from lrstudio.gui.compare.widget import CompareWidget
     from lrstudio.gui.configure.preview import SchedulePreview
+    from lrstudio.gui.lr_finder.dialog import LrFinderDialog
     from lrstudio.gui.plots.live import LivePlots
 
 class MainWindow(QMainWindow):
@@ -103,6 +104,8 @@ class MainWindow(QMainWindow):
 
         self.config_panel.validity_changed.connect(self._on_validity_changed)
         self.config_panel.config_changed.connect(self._on_config_changed)
+        self.config_panel.find_lr_requested.connect(self.find_lr)
+        self.lr_finder: LrFinderDialog | None = None
         self._restore_preferences()
         self._update_title()
         self._update_actions()
@@ -125,6 +128,8 @@ class MainWindow(QMainWindow):
         self.action_export_plot = action(self, "Export &plot (PNG/SVG)…", self._on_export_plot)
         self.action_quit = action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.action_about = action(self, "&About lrstudio", self._on_about)
+        self.action_find_lr = action(self, "Find &LR…", self.find_lr)
+        self.action_find_lr.setToolTip("LR range test on the form's configuration (issue 12)")
 
     def _build_central(self) -> None:
         self.train_page = TrainTab(self.live_run, self.run_status, self.controller)
@@ -226,6 +231,8 @@ class MainWindow(QMainWindow):
         run_menu = mb.addMenu("&Run")
         run_menu.addAction(self.action_start)
         run_menu.addAction(self.action_stop)
+        run_menu.addSeparator()
+        run_menu.addAction(self.action_find_lr)
         view_menu = mb.addMenu("&View")
         for dock in (self.config_dock, self.preview_dock, self.runs_dock):
             view_menu.addAction(dock.toggleViewAction())
@@ -273,7 +280,7 @@ class MainWindow(QMainWindow):
     # -- training ----------------------------------------------------------------------------
     def start_training(self) -> int | None:
         """Start a run with the form's configuration; returns its id (None if not started)."""
-        if self.controller.is_running():
+        if self.controller.is_running() or (self.lr_finder is not None and self.lr_finder.is_running()):
             return None
         if not self.config_panel.is_valid():
             self.statusBar().showMessage("Fix the marked fields first.", 5000)
@@ -286,6 +293,12 @@ class MainWindow(QMainWindow):
             return None
         self.config_panel.clear_run_name()  # a typed name names this run only (issue 9)
         return run_id
+
+    def find_lr(self) -> LrFinderDialog | None:
+        """Open Find LR (an LR range test) on the form's configuration (issue 12)."""
+        from lrstudio.gui.lr_finder.dialog import open_lr_finder
+
+        return open_lr_finder(self)
 
     def stop_training(self) -> None:
         if self.controller.is_running():
@@ -333,7 +346,7 @@ class MainWindow(QMainWindow):
         running = self.controller.is_running()
         valid = self.configure.show_validity()
         can_start = valid and not running and self.store is not None and self.live_plots is not None
-        for w in (self.action_start, self.start_button):
+        for w in (self.action_start, self.start_button, self.action_find_lr, self.config_panel.find_lr_button):
             w.setEnabled(can_start)
         stoppable = running and not self.controller.stop_requested
         for w in (self.action_stop, self.stop_button):

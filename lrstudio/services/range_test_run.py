@@ -329,3 +329,64 @@ def find_lr(model: Any, loss_fn: Callable[..., Any], train_loader: Iterable[Any]
             losses.append(ev.values["loss/median"])
     pick = by_name.get(default)
     return FindLRResult(pick.lr if pick is not None else None, by_name, lrs, losses, run_id, summary)
+
+
+# -- following a test as it runs (the GUI's dialog; Qt-free) --------------------------------------------
+class LiveRangeTest:
+    """The curves of a range test so far, from its event batches: what a live plot draws.
+
+    ``feed(batch)`` takes the batches :func:`execute_range_test` hands to ``on_events``;
+    :meth:`seed_curve` gives a seed's LRs and smoothed losses as arrays, :attr:`band` the median
+    curve and its band once every seed has run, :attr:`summary` the summary at the end.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+        self.current_seed = 0
+        self._seeds: dict[int, dict[str, list[float]]] = {}
+        self._band: dict[str, list[float]] = {}
+        self.summary: RunSummary | None = None
+
+    def feed(self, batch: Iterable[Event]) -> None:
+        from lrstudio.core.events import RunFinished, RunStarted, StepLogged
+
+        for ev in batch:
+            if isinstance(ev, StepLogged):
+                band = True
+                for key, v in ev.values.items():
+                    if key.startswith("seed"):
+                        band = False
+                        head, _, name = key.partition("/")
+                        k = int(head[4:])
+                        self._seeds.setdefault(k, {}).setdefault(name, []).append(v)
+                        self.current_seed = k
+                    else:
+                        self._band.setdefault(key, []).append(v)
+                if not band:
+                    self.done += 1
+            elif isinstance(ev, RunStarted):
+                self.total = ev.total_steps
+            elif isinstance(ev, RunFinished):
+                self.summary = ev.summary
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(self._seeds)
+
+    def seed_curve(self, k: int) -> tuple[Any, Any]:
+        """``(lrs, smoothed)`` of seed ``k`` so far, numpy arrays."""
+        import numpy as np
+
+        d = self._seeds.get(k, {})
+        return np.asarray(d.get("lr", []), dtype=float), np.asarray(d.get("smoothed", []), dtype=float)
+
+    @property
+    def band(self) -> tuple[Any, Any, Any, Any] | None:
+        """``(lrs, median, min, max)`` once reported, else ``None``."""
+        import numpy as np
+
+        if not self._band.get("lr"):
+            return None
+        return tuple(np.asarray(self._band.get(k, []), dtype=float)  # type: ignore[return-value]
+                     for k in ("lr", "loss/median", "loss/min", "loss/max"))

@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -77,6 +79,7 @@ class ConfigPanel(QWidget):
 
     config_changed = Signal()
     validity_changed = Signal(bool)
+    find_lr_requested = Signal()  # the Find LR button beside the LR field (issue 12)
 
     def __init__(self, parent: QWidget | None = None, config: RunConfig | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +109,11 @@ class ConfigPanel(QWidget):
         # then each optimizer gets its own default (Adadelta's 1.0 is not Adam's 0.01; issue 9).
         self._lr_typed = False
         self.lr_form.field("lr").textEdited.connect(self._on_lr_typed)
+        self.find_lr_button = _beside(self.lr_form.field("lr"), QPushButton("Find LR…"))
+        self.find_lr_button.setObjectName("find_lr_button")
+        self.find_lr_button.setToolTip("Run an LR range test on this configuration and pick a suggested "
+                                       "learning rate (issue 12)")
+        self.find_lr_button.clicked.connect(self.find_lr_requested)
         self.lr_note = QLabel()
         self.lr_note.setObjectName("lr_note")
         self.lr_note.setProperty("role", "hint")
@@ -216,6 +224,25 @@ class ConfigPanel(QWidget):
         """Empty the run name: a typed name names the one run just started (issue 9)."""
         if self.name_form.values().get("name"):
             self.name_form.set_values({"name": ""})
+
+    def use_lr(self, lr: float) -> str:
+        """Put a learning rate (a range test's suggestion) into the form; a sentence saying where.
+
+        The LR field always; a ``cyclic`` schedule's ``max_lr`` (absolute) too, with the base LR at
+        a quarter of it (Smith 2017, "base_lr = max_lr / 3 or 4": equal LRs would flatten the
+        cycle). ``one_cycle`` peaks at the run's LR, so the LR field is its max LR already.
+        """
+        spec = self.schedule_editor.value()
+        self._lr_typed = True
+        self.lr_note.setVisible(False)
+        if spec.get("name") == "cyclic":
+            self.schedule_editor.set_value({**spec, "params": {**spec.get("params", {}), "max_lr": lr}})
+            self.lr_form.set_values({"lr": lr / 4})
+            self._on_edited()
+            return f"cyclic max LR {lr:g}, base LR {lr / 4:g}"
+        self.lr_form.set_values({"lr": lr})
+        self._on_edited()
+        return f"learning rate {lr:g}" + (" (one-cycle's max LR)" if spec.get("name") == "one_cycle" else "")
 
     def is_valid(self) -> bool:
         return self._valid
@@ -456,3 +483,15 @@ def _group(title: str, *widgets: QWidget) -> QGroupBox:
     for w in widgets:
         lay.addWidget(w)
     return box
+
+
+def _beside(editor: QWidget, button: QPushButton) -> QPushButton:
+    """Put ``button`` right of a ParamForm field's editor, in the field's own container (issue 12)."""
+    box = editor.parentWidget().layout()
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    box.removeWidget(editor)
+    row.addWidget(editor, 1)
+    row.addWidget(button)
+    box.insertLayout(0, row)
+    return button

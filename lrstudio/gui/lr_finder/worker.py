@@ -1,0 +1,155 @@
+"""Runs one stored LR range test beside the GUI, in a worker thread, and relays its events.
+
+Life cycle (as :mod:`lrstudio.gui.controller` does for training, in its thread mode)::
+
+    RangeTestRunner.start(config, options)   GUI thread: check_before_range_test (else raises: no
+                                             run row), store.create_run(kind="lr_range_test"),
+                                             a QThread with a RangeTestWorker moved onto it
+      worker.run()                           worker thread: its own store, then
+                                             services.range_test_run.execute_range_test(...)
+        on_events(batch)                     recorder first, then progressed(batch)
+      worker.finished(summary) / failed(exc)
+    QThread.finished                         GUI thread: the runner emits finished / failed
+
+The test runs in a thread of the GUI's process (not in the training child process): it is a
+hundred updates per seed, and the dialog is modal while it runs. Stop is cooperative (checked
+between updates); the thread is never terminated. ``shutdown()`` stops and waits.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from lrstudio.core.config import RunConfig
+from lrstudio.core.events import RunSummary
+from lrstudio.core.lr_finder import RangeTestOptions
+from lrstudio.paths import is_sqlite_memory
+from lrstudio.services.range_test_run import (
+    RANGE_TEST_KIND,
+    check_before_range_test,
+    default_name,
+    execute_range_test,
+)
+from lrstudio.services.runtime import RuntimeOptions
+
+# Batches at most every 50 ms: a range test is short, the curve should move smoothly.
+_RUNTIME = RuntimeOptions(emit_interval_s=0.05, dataset_cache=True)
+
+
+class RangeTestWorker(QObject):
+    progressed = Signal(object)  # list[Event]
+    finished = Signal(object)  # RunSummary
+    failed = Signal(object)  # Exception
+
+    def __init__(self, config: RunConfig, options: RangeTestOptions, db_url: str, run_id: int,
+                 store: Any = None) -> None:
+        super().__init__()
+        self._config, self._options, self._db_url, self._run_id = config, options, db_url, run_id
+        self._shared_store = store  # an in-memory SQLite database cannot be opened twice
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @Slot()
+    def run(self) -> None:
+        store = None
+        try:
+            if self._shared_store is not None:
+                store = self._shared_store
+            else:
+                from lrstudio.storage import open_store
+
+                store = open_store(self._db_url, upgrade=False, backup=False, recover=False)
+            summary = execute_range_test(store, self._run_id, self._config, self._options, stop=self._stop,
+                                         on_events=self.progressed.emit, runtime=_RUNTIME)
+            self.finished.emit(summary)
+        except Exception as exc:  # the worker's one broad except: the GUI says what happened
+            self.failed.emit(exc)
+        finally:
+            if store is not None and store is not self._shared_store:
+                store.close()
+
+
+class RangeTestRunner(QObject):
+    """Owns the worker thread of one range test at a time; signals arrive in the GUI thread."""
+
+    started = Signal(int)  # run id
+    progressed = Signal(object)
+    finished = Signal(object)  # RunSummary
+    failed = Signal(object)
+
+    def __init__(self, store: Any, db_url: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.db_url = store, db_url
+        self.run_id: int | None = None
+        self._thread: QThread | None = None
+        self._worker: RangeTestWorker | None = None
+        self._result: tuple[str, Any] | None = None
+
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, config: RunConfig, options: RangeTestOptions, name: str | None = None) -> int:
+        """Check, create the run row and start the worker; raises (nothing stored) when a check fails."""
+        cfg, opts = check_before_range_test(config, options, import_torch=False)
+        run_id = int(self.store.create_run(cfg, name=name or default_name(cfg), kind=RANGE_TEST_KIND))
+        self.run_id = run_id
+        shared = self.store if is_sqlite_memory(self.db_url) else None
+        worker = RangeTestWorker(cfg, opts, self.db_url, run_id, shared)
+        thread = QThread()
+        thread.setObjectName("rangeTestThread")
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progressed.connect(self._on_progressed)
+        worker.finished.connect(self._on_worker_finished)
+        worker.failed.connect(self._on_worker_failed)
+        worker.finished.connect(thread.quit)
+        worker.failed.connect(thread.quit)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker, self._result = thread, worker, None
+        thread.start()
+        self.started.emit(run_id)
+        return run_id
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.request_stop()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop and wait for the thread; True when it ended."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self.stop()
+        ok = thread.wait(timeout_ms)
+        if ok:
+            self._on_thread_finished()
+        return ok
+
+    @Slot(object)
+    def _on_progressed(self, batch: Any) -> None:
+        self.progressed.emit(batch)
+
+    @Slot(object)
+    def _on_worker_finished(self, summary: RunSummary) -> None:
+        self._result = ("finished", summary)
+
+    @Slot(object)
+    def _on_worker_failed(self, exc: Exception) -> None:
+        self._result = ("failed", exc)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
+        thread, self._thread, self._worker = self._thread, None, None
+        thread.deleteLater()
+        result, self._result = self._result, None
+        if result is None:
+            return
+        kind, value = result
+        (self.finished if kind == "finished" else self.failed).emit(value)

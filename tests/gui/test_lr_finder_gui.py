@@ -1,0 +1,133 @@
+"""Find LR in the real main window (issue 12): the button and the Run menu open the dialog, the
+test runs off the GUI thread with progress and Stop, the curve and every suggestion are shown,
+and clicking one puts its LR into the form (and a cyclic schedule's max LR)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from lrstudio.core.config import DatasetConfig, RunConfig
+from lrstudio.core.lr_finder import SUGGESTERS
+
+
+def _cfg(**kw) -> RunConfig:
+    base = dict(model="linear", dataset=DatasetConfig(name="windsor"), optimizer={"name": "sgd", "params": {}},
+                lr=0.01, batch_size=32, epochs=2)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def _open_by_button(window, qtbot):
+    button = window.config_panel.find_lr_button
+    assert button.isEnabled() and button.isVisible()
+    # Beside the LR field: same row, to its right.
+    lr_edit = window.config_panel.lr_form.field("lr")
+    assert button.parentWidget() is lr_edit.parentWidget()
+    assert abs(button.mapToGlobal(button.rect().center()).y() - lr_edit.mapToGlobal(lr_edit.rect().center()).y()) < 4
+    assert button.mapToGlobal(button.rect().topLeft()).x() > lr_edit.mapToGlobal(lr_edit.rect().topLeft()).x()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dlg = window.lr_finder
+    assert dlg is not None and dlg.isVisible()
+    return dlg
+
+
+def _finish(dlg, qtbot, timeout=60_000):
+    with qtbot.waitSignal(dlg.test_finished, timeout=timeout) as blocker:
+        pass
+    return blocker.args[0]
+
+
+def test_find_lr_shows_the_curve_and_suggestions_and_a_click_sets_the_lr_field(window, qtbot, store, no_dialogs):
+    window.config_panel.set_config(_cfg())
+    dlg = _open_by_button(window, qtbot)
+    dlg.num_it_spin.setValue(60)
+    dlg.seeds_spin.setValue(2)
+    with qtbot.waitSignal(dlg.test_finished, timeout=60_000) as blocker:
+        qtbot.mouseClick(dlg.run_button, Qt.MouseButton.LeftButton)
+        assert dlg.is_running() and dlg.stop_button.isEnabled() and not dlg.run_button.isEnabled()
+    summary = blocker.args[0]
+    assert summary.status == "completed", no_dialogs
+    assert not no_dialogs
+    # The curve: each seed live, then the median, drawn against the LR on a log-x axis.
+    assert set(dlg.seed_curves) == {0, 1}
+    x, y = dlg.median_curve.getData()  # in log10 LR (the plot's log mode)
+    lrs, median, _lo, _hi = dlg.live.band
+    ok = np.isfinite(median)
+    np.testing.assert_allclose(x, np.log10(lrs[ok]))
+    np.testing.assert_allclose(y, median[ok])
+    assert dlg.plot.getPlotItem().ctrl.logXCheck.isChecked()
+    # The min-max band is drawn, in the same log-x coordinates (it was an empty path once).
+    rect = dlg.band_fill.boundingRect()
+    assert dlg.band_fill.scene() is not None and rect.width() > 0
+    assert rect.left() == pytest.approx(x.min()) and rect.right() == pytest.approx(x.max())
+    assert dlg.progress.value() == dlg.live.done > 0
+    # Every suggestion: a table row, and a labelled marker where the rule made one.
+    assert dlg.table.rowCount() == len(SUGGESTERS)
+    names = [r.name for r in dlg.suggestions]
+    assert names == list(SUGGESTERS)
+    for r in dlg.suggestions:
+        if r.lr is not None:
+            assert r.name in dlg.use_buttons
+            assert f"{r.lr:.3g}" in dlg.use_buttons[r.name].text()
+            if r.loss is not None and math.isfinite(r.loss):
+                text = dlg.marker_labels[r.name].textItem.toPlainText()
+                assert r.name in text and text.endswith(f" {r.lr:.3g}")
+    # The run is stored as an LR range test and listed in the runs table.
+    runs = store.list_runs(kind="lr_range_test")
+    assert [r.id for r in runs] == [dlg.runner.run_id]
+    assert window.runs_panel.model.row_of(dlg.runner.run_id) >= 0
+    # Clicking Use sets the LR field.
+    valley = next(r for r in dlg.suggestions if r.name == "valley")
+    qtbot.mouseClick(dlg.use_buttons["valley"], Qt.MouseButton.LeftButton)
+    assert window.config_panel.config().lr == pytest.approx(valley.lr, rel=1e-6)
+    assert "valley" in window.statusBar().currentMessage()
+    # Clicking a marker on the plot does the same.
+    other = next(r for r in dlg.suggestions if r.name != "valley" and r.name in dlg.markers)
+    dlg.markers[other.name].sigPointsClicked.emit(dlg.markers[other.name], [], None)
+    assert window.config_panel.config().lr == pytest.approx(other.lr, rel=1e-6)
+    dlg.close()
+
+
+def test_stop_works_and_the_run_ends_stopped(window, qtbot, store, no_dialogs):
+    window.config_panel.set_config(_cfg(model="cnn", dataset=DatasetConfig(name="digits"),
+                                        optimizer={"name": "adam", "params": {}}))
+    window.action_find_lr.trigger()  # the Run menu's action
+    dlg = window.lr_finder
+    assert dlg is not None and dlg.isVisible()
+    assert window.action_find_lr in window.menuBar().actions()[1].menu().actions()
+    dlg.num_it_spin.setValue(2000)
+    dlg.seeds_spin.setValue(3)
+    qtbot.mouseClick(dlg.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.live.done >= 5, timeout=60_000)
+    with qtbot.waitSignal(dlg.test_finished, timeout=60_000) as blocker:
+        qtbot.mouseClick(dlg.stop_button, Qt.MouseButton.LeftButton)
+    summary = blocker.args[0]
+    assert summary.status == "stopped"
+    assert summary.steps < 2000 and not dlg.is_running() and dlg.run_button.isEnabled()
+    info = store.get_run(dlg.runner.run_id)
+    assert info.status == "stopped" and info.kind == "lr_range_test"
+    assert "Stopped" in dlg.status.text()
+    dlg.close()
+
+
+def test_cyclic_schedule_gets_the_lr_as_its_max_lr(window, qtbot):
+    cfg = _cfg(schedule={"name": "cyclic", "params": {"max_lr": 0.1, "step_size_up": 20}})
+    window.config_panel.set_config(cfg)
+    where = window.config_panel.use_lr(0.04)
+    got = window.config_panel.config()
+    assert got.schedule["params"]["max_lr"] == pytest.approx(0.04)
+    assert got.lr == pytest.approx(0.01)
+    assert "max LR" in where
+
+
+def test_find_lr_is_refused_while_training_and_with_a_bad_form(window, qtbot):
+    window.config_panel.lr_form.field("lr").setText("-1")
+    window.config_panel.lr_form.field("lr").textEdited.emit("-1")
+    qtbot.waitUntil(lambda: not window.config_panel.is_valid(), timeout=5000)
+    assert not window.config_panel.find_lr_button.isEnabled() and not window.action_find_lr.isEnabled()
+    assert window.find_lr() is None
+    assert window.lr_finder is None
