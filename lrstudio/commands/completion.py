@@ -5,7 +5,7 @@ option and choice is completed as declared; options that take a file (``--db``, 
 ``--csv`` ...) complete file names. Install it with, e.g.::
 
     lrstudio completion bash > ~/.local/share/bash-completion/completions/lrstudio
-    lrstudio completion zsh > "${fpath[1]}/_lrstudio"
+    lrstudio completion zsh > ~/.zfunc/_lrstudio     # with fpath+=(~/.zfunc) before compinit in ~/.zshrc
     lrstudio completion fish > ~/.config/fish/completions/lrstudio.fish
 
 The script is static: nothing runs lrstudio (or imports torch) when the user presses Tab.

@@ -66,3 +66,36 @@ def test_every_command_is_in_the_completion(capsys):
     out = capsys.readouterr().out
     for name in COMMAND_MODULES:
         assert name in out
+
+
+def _shell(argv: list[str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="needs fish")
+def test_fish_loads_the_script_and_completes_commands_and_options():
+    if not (BIN / "lrstudio").exists():
+        pytest.skip("the lrstudio console script is not installed in this environment")
+    r = _shell(["fish", "--no-config", "-c", "lrstudio completion fish | source; complete -C'lrstudio ru'; "
+                "echo ---; complete -C'lrstudio train --from'; echo ---; complete -C'lrstudio runs '"])
+    assert r.returncode == 0, r.stderr
+    commands, options, actions = (part.strip().splitlines() for part in r.stdout.split("---\n"))
+    assert [line.split("\t")[0] for line in commands] == ["runs"]
+    assert [line.split("\t")[0] for line in options] == ["--from-run"]
+    assert {line.split("\t")[0] for line in actions} >= {"show", "delete"}
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="needs zsh")
+def test_zsh_registers_the_script_from_fpath_and_from_eval(tmp_path):
+    if not (BIN / "lrstudio").exists():
+        pytest.skip("the lrstudio console script is not installed in this environment")
+    r = _shell(["lrstudio", "completion", "zsh"])
+    (tmp_path / "_lrstudio").write_text(r.stdout)
+    dump = tmp_path / "zcompdump"
+    r = _shell(["zsh", "-f", "-c", f"fpath=({tmp_path} $fpath); autoload -U compinit; compinit -u -d {dump}; "
+                "print -r -- ${_comps[lrstudio]}"])
+    assert r.returncode == 0 and r.stdout.strip() == "_lrstudio", r.stderr
+    r = _shell(["zsh", "-f", "-c", f"autoload -U compinit; compinit -u -d {dump}2; "
+                'eval "$(lrstudio completion zsh)"; print -r -- ${_comps[lrstudio]}'])
+    assert r.returncode == 0 and r.stdout.strip() == "_shtab_lrstudio", r.stderr
