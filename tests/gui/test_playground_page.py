@@ -13,8 +13,8 @@ from lrstudio.trainer.playground import compute_trajectories
 @pytest.fixture
 def page(window, qtbot):
     window.tabs.setCurrentWidget(window.playground_page)
-    qtbot.waitUntil(lambda: window.playground_page.built and bool(window.playground_page.trajectories))
-    return window.playground_page
+    qtbot.waitUntil(lambda: window.playground_page.built and bool(window.playground_page.view.trajectories))
+    return window.playground_page.view
 
 
 def _click_preset(qtbot, page, name):
