@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import keyword
 import sys
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ from lrstudio.core.errors import LrstudioError
 
 # Order = order in --help.
 COMMAND_MODULES = ("app", "demo", "train", "find_lr", "schedules", "preview", "optimizers", "runs", "export", "db",
-                   "desktop", "completion", "playground")
+                   "import", "desktop", "completion", "playground")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:
+        # A command named by a Python keyword lives in <name>_.py (`lrstudio import`: import_.py).
+        path = f"lrstudio.commands.{name}_" if keyword.iskeyword(name) else f"lrstudio.commands.{name}"
         try:
-            module = importlib.import_module(f"lrstudio.commands.{name}")
+            module = importlib.import_module(path)
         except ModuleNotFoundError as exc:  # a command module not written yet must not break the others
-            if exc.name != f"lrstudio.commands.{name}":
+            if exc.name != path:
                 raise
             continue
         module.register(sub)
