@@ -49,6 +49,7 @@ from lrstudio.gui.configure.param_form import ParamForm, compact_combo
 from lrstudio.gui.configure.schedule_editor import (
     ScheduleEditor,
     SpecTextEditor,
+    shares_note,
 )
 from lrstudio.gui.dialogs import errors
 
@@ -253,6 +254,8 @@ class ConfigPanel(QWidget):
         spec = self.schedule_editor.value() if self.schedule_editor.is_valid() else None
         steps = _plan(cfg).schedule_steps
         note = "x = epochs" if cfg.schedule_unit == "epoch" else ""
+        shares = shares_note(spec, steps)  # lengths given as shares of the run, resolved (issue 15)
+        note = f"{note}; {shares}" if note and shares else (note or shares)
         try:
             info = schedules.SCHEDULES[self.schedule_editor.schedule_name()]
             if getattr(info, "metric_driven", False):

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSpinBox,
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lrstudio.core.params import Param, ParamError
+from lrstudio.core.params import Param, ParamError, is_share
 
 _INT32_MAX = 2**31 - 1
 
@@ -59,8 +60,78 @@ def format_value(param: Param, value: Any) -> str:
         return format_float(float(value))
     if param.kind in ("int_list", "float_list"):
         items = value if isinstance(value, (list, tuple)) else [value]
-        return ", ".join(format_float(float(v)) if param.kind == "float_list" else str(int(v)) for v in items)
+        return ", ".join(format_float(float(v)) if param.kind == "float_list"
+                         else (v if is_share(v) else str(int(v))) for v in items)
     return str(value)
+
+
+class LengthSpinBox(QSpinBox):
+    """A length in steps that also takes a share of the run: ``auto`` (all of it) or ``10%``.
+
+    The spin box keeps its int API for steps (``value``/``setValue``, the arrows); typed text that
+    is a share is kept as text (:meth:`share`) and shown as typed. ``Param.coerce`` decides what is
+    valid, as for every field (issue 15).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._share: str | None = None
+        self.lineEdit().textEdited.connect(self._on_text_edited)
+
+    def share(self) -> str | None:
+        """The share typed (``"auto"``, ``"10%"``, or text on the way to one), or None for steps."""
+        return self._share
+
+    def set_share(self, text: str) -> None:
+        self._share = text
+        self.lineEdit().setText(text)
+
+    def setValue(self, value: int) -> None:  # Qt's name
+        self._share = None
+        super().setValue(value)
+        self.lineEdit().setText(self.textFromValue(self.value()))
+
+    def stepBy(self, steps: int) -> None:  # Qt's name: the arrows count steps again
+        if self._share is not None:
+            self._share = None
+            self.lineEdit().setText(self.textFromValue(self.value()))
+        super().stepBy(steps)
+
+    def _on_text_edited(self, text: str) -> None:
+        t = text.strip()
+        self._share = None if not t or _is_int_text(t) else t
+
+    # Qt hooks: text that is (or is becoming) a share is acceptable to the spin box; the form checks it
+    def validate(self, text: str, pos: int) -> object:
+        t = text.strip()
+        if t and not _is_int_text(t) and (t.endswith("%") or "auto".startswith(t.lower())
+                                          or _is_number_text(t)):
+            return QValidator.State.Intermediate if not (t.lower() == "auto" or t.endswith("%")) \
+                else QValidator.State.Acceptable, text, pos
+        return super().validate(text, pos)
+
+    def valueFromText(self, text: str) -> int:
+        if self._share is not None:
+            return self.value()
+        return super().valueFromText(text)
+
+    def textFromValue(self, value: int) -> str:
+        return self._share if self._share is not None else super().textFromValue(value)
+
+    def fixup(self, text: str) -> str:  # keep a share as typed when focus leaves
+        return text if self._share is not None else super().fixup(text)
+
+
+def _is_int_text(t: str) -> bool:
+    return t.lstrip("+-").isdigit()
+
+
+def _is_number_text(t: str) -> bool:
+    try:
+        float(t)
+    except ValueError:
+        return False
+    return True
 
 
 def format_float(x: float) -> str:
@@ -164,7 +235,7 @@ class ParamForm(QWidget):
             w.currentTextChanged.connect(self._on_edited)
             return w
         if p.kind == "int" and not p.optional and _fits_spin(p):
-            w = QSpinBox()
+            w = LengthSpinBox() if p.is_length else QSpinBox()
             w.setRange(int(p.low) if p.low is not None else -_INT32_MAX, int(p.high) if p.high is not None
                        else _INT32_MAX)
             w.setValue(int(p.default))
@@ -172,6 +243,9 @@ class ParamForm(QWidget):
             w.setAccelerated(True)
             guard_wheel(w)
             w.valueChanged.connect(self._on_edited)
+            if isinstance(w, LengthSpinBox):
+                w.lineEdit().textEdited.connect(self._on_edited)
+                w.setToolTip(p.help)
             return w
         w = QLineEdit()
         w.setText(format_value(p, p.default))
@@ -201,6 +275,8 @@ class ParamForm(QWidget):
             return w.isChecked()
         if isinstance(w, QComboBox):
             return w.currentText()
+        if isinstance(w, LengthSpinBox) and w.share() is not None:
+            return w.share()
         if isinstance(w, QSpinBox):
             return w.value()
         if isinstance(w, QLineEdit):
@@ -232,6 +308,8 @@ class ParamForm(QWidget):
                     w.setChecked(bool(v))
                 elif isinstance(w, QComboBox):
                     w.setCurrentText(str(v))
+                elif isinstance(w, LengthSpinBox) and is_share(v):
+                    w.set_share(str(v))
                 elif isinstance(w, QSpinBox):
                     w.setValue(int(v))
                 elif isinstance(w, QLineEdit):

@@ -225,10 +225,11 @@ class SchedulePreview(QWidget):
         self.flush()
         if self._spec is None or self.error:
             return None
+        from lrstudio.core.schedules import resolve_lengths
         from lrstudio.core.schedules.pytorch_code import to_pytorch_code
 
-        try:
-            code = to_pytorch_code(self._spec, self._base_lr)
+        try:  # shares of the run ("auto", "10%") are written as the steps of the previewed run (issue 15)
+            code = to_pytorch_code(resolve_lengths(self._spec, max(1, self._steps)), self._base_lr)
         except (LrstudioError, ValueError) as exc:
             self._set_info(f"This schedule cannot be copied as PyTorch code: {exc}", "problem")
             return None

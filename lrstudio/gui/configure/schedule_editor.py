@@ -208,6 +208,25 @@ class ScheduleEditor(QWidget):
                 self._set_general_error(str(exc))
 
 
+def shares_note(spec: Mapping[str, Any] | None, steps: int) -> str:
+    """What the lengths given as shares of the run become in a run of ``steps`` scheduling steps:
+    ``"warmup_steps 10% = 42 · inner.T_max auto = 378"`` ("" when there are none, or the spec is not
+    valid: the form says why). Shown with the preview (issue 15)."""
+    if not spec or steps < 1:
+        return ""
+    try:
+        if not schedules.has_shares(spec):
+            return ""
+        pairs = schedules.share_steps(spec, schedules.resolve_lengths(spec, steps))
+    except (LrstudioError, ValueError):
+        return ""
+
+    def show(v: Any) -> str:
+        return ", ".join(str(x) for x in v) if isinstance(v, list) else str(v)
+
+    return " · ".join(f"{path} {show(share)} = {show(val)}" for path, share, val in pairs)
+
+
 def _short_formula(formula: str) -> str:
     lines = [ln.strip() for ln in (formula or "").strip().splitlines() if ln.strip()]
     text = lines[0] if lines else ""
