@@ -7,10 +7,11 @@ loop's :class:`~lrstudio.trainer.schedule_adapter.TorchScheduleAdapter`. The fun
 compiled expression of :mod:`lrstudio.core.playground` evaluated on torch tensors
 (:data:`TORCH_OPS`), so every gradient, built-in function or user expression, comes from autograd.
 
-All trajectories of one call advance together, one step at a time: their points are stacked into
-one ``(k, dim)`` tensor, the function is evaluated once on it and one ``backward`` fills every
-leaf's gradient; then each optimizer takes its step. The stacked tensor also gives the iterates
-(one copy per step for all trajectories) and the divergence check. Gradient noise (d2l's noisy SGD)
+All trajectories of one call advance together, one step at a time: their points are the rows of
+one ``(k, dim)`` tensor, each optimizer's parameter a view of its row; the function is evaluated
+once on a leaf sharing that storage and one ``backward`` gives every row's gradient; then each
+optimizer takes its step. The same storage, read through numpy, gives the iterates (one copy per
+step for all trajectories) and the divergence check. Gradient noise (d2l's noisy SGD)
 enters the same backward as a linear term ``sum(noise_i * x)``, whose gradient is exactly the noise.
 
 Divergence: a trajectory whose point or loss is not finite, or whose point left the function's
@@ -125,14 +126,20 @@ class Trajectory:
 
 
 class _Run:
-    """One trajectory being computed: its leaf, optimizer, step function and LR schedule."""
+    """One trajectory being computed: its parameter (a row of the shared points), its optimizer,
+    step function and LR schedule."""
 
-    __slots__ = ("spec", "leaf", "opt", "step", "adapter", "lr", "metric", "done", "result")
+    __slots__ = ("spec", "param", "opt", "step", "adapter", "lr", "metric", "result")
 
-    def __init__(self, spec: TrajectorySpec, dim: int) -> None:
+    def __init__(self, spec: TrajectorySpec, param: torch.Tensor) -> None:
         self.spec = spec
-        self.leaf = torch.tensor(spec.start, dtype=_F64, requires_grad=True)
-        self.opt = build_optimizer(spec.optimizer, [self.leaf], spec.lr, weight_decay=None)
+        self.param = param
+        self.opt = build_optimizer(spec.optimizer, [param], spec.lr, weight_decay=None)
+        # What torch picks on the CPU anyway (the single-tensor kernels); set, so each step skips
+        # torch's per-call choice (_default_to_fused_or_foreach: ~8 us a step, bench_playground.py).
+        for group in self.opt.param_groups:
+            if group.get("foreach") is None and "foreach" in group:
+                group["foreach"] = False
         self.step = lean_step(self.opt)
         self.adapter: TorchScheduleAdapter | None = None
         self.metric = False
@@ -140,7 +147,6 @@ class _Run:
             self.adapter = TorchScheduleAdapter(self.opt, spec.schedule, spec.lr, spec.steps)
             self.metric = SCHEDULES[spec.schedule["name"]].metric_driven
         self.lr = np.empty(spec.steps)
-        self.done = False
         self.result: Trajectory | None = None
 
 
@@ -184,65 +190,70 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
              lo: np.ndarray, hi: np.ndarray) -> list[Trajectory]:
     dim = function.dim
     k = len(specs)
-    runs = [_Run(s, dim) for s in specs]
+    # The points of all trajectories, one row each. Each optimizer owns a row as its parameter (a
+    # view: its in-place update writes here); each step differentiates the function at a fresh
+    # leaf sharing this storage, so one backward with a single gradient accumulator serves all.
+    points = torch.tensor([s.start for s in specs], dtype=_F64)
+    runs = [_Run(s, points[j]) for j, s in enumerate(specs)]
+    view = points.numpy()
     nmax = max(s.steps for s in specs)
     xs = np.full((k, nmax + 1, dim), np.nan)
     loss = np.full((k, nmax + 1), np.nan)
-    noise: np.ndarray | None = None
+    noise: torch.Tensor | None = None
     if any(s.noise for s in specs):
-        noise = np.zeros((k, nmax + 1, dim))
+        noise_np = np.zeros((nmax + 1, k, dim))
         for j, s in enumerate(specs):
             n = gradient_noise(s.seed, s.noise, s.steps, dim)
             if n is not None:
-                noise[j, :s.steps] = n
-    active = list(range(k))
-    i = 0
-    while active:
-        leaves = [runs[j].leaf for j in active]
-        X = torch.stack(leaves)
-        cols = X.unbind(1)
-        f = surface.evaluate(TORCH_OPS, *cols)
-        xv = X.detach().numpy()
+                noise_np[:s.steps, j] = n
+        noise = torch.from_numpy(noise_np)
+    active = list(range(k))  # trajectories still running
+    for i in range(nmax + 1):
+        X = points.detach().requires_grad_()
+        f = surface.evaluate(TORCH_OPS, *X.unbind(1))
         fv = f.detach().numpy()
-        good = np.isfinite(xv).all(axis=1) & (xv >= lo).all(axis=1) & (xv <= hi).all(axis=1) & np.isfinite(fv)
+        xv = view[active]
+        fa = fv[active]
+        good = np.isfinite(xv).all(axis=1) & (xv >= lo).all(axis=1) & (xv <= hi).all(axis=1) & np.isfinite(fa)
         if not good.all():
             for bad in np.flatnonzero(~good):
                 r = int(bad)
                 j = active[r]
                 if i == 0:
                     raise PlaygroundError("start", list(specs[j].start),
-                                          f"a point where the function is finite (it is {float(fv[r])!r} there)",
+                                          f"a point where the function is finite (it is {float(fa[r])!r} there)",
                                           f"trajectory {j + 1}")
                 why = ("the point is not finite" if not np.isfinite(xv[r]).all()
-                       else "the loss is not finite" if not math.isfinite(float(fv[r]))
+                       else "the loss is not finite" if not math.isfinite(float(fa[r]))
                        else "the point left the bound box")
                 runs[j].result = _result(runs[j], xs[j, :i], loss[j, :i], "diverged", i, why)
             active = [j for r, j in enumerate(active) if good[r]]
-            continue  # evaluate again on the trajectories still running
+            xv, fa = xv[good], fa[good]
         xs[active, i] = xv
-        loss[active, i] = fv
-        still = [r for r, j in enumerate(active) if specs[j].steps > i]
-        for j in active:
-            if specs[j].steps == i:
-                runs[j].result = _result(runs[j], xs[j, :i + 1], loss[j, :i + 1], "completed", None, "")
-        if not still:
+        loss[active, i] = fa
+        ended = [j for j in active if specs[j].steps == i]
+        for j in ended:
+            runs[j].result = _result(runs[j], xs[j, :i + 1], loss[j, :i + 1], "completed", None, "")
+        if ended:
+            active = [j for j in active if specs[j].steps > i]
+        if not active:
             break
+        # rows that stopped keep being evaluated (the function is row-wise, so their values, even
+        # inf or nan, touch no other row's gradient) but are never stepped again
         total = f.sum()
         if noise is not None:
-            total = total + (X * torch.from_numpy(noise[active, i])).sum()
+            total = total + (X * noise[i]).sum()
         total.backward()
-        for r in still:
-            run = runs[active[r]]
+        grad = X.grad
+        assert grad is not None
+        for j in active:
+            run = runs[j]
             adapter = run.adapter
             run.lr[i] = adapter.planned_lr if adapter is not None else run.spec.lr
+            run.param.grad = grad[j]
             run.step()
             if adapter is not None:
-                adapter.step(float(fv[r]) if run.metric else None)
-        for leaf in leaves:
-            leaf.grad = None
-        if len(still) != len(active):
-            active = [active[r] for r in still]
-        i += 1
+                adapter.step(float(fv[j]) if run.metric else None)
     out: list[Trajectory] = []
     for run in runs:
         assert run.result is not None  # every trajectory ends completed or diverged

@@ -174,3 +174,19 @@ def test_function_info_is_accepted_without_surface():
     info: FunctionInfo = resolve_function("rosenbrock")[0]
     (res,) = compute_trajectories(info, [TrajectorySpec("adam", 0.01, (-1.5, 2.0), 5)])
     assert res.steps_done == 5
+
+
+def test_trajectories_computed_together_equal_each_computed_alone():
+    # one backward serves every trajectory: a diverged row (nan/inf after it stops) and different
+    # optimizers, LRs, schedules and noise must not change the others' iterates
+    info, surface = resolve_function("expr1d", "log(x) + x**2", [[0.01, 4]])
+    specs = [TrajectorySpec("sgd", 5.0, (1.0,), 30),  # jumps to x < 0: log is nan there
+             TrajectorySpec("adam", 0.05, (2.0,), 30, {"name": "cosine", "params": {"T_max": 30}}),
+             TrajectorySpec("rmsprop", 0.01, (3.0,), 12, noise=0.5, seed=3)]
+    together = compute_trajectories(info, specs, surface=surface)
+    assert together[0].diverged
+    for spec, res in zip(specs, together):
+        (alone,) = compute_trajectories(info, [spec], surface=surface)
+        np.testing.assert_array_equal(res.xs, alone.xs)
+        np.testing.assert_array_equal(res.lr, alone.lr)
+        assert res.status == alone.status
