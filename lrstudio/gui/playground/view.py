@@ -69,6 +69,7 @@ __all__ = ["PlaygroundView"]
 
 CONTOUR_POINTS = 160
 SHOWN_FACTOR = 2.5  # a diverged trajectory is drawn while inside this many domains about the centre
+MAX_DOTS = 200  # trajectories up to this many steps get a dot per iterate
 FRAME_MS = 33  # ~30 frames a second (STYLE.md section 5)
 FRAMES_PER_PLAY = 150  # a play runs through the longest trajectory in about 5 s
 
@@ -505,8 +506,10 @@ class PlaygroundView(QWidget):
             color = trajectory_color(k)
             name = describe(traj.spec)
             label = name + (f"  ✕ diverged at step {traj.diverged_step}" if traj.diverged else "")
-            path = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
-                                   symbolBrush=color, symbolPen=None, name=label)
+            # a dot per iterate shows the step lengths of short runs; thousands of dots only cost
+            dots = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} if (
+                traj.steps_done <= MAX_DOTS) else {}
+            path = pg.PlotDataItem(pen=pg.mkPen(color, width=2), name=label, **dots)
             cross = pg.ScatterPlotItem(symbol="x", size=16, pen=pg.mkPen(DIVERGED_COLOR, width=3),
                                        brush=pg.mkBrush(DIVERGED_COLOR))
             pi.addItem(path)
