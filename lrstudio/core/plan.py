@@ -31,10 +31,10 @@ import numpy as np
 from lrstudio.core import schedules
 from lrstudio.core.data import val_rows
 from lrstudio.core.datasets import DATASETS, known_train_size
-from lrstudio.core.params import ParamError
+from lrstudio.core.params import ParamError, is_share
 
 __all__ = ["DEFAULT_ROWS", "RunPlan", "estimate_train_rows", "is_metric_driven", "plan_run", "planned_lr",
-           "run_length"]
+           "run_length", "with_resolved_shares"]
 
 #: Rows assumed for a data set whose size cannot be estimated (a csv path that does not exist yet).
 DEFAULT_ROWS = 1000
@@ -176,6 +176,47 @@ def plan_run(config: Any, n_train: int | None = None, *, estimate: bool = True) 
         schedule_steps=sched_steps, unit=unit, n_train=exact, batch_size=bs,
         schedule=schedule, base_lr=float(config.lr), resolved_lengths=resolved,
     )
+
+
+def with_resolved_shares(config: Any, n_train: int | None = None) -> Any:
+    """A stored config (``RunConfig.to_dict()`` shape) for display, each length its schedule gives as a
+    share of the run shown with the steps it became in that run: ``"10%"`` -> ``"10% → 42"`` (for the
+    settings diff: two runs with ``"auto"`` but different lengths differ). ``n_train``: the run's
+    training examples when known (its info); otherwise the plan's estimate. Anything that is not such a
+    config, or whose plan cannot be made, comes back unchanged."""
+    from lrstudio.core.config import RunConfig
+
+    if not isinstance(config, dict) or not isinstance(config.get("schedule"), dict):
+        return config
+    try:
+        if not schedules.has_shares(config["schedule"]):
+            return config
+        plan = plan_run(RunConfig.from_dict(config), n_train)
+    except (ParamError, LookupError, TypeError, ValueError):
+        return config
+    if not plan.resolved_lengths:
+        return config
+    out = dict(config)
+    out["schedule"] = _mark(config["schedule"], {path: steps for path, _share, steps in plan.resolved_lengths})
+    return out
+
+
+def _mark(spec: Any, steps: dict[str, Any], path: str = "") -> Any:
+    """``spec`` with each share at a dotted ``path`` of ``steps`` written ``"share → steps"``."""
+    params = dict(spec.get("params") or {})
+    for key, value in params.items():
+        here = f"{path}{key}"
+        if here in steps:
+            got = steps[here]
+            if isinstance(value, list):
+                params[key] = [f"{v} → {g}" if is_share(v) else v for v, g in zip(value, got)]
+            else:
+                params[key] = f"{value} → {got}"
+        elif isinstance(value, dict) and "name" in value:
+            params[key] = _mark(value, steps, f"{here}.")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
+            params[key] = [_mark(v, steps, f"{here}[{i}].") for i, v in enumerate(value)]
+    return {**spec, "params": params}
 
 
 def _resolve_schedule(spec: Any, steps: int) -> tuple[Any, tuple[tuple[str, Any, Any], ...]]:

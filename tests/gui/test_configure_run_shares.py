@@ -77,3 +77,23 @@ def test_copied_pytorch_code_is_written_for_the_previewed_run(qtbot, window):
     panel.set_config(cfg)
     code = window.preview.copy_pytorch_code()
     assert code is not None and "T_max=420" in code
+
+
+def test_the_settings_diff_shows_shares_resolved_for_each_run(qtbot):
+    from lrstudio.gui.compare.tables import RunColumn, SettingsPage
+
+    page = SettingsPage()
+    qtbot.addWidget(page)
+    a, b = starter_config(), starter_config()
+    for cfg, epochs in ((a, 30), (b, 60)):
+        cfg.epochs = epochs
+        cfg.schedule = {"name": "cosine", "params": {"T_max": "auto", "warmup_steps": "10%"}}
+    from PySide6.QtGui import QColor
+
+    cols = [RunColumn(run_id=i, label=f"run {i}", name=f"run {i}", color=QColor("#1f77b4")) for i in (1, 2)]
+    page.fill(cols, [a.to_dict(), b.to_dict()])
+    rows = {page.table.verticalHeaderItem(r).text(): r for r in range(page.table.rowCount())}
+    r = rows["schedule.params.T_max"]
+    assert [page.table.item(r, c).text() for c in (0, 1)] == ["auto → 420", "auto → 840"]
+    r = rows["schedule.params.warmup_steps"]
+    assert [page.table.item(r, c).text() for c in (0, 1)] == ["10% → 42", "10% → 84"]

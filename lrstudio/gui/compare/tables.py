@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from lrstudio.core.compare import SUMMARY_COLUMNS, all_params, differing_params, flatten_config, format_value
+from lrstudio.core.plan import with_resolved_shares
 from lrstudio.gui.compare.curves import swatch
 
 __all__ = ["RunColumn", "SettingsPage", "SummaryPage"]
@@ -85,7 +86,8 @@ class SettingsPage(QWidget):
     def fill(self, runs: Sequence[RunColumn], configs: Sequence[Mapping[str, Any]]) -> None:
         """Show these runs' configs (``RunConfig.to_dict()`` shapes), one column each."""
         self._runs = list(runs)
-        self._configs = [dict(c) for c in configs]
+        # lengths given as shares of the run are shown with the steps they became ("auto → 420")
+        self._configs = [with_resolved_shares(dict(c)) for c in configs]
         self.refill()
 
     def refill(self) -> None:
