@@ -59,3 +59,25 @@ def test_a_tracked_run_from_another_process_appears_and_grows(qtbot, window, tmp
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=30)
+
+
+def test_compare_shows_the_settings_that_differ_between_two_tracked_runs(qtbot, window, store, tmp_path):
+    from lrstudio.services.tracking import start_run
+
+    configs = [{"lr": 0.1, "optimizer": {"name": "sgd", "momentum": 0.9}, "layers": [3, 8, 1], "seed": 1},
+               {"lr": 0.1, "optimizer": {"name": "sgd", "momentum": 0.95}, "layers": [3, 16, 1], "seed": 1,
+                "aug": [{"name": "flip"}]}]
+    ids = []
+    for i, config in enumerate(configs):
+        with start_run(name=f"mine {i}", config=config, db=store) as run:
+            for step in range(1, 11):
+                run.log({"train/loss": 1.0 / (step + i)}, step=step)
+        ids.append(run.id)
+    window.runs_panel.refresh()
+    window.runs_panel.select_runs(ids)
+    window.tabs.setCurrentWidget(window.compare_page)
+    qtbot.waitUntil(lambda: set(window.compare.run_ids()) == set(ids), timeout=5000)
+    qtbot.waitUntil(lambda: window.compare.settings_rows() != [], timeout=5000)
+    assert window.compare.settings_rows() == ["optimizer.momentum", "layers", "aug.0.name"]
+    window.compare.views.setCurrentWidget(window.compare.settings_page)
+    window.grab().save(str(tmp_path / "compare-tracked.png"))

@@ -329,3 +329,27 @@ def test_import_lrstudio_stays_light():
     code = "import sys, lrstudio; print(sorted(m for m in ('sqlalchemy', 'torch', 'numpy') if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.stdout.strip() == "[]", res.stderr
+
+
+def test_jsonable_turns_framework_hyperparameters_into_json():
+    import argparse
+    import dataclasses
+
+    import torch
+
+    from lrstudio.services.tracking import jsonable
+
+    @dataclasses.dataclass
+    class Opts:
+        depth: int = 3
+        widths: tuple = (8, 16)
+
+    params = {"ns": argparse.Namespace(lr=0.1, name="x"), "opts": Opts(), "t": torch.tensor(0.5),
+              "arr": np.arange(3), "np": np.float32(0.25), "cls": torch.nn.Linear, "fn": len,
+              "module": torch.nn.Linear(2, 2), 7: {"nested": (1, None, True)}, "other": ValueError("odd")}
+    out = jsonable(params)
+    json.dumps(out, allow_nan=False)  # JSON as it is
+    assert out["ns"] == {"lr": 0.1, "name": "x"} and out["opts"] == {"depth": 3, "widths": [8, 16]}
+    assert (out["t"], out["arr"], out["np"]) == (0.5, [0, 1, 2], 0.25)
+    assert (out["cls"], out["fn"], out["module"]) == ("Linear", "len", "Linear")
+    assert out["7"] == {"nested": [1, None, True]} and out["other"] == "odd"
