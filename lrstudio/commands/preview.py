@@ -88,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
         raise ParamError("steps", args.steps, "an integer >= 1 (the number of updates to show)", "preview")
     spec = validate_spec(load_spec(args.spec))
     if args.code:
+        from lrstudio.core.schedules import resolve_lengths
         from lrstudio.core.schedules.pytorch_code import to_pytorch_code
 
-        sys.stdout.write(to_pytorch_code(spec, args.base_lr))
+        # shares of the run ("auto", "10%") are written as steps of --steps (issue 15)
+        sys.stdout.write(to_pytorch_code(resolve_lengths(spec, args.steps), args.base_lr))
         return 0
     metrics = load_metrics(args.metrics) if args.metrics else None
     lrs = lr_curve(spec, args.steps, args.base_lr, metrics=metrics)

@@ -161,3 +161,12 @@ def test_schema_3_reads_a_schema_2_config_as_it_was():
     plan = plan_run(cfg)
     assert plan.resolved_lengths == () and plan.schedule == old["schedule"]
     np.testing.assert_array_equal(plan.planned_lr(), lr_curve(old["schedule"], 420, cfg.lr))
+
+
+def test_cli_preview_code_writes_the_shares_as_steps_of_the_steps_asked(capsys):
+    from lrstudio.cli import main
+
+    spec = json.dumps({"name": "hf_cosine", "params": {"num_warmup_steps": "10%", "num_training_steps": "auto"}})
+    assert main(["preview", spec, "--steps", "200", "--code"]) == 0
+    code = capsys.readouterr().out
+    assert "/ 20.0" in code and "180.0" in code  # warm-up 20 steps, 180 after it
