@@ -4,7 +4,8 @@
 
 Saves ``lr-finder.png`` (the dialog at its default size), ``lr-finder-1366x768.png`` (the dialog
 at 1366x768) and ``lr-finder-window-1366x768.png`` (the main window at 1366x768 with the Find LR
-button beside the learning-rate field). A temporary database; real training, nothing faked.
+button beside the learning-rate field) and ``lr-finder-compare-1366x768.png`` (Compare's "LR range
+tests" tab: two tests overlaid). A temporary database; real training, nothing faked.
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ def main(argv: list[str] | None = None) -> int:
         pump(app, 0.5)
         dlg.grab().save(str(out / "lr-finder-1366x768.png"))
         dlg.close()
+        # Compare's "LR range tests" tab: this test and one with SGD, overlaid against the LR.
+        from dataclasses import replace
+
+        from lrstudio.core.lr_finder import RangeTestOptions
+        from lrstudio.services.range_test_run import run_range_test
+
+        sgd = replace(window.config_panel.config(), optimizer={"name": "sgd", "params": {}}, lr=0.01)
+        other = run_range_test(sgd, RangeTestOptions(), url, store=store).run_id
+        window.runs_panel.refresh()
+        window.tabs.setCurrentWidget(window.compare_page)
+        window.compare_page.show_runs([dlg.runner.run_id, other])
+        window.compare.views.setCurrentWidget(window.compare_page.range_tests)
+        pump(app, 0.5)
+        window.grab().save(str(out / "lr-finder-compare-1366x768.png"))
         window.close()
         store.close()
     print(f"saved to {out}")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from lrstudio.core.runs import RunStore
 
 if TYPE_CHECKING:  # the view imports pyqtgraph's plot machinery: only when first shown
+    from lrstudio.gui.compare.range_tests import RangeTestOverlay
     from lrstudio.gui.compare.widget import CompareWidget
 
 
@@ -35,6 +36,7 @@ class ComparePage(QWidget):
         self._store = store
         self._is_finished = is_finished
         self._view: CompareWidget | None = None
+        self.range_tests: RangeTestOverlay | None = None  # the view's "LR range tests" tab (issue 12)
 
     @property
     def built(self) -> bool:
@@ -48,11 +50,16 @@ class ComparePage(QWidget):
 
             self._view = CompareWidget(self._store)
             self.layout().addWidget(self._view)
+            from lrstudio.gui.compare import range_tests
+
+            self.range_tests = range_tests.attach(self._view)  # issue 12: range tests, loss against LR
         return self._view
 
     def set_store(self, store: RunStore) -> None:
         self._store = store
         if self._view is not None:
+            if self.range_tests is not None:
+                self.range_tests.set_store(store)
             self._view.set_store(store)
             self._view.show_runs([])
 
