@@ -63,7 +63,7 @@ from lrstudio.core.playground import (
     resolve_function,
 )
 from lrstudio.gui.palette import PALETTE
-from lrstudio.gui.plots.factory import DIVERGED_COLOR, HINT_LINE, make_plot
+from lrstudio.gui.plots.factory import DIVERGED_COLOR, HINT_LINE, TITLE_COLOR, make_plot
 
 __all__ = ["PlaygroundView"]
 
@@ -226,8 +226,14 @@ class PlaygroundView(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(controls)
         scroll.setWidgetResizable(True)
+        # the column wraps its text and shrinks its fields rather than scroll sideways at 1366x768
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for box in (self.function_box, self.optimizer_box):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(8)
+            box.setMinimumWidth(100)  # overrides the style's hint (~216 px), which the column cannot fit
         scroll.setMinimumWidth(250)
-        scroll.setMaximumWidth(330)
+        scroll.setMaximumWidth(290)
 
         self.surface_plot = make_plot(title="", x_label="x1", y_label="x2", legend={"offset": (-5, 5)})
         self.surface_plot.setObjectName("playgroundSurface")
@@ -270,7 +276,7 @@ class PlaygroundView(QWidget):
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.surface_plot)
         plots.addWidget(right)
-        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(0, 5)
         plots.setStretchFactor(1, 2)
         bottom = QHBoxLayout()
         bottom.addWidget(self.play_button)
@@ -467,7 +473,9 @@ class PlaygroundView(QWidget):
             self.curve_1d.setData([], [])
             pi.setLabel("left", "x2")
             pi.setLabel("bottom", "x1")
-            pi.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+            pi.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+            if pi.legend is not None:
+                pi.legend.setOffset((-5, -5))  # bottom right: the quadratics' trajectories start top left
         else:
             ((x0, x1),) = box
             x = np.linspace(x0, x1, 400)
@@ -480,8 +488,11 @@ class PlaygroundView(QWidget):
             fy = y[np.isfinite(y)]
             pad = 0.05 * (float(fy.max() - fy.min()) or 1.0)
             pi.getViewBox().setRange(xRange=(x0, x1), yRange=(float(fy.min()) - pad, float(fy.max()) + pad),
-                                     padding=0)
-        pi.setTitle(f"<span style='font-size:11pt; font-weight:600'>{self.function.title}</span>")
+                                     padding=0.02)
+            if pi.legend is not None:
+                pi.legend.setOffset((-5, 5))  # top right: above a 1-D curve's minimum
+        pi.setTitle(f"<span style='font-size:11pt; font-weight:600; color:{TITLE_COLOR}'>"
+                    f"{self.function.title}</span>")
 
     def _clear_items(self) -> None:
         pi = self.surface_plot.getPlotItem()
