@@ -21,7 +21,7 @@ from lrstudio.commands._common import StopSignal, terminal_safe
 from lrstudio.core.errors import LrstudioError
 
 # Order = order in --help.
-COMMAND_MODULES = ("app", "demo", "train", "find_lr", "schedules", "preview", "optimizers", "runs", "export", "db",
+COMMAND_MODULES = ("app", "demo", "train", "sweep", "find_lr", "schedules", "preview", "optimizers", "runs", "export", "db",
                    "import", "desktop", "completion", "playground")
 
 

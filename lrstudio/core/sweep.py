@@ -299,8 +299,6 @@ class ExperimentSpec:
         if self.trials is not None and (isinstance(self.trials, bool) or not isinstance(self.trials, int)
                                         or not 1 <= self.trials <= MAX_RUNS):
             raise ParamError("trials", self.trials, f"a whole number of trials from 1 to {MAX_RUNS}", _OWNER)
-        if self.method != "grid" and self.trials is None:
-            raise ParamError("trials", None, f"a number of trials for the {self.method} method", _OWNER)
         base = self.base.validated()
         base_dict = base.to_dict()
         dims = []
@@ -309,6 +307,8 @@ class ExperimentSpec:
                 raise ParamError("space", path, "parameter paths as text", _OWNER)
             _check_path_declared(base_dict, path)
             dims.append(parse_dimension(path, value))
+        if self.method != "grid" and self.trials is None:
+            raise ParamError("trials", None, f"a number of trials for the {self.method} method", _OWNER)
         spec = ExperimentSpec(base=base, space={d.path: d.to_json_obj() for d in dims}, method=self.method,
                               trials=self.trials, seeds=seeds, sweep_seed=self.sweep_seed, metric=self.metric,
                               sampler=self.sampler, prune=bool(self.prune), pruner=self.pruner,

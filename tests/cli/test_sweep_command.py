@@ -1,0 +1,114 @@
+"""``lrstudio sweep`` (issue 13): run/show/list/create/resume, --json against the stored runs, bad
+input as one line with nothing stored, SIGTERM cancels cleanly (a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lrstudio.cli import main
+from lrstudio.storage import open_store
+
+
+@pytest.fixture
+def db(tmp_path):
+    return str(tmp_path / "runs.sqlite")
+
+
+BASE = ["--model", "linear", "--dataset", "windsor", "--epochs", "3", "--batch-size", "32"]
+
+
+def test_sweep_run_then_show_json_agrees_with_the_stored_runs(db, capsys):
+    rc = main(["--db", db, "sweep", "run", *BASE, "--space", '{"lr": {"log_uniform": [1e-3, 1]}}',
+               "--method", "random", "--trials", "3", "--seeds", "2", "--parallel", "2", "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    shown = json.loads(out)
+    assert main(["--db", db, "sweep", "show", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == shown
+    with open_store(f"sqlite:///{db}") as store:
+        runs = {r.id: r for r in store.list_trials(1)}
+    assert len(runs) == 6 and shown["experiment"]["runs_by_status"] == {"completed": 6}
+    means = []
+    for t in shown["trials"]:
+        stored = [runs[i] for i in t["run_ids"]]
+        assert {r.trial for r in stored} == {t["trial"]} and sorted(r.config_dict["seed"] for r in stored) == [0, 1]
+        assert all(r.base_lr == t["params"]["lr"] for r in stored)
+        vals = [r.best_val_loss for r in stored]
+        assert t["values"] == vals and t["mean"] == pytest.approx(sum(vals) / 2, rel=1e-15)
+        means.append(t["mean"])
+    assert means == sorted(means)  # sorted by the metric
+    assert main(["--db", db, "sweep", "show", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "best_val_loss mean" in text and "[completed]" in text
+    assert main(["--db", db, "sweep", "list", "--json"]) == 0
+    assert [(e["id"], e["runs"], e["status"]) for e in json.loads(capsys.readouterr().out)] == [(1, 6, "completed")]
+
+
+def test_create_then_resume_runs_a_grid(db, capsys):
+    assert main(["--db", db, "sweep", "create", *BASE, "--space", '{"lr": [0.1, 0.01]}', "--method", "grid",
+                 "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made == {"experiment_id": 1, "name": "sweep grid lr", "trials": 2, "runs": 2}
+    assert main(["--db", db, "sweep", "resume", "1", "--parallel", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "[completed]" in out and "2 completed" in out
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--space", "{lr: 1}"], "--space"),
+    (["--space", '{"seed": [1, 2]}'], "seeds"),
+    (["--space", '{"lr": {"log_uniform": [0, 1]}}'], "0 < low"),
+    (["--space", '{"lr": [0.1]}', "--method", "random"], "number of trials"),
+    (["--space", '{"lr": [0.1]}', "--trials", "0"], "from 1"),
+    (["--space", '{"lr": [0.1]}', "--method", "grid", "--parallel", "0"], "parallel"),
+    (["--space", '{"lr": [0.1]}', "--method", "grid", "--ray-address", "x"], "--executor ray"),
+])
+def test_bad_input_is_one_line_and_stores_nothing(db, capsys, extra, words):
+    rc = main(["--db", db, "sweep", "run", *BASE, *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    with open_store(f"sqlite:///{db}") as store:
+        assert store.list_experiments() == [] and store.list_runs() == []
+
+
+def test_unknown_sweep_is_one_line(db, capsys):
+    assert main(["--db", db, "sweep", "resume", "7"]) == 2
+    assert "no experiment with id 7" in capsys.readouterr().err
+
+
+def test_sigterm_cancels_running_trials_stop_queued_never_start(db):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lrstudio", "--db", db, "sweep", "run", "--model", "linear", "--dataset", "windsor",
+         "--epochs", "2000", "--batch-size", "32", "--space", '{"lr": [0.1, 0.05, 0.02, 0.01]}', "--method", "grid",
+         "--parallel", "1"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        with open_store(f"sqlite:///{db}") as store:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    if any(r.status == "running" for r in store.list_runs()):
+                        break
+                except Exception:  # the file is being created
+                    pass
+                time.sleep(0.2)
+            time.sleep(0.5)  # a few steps in
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 130, err
+            assert "cancelling the sweep" in err and "Traceback" not in err
+            assert "[cancelled]" in out
+            runs = store.list_runs()
+            assert [(r.trial, r.status) for r in runs] == [(0, "stopped")]
+            assert store.get_experiment(1).status == "cancelled" and store.get_experiment(1).owner_pid is None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
