@@ -142,3 +142,78 @@ def test_batches_cut_by_points():
     assert batches([1, 2, 3, 4], lambda i: 100, budget=250) == [[1, 2], [3, 4]]
     assert batches([1, 2], lambda i: 1000, budget=250) == [[1], [2]]
     assert batches([], lambda i: 1) == []
+
+
+def test_a_cold_reload_keeps_the_plot_items_of_the_runs_it_reads_again(qtbot, widget, wrapped, runs,
+                                                                       monkeypatch):
+    """Runs shown before, their series forgotten (Refresh), selected again: their plot items stay in
+    the plots while they are read again (removing and re-adding them cost more than the rest of
+    the first slice of a cold load)."""
+    monkeypatch.setattr("lrstudio.gui.compare.widget.batches", lambda ids, points: [[i] for i in ids])
+    widget.show_runs(runs)
+    qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs)
+    items = {run_id: widget.curve_items(run_id)["loss_raw"] for run_id in runs}
+    widget.show_runs([])
+    widget.invalidate()
+    removed: list = []
+    plot_item = widget.loss_plot.getPlotItem()
+    original = plot_item.removeItem
+
+    def remove(item):
+        removed.append(item)
+        original(item)
+
+    plot_item.removeItem = remove
+    first = threading.Event()
+    wrapped.gate = threading.Event()
+    load_many = wrapped.load_many
+
+    def one_then_wait(run_ids, keys=None):  # the first run arrives, the others wait
+        if not first.is_set():
+            first.set()
+            return wrapped._store.load_many(run_ids, keys=keys)
+        return load_many(run_ids, keys=keys)
+
+    wrapped.load_many = one_then_wait
+    try:
+        widget.show_runs(runs)
+        qtbot.waitUntil(lambda: widget.run_ids() == runs[:1])  # the first slice is drawn
+        wrapped.gate.set()
+        qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs)
+    finally:
+        del plot_item.removeItem
+    assert removed == []
+    assert {run_id: widget.curve_items(run_id)["loss_raw"] for run_id in runs} == items
+
+
+def test_the_progress_of_a_load_does_not_move_the_plots(qtbot, widget, wrapped, runs):
+    """Showing and hiding the progress bar must not resize the plots (each resize re-lays them
+    out and repaints every curve once more)."""
+    widget.show_runs(runs[:1])
+    qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs[:1])
+    qtbot.wait(1)
+    before = widget.loss_plot.geometry()
+    wrapped.gate = threading.Event()
+    widget.show_runs(runs)
+    assert widget.progress_bar.isVisibleTo(widget)
+    qtbot.wait(1)  # let the layout react to the progress bar
+    during = widget.loss_plot.geometry()
+    wrapped.gate.set()
+    qtbot.waitUntil(lambda: not widget.is_loading())
+    qtbot.wait(1)
+    assert during == before and widget.loss_plot.geometry() == before
+
+
+def test_a_y_range_change_does_not_reset_the_curves_data(qtbot, widget, runs):
+    """No dynamic range limit: pyqtgraph re-sets every item's display data on every y range change
+    with one (the last step of a cold load set the y range of 200 items)."""
+    widget.show_runs(runs)
+    qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs)
+    calls: list = []
+    curves = [item.curve for run_id in runs for item in widget.curve_items(run_id).values()]
+    for curve in curves:
+        original = curve.setData
+        curve.setData = lambda *a, _o=original, **k: (calls.append(1), _o(*a, **k))
+    widget.loss_plot.setYRange(-3, 1, padding=0)
+    widget.lr_plot.setYRange(0, 0.5, padding=0)
+    assert calls == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 import numpy as np
+import numpy.ma  # np.percentile (outlier range) imports it on first use: ~0.1 s in the GUI thread
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 

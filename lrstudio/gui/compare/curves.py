@@ -87,11 +87,14 @@ class RunCurves:
                                 "skipFiniteCheck": False}
         self.loss_raw = CurveItem(**opts)
         self.loss_smooth = CurveItem(**opts)
-        # No dynamic range limit for the validation curve: pyqtgraph would rebuild its symbols on
-        # every change of the y range (each new selection); it guards paths zoomed in ~1e6 times.
         self.val_loss = pg.PlotDataItem(symbol="o", symbolSize=5, **opts)
-        self.val_loss.setDynamicRangeLimit(None)
         self.lr = CurveItem(**opts)
+        # No dynamic range limit (it guards paths zoomed in ~1e6 times in y): with one, pyqtgraph
+        # re-sets the display data of every item on every change of the y range, and rebuilds the
+        # validation curve's symbols. The last step of a cold load of 50 runs (one y range for the
+        # 200 items) spent ~40 ms in it (issue 11, bench/bench_compare.py).
+        for item in (self.loss_raw, self.loss_smooth, self.val_loss, self.lr):
+            item.setDynamicRangeLimit(None)
         self.applied: dict[str, Hashable] = {}
         self.data: dict[str, CurveLevels | None] = {}
         self.level: dict[str, int] = {}

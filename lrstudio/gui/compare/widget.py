@@ -67,7 +67,11 @@ __all__ = ["CompareWidget"]
 SYNC_POINTS = 20_000
 # Runs of a background load drawn per turn of the event loop (each new run costs the GUI thread a
 # few ms: its plot items, setData, the ranges).
-DRAW_SLICE = 3
+DRAW_SLICE = 6
+# ... and at most one such turn per this many ms: each one repaints every run drawn so far (~25 ms
+# with 50 runs), and back-to-back turns kept the event loop from its timers and input for ~90 ms
+# (issue 11: "GUI never blocked > 50 ms" during a cold load, bench/bench_compare.py).
+DRAW_INTERVAL_MS = 40
 # A run that is still growing (progress of the app's own run) is reloaded at most this often.
 RELOAD_INTERVAL_MS = 1000
 
@@ -168,6 +172,12 @@ class CompareWidget(QWidget):
         curves_page = QWidget()
         cl = QVBoxLayout(curves_page)
         cl.setContentsMargins(0, 4, 0, 0)
+        # The load's progress keeps its place when hidden: showing and hiding it above the plots
+        # resized them, and they were laid out and painted once more at the end of every cold
+        # load (~50 ms with 50 runs, issue 11).
+        policy = self.progress_bar.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress_bar.setSizePolicy(policy)
         cl.addWidget(self.progress_bar)
         cl.addWidget(self.note_label)
         cl.addWidget(plots, 1)
@@ -381,7 +391,7 @@ class CompareWidget(QWidget):
         together)."""
         if not self._draw_due:
             self._draw_due = True
-            QTimer.singleShot(0, self._draw_loaded)
+            QTimer.singleShot(DRAW_INTERVAL_MS if self._run_ids else 0, self._draw_loaded)
 
     def _draw_loaded(self) -> None:
         """Draw the runs read so far, at most DRAW_SLICE new ones per turn of the event loop (the
@@ -397,11 +407,22 @@ class CompareWidget(QWidget):
             self._draw_slice([i for i in arrived if i in allowed])
             self._schedule_draw()
         elif self._load_done:
-            # Curves and ranges in this turn, the tables in the next (each turn stays short).
+            if new and self._run_ids:  # the last curves in this turn, the ranges in the next
+                self._draw_slice(arrived)
+                self._schedule_draw()
+                return
             self._load_error = ""
-            self._display(arrived, self._loading_infos, tables=False)
+            if self._run_ids == arrived and set(self.canvas.curves) == set(arrived):
+                # Every curve is drawn: what is left of _display (the ranges, the run list).
+                self._infos = self._loading_infos
+                self._fill_run_list()
+                self._trim_caches()
+                self._settle_ranges(keep_y=self.canvas.y_zoomed)
+            else:
+                self._display(arrived, self._loading_infos, tables=False)
+            # The tables in the next turn (each turn stays short).
             generation = self._loader.generation
-            QTimer.singleShot(0, lambda: self._finish_load(generation))
+            QTimer.singleShot(DRAW_INTERVAL_MS, lambda: self._finish_load(generation))
         elif new:
             self._draw_slice(arrived)
 
@@ -498,7 +519,9 @@ class CompareWidget(QWidget):
         self._cache.touch(self._run_ids)
         dropped = self._cache.trim(set(self._run_ids) | set(self._loading), extra=self.canvas.nbytes)
         self.canvas.drop(dropped)
-        self.canvas.drop([i for i in list(self.canvas.pool) if i not in self._series])
+        # Not the items of runs being loaded (a Refresh forgets their series): rebuilding them cost
+        # more than the rest of the first slice of a cold load (issue 11).
+        self.canvas.drop([i for i in list(self.canvas.pool) if i not in self._series and i not in self._loading])
 
     # -- drawing -------------------------------------------------------------------------------
     def _rebuild_curves(self, keep_view: bool = False) -> None:
