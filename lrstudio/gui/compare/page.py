@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from lrstudio.core.runs import RunStore
 
 if TYPE_CHECKING:  # the view imports pyqtgraph's plot machinery: only when first shown
+    from lrstudio.gui.compare.grouping import GroupView
     from lrstudio.gui.compare.range_tests import RangeTestOverlay
     from lrstudio.gui.compare.widget import CompareWidget
 
@@ -37,6 +38,7 @@ class ComparePage(QWidget):
         self._is_finished = is_finished
         self._view: CompareWidget | None = None
         self.range_tests: RangeTestOverlay | None = None  # the view's "LR range tests" tab (issue 12)
+        self.groups: GroupView | None = None  # the view's "Groups" tab (issue 13)
 
     @property
     def built(self) -> bool:
@@ -53,6 +55,9 @@ class ComparePage(QWidget):
             from lrstudio.gui.compare import range_tests
 
             self.range_tests = range_tests.attach(self._view)  # issue 12: range tests, loss against LR
+            from lrstudio.gui.compare import grouping
+
+            self.groups = grouping.attach(self._view)  # issue 13: groups of runs, mean and band
         return self._view
 
     def set_store(self, store: RunStore) -> None:
@@ -60,6 +65,8 @@ class ComparePage(QWidget):
         if self._view is not None:
             if self.range_tests is not None:
                 self.range_tests.set_store(store)
+            if self.groups is not None:
+                self.groups.set_store(store)
             self._view.set_store(store)
             self._view.show_runs([])
 

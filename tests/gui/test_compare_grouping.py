@@ -1,0 +1,84 @@
+"""Compare's "Groups" tab (issue 13): runs grouped by config except seed or by a parameter, drawn as
+one mean line and band per group, against numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _fixtures_data import add_run
+from gui_configs import tiny_config
+
+from lrstudio.gui.palette import PALETTE
+
+
+def _three_seeds_two_configs(store):
+    ids = {}
+    for lr in (0.05, 0.2):
+        for seed in (0, 1, 2):
+            ids[(lr, seed)] = add_run(store, tiny_config(lr=lr, seed=seed), f"lr{lr} s{seed}", steps=60, seed=seed)
+    return ids
+
+
+def _show_groups(window, qtbot, ids):
+    window.runs_panel.refresh()
+    window.compare_page.show_runs(list(ids))
+    view = window.compare
+    window.tabs.setCurrentWidget(window.compare_page)
+    groups = window.compare_page.groups
+    assert groups is not None
+    view.views.setCurrentWidget(groups)
+    qtbot.waitUntil(lambda: groups.isVisible() and bool(groups.groups))
+    return groups
+
+
+@pytest.mark.parametrize("kind", ["std", "minmax", "iqr"])
+def test_three_seeds_of_two_configs_make_two_bands_equal_to_numpy(window, qtbot, store, kind):
+    ids = _three_seeds_two_configs(store)
+    groups = _show_groups(window, qtbot, ids.values())
+    groups.log_check.setChecked(False)
+    groups.set_band(kind)
+    assert groups.group_combo.currentText() == "Same config except seed"
+    assert len(groups.groups) == 2 and len(groups.band_items) == 2 and len(groups.mean_items) == 2
+    for i, lr in enumerate((0.05, 0.2)):
+        g = groups.groups[i]
+        assert g.run_ids == tuple(ids[(lr, s)] for s in (0, 1, 2))
+        assert g.label.endswith("(n=3)")
+        loaded = store.load_many(g.run_ids, keys=["val/loss"])
+        steps = loaded[g.run_ids[0]]["val/loss"].step
+        vals = np.stack([loaded[r]["val/loss"].value for r in g.run_ids])
+        mean = vals.mean(axis=0)
+        lo, hi = {"std": (mean - vals.std(axis=0), mean + vals.std(axis=0)),
+                  "minmax": (vals.min(axis=0), vals.max(axis=0)),
+                  "iqr": tuple(np.percentile(vals, [25, 75], axis=0))}[kind]
+        x, y = groups.mean_items[i].getData()
+        np.testing.assert_array_equal(x, steps)
+        np.testing.assert_allclose(y, mean, rtol=1e-12)
+        c_lo, c_hi = groups.band_items[i].curves
+        np.testing.assert_allclose(c_lo.getData()[1], lo, rtol=1e-12)
+        np.testing.assert_allclose(c_hi.getData()[1], hi, rtol=1e-12)
+        assert groups.mean_items[i].opts["pen"].color().name() == PALETTE[i]  # a colour per group
+        assert not np.array_equal(lo, hi)
+
+
+def test_group_by_a_chosen_parameter_and_log_scale(window, qtbot, store):
+    ids = _three_seeds_two_configs(store)
+    groups = _show_groups(window, qtbot, ids.values())
+    offered = [groups.group_combo.itemData(i) for i in range(groups.group_combo.count())]
+    assert "lr" in offered and "seed" not in offered
+    groups.set_grouping("lr")
+    assert [g.params for g in groups.groups] == [{"lr": 0.05}, {"lr": 0.2}]
+    assert groups.groups[0].label == "lr=0.05 (n=3)"
+    # Log scale: the mean is drawn as a plot item (log10 by the plot), the band edges in log10.
+    groups.log_check.setChecked(True)
+    g = groups.groups[1]
+    vals = np.stack([s["val/loss"].value for s in store.load_many(g.run_ids, keys=["val/loss"]).values()])
+    np.testing.assert_allclose(groups.mean_items[1].getData()[1], np.log10(vals.mean(axis=0)), rtol=1e-12)
+    np.testing.assert_allclose(groups.band_items[1].curves[1].getData()[1],
+                               np.log10(vals.mean(axis=0) + vals.std(axis=0)), rtol=1e-12)
+    # The training loss is another choice of curve; a lone run is a mean without a band.
+    groups.set_curve("train/loss")
+    assert len(groups.groups) == 2
+    window.compare_page.show_runs([ids[(0.05, 0)]])
+    assert len(groups.mean_items) == 1 and groups.band_items == []
+    with pytest.raises(ValueError, match="cannot group by"):
+        groups.set_grouping("no.such.param")
