@@ -111,3 +111,17 @@ def test_play_animates_the_step_slider_and_measures_timer_lateness(page, qtbot):
     page.slider.setValue(3)
     x, _ = page._items[0][0].getData()
     assert len(x) == 4
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1366, 768)])
+def test_the_controls_column_fits_its_viewport(window, qtbot, size):
+    # the wrapped preset text was laid out 299 px wide in a 284 px viewport and cut at the right
+    window.resize(*size)
+    window.tabs.setCurrentWidget(window.playground_page)
+    view = window.playground_page.view
+    qtbot.waitUntil(lambda: bool(view.trajectories))
+    qtbot.wait(50)
+    content = view.preset_text.parentWidget()
+    viewport = content.parentWidget()
+    for w in (view.preset_text, view.preset_list, view.function_box, view.save_button):
+        assert w.geometry().right() < viewport.width(), (w, w.geometry(), viewport.width())

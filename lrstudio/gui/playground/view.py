@@ -115,6 +115,27 @@ def _parse_numbers(text: str, what: str) -> tuple[float, ...]:
         raise LrstudioError(f"{what}: {text[:40]!r} is not numbers separated by commas (e.g. -5, -2)") from None
 
 
+class _ColumnScrollArea(QScrollArea):
+    """A scroll area for a column of wrapped text: its widget's layout is redone whenever the area
+    is resized or shown. Without it the column kept the width of its first layout (299 px in a
+    284 px viewport at 1400x900: the preset text was cut at the right; Qt 6 offscreen)."""
+
+    def _relayout(self) -> None:
+        w = self.widget()
+        layout = w.layout() if w is not None else None
+        if layout is not None and layout.geometry().width() != w.width():
+            layout.invalidate()
+            layout.activate()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._relayout()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._relayout()
+
+
 class PlaygroundView(QWidget):
     """The Playground tab's widgets (see the module docstring)."""
 
@@ -223,17 +244,23 @@ class PlaygroundView(QWidget):
         self.message.setProperty("role", "error")
         form.addWidget(self.message)
         form.addStretch(1)
-        scroll = QScrollArea()
+        scroll = _ColumnScrollArea()
         scroll.setWidget(controls)
         scroll.setWidgetResizable(True)
         # the column wraps its text and shrinks its fields rather than scroll sideways at 1366x768
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # always on: a scroll bar that appears later narrows the viewport without re-wrapping the
+        # text (the wrapped preset text was cut at the right edge at 1400x900)
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         for box in (self.function_box, self.optimizer_box):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(8)
             box.setMinimumWidth(100)  # overrides the style's hint (~216 px), which the column cannot fit
+        for w in (self.steps_spin, self.noise_spin, self.seed_spin, self.add_button, self.remove_button,
+                  self.clear_button):
+            w.setMinimumWidth(50)
         scroll.setMinimumWidth(250)
-        scroll.setMaximumWidth(290)
+        scroll.setMaximumWidth(300)
 
         self.surface_plot = make_plot(title="", x_label="x1", y_label="x2", legend={"offset": (-5, 5)})
         self.surface_plot.setObjectName("playgroundSurface")
