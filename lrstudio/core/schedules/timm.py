@@ -16,6 +16,7 @@ lrstudio takes ``t_curr`` as 0 there (the cycle's peak), its only departure from
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
@@ -55,20 +56,9 @@ def _cycle_of(t: int, t_initial: int, mul: float) -> int:
     return t // t_initial
 
 
-def _cycles(t: np.ndarray, t_initial: int, mul: float, k: float = 1.0
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each step (already shifted by a warm-up prefix, >= 0): the cycle ``i`` (int64), the cycle's
-    length ``t_i ** k`` and the steps into it ``t_curr`` (floats), as timm computes them (``t_i ** k``
-    with Python's pow, once per cycle)."""
-    if t.size == 0:
-        e = np.zeros(0)
-        return t.astype(np.int64), e, e
-    if mul == 1:
-        i = t // t_initial
-        t_curr = (t - t_initial * i).astype(np.float64)
-        return i, np.full(t.shape, float(t_initial) ** k), t_curr
-    # cycle starts: around T (m^c - 1) / (m - 1), fixed up with timm's own expression
-    top = int(t.max())
+def _cycle_starts(top: int, t_initial: int, mul: float) -> list[int]:
+    """First step of cycles 1, 2, ... up to ``top`` (``mul != 1``): around T (m^c - 1) / (m - 1),
+    fixed up with timm's own expression."""
     edges: list[int] = []
     c = 1
     while True:
@@ -82,6 +72,81 @@ def _cycles(t: np.ndarray, t_initial: int, mul: float, k: float = 1.0
             s -= 1
         edges.append(s)
         c += 1
+    return edges
+
+
+#: Most cycles a consecutive run of steps is evaluated cycle by cycle (scalars per cycle) before the
+#: per-step arrays take over.
+_MAX_SEGMENTS = 512
+
+
+def _by_cycle(p: dict[str, Any], t: np.ndarray, base_lr: float, mul_key: str, limit: int, after: float,
+              seg: Any, body: Any, warm_target: float | None = None) -> np.ndarray:
+    """timm's ``_get_lr`` over consecutive steps, one cycle at a time: ``seg(t_curr, t_i ** k, i)`` on
+    each cycle's slice with the cycle's scalars (no per-step gathers), ``after`` from cycle ``limit``
+    on (``limit`` 0: never). Other step arrays (or too many cycles) go to ``body`` per step."""
+    r = as_range(t)
+    if r is None:
+        return _with_warmup(p, t, base_lr, body, warm_target, r)
+    a, b = r
+    w, t0, mul, k = p["warmup_t"], p["t_initial"], float(p[mul_key]), p.get("k_decay", 1.0)
+    shift = w if p["warmup_prefix"] else 0
+    first = max(a, w)  # the first step after the warm-up
+    u0, u1 = first - shift, b - shift
+    if first <= b:
+        if mul == 1.0:
+            c0, c1 = u0 // t0, u1 // t0
+            starts = None
+        else:
+            starts = [0, *_cycle_starts(u1, t0, mul)]
+            c0 = bisect.bisect_right(starts, u0) - 1
+            c1 = len(starts) - 1
+        if c1 - c0 + 1 > _MAX_SEGMENTS:
+            return _with_warmup(p, t, base_lr, body, warm_target, r)
+    out = np.empty(t.shape, dtype=np.float64)
+    m = min(max(w - a, 0), t.size)
+    if m:
+        target = base_lr if warm_target is None else warm_target
+        out[:m] = p["warmup_lr_init"] + t[:m].astype(np.float64) * ((target - p["warmup_lr_init"]) / w)
+    if first > b:
+        return out
+    for c in range(c0, c1 + 1):
+        if mul == 1.0:
+            lo_c, hi_c = c * t0, (c + 1) * t0 - 1
+        else:
+            lo_c = starts[c]  # type: ignore[index]
+            hi_c = starts[c + 1] - 1 if c + 1 < len(starts) else u1  # type: ignore[index,arg-type]
+        lo, hi = max(lo_c, u0), min(hi_c, u1)
+        if lo > hi:
+            continue
+        sl = slice(lo + shift - a, hi + shift - a + 1)
+        if 0 < limit <= c:
+            out[sl] = after
+            continue
+        if mul == 1.0:
+            t_i_k, off = float(t0) ** k, float(t0 * c)
+        else:
+            t_i_k, off = (mul**c * t0) ** k, (1 - mul**c) / (1 - mul) * t0
+        t_curr = np.arange(lo, hi + 1, dtype=np.float64)
+        t_curr -= off
+        np.maximum(t_curr, 0.0, out=t_curr)
+        out[sl] = seg(t_curr, t_i_k, c)
+    return out
+
+
+def _cycles(t: np.ndarray, t_initial: int, mul: float, k: float = 1.0
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each step (already shifted by a warm-up prefix, >= 0): the cycle ``i`` (int64), the cycle's
+    length ``t_i ** k`` and the steps into it ``t_curr`` (floats), as timm computes them (``t_i ** k``
+    with Python's pow, once per cycle)."""
+    if t.size == 0:
+        e = np.zeros(0)
+        return t.astype(np.int64), e, e
+    if mul == 1:
+        i = t // t_initial
+        t_curr = (t - t_initial * i).astype(np.float64)
+        return i, np.full(t.shape, float(t_initial) ** k), t_curr
+    edges = _cycle_starts(int(t.max()), t_initial, mul)
     kmax = len(edges)
     i_vals = np.arange(kmax + 1, dtype=np.float64)
     i = piecewise(t, np.asarray(edges, dtype=np.int64), i_vals).astype(np.int64)
@@ -106,12 +171,11 @@ def _gamma(decay: float, i: np.ndarray, limit: int) -> np.ndarray:
     return table[np.minimum(i, top)]
 
 
-def _with_warmup(p: dict[str, Any], t: np.ndarray, base_lr: float, body: Any, warm_target: float | None = None
-                 ) -> np.ndarray:
+def _with_warmup(p: dict[str, Any], t: np.ndarray, base_lr: float, body: Any, warm_target: float | None = None,
+                 r: tuple[int, int] | None = None) -> np.ndarray:
     """timm's ``_get_lr``: the warm-up ``warmup_lr_init + t * s`` with s = (target - init) / warmup_t
-    for t < warmup_t, ``body(t')`` otherwise (t' = t - warmup_t with warmup_prefix)."""
+    for t < warmup_t, ``body(t')`` otherwise (t' = t - warmup_t with warmup_prefix); ``r``: as_range(t)."""
     w = p["warmup_t"]
-    r = as_range(t)
     if w == 0:
         return body(t)
     out = np.empty(t.shape, dtype=np.float64)
@@ -184,17 +248,27 @@ _CYC_PARAMS = (
 )
 
 
-def _cos_body(p: dict[str, Any], base_lr: float) -> Any:
-    def body(t: np.ndarray) -> np.ndarray:
-        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
-        lr_max = base_lr * _gamma(p["cycle_decay"], i, p["cycle_limit"])
+def _cos_seg(p: dict[str, Any], base_lr: float) -> Any:
+    """lr_min + 0.5 (lr_max - lr_min) (1 + cos(pi t_curr**k / t_i**k)) for one cycle (scalar i) or
+    per step (array i)."""
+    def seg(t_curr: np.ndarray, t_i_k: Any, i: Any) -> np.ndarray:
+        lr_max = base_lr * (p["cycle_decay"] ** i if np.isscalar(i) else _gamma(p["cycle_decay"], i, p["cycle_limit"]))
         x = _k_ratio(t_curr, t_i_k, p["k_decay"])
         x *= math.pi
         np.cos(x, out=x)
         x += 1.0
-        out = 0.5 * (lr_max - p["lr_min"])
-        out *= x
-        out += p["lr_min"]
+        x *= 0.5 * (lr_max - p["lr_min"])
+        x += p["lr_min"]
+        return x
+    return seg
+
+
+def _cos_body(p: dict[str, Any], base_lr: float) -> Any:
+    seg = _cos_seg(p, base_lr)
+
+    def body(t: np.ndarray) -> np.ndarray:
+        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
+        out = seg(t_curr, t_i_k, i)
         out[i >= p["cycle_limit"]] = p["lr_min"]
         return out
     return body
@@ -232,7 +306,8 @@ def timm_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any =
     lr = lr_min + 0.5 (base_lr * cycle_decay**i - lr_min) (1 + cos(pi t_curr**k / t_i**k)) while
     i < cycle_limit, lr_min afterwards.
     """
-    return _with_warmup(p, t, base_lr, _cos_body(p, base_lr))
+    return _by_cycle(p, t, base_lr, "cycle_mul", p["cycle_limit"], p["lr_min"], _cos_seg(p, base_lr),
+                     _cos_body(p, base_lr))
 
 
 # -- tanh ----------------------------------------------------------------------------------------
@@ -241,21 +316,34 @@ def _check_tanh(p: dict[str, Any], owner: str) -> None:
         raise ScheduleError("ub", p["ub"], f"greater than lb ({p['lb']!r})", owner)
 
 
-def _tanh_body(p: dict[str, Any], base_lr: float) -> Any:
-    def body(t: np.ndarray) -> np.ndarray:
-        i, t_i, t_curr = _cycles(t, p["t_initial"], p["t_mul"])
-        gamma = _gamma(p["decay_rate"], i, p["cycle_limit"])
+def _tanh_seg(p: dict[str, Any], base_lr: float) -> Any:
+    """lr_min*g + 0.5 (base_lr*g - lr_min*g) (1 - tanh(lb (1 - tr) + ub tr)), g = decay_rate**i."""
+    def seg(t_curr: np.ndarray, t_i: Any, i: Any) -> np.ndarray:
+        gamma = p["decay_rate"] ** i if np.isscalar(i) else _gamma(p["decay_rate"], i, p["cycle_limit"])
         lr_min = p["lr_min"] * gamma
         lr_max = base_lr * gamma
         tr = t_curr / t_i
         x = p["lb"] * (1.0 - tr) + p["ub"] * tr
         np.tanh(x, out=x)
         np.subtract(1, x, out=x)
-        out = 0.5 * (lr_max - lr_min)
-        out *= x
-        out += lr_min
+        x *= 0.5 * (lr_max - lr_min)
+        x += lr_min
+        return x
+    return seg
+
+
+def _tanh_after(p: dict[str, Any]) -> float:
+    return float(p["lr_min"] * (p["decay_rate"] ** p["cycle_limit"]))
+
+
+def _tanh_body(p: dict[str, Any], base_lr: float) -> Any:
+    seg = _tanh_seg(p, base_lr)
+
+    def body(t: np.ndarray) -> np.ndarray:
+        i, t_i, t_curr = _cycles(t, p["t_initial"], p["t_mul"])
+        out = seg(t_curr, t_i, i)
         if p["cycle_limit"] > 0:
-            out[i >= p["cycle_limit"]] = p["lr_min"] * (p["decay_rate"] ** p["cycle_limit"])
+            out[i >= p["cycle_limit"]] = _tanh_after(p)
         return out
     return body
 
@@ -308,21 +396,31 @@ def timm_tanh(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     i < cycle_limit (or cycle_limit = 0), lr_min * decay_rate**cycle_limit afterwards. The warm-up
     rises to base_lr with warmup_prefix, otherwise to the tanh's value at warmup_t (timm).
     """
-    return _with_warmup(p, t, base_lr, _tanh_body(p, base_lr), _tanh_warm_target(p, base_lr))
+    return _by_cycle(p, t, base_lr, "t_mul", p["cycle_limit"], _tanh_after(p), _tanh_seg(p, base_lr),
+                     _tanh_body(p, base_lr), _tanh_warm_target(p, base_lr))
 
 
 # -- poly ----------------------------------------------------------------------------------------
-def _poly_body(p: dict[str, Any], base_lr: float) -> Any:
-    def body(t: np.ndarray) -> np.ndarray:
-        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
-        lr_max = base_lr * _gamma(p["cycle_decay"], i, p["cycle_limit"])
+def _poly_seg(p: dict[str, Any], base_lr: float) -> Any:
+    """lr_min + (base_lr * cycle_decay**i - lr_min) (1 - t_curr**k / t_i**k) ** power."""
+    def seg(t_curr: np.ndarray, t_i_k: Any, i: Any) -> np.ndarray:
+        lr_max = base_lr * (p["cycle_decay"] ** i if np.isscalar(i) else _gamma(p["cycle_decay"], i, p["cycle_limit"]))
         x = _k_ratio(t_curr, t_i_k, p["k_decay"])
         np.subtract(1, x, out=x)
         if p["power"] != 1.0:
-            x = np.power(x, p["power"])
-        out = lr_max - p["lr_min"]
-        out *= x
-        out += p["lr_min"]
+            x = np.power(x, p["power"], out=x)
+        x *= lr_max - p["lr_min"]
+        x += p["lr_min"]
+        return x
+    return seg
+
+
+def _poly_body(p: dict[str, Any], base_lr: float) -> Any:
+    seg = _poly_seg(p, base_lr)
+
+    def body(t: np.ndarray) -> np.ndarray:
+        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
+        out = seg(t_curr, t_i_k, i)
         out[i >= p["cycle_limit"]] = p["lr_min"]
         return out
     return body
@@ -356,4 +454,5 @@ def timm_poly(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     Warm-up and cycles as timm_cosine; lr = lr_min + (base_lr * cycle_decay**i - lr_min) *
     (1 - t_curr**k / t_i**k) ** power while i < cycle_limit, lr_min afterwards.
     """
-    return _with_warmup(p, t, base_lr, _poly_body(p, base_lr))
+    return _by_cycle(p, t, base_lr, "cycle_mul", p["cycle_limit"], p["lr_min"], _poly_seg(p, base_lr),
+                     _poly_body(p, base_lr))
