@@ -5,6 +5,10 @@
 The plots (and pyqtgraph) are built by :meth:`TrainTab.build_plots`, which the window may call
 after it is shown (start-up time); until then the tab shows "Loading…". This module imports no
 pyqtgraph at its top for that reason.
+
+Momentum (issue 15): when the run's schedule cycles the optimizer's momentum (one_cycle, cyclic),
+a :class:`MomentumPlot` under the LR plot (same x-range) shows the planned momentum of the whole run
+and the recorded series ``momentum`` (SGD momentum or Adam's beta1); otherwise it is hidden.
 """
 
 from __future__ import annotations
@@ -25,10 +29,15 @@ from lrstudio.gui.settings import Preferences
 from lrstudio.services.live_run import LiveRun, RunLength
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lrstudio.core.runs import RunStore
     from lrstudio.gui.plots.live import LivePlots
 
-__all__ = ["STATUS_MIN_INTERVAL_S", "TrainTab", "expected_length", "loading_label"]
+__all__ = ["STATUS_MIN_INTERVAL_S", "MomentumPlot", "TrainTab", "expected_length", "loading_label",
+           "planned_momentum"]
+
+MOMENTUM_REDRAW_MS = 100  # the momentum plot follows at <= 10 Hz (a slow-moving curve)
 
 STATUS_REFRESH_MS = 1000  # the running run's row in the table, and the elapsed time before the first step
 # The status bar repaints cost GUI time while the worker competes for the GIL: ≤ 4 Hz.
@@ -61,6 +70,107 @@ def expected_length(cfg: RunConfig | None) -> RunLength | None:
         return None
 
 
+def planned_momentum(cfg: RunConfig | None, length: RunLength | None) -> np.ndarray | None:
+    """The momentum planned for each optimizer step of the whole run (element i: step i + 1), or
+    None when the schedule does not cycle momentum or the length is not known."""
+    if cfg is None or length is None or length.total_steps < 1:
+        return None
+    import numpy as np
+
+    from lrstudio.core.schedules.momentum import momentum_curve
+
+    try:
+        if cfg.schedule_unit == "epoch":
+            per_epoch = momentum_curve(cfg.schedule, max(1, length.epochs))
+            if per_epoch is None:
+                return None
+            return np.repeat(per_epoch, max(1, length.steps_per_epoch))[: length.total_steps]
+        return momentum_curve(cfg.schedule, length.total_steps)
+    except LrstudioError:
+        return None
+
+
+class MomentumPlot:
+    """The momentum plot under the LR plot of :class:`LivePlots` (x linked to it).
+
+    It reads the ``momentum`` series that the live plots buffer with every other key of a step, and
+    redraws on its own timer when points came in; hidden unless the run cycles momentum.
+    """
+
+    def __init__(self, live: LivePlots) -> None:
+        import pyqtgraph as pg
+        from PySide6.QtWidgets import QSplitter
+
+        from lrstudio.core.metrics import MOMENTUM
+        from lrstudio.gui.plots.factory import APPLIED_COLOR, PLANNED_COLOR
+        from lrstudio.gui.plots.items import make_live_plot
+
+        self.live = live
+        self.key = MOMENTUM
+        # no title (the y label says it): the plot is a third of the column's height
+        # legend near the top, a third in: one-cycle momentum is low there (high at both ends)
+        self.plot = make_live_plot("", "momentum", legend_offset=(110, 2))
+        self.plot.setXLink(live.lr_plot)
+        self.curve = self.plot.plot(name="momentum (Adam: β1)", pen=None, symbol="o", symbolSize=3,
+                                    symbolBrush=APPLIED_COLOR, symbolPen=None)
+        self.plan_curve = self.plot.plot(name="plan (whole run)",
+                                         pen=pg.mkPen(PLANNED_COLOR, width=1, style=Qt.PenStyle.DotLine))
+        self.plan_curve.setZValue(-5)
+        # the LR plot and this one share a column of the live plots' splitter
+        self.column = QSplitter(Qt.Orientation.Vertical)
+        self.column.setChildrenCollapsible(False)
+        index = live.splitter.indexOf(live.lr_plot)
+        live.splitter.insertWidget(index, self.column)
+        self.column.addWidget(live.lr_plot)
+        self.column.addWidget(self.plot)
+        self.column.setStretchFactor(0, 2)
+        self.column.setStretchFactor(1, 1)
+        self.column.setSizes([2000, 1000])
+        self.plot.setVisible(False)
+        self.plan: np.ndarray | None = None
+        self._drawn = -1  # points drawn so far (-1: nothing, redraw)
+        self._timer = QTimer(self.plot)
+        self._timer.setInterval(MOMENTUM_REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+
+    def start(self, cfg: RunConfig | None, length: RunLength | None) -> None:
+        """A new run: shown with its plan when the schedule cycles momentum, hidden otherwise."""
+        from lrstudio.core.schedules.momentum import cycles_momentum
+
+        try:
+            on = cfg is not None and cycles_momentum(cfg.schedule)
+        except LrstudioError:
+            on = False
+        self.plan = planned_momentum(cfg, length) if on else None
+        self.plot.setVisible(on)
+        self._drawn = -1
+        self.redraw()
+
+    def invalidate(self) -> None:
+        """Redraw everything now (the x-axis changed)."""
+        self._drawn = -1
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the recorded points (and the plan) if anything changed since the last draw."""
+        if self.plot.isHidden() or self.live.series_length(self.key) == self._drawn:
+            return
+        import numpy as np
+
+        x, y = self.live.series(self.key)
+        self._drawn = len(y)
+        self.curve.setData(x, y)
+        axis = self.live.x_axis
+        if self.plan is not None and axis in ("step", "epoch"):
+            xs = np.arange(1, len(self.plan) + 1, dtype=np.float64)
+            if axis == "epoch":
+                xs = xs / max(1, self.live.run.steps_per_epoch)
+            self.plan_curve.setData(xs, self.plan)
+        else:
+            self.plan_curve.setData([], [])
+
+
 class TrainTab(QWidget):
     """The Train page; ``live_plots`` is None until :meth:`build_plots`.
 
@@ -89,6 +199,7 @@ class TrainTab(QWidget):
         controller.finished.connect(self.finished)
         controller.failed.connect(self._on_failed)
         self.live_plots: LivePlots | None = None
+        self.momentum_plot: MomentumPlot | None = None
         self._status_shown_at = 0.0
         self.prewarm_thread: QThread | None = None
         QVBoxLayout(self).setContentsMargins(0, 0, 0, 0)
@@ -101,6 +212,8 @@ class TrainTab(QWidget):
         clear_layout(self)
         self.controller.set_separate_process(prefs.train_in_process)
         plots = self.live_plots = LivePlots(self.run)
+        self.momentum_plot = MomentumPlot(plots)
+        plots.x_axis_changed.connect(lambda _axis: self._redraw_momentum())
         plots.loss_log.setChecked(prefs.loss_log_y)
         plots.lr_log.setChecked(prefs.lr_log_y)
         if prefs.x_axis in ("step", "epoch", "wall"):
@@ -174,6 +287,8 @@ class TrainTab(QWidget):
         if self.live_plots is not None:  # always: Start is disabled until the plots exist
             self.live_plots.reset(title=title, classifier=(cfg is not None and cfg.model == "cnn"),
                                   loss_kind=loss_kind(cfg.to_dict()) if cfg is not None else None)
+        if self.momentum_plot is not None:
+            self.momentum_plot.start(cfg, expected_length(cfg))
         self.status.started()
         return name
 
@@ -183,6 +298,8 @@ class TrainTab(QWidget):
             return
         if folded.replanned:
             self.live_plots.reset()  # the new length and planned LR come from the model
+            if self.momentum_plot is not None:
+                self.momentum_plot.start(self.run.config, self.run.length)
         self.live_plots.append_events(batch, folded)
         now = time.monotonic()
         if now - self._status_shown_at >= STATUS_MIN_INTERVAL_S:
@@ -216,6 +333,10 @@ class TrainTab(QWidget):
 
     def stop_timer(self) -> None:
         self._timer.stop()
+
+    def _redraw_momentum(self) -> None:
+        if self.momentum_plot is not None:
+            self.momentum_plot.invalidate()
 
 
 def clear_layout(holder: QWidget) -> None:
