@@ -170,3 +170,14 @@ def test_cli_preview_code_writes_the_shares_as_steps_of_the_steps_asked(capsys):
     assert main(["preview", spec, "--steps", "200", "--code"]) == 0
     code = capsys.readouterr().out
     assert "/ 20.0" in code and "180.0" in code  # warm-up 20 steps, 180 after it
+
+
+def test_checks_that_do_not_need_the_run_length_still_run_with_shares():
+    with pytest.raises(ScheduleError, match="only one"):
+        validate_spec({"name": "hf_cosine_with_min_lr", "params": {
+            "num_training_steps": "auto", "min_lr": 1e-5, "min_lr_rate": 0.1}})
+    # one that needs the run length waits for it
+    spec = {"name": "cosine", "params": {"T_max": "auto", "warmup_steps": 500}}
+    assert validate_spec(spec)["params"]["warmup_steps"] == 500
+    with pytest.raises(ScheduleError, match="warmup_steps"):
+        lr_curve(spec, 400, 0.1)

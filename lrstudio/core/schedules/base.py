@@ -256,11 +256,35 @@ def validate_spec(spec: Any, *, _depth: int = 0) -> dict[str, Any]:
             values[p.name] = [
                 _validate_nested(s, f"{p.name}[{i}]", owner, _depth) for i, s in enumerate(values[p.name])
             ]
-    # A length given as a share of the run ("auto", "10%") is checked against the others once the run
-    # length is known (resolve_lengths validates the resolved spec again).
-    if info.check is not None and not _own_shares(info, values):
-        info.check(values, owner)
+    if info.check is not None:
+        if not _own_shares(info, values):
+            info.check(values, owner)
+        else:
+            _check_with_shares(info, values, owner)
     return {"name": info.name, "params": values}
+
+
+#: Run length the cross-checks of a spec with shares are tried at before the run length is known.
+_NOMINAL_RUN = 1_000_000
+
+
+def _check_with_shares(info: ScheduleInfo, values: dict[str, Any], owner: str) -> None:
+    """A length given as a share of the run ("auto", "10%") is checked against the others once the
+    run length is known (resolve_lengths validates the resolved spec again); the other cross-checks
+    (min_lr vs min_lr_rate, noise_pct vs noise_std...) are run now, on the shares resolved for a
+    nominal run: an error that names a length waits for the real one."""
+    trial = dict(values)
+    for decl in info.params:
+        v = trial[decl.name]
+        if decl.is_length:
+            trial[decl.name] = ([resolve_share(x, _NOMINAL_RUN, decl.low, decl.high) for x in v]
+                                if isinstance(v, list) else resolve_share(v, _NOMINAL_RUN, decl.low, decl.high))
+    try:
+        info.check(trial, owner)  # type: ignore[misc]
+    except ScheduleError as exc:
+        names = {d.name for d in info.params if d.is_length}
+        if exc.param.split(".")[0].split("[")[0] not in names:
+            raise
 
 
 # -- lengths given as a share of the run (issue 15) -------------------------------------------------
