@@ -12,8 +12,10 @@ What is timed, per repetition (the parts interleaved, medians and ranges printed
   ratio ``compute / baseline`` is measured against (10 trajectories cost less than 10 of these
   because one backward serves all of them);
 * ``contour``: the grid (160 x 160), the levels and the marching-squares segments;
-* ``page``: the whole Playground tab path: ``PlaygroundPage.recompute()`` (compute + contour +
-  setting every item's data) followed by a synchronous repaint of the tab (``repaint()``, offscreen).
+* ``page``: the whole Playground tab path: ``PlaygroundView.recompute()`` (compute + contour +
+  setting every item's data) followed by a synchronous repaint of the tab (``repaint()``, offscreen);
+  wall time and this process's CPU time (on a shared machine the difference is time spent waiting
+  for a core; the load average is printed).
 
 The animation: the tab plays the 10 x 1,000 trajectories through (``FRAME_MS`` timer) and the lateness
 of each tick against its interval is summarised (p50, p99, max, in ms).
@@ -79,6 +81,7 @@ def main() -> None:
     t_base: list[float] = []
     t_contour: list[float] = []
     t_page: list[float] = []
+    cpu_page: list[float] = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
         compute(info, one, surface=surface)
@@ -94,10 +97,11 @@ def main() -> None:
         t_contour.append(time.perf_counter() - t0)
 
         page._built_for = None  # draw the contour again too
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         assert page.recompute(), page.message.text()
         page.repaint()
         t_page.append(time.perf_counter() - t0)
+        cpu_page.append(time.process_time() - c0)
 
     print(f"10 trajectories x {args.steps} steps on Rosenbrock ({', '.join(sorted({s.optimizer['name'] for s in many}))};"
           f" statuses {sorted({t.status for t in trajs})}), {args.repeat} interleaved repetitions")
@@ -106,6 +110,8 @@ def main() -> None:
           f"{statistics.median(t_compute) / statistics.median(t_base):.2f}")
     print(f"  contour {CONTOUR_POINTS}x{CONTOUR_POINTS}       {summary(t_contour)}")
     print(f"  page: compute + contour + draw + repaint  {summary(t_page)}   goal <= 500 ms")
+    print(f"  page, CPU time of this process           {summary(cpu_page)}   (wall - CPU: waiting for a core)")
+    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
     # the animation: play the 10 x 1,000 trajectories through
     page.timer_lateness_ms.clear()
