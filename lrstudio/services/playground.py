@@ -16,7 +16,7 @@ deleted again, so nothing half-written stays in the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,9 @@ from lrstudio.core.playground import (
     playground_config,
     resolve_function,
 )
-from lrstudio.trainer.playground import Trajectory, compute_trajectories
+
+if TYPE_CHECKING:
+    from lrstudio.trainer.playground import Trajectory
 
 __all__ = ["PLAYGROUND_KIND", "compute", "run_name", "save_trajectory", "series_of"]
 
@@ -39,6 +41,8 @@ PLAYGROUND_KIND = "playground"
 def compute(function: FunctionInfo | str, specs: Sequence[TrajectorySpec], *,
             surface: Surface | None = None) -> list[Trajectory]:
     """The trajectories of ``specs`` on ``function`` (see :func:`lrstudio.trainer.playground.compute_trajectories`)."""
+    from lrstudio.trainer.playground import compute_trajectories  # torch: only when computing
+
     return compute_trajectories(function, specs, surface=surface)
 
 
