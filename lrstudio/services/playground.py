@@ -4,7 +4,7 @@ Front ends (``lrstudio playground``, the GUI's Playground tab) call this module;
 :mod:`lrstudio.trainer.playground` for the iterates and the store for saving. A saved trajectory is
 a run of kind ``playground``: its config is :func:`~lrstudio.core.playground.playground_config`
 (function, expression, domain, start, optimizer with every parameter, lr, schedule, steps, noise,
-seed), its series are the iterates ``x`` (1-D) or ``x1``/``x2`` (2-D), ``loss`` = f at the iterate
+seed), its series are the iterates ``x`` (1-D) or ``x1``/``x2`` (2-D), ``train/loss`` = f at the iterate
 and ``lr`` = the LR of the update that led there, at steps 0 (the start; no ``lr``) to n. It ends
 ``completed`` or ``diverged`` (with the step and the reason in its summary), so it shows in the
 runs table, Compare and the CSV export like any other run.
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["PLAYGROUND_KIND", "compute", "run_name", "save_trajectory", "series_of"]
 
 PLAYGROUND_KIND = "playground"
+#: The loss at each iterate is stored under the training loss's key, so Compare, the runs table and
+#: the exports treat it like any run's loss.
+LOSS_KEY = "train/loss"
 
 
 def compute(function: FunctionInfo | str, specs: Sequence[TrajectorySpec], *,
@@ -53,7 +56,7 @@ def run_name(function: FunctionInfo, traj: Trajectory) -> str:
 def series_of(function: FunctionInfo, traj: Trajectory) -> dict[str, np.ndarray]:
     """The run's series (keys as stored), each aligned with steps ``0..n`` (``lr`` from step 1)."""
     out = {name: traj.xs[:, k] for k, name in enumerate(function.variables)}
-    out["loss"] = traj.loss
+    out[LOSS_KEY] = traj.loss
     out["lr"] = np.concatenate([[np.nan], traj.lr])
     return out
 
@@ -68,7 +71,7 @@ def _events(function: FunctionInfo, traj: Trajectory) -> list[Any]:
     lr = traj.lr.tolist()
     for k in range(n + 1):
         values = {name: xs[k][d] for d, name in enumerate(names)}
-        values["loss"] = loss[k]
+        values[LOSS_KEY] = loss[k]
         if k >= 1:
             values["lr"] = lr[k - 1]
         events.append(StepLogged(step=k, epoch=0, wall_time=0.0, values=values))

@@ -99,7 +99,7 @@ def test_the_run_is_stored(page, qtbot, store, window):
     model = window.runs_panel.model
     qtbot.waitUntil(lambda: all(model.row_of(r.id) >= 0 for r in runs))
     series = store.load_series(runs[-1].id)
-    assert {"x1", "x2", "loss", "lr"} == set(series)
+    assert {"x1", "x2", "train/loss", "lr"} == set(series)
 
 
 def test_play_animates_the_step_slider_and_measures_timer_lateness(page, qtbot):
@@ -125,3 +125,17 @@ def test_the_controls_column_fits_its_viewport(window, qtbot, size):
     viewport = content.parentWidget()
     for w in (view.preset_text, view.preset_list, view.function_box, view.save_button):
         assert w.geometry().right() < viewport.width(), (w, w.geometry(), viewport.width())
+
+
+def test_saved_runs_are_compared_with_their_loss_and_lr(page, qtbot, store, window):
+    _click_preset(qtbot, page, "adagrad")
+    ids = page.save_runs()
+    compare = window.compare
+    compare.show_runs(ids)
+    qtbot.waitUntil(lambda: compare.run_ids() == ids and not compare.is_loading(), timeout=10_000)
+    for run_id, traj in zip(ids, page.trajectories):
+        data = compare.curve_data(run_id)
+        x, y = data["loss_raw"]
+        np.testing.assert_array_equal(y, traj.loss)
+        _, lr = data["lr"]
+        np.testing.assert_array_equal(lr, traj.lr)

@@ -29,10 +29,10 @@ def test_a_trajectory_is_stored_with_its_config_and_series(store):
     assert cfg["optimizer"]["params"]["beta1"] == 0.8 and cfg["optimizer"]["params"]["eps"] == 1e-8
     assert cfg["schedule"]["name"] == "cosine" and cfg["lr"] == 0.05 and cfg["noise"] == 0.0 and cfg["seed"] == 0
     series = store.load_series(run_id)
-    assert set(series) == {"x1", "x2", "loss", "lr"}
+    assert set(series) == {"x1", "x2", "train/loss", "lr"}
     np.testing.assert_array_equal(series["x1"].value, traj.xs[:, 0])
     np.testing.assert_array_equal(series["x2"].value, traj.xs[:, 1])
-    np.testing.assert_array_equal(series["loss"].value, traj.loss)
+    np.testing.assert_array_equal(series["train/loss"].value, traj.loss)
     np.testing.assert_array_equal(series["lr"].step, np.arange(1, 31))
     np.testing.assert_array_equal(series["lr"].value, traj.lr)
     assert run.final_loss == pytest.approx(traj.loss[-1])
@@ -45,7 +45,7 @@ def test_a_diverged_trajectory_is_stored_as_diverged(store):
     run_id = save_trajectory(store, info, traj)
     run = store.get_run(run_id)
     assert run.status == "diverged" and run.diverged_step == 22 and run.summary_extra["reason"]
-    assert set(store.load_series(run_id)) == {"x", "loss", "lr"}
+    assert set(store.load_series(run_id)) == {"x", "train/loss", "lr"}
 
 
 def test_playground_runs_export_as_csv(store, tmp_path):
@@ -55,7 +55,7 @@ def test_playground_runs_export_as_csv(store, tmp_path):
     with out.open() as fh:
         rows = list(csv.reader(fh))
     text = repr(rows)
-    assert all(f"'{k}'" in text for k in ("x1", "x2", "loss", "lr")), rows[:3]
+    assert all(f"'{k}'" in text for k in ("x1", "x2", "train/loss", "lr")), rows[:3]
     assert len(rows) >= 21
 
 
