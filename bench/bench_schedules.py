@@ -7,7 +7,13 @@ scheduler N steps (the native ``torch.optim.lr_scheduler`` class where one match
 ``LambdaLR`` snippet of ``to_pytorch_code``), and their ratio. Both run in the same process, one
 thread (``torch.set_num_threads(1)``), so the ratio is meaningful even on a busy machine.
 
-    python bench/bench_schedules.py [--steps 100000] [--repeat 15] [--torch-repeat 1] [NAME ...]
+Then the expression evaluator (lambda/multiplicative), each figure a ratio to a baseline timed in
+the same interleaved repetitions (medians [min-max]): evaluating an expression over N steps at once
+against a per-step scalar loop (per step), refusing each attack of tests/core/test_expr.py against
+compiling a plain expression, and a run whose factor overflows at step 3 against the same run with a
+finite factor. (These were timed unit tests once; speed is measured here, tests assert behaviour.)
+
+    python bench/bench_schedules.py [--steps 100000] [--repeat 15] [--torch-repeat 1] [--no-expr] [NAME ...]
 """
 
 from __future__ import annotations
@@ -146,6 +152,76 @@ def time_torch(spec, n, base_lr, metrics, repeat) -> tuple[float, str]:
     return statistics.median(times), kind
 
 
+def _med(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.3g} [{min(xs):.3g}-{max(xs):.3g}]"
+
+
+def bench_expressions(n: int, repeat: int) -> None:
+    """The expression evaluator's speed as ratios against baselines timed alongside."""
+    import sys
+    from pathlib import Path
+
+    from lrstudio.core.schedules import ScheduleError, compile_expr
+    from lrstudio.core.schedules.expr import _compile_cached
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))
+    from test_expr import ATTACKS
+
+    text = "0.5 * (1 + cos(pi * min(epoch, 5000) / 5000)) if epoch > 10 else epoch / 10"
+    e = compile_expr(text)
+    t = np.arange(n, dtype=np.float64)
+    few = t[:: max(1, n // 2000)].tolist()
+    vec, loop = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        e.evaluate(t)
+        vec.append((time.perf_counter() - t0) / n)
+        t0 = time.perf_counter()
+        for k in few:
+            e.evaluate(k)
+        loop.append((time.perf_counter() - t0) / len(few))
+    ratio = [a / b for a, b in zip(loop, vec)]
+    print(f"expression over {n:,} steps: {_med([v * n * 1e3 for v in vec])} ms; a scalar loop costs "
+          f"{_med(ratio)}x more per step")
+
+    plain = "0.5 * (1 + cos(pi * epoch / 1000)) if epoch > 10 else epoch / 10"
+    per_attack: list[list[float]] = [[] for _ in ATTACKS]
+    for _ in range(repeat):
+        _compile_cached.cache_clear()
+        t0 = time.perf_counter()
+        compile_expr(plain)
+        base = time.perf_counter() - t0
+        for i, (attack, _reason) in enumerate(ATTACKS):
+            _compile_cached.cache_clear()
+            t0 = time.perf_counter()
+            try:
+                compile_expr(attack)
+            except ScheduleError:  # every attack is refused (tests/core/test_expr.py); only its time matters
+                pass
+            per_attack[i].append((time.perf_counter() - t0) / base)
+    medians = [statistics.median(r) for r in per_attack]
+    slowest = int(np.argmax(medians))
+    worst = per_attack[slowest]
+    print(f"refusing an attack vs compiling a plain expression: slowest #{slowest} "
+          f"({ATTACKS[slowest][0][:24]!r}) {_med(worst)}x; median over attacks {statistics.median(medians):.3g}x")
+
+    ok = {"name": "lambda", "params": {"lr_lambda": "9 ** (epoch / 100000)"}}
+    bad = {"name": "lambda", "params": {"lr_lambda": "9 ** (9 ** epoch)"}}
+    lr_curve(ok, n, 0.1)
+    fail_ratio = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        lr_curve(ok, n, 0.1)
+        base = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            lr_curve(bad, n, 0.1)
+        except ScheduleError:  # refused at step 3, as tests/core/test_expr.py checks
+            pass
+        fail_ratio.append((time.perf_counter() - t0) / base)
+    print(f"a run that overflows at step 3 vs a finite run, {n:,} steps: {_med(fail_ratio)}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", help="schedules to run (default: all)")
@@ -153,6 +229,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15, help="repeats of lr_curve (median)")
     ap.add_argument("--torch-repeat", type=int, default=1, help="repeats of the torch loop (median)")
     ap.add_argument("--no-torch", action="store_true", help="time lr_curve only")
+    ap.add_argument("--no-expr", action="store_true", help="skip the expression evaluator's ratios")
     args = ap.parse_args()
 
     import torch
@@ -184,6 +261,8 @@ def main() -> None:
               f"{theirs / ours:14.0f}x  {kind}")
     print(f"slowest lr_curve median: {worst * 1e3:.2f} ms (target <= 5 ms); "
           f"with the draw caches emptied: {worst_cold * 1e3:.2f} ms")
+    if not args.no_expr:
+        bench_expressions(n, args.repeat)
     try:
         import os
 
