@@ -18,7 +18,8 @@
    run per mode. Reported: steps/s (steps ÷ the loop's own ``duration_s``) as medians with
    ranges and as ratios to the CLI (goal ≥ 0.95), the wall time from Start to the end, and the
    5 ms timer's lateness (goals p99 ≤ 10 ms, max ≤ 50 ms). Also the child's start-up cost: spawn
-   (GUI thread) and spawn + imports until it is ready.
+   (GUI thread) and spawn + imports until it is ready. ``process@N`` is the process mode with the
+   child at niceness N (``--modes process@0,process@10``; plain ``process`` uses ``CHILD_NICE``).
 
 Runs offscreen unless a display is available (``QT_QPA_PLATFORM`` is respected).
 """
@@ -281,13 +282,21 @@ def bench_modes(epochs: int, batch_size: int, tmp: Path, modes: list[str], repea
 
     gc.callbacks.append(on_gc)
     rows: dict[str, list[dict]] = {m: [] for m in ["cli", *modes]}
+    default_nice = process_run.CHILD_NICE
+
+    def use(mode: str) -> None:
+        # "process@N": the child at niceness N (issue 11: the price of the default's niceness);
+        # a spare of another niceness is not reused (take_spare).
+        window.controller.set_separate_process(mode.startswith("process"))
+        process_run.CHILD_NICE = int(mode.split("@", 1)[1]) if "@" in mode else default_nice
+
     for mode in modes:  # one untimed warm-up run each (imports, first kernels)
-        window.controller.set_separate_process(mode == "process")
+        use(mode)
         _train_once(app, window, cfg, probe)
     for i in range(repeat):
         rows["cli"].append(_cli_run(cfg, tmp, i))
         for mode in modes:
-            window.controller.set_separate_process(mode == "process")
+            use(mode)
             gc_pauses.clear()
             r = _train_once(app, window, cfg, probe)
             r["gc"] = (len(gc_pauses), max(gc_pauses, default=0.0))

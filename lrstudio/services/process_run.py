@@ -101,12 +101,12 @@ class _ChildStop:
         return self.parent_gone or self.event.is_set()
 
 
-def _child_main(conn: Connection, stop_event: Any, warm: dict[str, Any] | None) -> None:
+def _child_main(conn: Connection, stop_event: Any, warm: dict[str, Any] | None, nice: int = 0) -> None:
     """The child's whole life: warm up, then train the runs it is sent until told to quit."""
     from lrstudio.services import runtime
 
-    if CHILD_NICE and hasattr(os, "nice"):
-        os.nice(CHILD_NICE)
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     try:
         runtime.prewarm(RunConfig.from_dict(warm) if warm else None)
     except Exception:  # a broken torch or data set: the run reports it when it trains
@@ -169,12 +169,14 @@ class TrainingProcess:
     called from one worker thread (``train``) and the GUI thread (``stop``, ``terminate``).
     """
 
-    def __init__(self, warm: RunConfig | None = None) -> None:
+    def __init__(self, warm: RunConfig | None = None, nice: int | None = None) -> None:
         self.created_at = time.monotonic()
+        self.nice = CHILD_NICE if nice is None else int(nice)  # the child's niceness (CHILD_NICE)
         self._conn, child_conn = _CTX.Pipe(duplex=True)
         self._stop = _CTX.Event()
         self.process = _CTX.Process(target=_child_main, name="lrstudio-train",
-                                    args=(child_conn, self._stop, warm.to_dict() if warm else None), daemon=True)
+                                    args=(child_conn, self._stop, warm.to_dict() if warm else None, self.nice),
+                                    daemon=True)
         self.process.start()
         child_conn.close()
         self.busy = False
@@ -326,7 +328,7 @@ def take_spare(warm: RunConfig | None = None) -> TrainingProcess:
     with _LOCK:
         while _SPARE:
             proc = _SPARE.pop()
-            if proc.is_alive() and not proc.busy:
+            if proc.is_alive() and not proc.busy and proc.nice == CHILD_NICE:
                 return proc
             proc.close(0)
     return TrainingProcess(warm)
@@ -336,7 +338,7 @@ def start_spare(warm: RunConfig | None = None) -> TrainingProcess:
     """Make sure a warm idle child exists (spawned now if none); it is reused by :func:`take_spare`."""
     with _LOCK:
         for proc in _SPARE:
-            if proc.is_alive():
+            if proc.is_alive() and proc.nice == CHILD_NICE:
                 return proc
         proc = TrainingProcess(warm)
         _SPARE.append(proc)
