@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from lrstudio.commands._common import add_db_option, db_url, json_safe, one_run_id, terminal_safe
@@ -46,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.print_config:
+        _preload_torch_beside()
     cfg = config_from_args(args, base=_stored_config(args) if args.from_run is not None else None)
     if args.print_config:
         # The same pre-run gate as a real run (issue 9: a warm-up longer than the run passed here),
@@ -74,6 +77,19 @@ def run(args: argparse.Namespace) -> int:
     code = exit_code(stored.summary)
     _exit_now_if_command(code)
     return code
+
+
+def _preload_torch_beside() -> None:
+    """Map torch's native libraries in a thread while this one imports the store and opens the
+    database (issue 11: a 1-second ``lrstudio train`` spent most of its start importing).
+
+    ``dlopen`` of libtorch runs without the GIL there (:func:`~lrstudio.services.runtime.
+    preload_torch_libraries`), so it overlaps the SQLAlchemy import, which holds the GIL; the
+    ``import torch`` later finds the libraries loaded (``bench/bench_cli_start.py``).
+    """
+    from lrstudio.services.runtime import preload_torch_libraries
+
+    threading.Thread(target=preload_torch_libraries, name="lrstudio-preload-torch", daemon=True).start()
 
 
 def _stored_config(args: argparse.Namespace) -> RunConfig:
