@@ -1,9 +1,8 @@
-"""Debiased EMA: agrees with the plain recurrence, skips non-finite values, is fast enough."""
+"""Debiased EMA: agrees with the plain recurrence, skips non-finite values (speed: bench/bench_smoothing.py)."""
 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -82,18 +81,11 @@ def test_rejects_2d():
         debiased_ema(np.zeros((2, 2)), 0.5)
 
 
-def test_100k_points_in_a_few_ms():
+@pytest.mark.parametrize("w", [0.6, 0.9, 0.99, 0.999])
+def test_100k_points_match_the_reference(w):
+    # many blocks of the vectorised path (w = 0.6: ~450 points each) carried into each other
     x = np.random.default_rng(0).normal(size=100_000).cumsum()
-    for w in (0.6, 0.9, 0.99, 0.999):
-        best = min(_timed(debiased_ema, x, w) for _ in range(5))
-        # ~1-3 ms on a quiet core; generous bound for a shared CI machine.
-        assert best < 0.05, (w, best)
-
-
-def _timed(fn, *args):
-    t = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t
+    np.testing.assert_allclose(debiased_ema(x, w), _reference(x.tolist(), w), rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("w", [0.0, 0.3, 0.6, 0.9, 0.999])

