@@ -79,3 +79,22 @@ def test_a_killed_child_leaves_its_run_failed(tmp_path):
 def test_words():
     assert exit_text(-9) == "killed by SIGKILL" and exit_text(3) == "exit code 3"
     assert not can_share("sqlite://") and not can_share("sqlite:///:memory:") and can_share("sqlite:///x.db")
+
+
+def test_the_child_runs_at_the_niceness_asked_for_and_a_spare_of_another_is_not_reused(monkeypatch):
+    from lrstudio.services import process_run
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    monkeypatch.setattr(process_run, "CHILD_NICE", 3)
+    proc = process_run.start_spare()
+    try:
+        assert proc.wait_ready(120)
+        assert proc.nice == 3 and os.getpriority(os.PRIO_PROCESS, proc.pid) == min(19, base + 3)
+        monkeypatch.setattr(process_run, "CHILD_NICE", 0)
+        other = process_run.take_spare()
+        try:
+            assert other is not proc and other.nice == 0 and not proc.is_alive()
+        finally:
+            other.close()
+    finally:
+        proc.close()
