@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 APP_NAME = "lrstudio"
 DB_ENV = "LRSTUDIO_DB"
@@ -65,19 +65,36 @@ def default_db_path() -> Path:
 
 
 def resolve_db(arg: str | os.PathLike[str] | None = None) -> str:
-    """Turn ``--db`` / ``LRSTUDIO_DB`` / the default into an SQLAlchemy URL.
+    """Turn ``--db`` / ``LRSTUDIO_DB`` / the default into an SQLAlchemy URL (see :func:`db_url`).
 
-    A value containing ``://`` is taken as a URL as is; anything else is a file path. For the
-    default, the data folder is created when missing (a first launch).
+    For the default, the data folder is created when missing (a first launch).
     """
     value = str(arg) if arg else os.environ.get(DB_ENV, "")
     if not value:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)  # the one folder lrstudio creates
-        return f"sqlite:///{path}"
-    if "://" in value:
-        return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
+        return sqlite_url(path)
+    return db_url(value)
+
+
+def db_url(text: str) -> str:
+    """A database given by the user (``--db``, ``LRSTUDIO_DB``, the GUI's Open database) as an
+    SQLAlchemy URL: text containing ``://`` is a URL, taken as it is (a PostgreSQL URL, or an
+    SQLite URL already quoted); anything else is a file path, made absolute (``~`` expanded).
+    """
+    text = text.strip()
+    if "://" in text:
+        return text
+    return sqlite_url(Path(text).expanduser().resolve())
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The SQLAlchemy URL of an SQLite file. The path is quoted as SQLAlchemy's
+    ``URL.create("sqlite", database=path).render_as_string()`` quotes it, so that a file named
+    ``runs?.db`` or ``100%25.sqlite`` is that file: unquoted, ``?`` would start the URL's query and
+    ``%25`` would read as ``%`` (``tests/test_paths.py`` compares the two).
+    """
+    return "sqlite:///" + quote(str(path), safe=" +/")
 
 
 # SQLAlchemy's URL pattern (sqlalchemy/engine/url.py, ``_parse_url``), so that both read a URL alike.

@@ -91,3 +91,35 @@ def test_display_db_url_shows_an_sqlite_file_as_its_path(tmp_path):
     assert paths.display_db_url(f"sqlite:///{tmp_path / 'r.sqlite'}") == str(tmp_path / "r.sqlite")
     assert paths.display_db_url("sqlite:///runs.sqlite") == "runs.sqlite"
     assert paths.display_db_url("not a url") == "not a url"
+
+
+# File names that look like URL syntax: '?' starts a query, '%' an escape, '#' a fragment, ':' a port
+ODD_NAMES = ["runs?.db", "100%.sqlite", "100%25.sqlite", "a#b:c.sqlite", "with space+plus.sqlite", "ü?x=1&y.db"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_a_path_with_url_characters_names_that_very_file(tmp_path, name):
+    from sqlalchemy.engine import URL, make_url
+
+    path = tmp_path / name
+    url = paths.db_url(str(path))
+    assert url == URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+    assert make_url(url).database == str(path) and not make_url(url).query
+    assert paths.sqlite_path(url) == path
+    assert paths.display_db_url(url) == str(path)
+    assert paths.resolve_db(str(path)) == url
+    assert paths.db_url(f"  {path}\n") == url  # typed text: the ends are trimmed
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://me:p%40ss@host:5432/db?sslmode=require",
+                                 "sqlite:///runs%3F.db", "sqlite:///a.db?timeout=3", "sqlite://"])
+def test_a_url_is_taken_as_it_is(url):
+    assert paths.db_url(url) == url
+    assert paths.resolve_db(url) == url
+
+
+def test_a_relative_path_and_a_home_path_become_absolute(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert paths.sqlite_path(paths.db_url("runs?.db")) == tmp_path / "runs?.db"
+    assert paths.sqlite_path(paths.db_url("~/100%.sqlite")) == tmp_path / "home" / "100%.sqlite"

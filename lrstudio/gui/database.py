@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (
@@ -23,7 +22,7 @@ from PySide6.QtWidgets import (
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.runs import RunStore
 from lrstudio.gui.dialogs import errors
-from lrstudio.paths import display_db_url
+from lrstudio.paths import db_url, display_db_url
 
 # The database is polled for changes made by other processes or windows, as TensorBoard polls its
 # logdir (issue 9). A poll that finds nothing new is one cheap query (Store.data_version()); one
@@ -40,14 +39,6 @@ DB_FULL_SYNC_S = 10.0
 def display_url(url: str) -> str:
     """What the title bar shows for a database: a file path, or the URL without its password."""
     return display_db_url(url)
-
-
-def db_url_from_text(text: str) -> str:
-    """A path or URL typed by the user → an SQLAlchemy URL."""
-    text = text.strip()
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
 class DatabaseDialog(QDialog):
@@ -81,7 +72,7 @@ class DatabaseDialog(QDialog):
         lay.addWidget(buttons)
 
     def url(self) -> str:
-        return db_url_from_text(self.combo.currentText())
+        return db_url(self.combo.currentText())
 
     def _on_browse_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
