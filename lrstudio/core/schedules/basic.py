@@ -621,6 +621,21 @@ def wsd(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -
     w, s, d = p["num_warmup_steps"], p["num_stable_steps"], p["num_decay_steps"]
     r = p["min_lr_ratio"]
     out = np.empty(t.shape, dtype=np.float64)
+    rng = as_range(t)
+    if rng is not None:
+        # consecutive steps: each phase is a slice (no masks, no gathers)
+        def at(step: int) -> int:
+            return min(max(step - rng[0], 0), t.size)
+
+        a, b, c = at(w), at(w + s), at(w + s + d)
+        if a:
+            out[:a] = _wsd_warm(p, t[:a], w, r)
+        out[a:b] = 1.0
+        if b < c:
+            out[b:c] = _wsd_decay(p, t[b:c], w + s, d, r)
+        out[c:] = r
+        out *= base_lr
+        return out
     # phase of each step: 0 warm-up, 1 stable, 2 decay, 3 after; evaluated only where needed
     edges = np.asarray([w, w + s, w + s + d], dtype=np.int64)
     phase = piecewise(t, edges, np.arange(4.0))
@@ -628,22 +643,42 @@ def wsd(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -
     out[phase == 1] = 1.0
     out[phase == 3] = r
     if warm.any():
-        x = t[warm].astype(np.float64) / float(max(1, w))
-        if p["warmup_type"] == "linear":
-            fw = x
-        elif p["warmup_type"] == "cosine":
-            fw = 0.5 * (1.0 - np.cos(np.pi * x))
-        else:
-            fw = 1.0 - np.sqrt(1.0 - x)
-        out[warm] = np.maximum(0.0, fw * (1.0 - r) + r)
+        out[warm] = _wsd_warm(p, t[warm], w, r)
     if dec.any():
-        y = (t[dec] - w - s).astype(np.float64) / float(max(1, d))
-        if p["decay_type"] == "linear":
-            fd = 1.0 - y
-        elif p["decay_type"] == "cosine":
-            fd = 0.5 * (1.0 + np.cos(np.pi * float(p["num_cycles"]) * 2.0 * y))
-        else:
-            fd = 1.0 - np.sqrt(y)
-        out[dec] = np.maximum(0.0, fd * (1.0 - r) + r)
+        out[dec] = _wsd_decay(p, t[dec], w + s, d, r)
     out *= base_lr
     return out
+
+
+def _wsd_warm(p: dict[str, Any], t: np.ndarray, w: int, r: float) -> np.ndarray:
+    """max(0, f(x) * (1 - r) + r), x = t / max(1, W), f the warm-up shape (HF's order of operations)."""
+    x = t.astype(np.float64)
+    x /= float(max(1, w))
+    if p["warmup_type"] == "linear":
+        fw = x
+    elif p["warmup_type"] == "cosine":
+        fw = 0.5 * (1.0 - np.cos(np.pi * x))
+    else:
+        fw = 1.0 - np.sqrt(1.0 - x)
+    fw *= 1.0 - r
+    fw += r
+    return np.maximum(fw, 0.0, out=fw)
+
+
+def _wsd_decay(p: dict[str, Any], t: np.ndarray, start: int, d: int, r: float) -> np.ndarray:
+    """max(0, f(y) * (1 - r) + r), y = (t - W - S) / max(1, D), f the decay shape, in place."""
+    y = (t - start).astype(np.float64)
+    y /= float(max(1, d))
+    if p["decay_type"] == "linear":
+        np.subtract(1.0, y, out=y)
+    elif p["decay_type"] == "cosine":
+        y *= np.pi * float(p["num_cycles"]) * 2.0
+        np.cos(y, out=y)
+        y += 1.0
+        y *= 0.5
+    else:
+        np.sqrt(y, out=y)
+        np.subtract(1.0, y, out=y)
+    y *= 1.0 - r
+    y += r
+    return np.maximum(y, 0.0, out=y)

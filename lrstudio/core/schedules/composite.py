@@ -61,7 +61,9 @@ def lambda_(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = Non
     :mod:`lrstudio.core.schedules.expr` (never ``eval``); the curve must stay finite and >= 0,
     otherwise :func:`lr_curve` names the first bad step.
     """
-    return base_lr * compile_expr(p["lr_lambda"]).evaluate(t)
+    out = compile_expr(p["lr_lambda"]).evaluate(t)  # a fresh array: scaled in place
+    out *= base_lr
+    return out
 
 
 @register_schedule(
@@ -87,8 +89,14 @@ def multiplicative(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: An
     if t.size == 0:
         return np.zeros(0)
     top = int(t.max())
-    f = compile_expr(p["lr_lambda"]).evaluate(np.arange(1, top + 1, dtype=np.float64))
-    run = np.multiply.accumulate(np.concatenate(([float(base_lr)], f)))
+    e = compile_expr(p["lr_lambda"])
+    # run[k] = f(k) for k >= 1, run[0] = base_lr; then the running product in place (one array)
+    if e.constant is not None:
+        run = np.full(top + 1, e.constant)
+    else:
+        run = e.evaluate(np.arange(top + 1, dtype=np.float64))
+    run[0] = float(base_lr)
+    np.multiply.accumulate(run, out=run)
     r = as_range(t)
     return run[r[0] : r[1] + 1] if r is not None else run[t]
 

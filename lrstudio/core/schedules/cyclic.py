@@ -296,6 +296,11 @@ def _linear_cosine_parts(p: dict[str, Any], t: np.ndarray) -> tuple[np.ndarray, 
     g = np.minimum(t, p["decay_steps"]).astype(np.float64)
     linear = d - g
     linear /= d
+    return g, linear, _lc_cos(p, t, g, d)
+
+
+def _lc_cos(p: dict[str, Any], t: np.ndarray, g: np.ndarray, d: float) -> np.ndarray:
+    """0.5 (1 + cos(2 pi num_periods g / D)), computed up to D only (constant after)."""
     r = as_range(t)
     if r is not None and r[1] > p["decay_steps"] and r[0] <= p["decay_steps"]:
         # constant past decay_steps: cos only up to there
@@ -304,9 +309,8 @@ def _linear_cosine_parts(p: dict[str, Any], t: np.ndarray) -> tuple[np.ndarray, 
         cos = np.empty_like(g)
         cos[:m] = head
         cos[m:] = head[-1]
-    else:
-        cos = _cos_lc(p, g, d)
-    return g, linear, cos
+        return cos
+    return _cos_lc(p, g, d)
 
 
 def _cos_lc(p: dict[str, Any], g: np.ndarray, d: float) -> np.ndarray:
@@ -355,7 +359,13 @@ def linear_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any
     g = min(t, D); linear = (D - g)/D; cosine = 0.5 (1 + cos(2 pi num_periods g / D))
     lr = base_lr * ((alpha + linear) * cosine + beta)   (held past D).
     """
-    _, lin, cos = _linear_cosine_parts(p, t)
+    # g = min(t, D) as floats, then (D - g) / D in its place: one array besides the cosine
+    d = float(p["decay_steps"])
+    lin = t.astype(np.float64)
+    np.minimum(lin, d, out=lin)
+    cos = _lc_cos(p, t, lin, d)
+    np.subtract(d, lin, out=lin)
+    lin /= d
     lin += p["alpha"]
     lin *= cos
     lin += p["beta"]

@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -85,19 +86,48 @@ _CMPOPS: dict[type, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str]] 
 }
 
 
+# Temporaries (issue 15, lr_curve >= 100x faster than stepping torch's LambdaLR): a closure marked
+# fresh (``_mark_fresh``) always returns a float64 array it allocated itself, the shape of its
+# input, that nobody else holds; the operation applied to it next may then write its result into
+# it (``out=``) instead of allocating another array. Elementwise ufuncs may write over an input.
+# The variable (the caller's array) and constants are never fresh.
+_FRESH = "_lrstudio_fresh"
+
+
+def _mark_fresh(fn: Callable[..., Any]) -> _Fn:
+    setattr(fn, _FRESH, True)
+    return fn
+
+
+def _is_fresh(fn: _Fn) -> bool:
+    return bool(getattr(fn, _FRESH, False))
+
+
+def _into(fn: Any, out: Any, *args: Any) -> Any:
+    """``fn(*args, out=out)`` when ``out`` is an array (a 0-d input gives numpy scalars: no ``out``)."""
+    return fn(*args, out=out) if isinstance(out, np.ndarray) else fn(*args)
+
+
 @dataclass(frozen=True)
 class Expr:
-    """A checked expression: ``evaluate(t)`` over a float array, ``python(var)`` as Python code."""
+    """A checked expression: ``evaluate(t)`` over a float array, ``python(var)`` as Python code.
+
+    ``constant``: the value when the expression does not depend on the step (``0.95``), else None.
+    """
 
     text: str
     _fn: _Fn
     _py: str
+    constant: float | None = None
 
     def evaluate(self, t: np.ndarray | float) -> np.ndarray:
-        """Value at each step of ``t`` (float64 array, same shape; inf/nan where undefined)."""
+        """Value at each step of ``t`` (float64 array, same shape, the caller's to keep and change;
+        inf/nan where undefined)."""
         x = np.asarray(t, dtype=np.float64)
         with np.errstate(all="ignore"):
             out = self._fn(x)
+        if _is_fresh(self._fn) and isinstance(out, np.ndarray) and out.shape == x.shape:
+            return out  # allocated by the expression itself: no copy needed
         return np.broadcast_to(np.asarray(out, dtype=np.float64), x.shape).astype(np.float64, copy=True)
 
     def python(self) -> str:
@@ -149,8 +179,22 @@ class _Compiler:
                 return self.const(fn(np.float64(ca), np.float64(cb)), src)
             if isinstance(node.op, ast.Pow) and ca is not None and ca > 0:
                 # constant ** array: exp/log (numpy's scalar ** array pow is ~20x slower)
-                return (lambda x, fb=fb, ca=ca: pow_scalar(ca, np.asarray(fb(x), dtype=np.float64))), src, None
-            return (lambda x, fa=fa, fb=fb, fn=fn: fn(fa(x), fb(x))), src, None
+                return _mark_fresh(lambda x, fb=fb, ca=ca: pow_scalar(ca, np.asarray(fb(x), dtype=np.float64))), \
+                    src, None
+            if _is_fresh(fa):
+                def left_in_place(x: np.ndarray, fa: _Fn = fa, fb: _Fn = fb, fn: Any = fn) -> np.ndarray:
+                    a = fa(x)
+                    return _into(fn, a, a, fb(x))
+
+                return _mark_fresh(left_in_place), src, None
+            if _is_fresh(fb):
+                def right_in_place(x: np.ndarray, fa: _Fn = fa, fb: _Fn = fb, fn: Any = fn) -> np.ndarray:
+                    a = fa(x)
+                    b = fb(x)
+                    return _into(fn, b, a, b)
+
+                return _mark_fresh(right_in_place), src, None
+            return _mark_fresh(lambda x, fa=fa, fb=fb, fn=fn: fn(fa(x), fb(x))), src, None
         if isinstance(node, ast.UnaryOp):
             fa, pa, ca = self.build(node.operand)
             if isinstance(node.op, ast.USub):
@@ -163,6 +207,8 @@ class _Compiler:
                 raise self.fail(f"operator {type(node.op).__name__} is not allowed")
             if ca is not None:
                 return self.const(fn(np.float64(ca)), src)
+            if fn is not np.logical_not and _is_fresh(fa):
+                return _mark_fresh(lambda x, fa=fa, fn=fn: _into(fn, a := fa(x), a)), src, None
             return (lambda x, fa=fa, fn=fn: fn(fa(x))), src, None
         if isinstance(node, ast.Compare):
             parts = [self.build(node.left)] + [self.build(c) for c in node.comparators]
@@ -183,7 +229,7 @@ class _Compiler:
                     out = np.logical_and(out, cmp[k](vals[k], vals[k + 1]))
                 return np.asarray(out, dtype=np.float64)
 
-            return compare, f"({src})", None
+            return _mark_fresh(compare), f"({src})", None
         if isinstance(node, ast.BoolOp):
             parts = [self.build(v) for v in node.values]
             fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
@@ -197,12 +243,12 @@ class _Compiler:
                     out = fn(out, f(x))
                 return np.asarray(out, dtype=np.float64)
 
-            return boolop, "(" + word.join(f"bool({p[1]})" for p in parts) + ")", None
+            return _mark_fresh(boolop), "(" + word.join(f"bool({p[1]})" for p in parts) + ")", None
         if isinstance(node, ast.IfExp):
             fc, pc, _ = self.build(node.test)
             fa, pa, _ = self.build(node.body)
             fb, pb, _ = self.build(node.orelse)
-            return ((lambda x, fc=fc, fa=fa, fb=fb: np.where(np.asarray(fc(x)) != 0, fa(x), fb(x))),
+            return (_mark_fresh(lambda x, fc=fc, fa=fa, fb=fb: np.where(np.asarray(fc(x)) != 0, fa(x), fb(x))),
                     f"({pa} if {pc} else {pb})", None)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -219,7 +265,9 @@ class _Compiler:
             fns = [p[0] for p in parts]
             if all(p[2] is not None for p in parts):
                 return self.const(impl(*[np.float64(p[2]) for p in parts]), src)
-            return (lambda x, fns=fns, impl=impl: impl(*[f(x) for f in fns])), src, None
+            if len(fns) == 1 and isinstance(impl, np.ufunc) and _is_fresh(fns[0]):
+                return _mark_fresh(lambda x, f=fns[0], impl=impl: _into(impl, a := f(x), a)), src, None
+            return _mark_fresh(lambda x, fns=fns, impl=impl: impl(*[f(x) for f in fns])), src, None
         raise self.fail(f"{type(node).__name__} is not allowed")
 
     def const(self, value: np.ndarray | float, src: str) -> tuple[_Fn, str, float]:
@@ -256,7 +304,7 @@ def _compile_cached(text: str, pname: str, owner: str) -> Expr:
             raise comp.fail(f"at most {MAX_NODES} parts")
     try:
         with np.errstate(all="ignore"):
-            fn, py, _ = comp.build(tree.body)
+            fn, py, const = comp.build(tree.body)
     except RecursionError:
         raise comp.fail("too deeply nested") from None
-    return Expr(text, fn, py)
+    return Expr(text, fn, py, const)
