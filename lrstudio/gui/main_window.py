@@ -48,6 +48,7 @@ from lrstudio.gui.playground import PlaygroundPage
 from lrstudio.gui.plots.train_tab import TrainTab, clear_layout, loading_label
 from lrstudio.gui.run_status import RunStatus
 from lrstudio.gui.settings import Preferences
+from lrstudio.gui.sweeps import QueueButton, RunQueue, SweepPage
 from lrstudio.services.live_run import LiveRun
 
 if TYPE_CHECKING:  # the plot modules import pyqtgraph, built after the window shows (deferred_plots)
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.controller = TrainingController(store, db_url, self)
         self.controller.running_changed.connect(self._on_running_changed)
+        self.run_queue = RunQueue(self)  # Start during a run queues the form's config (issue 13)
 
         self._build_actions()
         self._build_central()
@@ -143,6 +145,9 @@ class MainWindow(QMainWindow):
         self.playground_page.runs_saved.connect(lambda ids: self.runs_panel.refresh())
         self.tabs.addTab(self.playground_page, "Playground")
         self.tabs.setTabToolTip(2, "Optimizers on test functions: d2l's pictures, saved as runs")
+        self.sweeps_page = SweepPage(self.store, self.db_url, self._form_config, self._apply_trial_config)  # issue 13
+        self.tabs.addTab(self.sweeps_page, "Sweeps")
+        self.tabs.setTabToolTip(3, "Sweeps over the Configure form's run: trials in worker processes, results")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.tabs.setTabToolTip(0, "The run in progress (or the last one)")
         self.tabs.setTabToolTip(1, "Select runs in the Runs table to overlay them here")
@@ -263,6 +268,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.statusBar().showMessage("Ready")
+        self.queue_button = QueueButton(self.run_queue)
+        self.statusBar().addPermanentWidget(self.queue_button)
 
     # -- preferences -----------------------------------------------------------------------
     def _restore_preferences(self) -> None:
@@ -279,13 +286,20 @@ class MainWindow(QMainWindow):
 
     # -- training ----------------------------------------------------------------------------
     def start_training(self) -> int | None:
-        """Start a run with the form's configuration; returns its id (None if not started)."""
-        if self.controller.is_running() or (self.lr_finder is not None and self.lr_finder.is_running()):
+        """Start a run with the form's configuration; returns its id (None if not started). During a
+        run the configuration is queued instead and starts when the runs before it ended (issue 13)."""
+        if self.lr_finder is not None and self.lr_finder.is_running():
             return None
         if not self.config_panel.is_valid():
             self.statusBar().showMessage("Fix the marked fields first.", 5000)
             return None
         cfg = self.config_panel.config()
+        if self.controller.is_running() or self.run_queue:
+            place = self.run_queue.add(cfg)
+            self.config_panel.clear_run_name()
+            self.statusBar().showMessage(f"Queued: starts when the {'run' if place == 1 else 'runs'} before it "
+                                         "ended.", 5000)
+            return None
         try:
             run_id = self.controller.start(cfg)
         except LrstudioError as exc:
@@ -323,8 +337,34 @@ class MainWindow(QMainWindow):
         self.runs_panel.refresh_run(run_id)
         self.compare_page.run_ended(run_id)
 
-    def _on_running_changed(self, _running: bool) -> None:
+    def _on_running_changed(self, running: bool) -> None:
         self._update_actions()
+        if not running and self.run_queue and not self._closing:
+            QTimer.singleShot(0, self._start_next_queued)
+
+    def _start_next_queued(self) -> None:
+        """Start the first queued config (issue 13); one that cannot start is reported and skipped."""
+        while not self.controller.is_running() and not self._closing:
+            cfg = self.run_queue.take_next()
+            if cfg is None:
+                return
+            try:
+                self.controller.start(cfg)
+            except LrstudioError as exc:
+                errors.show_error(self, exc, context="A queued run could not start; the next one starts.")
+
+    # -- sweeps (issue 13) -------------------------------------------------------------------
+    def _form_config(self) -> RunConfig | None:
+        """The Configure form's run config, or None while a field is wrong (the sweep panel's base)."""
+        return self.config_panel.config() if self.config_panel.is_valid() else None
+
+    def _apply_trial_config(self, config: RunConfig) -> bool:
+        """Put a sweep trial's config into the Configure form ("apply this config")."""
+        if not self.config_panel.try_set_config(config, "This trial's configuration cannot be put into the form."):
+            return False
+        self.config_dock.show()
+        self.statusBar().showMessage("The trial's configuration is in the form.", 4000)
+        return True
 
     # -- config ----------------------------------------------------------------------------
     def _on_validity_changed(self, _valid: bool) -> None:
@@ -340,14 +380,20 @@ class MainWindow(QMainWindow):
             # accuracy plot appearing at Start re-laid out and repainted all plots in one ~25 ms
             # frame, on top of the Start itself.
             self.live_plots.show_accuracy(self.config_panel.config().model == "cnn")
+        self.sweeps_page.config_changed()
         self._update_actions()
 
     def _update_actions(self) -> None:
         running = self.controller.is_running()
         valid = self.configure.show_validity()
         can_start = valid and not running and self.store is not None and self.live_plots is not None
-        for w in (self.action_start, self.start_button, self.action_find_lr, self.config_panel.find_lr_button):
+        for w in (self.action_find_lr, self.config_panel.find_lr_button):
             w.setEnabled(can_start)
+        can_queue = valid and self.store is not None and self.live_plots is not None  # issue 13: queue
+        for w in (self.action_start, self.start_button):
+            w.setEnabled(can_queue)
+        self.action_start.setText("&Queue" if running else "&Start")
+        self.start_button.setText("Queue" if running else "Start")
         stoppable = running and not self.controller.stop_requested
         for w in (self.action_stop, self.stop_button):
             w.setEnabled(stoppable)
@@ -403,6 +449,7 @@ class MainWindow(QMainWindow):
     def _on_database_changed(self, changed: set[int]) -> None:
         own = self.controller.run_id if self.controller.is_running() else None
         self.compare_page.database_changed(changed, own)
+        self.sweeps_page.database_changed()
 
     def _on_refresh_requested(self) -> None:
         """Refresh re-reads the compared runs' points too (the runs table re-read itself)."""
@@ -449,8 +496,8 @@ class MainWindow(QMainWindow):
 
     def open_database(self, url: str) -> bool:
         """Switch to another database; on failure keep the current one and say why."""
-        if self.controller.is_running():
-            errors.show_error(self, "Stop the run before opening another database.")
+        if self.controller.is_running() or self.sweeps_page.is_running():
+            errors.show_error(self, "Stop the run (or the sweep) before opening another database.")
             return False
         store = open_store_or_say_why(self, url)
         if store is None:
@@ -471,6 +518,7 @@ class MainWindow(QMainWindow):
         self.db_watcher.watch(store)
         self.compare_page.set_store(store)
         self.playground_page.set_store(store)
+        self.sweeps_page.set_store(store, url)
         self.prefs.remember_database(url)
         self._update_title()
         self._update_actions()
@@ -510,6 +558,12 @@ class MainWindow(QMainWindow):
                 self._closing = self.train_page.closing = False
                 event.ignore()
                 return
+        if not self.sweeps_page.shutdown():  # issue 13: running trials end "stopped"
+            errors.show_error(self, "The sweep did not stop; try closing again.")
+            self._closing = self.train_page.closing = False
+            event.ignore()
+            return
+        self.run_queue.clear()
         self.train_page.stop_timer()
         self.db_watcher.stop()
         self.wait_for_background_work()

@@ -95,7 +95,7 @@ def test_stop_mid_run_saves_the_points(qtbot, window, store):
     window.controller.progressed.connect(
         lambda batch: steps.extend(e.step for e in batch if isinstance(e, StepLogged)))
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Start
-    assert window.controller.is_running() and not window.start_button.isEnabled()
+    assert window.controller.is_running() and window.start_button.text() == "Queue"  # issue 13: Start queues
     qtbot.waitUntil(lambda: len(steps) > 50, timeout=60_000)
     assert _status_in_table(window, window.controller.run_id) == "running"
     with qtbot.waitSignal(window.controller.finished, timeout=30_000) as blocker:

@@ -1,0 +1,512 @@
+"""The Sweeps tab's panel (issue 13): create a sweep from the Configure form, run it in worker
+processes, follow its trials, and read its results.
+
+Layout::
+
+    ┌ Sweeps ────────────────────────┐┌ progress · ETA ─────────────────────────────────────┐
+    │ [experiment ▾] Resume Cancel   ││ trial list: trial, status, parameters, metric ± std │
+    ├ New sweep from the form ───────┤│ [Apply this config]                                 │
+    │ name, method, trials, seeds,   │├ Live curves | Parameter vs metric | Parallel coord. ┤
+    │ parallel, metric, Optuna       ││ plots (gui/sweeps/views.py)                         │
+    │ space table + Add/Remove       ││                                                     │
+    │ [Create and start]             ││                                                     │
+    └────────────────────────────────┘└─────────────────────────────────────────────────────┘
+
+What it reads: the experiment (``Store.get_experiment``), its runs (``Store.list_trials``) and
+:func:`~lrstudio.core.sweep.summarise_trials`, the same summaries ``lrstudio sweep show`` prints;
+:func:`~lrstudio.gui.sweeps.space.trial_rows` adds the trials not started yet as ``queued``. It is
+refreshed when the app's database poll (``Store.data_version``, once a second) sees a change, after
+every finished run of the sweep this window runs, and when the user picks another experiment;
+the live curves re-read only the runs still running (finished ones are cached). Running the sweep
+is :class:`~lrstudio.gui.sweeps.runner.SweepController`'s (owned by the page, which outlives this
+panel's lazy construction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrstudio.core.compare import format_duration, format_number
+from lrstudio.core.config import RunConfig
+from lrstudio.core.errors import LrstudioError
+from lrstudio.core.sweep import (
+    TRIAL_DONE_STATUSES,
+    ExperimentInfo,
+    ExperimentSpec,
+    TrialResult,
+    summarise_trials,
+)
+from lrstudio.gui.sweeps.editor import SweepEditor
+from lrstudio.gui.sweeps.runner import SweepController
+from lrstudio.gui.sweeps.space import (
+    TrialRow,
+    config_of_trial,
+    metric_points,
+    parallel_axes,
+    planned_points,
+    trial_rows,
+)
+from lrstudio.gui.sweeps.views import LiveCurves, MetricView, ParallelView, band_kinds
+
+__all__ = ["SweepPanel"]
+
+_FIXED_COLS = ("Trial", "Status")
+_TAIL_COLS = ("Metric (mean)", "± std", "Seeds", "Runs")
+_LIVE_KEYS = (("Training loss", "train/loss"), ("Validation loss", "val/loss"))
+
+
+class SweepPanel(QWidget):
+    """See the module docstring. ``base_config()`` gives the Configure form's config (None when the
+    form is not valid); ``apply_config(config)`` puts a trial's config into the form."""
+
+    experiment_created = Signal(int)
+
+    def __init__(self, store: Any, controller: SweepController, base_config: Callable[[], RunConfig | None],
+                 apply_config: Callable[[RunConfig], bool], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.controller = controller
+        self._base_config = base_config
+        self._apply_config = apply_config
+        self.experiment: ExperimentInfo | None = None
+        self.spec: ExperimentSpec | None = None
+        self.results: list[TrialResult] = []
+        self.rows: list[TrialRow] = []
+        self.progress: Any = None  # the last SweepProgress of the sweep this window runs
+        self._finished_curves: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+
+        # -- left: experiments and the new-sweep form --
+        self.experiment_combo = QComboBox()
+        self.experiment_combo.setObjectName("experimentCombo")
+        self.experiment_combo.currentIndexChanged.connect(lambda _i: self._on_experiment_chosen())
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Run the trials of this sweep that did not finish (stopped, interrupted, "
+                                      "never started); an Optuna search keeps its history")
+        self.resume_button.clicked.connect(self.resume)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the sweep: running trials end 'stopped', queued ones never start")
+        self.cancel_button.clicked.connect(self.cancel)
+        exp_box = QGroupBox("Sweeps")
+        el = QVBoxLayout(exp_box)
+        el.addWidget(self.experiment_combo)
+        row = QHBoxLayout()
+        row.addWidget(self.resume_button)
+        row.addWidget(self.cancel_button)
+        el.addLayout(row)
+
+        self.editor = SweepEditor()
+        self.create_button = QPushButton("Create and start")
+        self.create_button.setObjectName("createSweepButton")
+        self.create_button.setToolTip("A sweep of the Configure form's run over this space, trained in worker "
+                                      "processes")
+        self.create_button.clicked.connect(self.create_and_start)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setProperty("role", "error")
+        self.message.hide()
+        new_box = QGroupBox("New sweep of the Configure form's run")
+        nl = QVBoxLayout(new_box)
+        nl.addWidget(self.editor, 1)
+        nl.addWidget(self.message)
+        nl.addWidget(self.create_button)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(exp_box)
+        ll.addWidget(new_box, 1)
+        left.setMinimumWidth(330)
+
+        # -- right: progress, trials, views --
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("sweepProgress")
+        self.progress_bar.setFormat("%v of %m runs")
+        self.status_label = QLabel("No sweep yet: create one from the Configure form's run.")
+        self.status_label.setObjectName("sweepStatus")
+        self.status_label.setWordWrap(True)
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("trialTable")
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.apply_button = QPushButton("Apply this config")
+        self.apply_button.setObjectName("applyTrialButton")
+        self.apply_button.setToolTip("Put the selected trial's run config (its first seed) into the Configure form")
+        self.apply_button.clicked.connect(self.apply_selected)
+        trials = QWidget()
+        tl = QVBoxLayout(trials)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.apply_button)
+        tl.addLayout(row)
+
+        self.live = LiveCurves()
+        self.live_key_combo = QComboBox()
+        for title, key in _LIVE_KEYS:
+            self.live_key_combo.addItem(title, key)
+        self.live_key_combo.currentIndexChanged.connect(lambda _i: self._show_views())
+        live_page = _page(self.live.plot, QLabel("Curve"), self.live_key_combo)
+        self.metric_view = MetricView()
+        self.param_combo = QComboBox()
+        self.param_combo.setObjectName("sweptParamCombo")
+        self.param_combo.currentIndexChanged.connect(lambda _i: self._show_views())
+        self.band_combo = QComboBox()
+        for title, kind in band_kinds():
+            self.band_combo.addItem(title, kind)
+        self.band_combo.currentIndexChanged.connect(lambda _i: self._show_views())
+        metric_page = _page(self.metric_view.plot, QLabel("Parameter"), self.param_combo, QLabel("Seed band"),
+                            self.band_combo)
+        self.parallel = ParallelView()
+        self.parallel_hint = QLabel()
+        self.parallel_hint.setProperty("role", "note")
+        parallel_page = _page(self.parallel.plot, self.parallel_hint)
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(live_page, "Live curves")
+        self.views.addTab(metric_page, "Parameter vs metric")
+        self.views.addTab(parallel_page, "Parallel coordinates")
+        self.views.currentChanged.connect(lambda _i: self._show_views())
+
+        right_split = QSplitter(Qt.Orientation.Vertical)
+        right_split.addWidget(trials)
+        right_split.addWidget(self.views)
+        right_split.setStretchFactor(0, 2)
+        right_split.setStretchFactor(1, 3)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.progress_bar)
+        rl.addWidget(self.status_label)
+        rl.addWidget(right_split, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        split.setSizes([360, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(split)
+
+        controller.progressed.connect(self._on_progress)
+        controller.running_changed.connect(lambda _on: self.refresh())
+        controller.failed.connect(self._on_failed)
+        self.set_base(self._base_config())
+        self.refresh()
+
+    # -- the form and the store ----------------------------------------------------------------
+    def set_base(self, config: RunConfig | None) -> None:
+        """Offer the parameters of the Configure form's run (called when the form changes)."""
+        if config is not None:
+            self.editor.set_base(config)
+
+    def set_store(self, store: Any) -> None:
+        self.store = store
+        self.experiment = self.spec = None
+        self._finished_curves.clear()
+        self.refresh()
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    # -- actions --------------------------------------------------------------------------------
+    def create_and_start(self) -> int | None:
+        """Store a sweep of the form's run over the editor's space and start it; its id, or None
+        (after saying why: nothing is stored then)."""
+        self._say("")
+        base = self._base_config()
+        if base is None:
+            self._say("Fix the marked fields of the Configure form first: the sweep starts from its run.")
+            return None
+        if self.store is None:
+            self._say("No database is open.")
+            return None
+        if self.controller.is_running():
+            self._say("A sweep is running: cancel it or wait until it ends.")
+            return None
+        try:
+            spec = self.editor.spec(base)
+            eid = self.store.create_experiment(spec, spec.name or None)
+        except LrstudioError as exc:
+            self._say(str(exc))
+            return None
+        self.experiment_created.emit(eid)
+        self._start(eid)
+        return eid
+
+    def resume(self) -> None:
+        if self.experiment is not None:
+            self._say("")
+            self._start(self.experiment.id)
+
+    def cancel(self) -> None:
+        if self.controller.is_running():
+            self.controller.cancel()
+            self.status_label.setText("Cancelling: running trials stop after their current step…")
+            self.cancel_button.setEnabled(False)
+
+    def _start(self, eid: int) -> None:
+        try:
+            self.controller.start(eid, self.editor.parallel_spin.value())
+        except LrstudioError as exc:
+            self._say(str(exc))
+            return
+        self.progress = None
+        self.refresh(select=eid)
+
+    def apply_selected(self) -> bool:
+        """Put the selected trial's config into the Configure form."""
+        row = self.selected_row()
+        if row is None or self.spec is None:
+            return False
+        try:
+            cfg = config_of_trial(self.spec, row)
+        except LrstudioError as exc:
+            self._say(str(exc))
+            return False
+        return self._apply_config(cfg)
+
+    def selected_row(self) -> TrialRow | None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        return self.rows[min(rows)] if rows and min(rows) < len(self.rows) else None
+
+    def select_trial(self, trial: int) -> None:
+        for i, r in enumerate(self.rows):
+            if r.trial == trial:
+                self.table.selectRow(i)
+                return
+        raise ValueError(f"no trial {trial} in the list")
+
+    # -- refreshing -------------------------------------------------------------------------------
+    def _on_progress(self, progress: Any) -> None:
+        self.progress = progress
+        self.refresh()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._say(f"The sweep stopped with an error: {exc}")
+
+    def database_changed(self) -> None:
+        """The app's database poll saw a change: re-read the shown sweep if it may have moved."""
+        if self.isVisible():
+            self.refresh()
+
+    def _experiments(self) -> list[ExperimentInfo]:
+        if self.store is None:
+            return []
+        return sorted(self.store.list_experiments(), key=lambda e: e.id, reverse=True)
+
+    def _on_experiment_chosen(self) -> None:
+        eid = self.experiment_combo.currentData()
+        if eid is not None and (self.experiment is None or self.experiment.id != eid):
+            self._finished_curves.clear()
+            self.refresh(select=int(eid))
+
+    def refresh(self, select: int | None = None) -> None:
+        """Re-read the experiments, the chosen one's trials, and redraw what is shown."""
+        try:
+            exps = self._experiments()
+        except LrstudioError as exc:
+            self.status_label.setText(f"Cannot read the sweeps: {exc}")
+            return
+        current = select if select is not None else (self.experiment.id if self.experiment is not None else None)
+        if current is None and exps:
+            current = exps[0].id
+        self.experiment_combo.blockSignals(True)
+        self.experiment_combo.clear()
+        for e in exps:
+            self.experiment_combo.addItem(f"#{e.id} {e.name} · {e.method} · {e.status}", e.id)
+        if current is not None:
+            self.experiment_combo.setCurrentIndex(max(0, self.experiment_combo.findData(current)))
+        self.experiment_combo.blockSignals(False)
+        info = next((e for e in exps if e.id == current), None)
+        self.experiment = info
+        if info is None:
+            self.spec, self.results, self.rows = None, [], []
+            self._fill_table()
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+            self._update_buttons()
+            return
+        try:
+            self.spec = info.spec()
+            runs = self.store.list_trials(info.id)
+        except LrstudioError as exc:
+            self.status_label.setText(f"Cannot read sweep #{info.id}: {exc}")
+            return
+        self._runs = runs
+        self.results = summarise_trials(self.spec, runs)
+        self.rows = trial_rows(self.spec, self.results, runs, planned_points(self.spec, info.state))
+        self._fill_table()
+        self._show_status(info, runs)
+        self._offer_params()
+        self._show_views()
+        self._update_buttons()
+
+    def _show_status(self, info: ExperimentInfo, runs: list[Any]) -> None:
+        from lrstudio.core.sweep import latest_runs_per_seed
+
+        assert self.spec is not None
+        total = self.spec.n_trials() * len(self.spec.seeds)
+        latest = latest_runs_per_seed(runs)
+        done = sum(1 for r in latest.values() if r.status in TRIAL_DONE_STATUSES)
+        running = sum(1 for r in latest.values() if r.status == "running")
+        counts: dict[str, int] = {}
+        for r in self.rows:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(min(done, total))
+        own = self.controller.is_running() and self.controller.experiment_id == info.id
+        eta = ""
+        if own and self.progress is not None and self.progress.eta_s is not None:
+            eta = f" · ETA {format_duration(self.progress.eta_s)}"
+        elif own:
+            eta = " · ETA after the first run"
+        parts = [f"{counts[s]} {s}" for s in ("queued", "running", "done", "pruned", "failed", "diverged",
+                                              "stopped", "interrupted") if counts.get(s)]
+        trials_text = ", ".join(parts) if parts else "no trials yet"
+        self.status_label.setText(f"Sweep #{info.id} {info.name} ({info.method}, {info.status}): {done} of {total} "
+                                  f"runs done, {running} running{eta} · trials: {trials_text}")
+
+    def _fill_table(self) -> None:
+        paths = list(self.spec.space) if self.spec is not None else []
+        cols = [*_FIXED_COLS, *paths, *_TAIL_COLS]
+        self.table.setColumnCount(len(cols))
+        self.table.setHorizontalHeaderLabels(cols)
+        selected = self.selected_row()
+        self.table.setRowCount(len(self.rows))
+        for i, r in enumerate(self.rows):
+            values: list[Any] = [r.trial, r.status, *(r.params.get(p) for p in paths),
+                                 r.mean, r.std, f"{r.seeds_done}/{r.seeds}", " ".join(f"#{x}" for x in r.run_ids)]
+            for c, v in enumerate(values):
+                text = format_number(v) if isinstance(v, float) else ("" if v is None else str(v))
+                item = QTableWidgetItem(text)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    item.setData(Qt.ItemDataRole.UserRole, v)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, c, item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        if selected is not None:
+            for i, r in enumerate(self.rows):
+                if r.trial == selected.trial:
+                    self.table.selectRow(i)
+
+    def _offer_params(self) -> None:
+        paths = list(self.spec.space) if self.spec is not None else []
+        if [self.param_combo.itemData(i) for i in range(self.param_combo.count())] == paths:
+            return
+        self.param_combo.blockSignals(True)
+        self.param_combo.clear()
+        for p in paths:
+            self.param_combo.addItem(p, p)
+        self.param_combo.blockSignals(False)
+
+    def _update_buttons(self) -> None:
+        running = self.controller.is_running()
+        own = running and self.experiment is not None and self.controller.experiment_id == self.experiment.id
+        self.cancel_button.setEnabled(own)
+        self.resume_button.setEnabled(not running and self.experiment is not None
+                                      and self.experiment.status != "completed")
+        self.create_button.setEnabled(not running and self.store is not None)
+        self.apply_button.setEnabled(self.selected_row() is not None)
+
+    # -- views ------------------------------------------------------------------------------------
+    def _show_views(self) -> None:
+        if self.spec is None:
+            return
+        i = self.views.currentIndex()
+        if i == 0:
+            self._show_live()
+        elif i == 1:
+            self.show_metric_view()
+        else:
+            self.show_parallel()
+
+    def show_metric_view(self) -> None:
+        if self.spec is None:
+            return
+        path = self.param_combo.currentData() or next(iter(self.spec.space))
+        pts = metric_points(self.spec, self.results, str(path), str(self.band_combo.currentData()))
+        self.metric_view.show(pts, str(path), self.spec.metric)
+
+    def show_parallel(self) -> None:
+        if self.spec is None:
+            return
+        axes = parallel_axes(self.spec, self.results)
+        self.parallel.show(axes)
+        n = len(self.spec.space)
+        self.parallel_hint.setText("" if n >= 3 else
+                                   f"This sweep searches {n} parameter{'s' if n != 1 else ''}: parallel "
+                                   "coordinates say most with three or more (the metric is the last axis).")
+        self.parallel_hint.setVisible(n < 3)
+
+    def _show_live(self) -> None:
+        key = str(self.live_key_combo.currentData())
+        runs = getattr(self, "_runs", [])
+        trial_of = {r.id: int(r.trial) for r in runs if r.trial is not None}
+        running = [r.id for r in runs if r.status == "running"]
+        finished = [r.id for r in runs if r.status != "running" and (r.id, key) not in self._finished_curves]
+        want = running + finished
+        loaded: dict[int, Any] = {}
+        if want and self.store is not None:
+            try:
+                loaded = self.store.load_many(want, keys=[key], columns=("step", "value"))
+            except LrstudioError:
+                loaded = {}
+        curves: dict[int, tuple[int, bool, np.ndarray, np.ndarray]] = {}
+        for r in runs:
+            if r.id not in trial_of:
+                continue
+            s = loaded.get(r.id, {}).get(key)
+            if r.id in finished and s is not None:
+                self._finished_curves[(r.id, key)] = (s.step, s.value)
+            if r.status == "running":
+                xy = (s.step, s.value) if s is not None else (np.empty(0), np.empty(0))
+            else:
+                xy = self._finished_curves.get((r.id, key), (np.empty(0), np.empty(0)))
+            curves[r.id] = (trial_of[r.id], r.status == "running", xy[0], xy[1])
+        n_running = len(running)
+        title = f"{self.live_key_combo.currentText()} of every run" + (
+            f" ({n_running} running, bold)" if n_running else "")
+        self.live.show(curves, title)
+
+
+def _page(plot: Any, *controls: QWidget) -> QWidget:
+    page = QWidget()
+    lay = QVBoxLayout(page)
+    lay.setContentsMargins(0, 4, 0, 0)
+    row = QHBoxLayout()
+    for w in controls:
+        row.addWidget(w)
+    row.addStretch(1)
+    lay.addLayout(row)
+    lay.addWidget(plot, 1)
+    return page
+

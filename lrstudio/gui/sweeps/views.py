@@ -1,0 +1,184 @@
+"""The sweep panel's plots: live curves of the trials, a swept parameter against the metric, and
+parallel coordinates. They receive arrays (from :mod:`lrstudio.gui.sweeps.space`), never query.
+
+* :class:`LiveCurves`: the validation (or training) loss of the sweep's runs against the step;
+  running trials drawn bold, finished ones thin; a colour per trial.
+* :class:`MetricView`: one swept parameter against the metric, one point per trial (the mean over
+  its seeds), every seed's value as a small dot, the seed band (mean ± std or min–max) as a shaded
+  band along the points, the best trial as a star; log x for LR-like parameters.
+* :class:`ParallelView`: parallel coordinates, one line per trial across the swept parameters'
+  axes and the metric's (each normalised to 0..1, the range written at both ends), coloured by the
+  metric (viridis: dark = low).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+from lrstudio.gui.palette import PALETTE
+from lrstudio.gui.plots.factory import make_plot
+from lrstudio.gui.sweeps.space import MetricPoints, ParallelAxes
+
+__all__ = ["LiveCurves", "MetricView", "ParallelView", "trial_color"]
+
+_BAND_ALPHA = 55
+
+
+def trial_color(trial: int) -> QColor:
+    return QColor(PALETTE[int(trial) % len(PALETTE)])
+
+
+class LiveCurves:
+    """Loss against step of the sweep's runs (``show``: run id -> (trial, running, steps, values))."""
+
+    def __init__(self) -> None:
+        self.plot = make_plot(title="Trials: validation loss", y_label="loss (log scale)", grid=(False, True))
+        self.plot.setObjectName("sweepLivePlot")
+        self.plot.getPlotItem().setLogMode(y=True)
+        self.items: dict[int, pg.PlotDataItem] = {}
+
+    def show(self, curves: Mapping[int, tuple[int, bool, np.ndarray, np.ndarray]], title: str) -> None:
+        pi = self.plot.getPlotItem()
+        pi.setTitle(f"<span style='font-size:11pt; font-weight:600'>{title}</span>")
+        for rid in [r for r in self.items if r not in curves]:
+            pi.removeItem(self.items.pop(rid))
+        for rid, (trial, running, x, y) in curves.items():
+            ok = np.isfinite(y) & (y > 0)
+            color = trial_color(trial)
+            if not running:
+                color.setAlpha(120)
+            pen = pg.mkPen(color, width=2.5 if running else 1.2)
+            item = self.items.get(rid)
+            if item is None:
+                item = self.items[rid] = pg.PlotDataItem()
+                pi.addItem(item)
+            item.setPen(pen)
+            item.setZValue(10 if running else 0)
+            item.setData(np.asarray(x, dtype=float)[ok], np.asarray(y, dtype=float)[ok])
+
+
+class MetricView:
+    """A swept parameter against the metric (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.plot = make_plot(title="Parameter against metric", y_label="metric", grid=(True, True),
+                              legend={"offset": (-10, 10)})
+        self.plot.setObjectName("sweepMetricPlot")
+        self._items: list[Any] = []
+        self.points: MetricPoints | None = None
+        self.mean_item: pg.PlotDataItem | None = None
+        self.best_item: pg.PlotDataItem | None = None
+        self.band_item: pg.FillBetweenItem | None = None
+
+    def show(self, pts: MetricPoints, x_title: str, y_title: str) -> None:
+        pi = self.plot.getPlotItem()
+        for item in self._items:
+            pi.removeItem(item)
+        self._items.clear()
+        if pi.legend is not None:
+            pi.legend.clear()
+        self.points = pts
+        self.mean_item = self.best_item = self.band_item = None
+        pi.setLogMode(x=pts.log_x, y=False)
+        pi.setLabel("bottom", x_title + (" (log scale)" if pts.log_x else ""))
+        pi.setLabel("left", y_title)
+        bottom = pi.getAxis("bottom")
+        bottom.setTicks([list(enumerate(pts.labels))] if pts.labels else None)
+        pi.setTitle(f"<span style='font-size:11pt; font-weight:600'>{x_title} against {y_title}</span>")
+        if pts.x.size == 0:
+            return
+        accent = QColor(PALETTE[0])
+        fx = np.log10(pts.x) if pts.log_x else pts.x  # the band is not a plot item: log10 given here
+        if pts.x.size > 1 and np.any(pts.hi > pts.lo):
+            fill = QColor(accent)
+            fill.setAlpha(_BAND_ALPHA)
+            c_lo, c_hi = pg.PlotCurveItem(fx, pts.lo), pg.PlotCurveItem(fx, pts.hi)
+            self.band_item = pg.FillBetweenItem(c_lo, c_hi, brush=pg.mkBrush(fill))
+            self.band_item.setZValue(-10)
+            self._add(self.band_item)
+        elif np.any(pts.hi > pts.lo):  # one point: an error bar
+            bar = pg.ErrorBarItem(x=fx, y=pts.mean, top=pts.hi - pts.mean, bottom=pts.mean - pts.lo, beam=0.05,
+                                  pen=pg.mkPen(accent))
+            self._add(bar)
+        if pts.seeds_x.size:
+            dots = pg.PlotDataItem(pts.seeds_x, pts.seeds_y, pen=None, symbol="o", symbolSize=5,
+                                   symbolPen=None, symbolBrush=pg.mkBrush(120, 120, 120, 160), name="each seed")
+            self._add(dots)
+        self.mean_item = pg.PlotDataItem(pts.x, pts.mean, pen=pg.mkPen(accent, width=1.5), symbol="o",
+                                         symbolSize=8, symbolBrush=pg.mkBrush(accent), symbolPen=None,
+                                         name="trial (mean over seeds)")
+        self._add(self.mean_item)
+        if pts.best >= 0:
+            b = pts.best
+            self.best_item = pg.PlotDataItem([pts.x[b]], [pts.mean[b]], pen=None, symbol="star", symbolSize=20,
+                                             symbolBrush=pg.mkBrush("#d62728"), symbolPen=pg.mkPen("k"),
+                                             name=f"best: trial {pts.trials[b]}")
+            self._add(self.best_item)
+        pi.enableAutoRange()
+
+    def _add(self, item: Any) -> None:
+        self.plot.getPlotItem().addItem(item)
+        self._items.append(item)
+
+
+class ParallelView:
+    """Parallel coordinates of a sweep (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.plot = make_plot(title="Parallel coordinates (colour: metric, dark = low)", y_label="", x_label="",
+                              grid=(False, False))
+        self.plot.setObjectName("sweepParallelPlot")
+        pi = self.plot.getPlotItem()
+        pi.hideAxis("left")
+        pi.setMouseEnabled(x=False, y=False)
+        self._items: list[Any] = []
+        self.lines: list[pg.PlotCurveItem] = []
+        self.axes: ParallelAxes | None = None
+        self.cmap = pg.colormap.get("viridis")
+
+    def show(self, axes: ParallelAxes) -> None:
+        pi = self.plot.getPlotItem()
+        for item in self._items:
+            pi.removeItem(item)
+        self._items.clear()
+        self.lines.clear()
+        self.axes = axes
+        k = len(axes.names)
+        pi.getAxis("bottom").setTicks([[(i, _short(n)) for i, n in enumerate(axes.names)]])
+        for i in range(k):
+            self._add(pg.InfiniteLine(pos=i, angle=90, pen=pg.mkPen(90, 90, 90, 200, width=1)))
+            lo, hi = axes.ranges[i]
+            for y, text, anchor in ((0.0, lo, (0.5, 0)), (1.0, hi, (0.5, 1))):
+                label = pg.TextItem(text, color=(40, 40, 40), anchor=anchor)
+                label.setPos(i, y - 0.02 if y == 0 else y + 0.02)
+                self._add(label)
+        if axes.metric.size:
+            m = axes.metric
+            lo, hi = float(np.min(m)), float(np.max(m))
+            share = (m - lo) / (hi - lo) if hi > lo else np.full(m.size, 0.5)
+            xs = np.arange(k, dtype=float)
+            for row, s in zip(axes.lines, share, strict=True):
+                color = self.cmap.map(float(s), mode="qcolor")
+                line = pg.PlotCurveItem(xs, row, pen=pg.mkPen(color, width=2), connect="finite")
+                self._add(line)
+                self.lines.append(line)
+        pi.setXRange(-0.3, k - 0.7, padding=0)
+        pi.setYRange(-0.12, 1.12, padding=0)
+
+    def _add(self, item: Any) -> None:
+        self.plot.getPlotItem().addItem(item)
+        self._items.append(item)
+
+
+def _short(path: str) -> str:
+    parts = path.split(".")
+    return parts[-1] if len(parts) < 3 else f"{parts[0][:5]}.{parts[-1]}"
+
+
+def band_kinds() -> Sequence[tuple[str, str]]:
+    return (("mean ± std", "std"), ("min – max", "minmax"))

@@ -1,0 +1,127 @@
+"""The Sweeps tab (issue 13) in the real main window: a grid sweep of 1-epoch Windsor runs created
+from the Configure form trains in worker processes; every trial is stored with its experiment; the
+trial list, the parameter-against-metric view and ``lrstudio sweep show --json`` agree with the
+stored summaries; "apply this config" fills the form; bad input stores nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from lrstudio.cli import main
+from lrstudio.core.compare import format_number
+from lrstudio.core.config import DatasetConfig, RunConfig
+
+LRS = [0.003, 0.03, 0.3]
+
+
+def _windsor(**kw) -> RunConfig:
+    base = dict(model="linear", dataset=DatasetConfig(name="windsor"), optimizer={"name": "sgd", "params": {}},
+                lr=0.01, epochs=1, batch_size=32, seed=0)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def _open_panel(window, qtbot):
+    window.config_panel.set_config(_windsor())
+    window.tabs.setCurrentWidget(window.sweeps_page)
+    qtbot.waitUntil(lambda: window.sweeps_page.built)
+    return window.sweeps_page.panel
+
+
+def test_grid_sweep_from_the_panel_stores_every_trial_and_the_views_agree(window, qtbot, store, db_url, capsys):
+    panel = _open_panel(window, qtbot)
+    editor = panel.editor
+    assert editor.paths() == ["lr"]  # the form's LR is offered first, log-uniform around it
+    assert editor.space() == {"lr": {"log_uniform": [0.001, 0.1]}}
+    editor.set_dimension("lr", {"choice": LRS})
+    editor.set_method("grid", seeds=(0,), parallel=2)
+    with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=180_000):
+        qtbot.mouseClick(panel.create_button, Qt.MouseButton.LeftButton)
+        assert window.sweeps_page.is_running() and not panel.create_button.isEnabled()
+    eid = panel.experiment.id
+    info = store.get_experiment(eid)
+    assert info.status == "completed" and info.method == "grid"
+    runs = sorted(store.list_trials(eid), key=lambda r: r.trial)
+    assert [(r.trial, r.base_lr, r.status, r.experiment_id) for r in runs] == [
+        (i, lr, "completed", eid) for i, lr in enumerate(LRS)]
+    assert {r.config_dict["epochs"] for r in runs} == {1} and {r.config_dict["dataset"]["name"] for r in runs} == {
+        "windsor"}
+    assert {r.owner_pid for r in runs}.isdisjoint({os.getpid()})  # trained in worker processes
+    # The trial list: every trial done, its metric the stored summary.
+    panel.refresh()
+    assert [r.status for r in panel.rows] == ["done"] * 3
+    col = {panel.table.horizontalHeaderItem(c).text(): c for c in range(panel.table.columnCount())}
+    for i, r in enumerate(runs):
+        assert panel.rows[i].mean == r.best_val_loss and panel.rows[i].run_ids == (r.id,)
+        assert panel.table.item(i, col["Metric (mean)"]).text() == format_number(r.best_val_loss)
+        assert panel.table.item(i, col["lr"]).text() == format_number(r.base_lr)
+    assert panel.progress_bar.value() == 3 and panel.progress_bar.maximum() == 3
+    assert "3 of 3 runs done" in panel.status_label.text()
+    # The parameter-against-metric view: one point per trial (log x), the best one highlighted.
+    panel.views.setCurrentIndex(1)
+    pts = panel.metric_view.points
+    assert pts.log_x and panel.metric_view.plot.getPlotItem().ctrl.logXCheck.isChecked()
+    np.testing.assert_array_equal(pts.x, LRS)
+    np.testing.assert_array_equal(pts.mean, [r.best_val_loss for r in runs])
+    best = int(np.argmin([r.best_val_loss for r in runs]))
+    assert pts.best == best
+    bx, by = panel.metric_view.best_item.getData()
+    np.testing.assert_allclose(bx, [np.log10(LRS[best])])
+    assert by[0] == runs[best].best_val_loss
+    # The CLI's show --json says the same.
+    path = db_url.removeprefix("sqlite:///")
+    assert main(["--db", path, "sweep", "show", str(eid), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert {t["trial"]: t["mean"] for t in shown["trials"]} == {r.trial: r.mean for r in panel.rows}
+    # Live curves: one per run, from the stored training loss.
+    panel.views.setCurrentIndex(0)
+    assert set(panel.live.items) == {r.id for r in runs}
+    loss = store.load_series(runs[0].id, ["train/loss"])["train/loss"]
+    np.testing.assert_allclose(panel.live.items[runs[0].id].getData()[1], np.log10(loss.value))
+    # Apply this config: the trial's config is in the form.
+    panel.select_trial(2)
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    cfg = window.config_panel.config()
+    assert cfg.lr == LRS[2] and cfg.epochs == 1 and cfg.dataset.name == "windsor" and cfg.batch_size == 32
+
+
+def test_bad_input_is_one_line_and_stores_nothing(window, qtbot, store):
+    panel = _open_panel(window, qtbot)
+    editor = panel.editor
+    editor.set_dimension("lr", {"log_uniform": [0.0, 1.0]})
+    assert panel.create_and_start() is None
+    assert "0 < low < high" in panel.message.text() and panel.message.isVisibleTo(panel)
+    editor.set_dimension("lr", {"choice": [0.1]})
+    editor.seeds_edit.setText("0, x")
+    assert panel.create_and_start() is None and "whole numbers separated by commas" in panel.message.text()
+    editor.seeds_edit.setText("0")
+    editor.set_method("random", trials=0)
+    assert panel.create_and_start() is None and "number of trials" in panel.message.text()
+    assert store.list_experiments() == [] and store.list_runs() == []
+    assert not window.sweeps_page.is_running()
+
+
+@pytest.mark.parametrize("method", ["random"])
+def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window, qtbot, store, method):
+    panel = _open_panel(window, qtbot)
+    window.config_panel.set_config(_windsor(epochs=300, batch_size=8))
+    editor = panel.editor
+    editor.set_dimension("lr", {"log_uniform": [1e-3, 1e-2]})
+    editor.set_method(method, trials=3, seeds=(0,), parallel=1)
+    eid = panel.create_and_start()
+    assert eid is not None and panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: any(r.status == "running" for r in store.list_trials(eid)), timeout=60_000)
+    panel.refresh()
+    assert any(r.status == "running" for r in panel.rows) and any(r.status == "queued" for r in panel.rows)
+    with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=60_000):
+        qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert store.get_experiment(eid).status == "cancelled"
+    assert [r.status for r in store.list_trials(eid)] == ["stopped"]
+    panel.refresh()
+    assert panel.resume_button.isEnabled()
+    assert [r.status for r in panel.rows] == ["stopped", "queued", "queued"]
