@@ -162,3 +162,31 @@ def test_a_failed_reload_is_a_note_not_a_modal_dialog_and_is_retried(qtbot, stor
     failing["on"] = False
     qtbot.waitUntil(lambda: len(w.curve_data(a)["loss_raw"][0]) == 30, timeout=3_000)  # retried
     assert "locked" not in w.note_label.text()
+
+
+def test_a_growing_run_is_read_again_off_the_gui_thread_and_stays_drawn_meanwhile(qtbot, store, monkeypatch):
+    import threading
+
+    a = _running_run(store, "a", 20)
+    w = CompareWidget(store)
+    qtbot.addWidget(w)
+    w.show()
+    w.show_runs([a])
+    _record_more(store, a, 21, 10)
+    real = store.load_many
+    gate = threading.Event()
+    threads = []
+
+    def load_many(ids, keys=None):
+        threads.append(threading.current_thread())
+        assert gate.wait(10)
+        return real(ids, keys)
+
+    monkeypatch.setattr(store, "load_many", load_many)
+    w.invalidate_soon([a])  # progress of a run being trained
+    qtbot.waitUntil(lambda: len(threads) == 1, timeout=3_000)
+    assert threads[0] is not threading.main_thread()
+    qtbot.wait(20)  # the GUI thread keeps running while the read waits; the old points stay drawn
+    assert len(w.curve_data(a)["loss_raw"][0]) == 20 and w.run_ids() == [a]
+    gate.set()
+    qtbot.waitUntil(lambda: len(w.curve_data(a)["loss_raw"][0]) == 30, timeout=3_000)

@@ -107,7 +107,12 @@ class CompareWidget(QWidget):
         self._loader.progress.connect(self._on_load_progress)
         self._loader.finished.connect(self._on_load_finished)
         self._loader.failed.connect(self._on_load_failed)
+        # Reloads of growing runs (invalidate_soon) read in a thread of their own (issue 11).
+        self._reloader = SeriesLoader(self)
+        self._reloader.batch_loaded.connect(self._on_reload_loaded)
+        self._reloader.failed.connect(self._on_reload_failed)
         self._loading: list[int] = []  # the selection being loaded
+        self._reloading: list[int] = []  # growing runs being read again
         self._loading_infos: dict[int, RunInfo] = {}
         self._draw_due = False
         self._load_done = False  # every batch of the load in progress arrived
@@ -267,6 +272,9 @@ class CompareWidget(QWidget):
         the background (the runs appear as their batches arrive, see :meth:`is_loading`)."""
         run_ids = list(dict.fromkeys(int(i) for i in run_ids))
         self._cancel_load()  # a new selection supersedes the load in progress
+        if self._reloader.is_loading():  # and a reload of growing runs (those are read afresh)
+            self._reloader.cancel()
+            self._pending.update(self._reloading)
         self._forget(self._pending.intersection(run_ids))  # stale: load them afresh
         self._pending.difference_update(run_ids)
         infos: dict[int, RunInfo] = {}
@@ -477,8 +485,43 @@ class CompareWidget(QWidget):
     def _on_reload_timer(self) -> None:
         if not self.isVisible():
             return  # showEvent reloads
+        if self._loading or self._reloader.is_loading():  # after the read in progress
+            self._reload_timer.start()
+            return
         ids, self._pending = self._pending, set()
-        self.invalidate(ids)
+        self._forget(ids - set(self._run_ids))
+        shown = [i for i in self._run_ids if i in ids]
+        if not shown or self._cache.store is None:
+            return
+        # Growing runs are read off the GUI thread (issue 11); what is drawn stays until the new
+        # series arrive. invalidate() (a run ended, Refresh) still reloads at once.
+        self._reloading = shown
+        run_ids = list(self._run_ids)
+        cache = self._cache
+        self._reloader.start(lambda part: (cache.load_infos(run_ids), cache.read(part)), [shown])
+
+    def _on_reload_loaded(self, generation: int, got: object) -> None:
+        if generation != self._reloader.generation:
+            return  # superseded (a new selection)
+        infos, loaded = got  # type: ignore[misc]
+        self._reloading = []
+        if any(i not in infos for i in self._run_ids):  # deleted meanwhile: start over
+            self.show_runs(self._run_ids)
+            return
+        ids = [i for i in loaded if i in self._run_ids]
+        self._forget(set(ids))
+        self._cache.add({i: loaded[i] for i in ids})
+        self._load_error = ""
+        self._redraw_reloaded(ids, infos)
+
+    def _on_reload_failed(self, generation: int, exc: object) -> None:
+        if generation != self._reloader.generation:
+            return
+        self._pending.update(self._reloading)
+        self._reloading = []
+        self._show_error(exc if isinstance(exc, LrstudioError) else LrstudioError(str(exc)))
+        if not self._reload_timer.isActive():
+            self._reload_timer.start()
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt API name
         super().showEvent(event)
@@ -502,6 +545,9 @@ class CompareWidget(QWidget):
                 self._reload_timer.start()
             return
         self._load_error = ""
+        self._redraw_reloaded(run_ids, infos)
+
+    def _redraw_reloaded(self, run_ids: list[int], infos: dict[int, RunInfo]) -> None:
         self._infos = infos
         self.canvas.reload(run_ids)
         self._fill_run_list()
