@@ -195,6 +195,10 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
     # leaf sharing this storage, so one backward with a single gradient accumulator serves all.
     points = torch.tensor([s.start for s in specs], dtype=_F64)
     runs = [_Run(s, points[j]) for j, s in enumerate(specs)]
+    # every optimizer reads its gradient from a row of one buffer, filled by one copy a step
+    grads = torch.zeros_like(points)
+    for j, run in enumerate(runs):
+        run.param.grad = grads[j]
     view = points.numpy()
     nmax = max(s.steps for s in specs)
     xs = np.full((k, nmax + 1, dim), np.nan)
@@ -212,8 +216,9 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
         X = points.detach().requires_grad_()
         f = surface.evaluate(TORCH_OPS, *X.unbind(1))
         fv = f.detach().numpy()
-        xv = view[active]
-        fa = fv[active]
+        everyone = len(active) == k
+        xv = view if everyone else view[active]
+        fa = fv if everyone else fv[active]
         good = np.isfinite(xv).all(axis=1) & (xv >= lo).all(axis=1) & (xv <= hi).all(axis=1) & np.isfinite(fa)
         if not good.all():
             for bad in np.flatnonzero(~good):
@@ -229,8 +234,12 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
                 runs[j].result = _result(runs[j], xs[j, :i], loss[j, :i], "diverged", i, why)
             active = [j for r, j in enumerate(active) if good[r]]
             xv, fa = xv[good], fa[good]
-        xs[active, i] = xv
-        loss[active, i] = fa
+        if len(active) == k:
+            xs[:, i] = xv
+            loss[:, i] = fa
+        else:
+            xs[active, i] = xv
+            loss[active, i] = fa
         ended = [j for j in active if specs[j].steps == i]
         for j in ended:
             runs[j].result = _result(runs[j], xs[j, :i + 1], loss[j, :i + 1], "completed", None, "")
@@ -244,13 +253,12 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
         if noise is not None:
             total = total + (X * noise[i]).sum()
         total.backward()
-        grad = X.grad
-        assert grad is not None
+        assert X.grad is not None
+        grads.copy_(X.grad)
         for j in active:
             run = runs[j]
             adapter = run.adapter
             run.lr[i] = adapter.planned_lr if adapter is not None else run.spec.lr
-            run.param.grad = grad[j]
             run.step()
             if adapter is not None:
                 adapter.step(float(fv[j]) if run.metric else None)
