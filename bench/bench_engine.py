@@ -9,8 +9,9 @@ Cases: (a) full-batch linear regression on Windsor with Adam (goal: engine/bare 
 (b) the small CNN on digits, batch 64, Adam (goal >= 0.97). Four variants run interleaved, the
 order reversed every other repeat, and medians are reported because the machine is shared:
 the bare loop; the bare loop plus a validation pass at the engine's default cadence (issue 11:
-the first epoch, then at most once per ``AUTO_VAL_STEPS`` steps, and the end; before, every
-epoch, which with full-batch GD was every step), which separates the cost of validation from the
+the first epoch, then at most once per ``auto_val_gap`` steps (200, or more where a validation
+pass is big), and the end; before, every epoch, which with full-batch GD was every step), which
+separates the cost of validation from the
 cost of reporting; the
 engine storing every step; and the engine with a reporter that drops every event (its own
 bookkeeping only). "storing costs" is the training thread's CPU time inside the storage sink.
@@ -56,7 +57,7 @@ from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.datasets import load_dataset
 from lrstudio.core.events import BatchingReporter, RunStarted
 from lrstudio.core.plan import run_length
-from lrstudio.trainer.loop import AUTO_VAL_STEPS, train
+from lrstudio.trainer.loop import auto_val_gap, train
 from lrstudio.trainer.models import build_model
 from lrstudio.trainer.optimizers import build_optimizer, clear_grads, lean_step
 from lrstudio.trainer.schedule_adapter import TorchScheduleAdapter
@@ -127,16 +128,13 @@ def bare_loop(cfg: RunConfig, dataset: Any, with_val: bool = False) -> tuple[int
             step += 1
             if step >= total:
                 break
-        # validation at the engine's cadence: val_every=k every k-th epoch; auto (0) every epoch
-        # of a minibatch run, a full-batch run at the first epoch, then once AUTO_VAL_STEPS steps
-        # have passed; always at the end
+        # validation at the engine's cadence: val_every=k every k-th epoch; auto (0) the first
+        # epoch, then once auto_val_gap steps have passed; always at the end
         is_last = step >= total or _epoch == epochs - 1
         if cfg.val_every > 0:
             due = (_epoch + 1) % cfg.val_every == 0
-        elif bs >= n:
-            due = _epoch == 0 or step - last_val >= AUTO_VAL_STEPS
         else:
-            due = True
+            due = _epoch == 0 or step - last_val >= auto_val_gap(n, xv.shape[0], bs)
         if with_val and (due or is_last):
             last_val = step
             with torch.no_grad():
