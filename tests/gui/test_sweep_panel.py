@@ -125,3 +125,31 @@ def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window,
     panel.refresh()
     assert panel.resume_button.isEnabled()
     assert [r.status for r in panel.rows] == ["stopped", "queued", "queued"]
+
+
+def test_optuna_sweep_with_two_seeds_from_the_panel_draws_the_seed_band(window, qtbot, store):
+    panel = _open_panel(window, qtbot)
+    editor = panel.editor
+    editor.set_dimension("lr", {"log_uniform": [1e-3, 0.3]})
+    editor.set_method("optuna", trials=2, seeds=(0, 1), parallel=2)
+    with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=180_000) as blocker:
+        eid = panel.create_and_start()
+    assert blocker.args[0].status == "completed" and blocker.args[0].study_trials == 2
+    info = store.get_experiment(eid)
+    runs = store.list_trials(eid)
+    assert info.method == "optuna" and len(runs) == 4 and {r.experiment_id for r in runs} == {eid}
+    assert sorted((r.trial, r.config_dict["seed"]) for r in runs) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    panel.views.setCurrentIndex(1)
+    panel.band_combo.setCurrentIndex(panel.band_combo.findData("minmax"))
+    pts = panel.metric_view.points
+    by_lr = {}
+    for r in runs:
+        by_lr.setdefault(r.base_lr, []).append(r.best_val_loss)
+    lrs = sorted(by_lr)
+    np.testing.assert_array_equal(pts.x, lrs)
+    np.testing.assert_allclose(pts.mean, [np.mean(by_lr[x]) for x in lrs], rtol=1e-15)
+    np.testing.assert_array_equal(pts.lo, [min(by_lr[x]) for x in lrs])
+    np.testing.assert_array_equal(pts.hi, [max(by_lr[x]) for x in lrs])
+    assert panel.metric_view.band_item is not None
+    panel.views.setCurrentIndex(2)
+    assert len(panel.parallel.lines) == 2 and panel.parallel_hint.isVisibleTo(panel)
