@@ -145,3 +145,10 @@ def test_exported_snippet_cycles_momentum_like_lrstudio(name, p):
 
     _, moms = _torch_run(make, "adam", n, 0.1)
     np.testing.assert_allclose(momentum_curve({"name": name, "params": p}, n), moms, rtol=1e-12, atol=1e-15)
+
+
+def test_momentum_curve_resolves_shares_of_the_run_like_lr_curve():
+    n = 240
+    share = momentum_curve({"name": "one_cycle", "params": {"total_steps": "auto", "pct_start": 0.25}}, n)
+    steps = momentum_curve({"name": "one_cycle", "params": {"total_steps": n, "pct_start": 0.25}}, n)
+    np.testing.assert_array_equal(share, steps)

@@ -184,3 +184,14 @@ def test_a_config_stored_before_momentum_cycling_keeps_training_as_it_did(name, 
 def test_schema_1_bare_specs_are_migrated_too(schedule):
     cfg = RunConfig.from_dict({"schema_version": 1, "schedule": schedule, "max_steps": 30})
     assert cfg.validated().schedule["params"]["cycle_momentum"] is False
+
+
+def test_a_one_cycle_that_lasts_the_run_cycles_momentum_over_the_run():
+    spec = {"name": "one_cycle", "params": {"total_steps": "auto"}}
+    cfg = RunConfig(dataset=DatasetConfig(name="synthetic", n_samples=60, val_fraction=0.0),
+                    optimizer={"name": "adam"}, lr=0.02, max_steps=70, schedule=spec)
+    rep = ListReporter()
+    assert train(cfg, rep).status == "completed"
+    want = momentum_curve({"name": "one_cycle", "params": {"total_steps": 70}}, 70)
+    np.testing.assert_array_equal(rep.series(MOMENTUM), want)
+    assert want[-1] > 0.94 and want.min() < 0.86

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from lrstudio.core.schedules.base import MAX_STEPS, ScheduleError, validate_spec
+from lrstudio.core.schedules.base import MAX_STEPS, ScheduleError, resolve_lengths, validate_spec
 
 __all__ = ["MOMENTUM_TARGETS", "check_momentum", "cycles_momentum", "momentum_curve", "momentum_target",
            "register_momentum"]
@@ -63,16 +63,18 @@ def momentum_curve(spec: Any, steps: int) -> np.ndarray | None:
 
     Element ``i`` is the momentum used for update ``i + 1``, as in :func:`lr_curve`; e.g. for
     ``one_cycle``: ``max_momentum`` down to ``base_momentum`` while the LR rises, back up while it
-    falls, held at the end.
+    falls, held at the end. Lengths given as shares of the run are shares of ``steps``, as in
+    :func:`lr_curve`.
 
     Raises
     ------
     ScheduleError
         For an invalid spec or ``steps``.
     """
-    norm = validate_spec(spec)
+    validate_spec(spec)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
         raise ScheduleError("steps", steps, f"an integer in [0, {MAX_STEPS}]", "momentum_curve")
+    norm = resolve_lengths(spec, max(1, int(steps)))
     fn = MOMENTUM_CURVES.get(norm["name"])
     if fn is None or not norm["params"].get("cycle_momentum"):
         return None
