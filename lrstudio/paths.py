@@ -156,7 +156,13 @@ def display_db_url(url: str) -> str:
     if path is not None:
         return str(path)
     m = _URL.match(str(url))
-    if m is None or m["password"] is None:
+    if m is None:
+        # not a URL SQLAlchemy can read (it is being refused): still hide what looks like a password
+        return _ANY_PASSWORD.sub(r"\1***@", str(url))
+    if m["password"] is None:
         return str(url)
     start, end = m.span("password")
     return url[:start] + "***" + url[end:]
+
+
+_ANY_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")

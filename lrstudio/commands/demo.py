@@ -14,7 +14,7 @@ from pathlib import Path
 from lrstudio.commands._common import add_db_option, db_url
 from lrstudio.commands._run import exit_code, format_summary, run_and_store
 from lrstudio.core.config import DatasetConfig, RunConfig
-from lrstudio.paths import sqlite_path
+from lrstudio.paths import display_db_url, sqlite_path
 
 WARMUP_STEPS = 100
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(url) as store:
         rows = store.export_history_csv([stored.run_id], out)
     print(format_summary(stored))
-    print(f"database: {db_file if db_file is not None else url}")
+    print(f"database: {display_db_url(url)}")  # a server URL without its password
     print(f"history CSV ({rows} rows): {out.resolve()}")
     print(f"run id: {stored.run_id}")
     return exit_code(stored.summary)

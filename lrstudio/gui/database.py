@@ -49,6 +49,9 @@ class DatabaseDialog(QDialog):
         self.setWindowTitle("Open database")
         self.combo = QComboBox()
         self.combo.setEditable(True)
+        # Entries are shown without passwords; each shown text stands for the URL it came from, so
+        # choosing a recent server opens it with its password (typed text is read as typed).
+        self._known = {display_url(u): u for u in [current, *recent] if u}
         self.combo.addItems([display_url(u) for u in recent])
         self.combo.setEditText(display_url(current))
         self.combo.setMinimumWidth(460)
@@ -72,7 +75,8 @@ class DatabaseDialog(QDialog):
         lay.addWidget(buttons)
 
     def url(self) -> str:
-        return db_url(self.combo.currentText())
+        text = self.combo.currentText().strip()
+        return self._known.get(text) or db_url(text)
 
     def _on_browse_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

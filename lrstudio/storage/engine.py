@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from lrstudio.core.errors import LrstudioError
-from lrstudio.paths import sqlite_path
+from lrstudio.paths import display_db_url, sqlite_path
 
 BUSY_TIMEOUT_MS = 20_000
 PG_CONNECT_TIMEOUT_S = 10
@@ -83,8 +83,8 @@ def make_engine(url: str) -> Engine:
     """Create the engine for ``url`` with lrstudio's connection settings."""
     try:
         u = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"not a database URL: {url!r} ({exc})") from None
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise StoreError(f"not a database URL: {display_db_url(url)!r} ({exc})") from None
     kwargs: dict[str, Any] = {}
     if u.get_backend_name() == "sqlite":
         path = sqlite_path(url)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lrstudio.gui.database import DatabaseDialog
+from lrstudio.paths import db_url
 
 
 def _typed(qtbot, text: str) -> str:
@@ -42,3 +43,34 @@ def test_a_postgresql_url_is_kept_as_typed(qtbot):
     url = "postgresql+psycopg://me:p%40ss@host:5432/runs?sslmode=require"
     assert _typed(qtbot, url) == url
 
+
+
+SECRET = "s3cret-L1"
+
+
+def test_a_recent_server_url_is_shown_without_its_password_and_opens_with_it(qtbot, tmp_path):
+    pg = f"postgresql+psycopg://me:{SECRET}@host:5432/runs?sslmode=require"
+    lite = db_url(str(tmp_path / "runs?.db"))
+    dlg = DatabaseDialog(None, recent=[pg, lite], current=pg)
+    qtbot.addWidget(dlg)
+    shown = [dlg.combo.itemText(i) for i in range(dlg.combo.count())]
+    assert shown == ["postgresql+psycopg://me:***@host:5432/runs?sslmode=require", str(tmp_path / "runs?.db")]
+    assert SECRET not in dlg.combo.currentText()
+    assert dlg.url() == pg  # the masked entry stands for the stored URL, password included
+    dlg.combo.setCurrentIndex(1)
+    assert dlg.url() == lite
+    dlg.combo.setCurrentIndex(0)
+    assert dlg.url() == pg
+    # a URL typed over it is taken as typed
+    dlg.combo.lineEdit().clear()
+    qtbot.keyClicks(dlg.combo.lineEdit(), "postgresql+psycopg://me:other@host/runs")
+    assert dlg.url() == "postgresql+psycopg://me:other@host/runs"
+
+
+def test_a_server_that_cannot_be_reached_is_named_without_its_password(window, no_dialogs):
+    url = f"postgresql+psycopg://me:{SECRET}@127.0.0.1:1/runs"  # nothing listens on port 1
+    assert not window.open_database(url)
+    assert no_dialogs and "127.0.0.1:1" in no_dialogs[0]
+    assert "me:***@127.0.0.1:1/runs" in no_dialogs[0]
+    assert all(SECRET not in text for text in no_dialogs)
+    assert SECRET not in window.windowTitle() and SECRET not in window.statusBar().currentMessage()
