@@ -196,3 +196,17 @@ def test_one_cycle_export_says_when_its_torch_class_stops_following():
 def test_export_steps_must_be_a_run_length(steps):
     with pytest.raises(ScheduleError, match="steps"):
         to_pytorch_code("cosine", 0.1, steps=steps)
+
+
+def test_export_for_a_run_length_resolves_shares_of_the_run():
+    spec = {"name": "linear_warmup", "params": {"warmup_steps": "10%", "inner": {
+        "name": "one_cycle", "params": {"total_steps": "auto"}}}}
+    with pytest.raises(ScheduleError, match="share of the run"):
+        to_pytorch_code(spec, 0.1)
+    code = to_pytorch_code(spec, 0.1, steps=250)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        got = _run_snippet(code, 0.1, 250)
+    np.testing.assert_allclose(got, lr_curve(spec, 250, 0.1), rtol=1e-9, atol=1e-14)
+    alone = to_pytorch_code({"name": "one_cycle", "params": {"total_steps": "auto"}}, 0.1, steps=250)
+    assert "OneCycleLR(optimizer, max_lr=0.1, total_steps=250," in alone

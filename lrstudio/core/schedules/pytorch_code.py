@@ -27,6 +27,7 @@ from lrstudio.core.schedules.base import (
     ScheduleError,
     TorchNativeFn,
     _check_base_lr,
+    resolve_lengths,
     torch_native_of,
     validate_spec,
 )
@@ -62,7 +63,7 @@ def to_pytorch_code(spec: Any, base_lr: float, steps: int | None = None) -> str:
     of ``steps`` updates, and ``LambdaLR`` over lrstudio's closed form (spelled out as a Python
     function of ``step``) otherwise. ``steps``: the run length it is exported for; None (unknown)
     keeps a torch class that follows only part of a run (``OneCycleLR`` up to its ``total_steps``)
-    and says so in a comment.
+    and says so in a comment; lengths given as shares of the run need ``steps``.
 
     Raises
     ------
@@ -75,6 +76,8 @@ def to_pytorch_code(spec: Any, base_lr: float, steps: int | None = None) -> str:
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
                               or not 1 <= steps <= MAX_STEPS):
         raise ScheduleError("steps", steps, f"an integer in [1, {MAX_STEPS}] or empty", "to_pytorch_code")
+    if steps is not None:
+        norm = resolve_lengths(norm, int(steps))  # shares of the run ("auto", "10%") of this run
     native = torch_native_of(norm, base)
     head = [
         f"# lrstudio schedule: {json.dumps(norm, sort_keys=True)}",
