@@ -70,20 +70,23 @@ INNER = {"name": "timm_cosine", "params": {"t_initial": 100, "cycle_limit": 5, "
 
 @pytest.mark.parametrize("rng,timm_range", [([], None), ([0], 0), ([50], 50), ([30, 200], (30, 200))])
 @pytest.mark.parametrize("kind", ["normal", "uniform"])
-def test_noise_follows_timm_add_noise(rng, timm_range, kind):
-    params = {"inner": INNER, "noise_range_t": rng, "noise_type": kind, "noise_pct": 0.4, "noise_seed": 7}
+@pytest.mark.parametrize("draws", ["timm", "fast"])
+def test_noise_follows_timm_add_noise(rng, timm_range, kind, draws):
+    params = {"inner": INNER, "noise_range_t": rng, "noise_type": kind, "noise_pct": 0.4, "noise_seed": 7,
+              "noise_draws": draws}
     got = lr_curve({"name": "noise", "params": params}, N, 0.1)
     clean = lr_curve(INNER, N, 0.1)
-    n = noise_at(np.arange(N), 7, kind, 0.4, 1.0)
+    n = noise_at(np.arange(N), 7, kind, 0.4, 1.0, draws=draws)
     ref = [timm_add_noise([clean[t]], t, timm_range, n[t])[0] for t in range(N)]
     np.testing.assert_array_equal(got, ref)
     if timm_range is not None:
         assert (got != clean).sum() > 0.9 * (N - (rng[0] if rng else 0) - (N - rng[1] if len(rng) == 2 else 0))
 
 
+@pytest.mark.parametrize("draws", ["timm", "fast"])
 @pytest.mark.parametrize("kind,pct,std", [("normal", 0.67, 1.0), ("normal", 0.2, 0.5), ("uniform", 0.3, 1.0)])
-def test_noise_draws_have_timms_distribution(kind, pct, std):
-    n = noise_at(np.arange(200_000), 42, kind, pct, std)
+def test_noise_draws_have_timms_distribution(kind, pct, std, draws):
+    n = noise_at(np.arange(200_000 if draws == "fast" else 50_000), 42, kind, pct, std, draws=draws)
     assert np.all(np.abs(n) < pct)
     assert abs(n.mean()) < 0.005
     if kind == "uniform":
@@ -99,16 +102,23 @@ def test_noise_draws_have_timms_distribution(kind, pct, std):
         assert n.var() == pytest.approx(var, rel=0.02)
 
 
-def test_noise_is_a_function_of_seed_and_step_only():
-    spec = {"name": "noise", "params": {"inner": INNER, "noise_seed": 3}}
+@pytest.mark.parametrize("draws", ["timm", "fast"])
+def test_noise_is_a_function_of_seed_and_step_only(draws):
+    spec = {"name": "noise", "params": {"inner": INNER, "noise_seed": 3, "noise_draws": draws}}
     full = lr_curve(spec, 5000, 0.1)
     # a longer run, scattered steps and a later window repeat the same values
     np.testing.assert_array_equal(lr_curve(spec, 9000, 0.1)[:5000], full)
     steps = np.asarray([4999, 3, 1234, 0, 777])
     np.testing.assert_array_equal(curve_at(validate_spec(spec), steps, 0.1), full[steps])
     np.testing.assert_array_equal(curve_at(validate_spec(spec), np.arange(2000, 2500), 0.1), full[2000:2500])
-    other = lr_curve({"name": "noise", "params": {"inner": INNER, "noise_seed": 4}}, 5000, 0.1)
-    assert (other[:500] != full[:500]).mean() > 0.99  # (the inner schedule is 0 after 500 steps)
+    other = lr_curve({"name": "noise", "params": {"inner": INNER, "noise_seed": 4, "noise_draws": draws}}, 5000, 0.1)
+    if draws == "fast":
+        assert (other[:500] != full[:500]).mean() > 0.99  # (the inner schedule is 0 after 500 steps)
+    else:  # timm seeds step t with noise_seed + t: seed 4 at step t is seed 3 at step t + 1
+        np.testing.assert_array_equal(noise_at(np.arange(499), 4, "normal", 0.67, 1.0, draws="timm"),
+                                      noise_at(np.arange(1, 500), 3, "normal", 0.67, 1.0, draws="timm"))
+        assert (other[1:500] != full[1:500]).mean() > 0.99
+        return
     # the documented rule: block t // 8192 of Philox(key=seed, counter=[0, 0, 0, block]), element t % 8192
     g = np.random.Generator(np.random.Philox(key=3, counter=[0, 0, 0, 2]))
     u = g.random(8192)
