@@ -80,10 +80,20 @@ from lrstudio.services.runtime import HEADLESS
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "SweepProgress", "SweepResult", "SweepRunner",
            "TrialJob", "TrialOutcome", "make_executor", "run_trial"]
 
-_CTX = multiprocessing.get_context("spawn")
+#: Workers fork from a forkserver that imported torch and the trainer once (Linux, macOS): two
+#: workers then start in about the time of one import instead of two imports fighting for the
+#: cores (``bench/bench_sweep.py`` prints the start-up). Spawn elsewhere.
+_PRELOAD = ["torch", "lrstudio.trainer.loop", "lrstudio.services.training_run", "lrstudio.storage"]
+_CTX: Any
+if "forkserver" in multiprocessing.get_all_start_methods():
+    _CTX = multiprocessing.get_context("forkserver")
+    _CTX.set_forkserver_preload(_PRELOAD)
+else:  # pragma: no cover - Windows
+    _CTX = multiprocessing.get_context("spawn")
 #: How often a trial looks at its experiment's status in the database (a cancel from elsewhere).
 CANCEL_POLL_S = 1.0
 HEARTBEAT_S = 5.0
+PIPE_POLL_S = 0.05  # how often a local trial looks whether the sweep's process is still there
 
 
 @dataclass(frozen=True)
@@ -118,25 +128,34 @@ class _TrialStop:
     the database. ``is_set`` is called between steps: it checks the database at most every
     :data:`CANCEL_POLL_S` seconds."""
 
-    def __init__(self, store: Any, experiment_id: int, event: Any = None, parent_pid: int | None = None) -> None:
+    def __init__(self, store: Any, experiment_id: int, event: Any = None, parent: Connection | None = None) -> None:
         self.store = store
         self.experiment_id = experiment_id
         self.event = event
-        self.parent_pid = parent_pid
+        self.parent = parent
         self.pruned = False
         self.parent_gone = False
         self.cancelled = False
         self._next_poll = time.monotonic() + CANCEL_POLL_S
+        self._next_pipe = 0.0
 
     def is_set(self) -> bool:
         if self.pruned or self.parent_gone or self.cancelled:
             return True
         if self.event is not None and self.event.is_set():
             return True
-        if self.parent_pid is not None and os.getppid() != self.parent_pid:
-            self.parent_gone = True
-            return True
         now = time.monotonic()
+        if self.parent is not None and now >= self._next_pipe:
+            # The parent sends nothing during a job: anything readable is its end of the pipe
+            # closing (the sweep's process died) or a "quit" (it closes the executor).
+            self._next_pipe = now + PIPE_POLL_S
+            try:
+                if self.parent.poll():
+                    self.parent.recv()
+                    return True
+            except (EOFError, OSError):
+                self.parent_gone = True
+                return True
         if now >= self._next_poll:
             self._next_poll = now + CANCEL_POLL_S
             try:
@@ -245,10 +264,11 @@ def _open(db_url: str) -> Any:
     return store
 
 
-def run_trial(job: TrialJob, event: Any = None, parent_pid: int | None = None) -> TrialOutcome:
+def run_trial(job: TrialJob, event: Any = None, parent: Connection | None = None) -> TrialOutcome:
     """Create and train one run of a sweep in this process; how it ended (never raises for a run
     that fails: its status says so). ``event``: a stop event (the local executor's);
-    ``parent_pid``: stop (and end the run ``interrupted``) when this process's parent changes."""
+    ``parent``: the local worker's pipe to the sweep's process: stop (and end the run
+    ``interrupted``) when it closes."""
     from lrstudio.services.training_run import check_before_run, execute_run, failure_message
 
     t0 = time.monotonic()
@@ -266,7 +286,7 @@ def run_trial(job: TrialJob, event: Any = None, parent_pid: int | None = None) -
                             worker_pid=os.getpid(), seconds=time.monotonic() - t0)
     run_id = store.create_run(cfg, name=cfg.name or None, kind="training", experiment_id=job.experiment_id,
                               trial=job.trial)
-    stop = _TrialStop(store, job.experiment_id, event, parent_pid)
+    stop = _TrialStop(store, job.experiment_id, event, parent)
     pruner = _LocalPruner(job.pruner, job.history) if job.pruner else None
     intermediate: dict[int, float] = {}
 
@@ -310,8 +330,10 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-def _worker_main(conn: Connection, event: Any, parent_pid: int, nice: int) -> None:
-    """A local worker: import torch once, then run the jobs it is sent until its pipe closes."""
+def _worker_main(conn: Connection, event: Any, nice: int) -> None:
+    """A local worker: import torch once, then run the jobs it is sent until its pipe closes
+    (the pipe, not the parent pid, tells it the sweep's process is gone: a forkserver's children
+    keep the forkserver alive)."""
     from lrstudio.services import runtime
 
     if nice and hasattr(os, "nice"):
@@ -333,7 +355,7 @@ def _worker_main(conn: Connection, event: Any, parent_pid: int, nice: int) -> No
             return
         job: TrialJob = msg[1]
         try:
-            outcome = run_trial(job, event, parent_pid)
+            outcome = run_trial(job, event, conn)
         except Exception as exc:  # the database itself failed (policy step 3)
             from lrstudio.services.training_run import failure_message
 
@@ -343,7 +365,7 @@ def _worker_main(conn: Connection, event: Any, parent_pid: int, nice: int) -> No
             conn.send(("done", outcome))
         except OSError:
             return
-        if os.getppid() != parent_pid:
+        if outcome.status == "interrupted":
             return
 
 
@@ -351,19 +373,23 @@ class _Worker:
     def __init__(self, event: Any, nice: int) -> None:
         self.conn, child = _CTX.Pipe(duplex=True)
         self.process = _CTX.Process(target=_worker_main, name="lrstudio-sweep", daemon=True,
-                                    args=(child, event, os.getpid(), nice))
+                                    args=(child, event, nice))
         self.started_at = time.monotonic()
         self.process.start()
         child.close()
-        self.ready_at: float | None = None
+        self.ready = False
         self.job: TrialJob | None = None
 
 
 class LocalExecutor:
     """``parallel`` spawned worker processes on this machine (default: one per core).
 
-    ``nice``: the workers' niceness (the GUI passes 10 so its own thread wins a core at once, as
-    ``services/process_run.py`` does). Workers start lazily, when the first job needs them.
+    All workers start together at the first job (each imports torch once: ``startup_s``) and are
+    reused for every later trial. A job goes to the first worker that is ready and idle, so a
+    worker still importing torch never holds a trial another one could run now; jobs wait in
+    this executor meanwhile (``stop_all`` drops them: queued trials never start). ``nice``: the
+    workers' niceness (the GUI passes 10 so its own thread wins a core at once, as
+    ``services/process_run.py`` does).
     """
 
     def __init__(self, parallel: int | None = None, nice: int = 0) -> None:
@@ -375,62 +401,70 @@ class LocalExecutor:
         self.nice = nice
         self._event = _CTX.Event()
         self._workers: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._queue: deque[TrialJob] = deque()
         self.startup_s: list[float] = []  # spawn -> torch imported, per worker (bench_sweep.py)
 
-    def _idle_worker(self) -> _Worker:
-        for w in self._workers:
-            if w.job is None and w.process.is_alive():
-                return w
-        self._workers = [w for w in self._workers if w.process.is_alive() or w.job is not None]
-        w = _Worker(self._event, self.nice)
-        self._workers.append(w)
-        return w
-
     def start(self, job: TrialJob) -> None:
-        w = self._idle_worker()
-        w.job = job
-        try:
-            w.conn.send(("job", job))
-        except OSError:
-            pass  # found dead in poll()
+        if not self._workers:
+            self._workers = [_Worker(self._event, self.nice) for _ in range(self.capacity)]
+        self._queue.append(job)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        for w in self._workers:
+            if not self._queue:
+                return
+            if w.ready and w.job is None and w.process.is_alive():
+                job = self._queue.popleft()
+                w.job = job
+                try:
+                    w.conn.send(("job", job))
+                except OSError:
+                    pass  # found dead in poll()
 
     def in_flight(self) -> int:
-        return sum(1 for w in self._workers if w.job is not None)
+        return len(self._queue) + sum(1 for w in self._workers if w.job is not None)
 
     def poll(self, timeout_s: float) -> list[TrialOutcome]:
-        busy = [w for w in self._workers if w.job is not None]
-        if not busy:
+        if not self.in_flight():
             return []
-        waitables: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        live = [w for w in self._workers if w.process.is_alive() or w.job is not None]
+        waitables: list[Any] = [w.conn for w in live] + [w.process.sentinel for w in live]
         ready = wait(waitables, timeout=timeout_s)
         out = []
-        for w in busy:
-            while w.job is not None and w.conn in ready and w.conn.poll():
+        for w in live:
+            while w.conn in ready and w.conn.poll():
                 try:
                     msg = w.conn.recv()
                 except (EOFError, OSError):
                     break
                 if msg[0] == "ready":
-                    w.ready_at = time.monotonic()
-                    self.startup_s.append(w.ready_at - w.started_at)
+                    w.ready = True
+                    self.startup_s.append(time.monotonic() - w.started_at)
                 elif msg[0] == "done":
                     out.append(msg[1])
                     w.job = None
-            if w.job is not None and not w.process.is_alive() and not w.conn.poll():
-                from lrstudio.services.process_run import exit_text
+            if not w.process.is_alive() and not w.conn.poll():
+                if w.job is not None:
+                    from lrstudio.services.process_run import exit_text
 
-                job = w.job
-                w.job = None
-                out.append(TrialOutcome(job.trial, job.seed, None, "error", worker_pid=w.process.pid,
-                                        error=f"the worker process ended during the trial "
-                                              f"({exit_text(w.process.exitcode)})"))
+                    job, w.job = w.job, None
+                    out.append(TrialOutcome(job.trial, job.seed, None, "error", worker_pid=w.process.pid,
+                                            error=f"the worker process ended during the trial "
+                                                  f"({exit_text(w.process.exitcode)})"))
+                w.conn.close()
+                self._workers.remove(w)
+                if self._queue and not self._event.is_set():
+                    self._workers.append(_Worker(self._event, self.nice))  # a replacement
+        self._dispatch()
         return out
 
     def stop_all(self) -> None:
+        self._queue.clear()
         self._event.set()
 
     def close(self) -> None:
+        self._queue.clear()
         self._event.set()
         for w in self._workers:
             try:
@@ -439,7 +473,8 @@ class LocalExecutor:
                 pass
         deadline = time.monotonic() + 10
         for w in self._workers:
-            w.process.join(max(0.1, deadline - time.monotonic()))
+            if w.ready or w.job is not None:  # one still importing torch has nothing to finish
+                w.process.join(max(0.1, deadline - time.monotonic()))
             if w.process.is_alive():
                 w.process.terminate()
                 w.process.join(2)

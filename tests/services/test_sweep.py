@@ -32,14 +32,17 @@ def test_grid_sweep_in_two_workers_stores_every_trial_with_its_experiment(url):
         spec = ExperimentSpec(base=base(), space={"lr": [0.1, 0.01]}, method="grid", seeds=(0, 1))
         eid = store.create_experiment(spec)
         seen = []
-        result = SweepRunner(store, eid, LocalExecutor(2), on_progress=seen.append).run()
+        executor = LocalExecutor(2)
+        result = SweepRunner(store, eid, executor, on_progress=seen.append).run()
         assert result.status == "completed" and store.get_experiment(eid).status == "completed"
         runs = store.list_trials(eid)
         assert sorted((r.trial, r.config_dict["seed"], r.base_lr) for r in runs) == [
             (0, 0, 0.1), (0, 1, 0.1), (1, 0, 0.01), (1, 1, 0.01)]
         assert {r.status for r in runs} == {"completed"} and {r.kind for r in runs} == {"training"}
-        assert len({o.worker_pid for o in result.outcomes}) == 2  # two processes, none of them this one
+        # Worker processes (a job goes to whichever is ready first: one fast worker may take all).
+        assert 1 <= len({o.worker_pid for o in result.outcomes}) <= 2
         assert os.getpid() not in {o.worker_pid for o in result.outcomes}
+        assert executor.in_flight() == 0 and executor._workers == []  # closed
         assert [p.done for p in seen] == [1, 2, 3, 4] and seen[-1].total == 4
         # The outcomes agree with the stored summaries, and the table with both.
         by_id = {r.id: r for r in runs}

@@ -1,0 +1,100 @@
+"""How much faster is a sweep with 2 worker processes than the same trials one after another?
+
+Issue 13's goal: a 12-trial sweep of short Windsor runs with 2 workers takes at most 0.6x the time
+of the same trials run one after another, on a 2-core machine. Both sides are the same sweep
+(``lrstudio.services.sweep.SweepRunner``, a grid of 12 LRs, one seed, a fresh SQLite file each)
+with ``LocalExecutor(2)`` against ``LocalExecutor(1)``; the time is the whole ``run()``, worker
+start-up (spawn + ``import torch``) included. Repeats are interleaved, the order reversed every
+other repeat; medians with the per-repeat range are printed, because the machine is shared.
+
+Also printed: the start-up of a worker process (spawn until torch and the trainer are imported,
+once per worker per sweep) and the per-trial overhead inside a warm worker (``run_trial``'s wall
+time minus the run's own ``duration_s``: opening the run row, the data set, the summary write).
+
+Usage::
+
+    python bench/bench_sweep.py                  # 12 trials, 3 repeats
+    python bench/bench_sweep.py --repeats 5 --epochs 40 --trials 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from lrstudio.core.config import RunConfig
+from lrstudio.core.sweep import ExperimentSpec
+from lrstudio.services.sweep import LocalExecutor, SweepRunner
+from lrstudio.storage import open_store
+
+
+def one_sweep(workers: int, trials: int, epochs: int, folder: Path, tag: str) -> dict[str, object]:
+    url = f"sqlite:///{folder / f'{tag}.sqlite'}"
+    lrs = [round(10 ** (-3 + 2.5 * i / max(1, trials - 1)), 6) for i in range(trials)]
+    spec = ExperimentSpec(base=RunConfig(model="linear", epochs=epochs, batch_size=32), space={"lr": lrs},
+                          method="grid")
+    with open_store(url) as store:
+        eid = store.create_experiment(spec)
+        executor = LocalExecutor(workers)
+        t0 = time.perf_counter()
+        result = SweepRunner(store, eid, executor, poll_s=0.05).run()
+        wall = time.perf_counter() - t0
+        runs = {r.id: r for r in store.list_trials(eid)}
+    assert result.status == "completed", result.status
+    overhead = [o.seconds - float(runs[o.run_id].duration_s or 0.0) for o in result.outcomes if o.run_id]
+    train_s = [float(r.duration_s or 0.0) for r in runs.values()]
+    return {"wall": wall, "startup": list(executor.startup_s), "overhead": overhead, "train": train_s}
+
+
+def _fmt(xs: list[float], unit: str = "s") -> str:
+    return f"{statistics.median(xs):.2f} {unit} ({min(xs):.2f}-{max(xs):.2f})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=30, help="epochs of each Windsor run (batch 32: 14 steps each)")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"{args.trials} trials of linear/windsor, {args.epochs} epochs, batch 32; {os.cpu_count()} cores; "
+          f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    seq: list[float] = []
+    par: list[float] = []
+    ratios: list[float] = []
+    startup: list[float] = []
+    overhead: list[float] = []
+    train: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for rep in range(args.repeats):
+            order = (1, 2) if rep % 2 == 0 else (2, 1)
+            got: dict[int, float] = {}
+            for workers in order:
+                r = one_sweep(workers, args.trials, args.epochs, folder, f"r{rep}w{workers}")
+                got[workers] = float(r["wall"])  # type: ignore[arg-type]
+                startup += r["startup"]  # type: ignore[operator]
+                overhead += r["overhead"]  # type: ignore[operator]
+                train += r["train"]  # type: ignore[operator]
+                print(f"  repeat {rep + 1}: {workers} worker(s) {got[workers]:.2f} s")
+            seq.append(got[1])
+            par.append(got[2])
+            ratios.append(got[2] / got[1])
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"one after another (1 worker): {_fmt(seq)}")
+    print(f"2 workers:                    {_fmt(par)}")
+    print(f"2 workers / 1 worker:         {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+          f"   goal <= 0.60")
+    print(f"worker start-up (spawn -> torch imported), {len(startup)} workers: {_fmt(startup)}")
+    print(f"per-trial overhead in a warm worker (run_trial wall - run duration), {len(overhead)} trials: "
+          f"{_fmt([x * 1000 for x in overhead], 'ms')}")
+    print(f"training time of one run: {_fmt(train)}")
+    print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
