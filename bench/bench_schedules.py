@@ -126,6 +126,17 @@ def time_lr_curve(spec, n, base_lr, metrics, repeat) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
+def time_cpu(spec, n, base_lr, metrics, repeat) -> float:
+    """Median CPU seconds of this process (time.process_time): the cost itself, without the waits a
+    busy shared machine adds to the wall clock (the other processes' time slices)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        lr_curve(spec, n, base_lr, metrics=metrics)
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
 def time_torch(spec, n, base_lr, metrics, repeat) -> tuple[float, str]:
     import torch
 
@@ -150,6 +161,22 @@ def time_torch(spec, n, base_lr, metrics, repeat) -> tuple[float, str]:
                     sched.step()
             times.append(time.perf_counter() - t0)
     return statistics.median(times), kind
+
+
+def time_paired(spec, n, base_lr, metrics, rounds: int, inner: int = 5) -> list[float]:
+    """torch/lr_curve ratios of ``rounds`` interleaved rounds: each round steps the torch scheduler
+    n times and times lr_curve ``inner`` times (their median), back to back, so both see the same
+    load (issue 15: on the shared 2-core machine the load moves within seconds)."""
+    ratios = []
+    for _ in range(rounds):
+        theirs, _kind = time_torch(spec, n, base_lr, metrics[: n - 1] if metrics is not None else None, 1)
+        ours = []
+        for _ in range(inner):
+            t0 = time.perf_counter()
+            lr_curve(spec, n, base_lr, metrics=metrics)
+            ours.append(time.perf_counter() - t0)
+        ratios.append(theirs / statistics.median(ours))
+    return ratios
 
 
 def _med(xs: list[float]) -> str:
@@ -230,6 +257,9 @@ def main() -> None:
     ap.add_argument("--torch-repeat", type=int, default=1, help="repeats of the torch loop (median)")
     ap.add_argument("--no-torch", action="store_true", help="time lr_curve only")
     ap.add_argument("--no-expr", action="store_true", help="skip the expression evaluator's ratios")
+    ap.add_argument("--paired", type=int, default=0, metavar="R",
+                    help="also R interleaved rounds (torch loop, then lr_curve x5) per schedule: median "
+                         "[min-max] of the per-round ratios")
     args = ap.parse_args()
 
     import torch
@@ -241,25 +271,30 @@ def main() -> None:
     base_lr = 0.1
     print(f"lr_curve for {n:,} steps (median of {args.repeat}) vs stepping the torch scheduler {n:,} times "
           f"(median of {args.torch_repeat}); torch threads = {torch.get_num_threads()}")
-    print(f"{'schedule':30s} {'lr_curve ms':>12s} {'(best)':>7s} {'(cold)':>9s} {'torch ms':>10s} "
+    print(f"{'schedule':30s} {'lr_curve ms':>12s} {'(best)':>7s} {'(cold)':>9s} {'(cpu)':>7s} {'torch ms':>10s} "
           f"{'torch/lr_curve':>15s}"
           "  torch scheduler")
-    worst = worst_cold = 0.0
+    worst = worst_cold = worst_cpu = 0.0
     for name in names:
         spec = validate_spec({"name": name, "params": specs.get(name, {})})
         metrics = loss_curve(n) if SCHEDULES[name].metric_driven else None
         ours, best = time_lr_curve(spec, n, base_lr, metrics, args.repeat)
         cold = time_cold(spec, n, base_lr, metrics, max(3, args.repeat // 3))
+        cpu = time_cpu(spec, n, base_lr, metrics, args.repeat)
         worst = max(worst, ours)
+        worst_cpu = max(worst_cpu, cpu)
         worst_cold = max(worst_cold, cold)
         if args.no_torch:
-            print(f"{name:30s} {ours * 1e3:12.2f} {best * 1e3:7.2f} {cold * 1e3:9.2f}")
+            print(f"{name:30s} {ours * 1e3:12.2f} {best * 1e3:7.2f} {cold * 1e3:9.2f} {cpu * 1e3:7.2f}")
             continue
         theirs, kind = time_torch(spec, n, base_lr, metrics[: n - 1] if metrics is not None else None,
                                   args.torch_repeat)
-        print(f"{name:30s} {ours * 1e3:12.2f} {best * 1e3:7.2f} {cold * 1e3:9.2f} {theirs * 1e3:10.1f} "
+        print(f"{name:30s} {ours * 1e3:12.2f} {best * 1e3:7.2f} {cold * 1e3:9.2f} {cpu * 1e3:7.2f} {theirs * 1e3:10.1f} "
               f"{theirs / ours:14.0f}x  {kind}")
-    print(f"slowest lr_curve median: {worst * 1e3:.2f} ms (target <= 5 ms); "
+        if args.paired:
+            print(f"{'':30s} paired torch/lr_curve over {args.paired} rounds: "
+                  f"{_med(time_paired(spec, n, base_lr, metrics, args.paired))}x")
+    print(f"slowest lr_curve median: {worst * 1e3:.2f} ms (target <= 5 ms); CPU-time median: {worst_cpu * 1e3:.2f} ms; "
           f"with the draw caches emptied: {worst_cold * 1e3:.2f} ms")
     if not args.no_expr:
         bench_expressions(n, args.repeat)
