@@ -55,8 +55,9 @@ __all__ = ["CHILD_OPTIONS", "ChildLost", "TrainingProcess", "can_share", "give_b
 
 #: What the child trains with: nothing shares its interpreter, so no paint gate and no switch
 #: interval; one intra-op thread leaves the other core to the GUI (as the CLI); data sets cached
-#: between the runs of one child.
-CHILD_OPTIONS = replace(HEADLESS, dataset_cache=True)
+#: between the runs of one child; its heap is frozen for good after the warm-up (prewarm), so a run
+#: leaves that freeze alone.
+CHILD_OPTIONS = replace(HEADLESS, dataset_cache=True, freeze_heap_per_run=False)
 
 #: The child's niceness: the GUI process (~0.2 of a core while a CNN trains) then wins a core at
 #: once when it wakes. ``bench/bench_gui.py`` on 2 busy cores: the 5 ms timer's lateness p99 21 ->

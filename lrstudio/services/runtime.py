@@ -34,8 +34,9 @@ tweak                  what it does                                measured by
                        for good (``gc.freeze``)                    removed
 =====================  ==========================================  ===================================
 
-``train()`` itself freezes the objects alive at its start (``gc.freeze``) and leaves a freeze made
-for good by :func:`prewarm` in place; that lives with the loop (``bench/bench_engine.py``).
+``train()`` freezes the objects alive at its start (``gc.freeze``) and unfreezes them at its end
+when ``freeze_heap_per_run`` (``bench/bench_engine.py``); a process whose heap :func:`prewarm`
+froze for good runs with it False, so that freeze is left in place.
 
 No Qt here: the GUI holds the paint gate from its paint code; everything else is plain Python.
 """
@@ -70,11 +71,14 @@ class RuntimeOptions:
     dataset_cache: bool = False
     preload_torch: bool = False
     separate_process: bool = False
+    #: train() freezes the heap at its start and unfreezes it at its end; False in a process whose
+    #: heap prewarm() froze for good (the app, the training child, sweep workers)
+    freeze_heap_per_run: bool = True
 
 
 HEADLESS = RuntimeOptions()
 DESKTOP = RuntimeOptions(paint_gate=True, switch_interval_s=0.001, dataset_cache=True, preload_torch=True,
-                         separate_process=True)
+                         separate_process=True, freeze_heap_per_run=False)
 
 
 # -- the paint gate ---------------------------------------------------------------------------------
@@ -306,8 +310,8 @@ def prewarm(config: RunConfig | None = None, cache: DatasetCache | None = None, 
     afterwards (``gc.freeze``): importing torch allocates hundreds of thousands of objects, which
     triggered several full collections of 100-260 ms each, holding the GIL and stalling the GUI
     thread (measured with a faulthandler watchdog on the GUI thread's timer, ``bench/bench_gui.py``);
-    once frozen, no later collection scans torch's modules again. ``train()`` leaves an existing
-    freeze in place.
+    once frozen, no later collection scans torch's modules again. Runs in this process then use
+    ``RuntimeOptions(freeze_heap_per_run=False)``, which leaves that freeze in place.
     """
     global _torch_import_error
     gc_was_enabled = gc.isenabled()
@@ -325,18 +329,9 @@ def prewarm(config: RunConfig | None = None, cache: DatasetCache | None = None, 
     finally:
         # Whatever cyclic garbage exists now is frozen with the rest (bounded, one time): a
         # gc.collect() first would itself be the 200 ms stall this avoids.
-        _freeze_heap_for_good(torch)
+        gc.freeze()  # for the rest of the process: its runs say freeze_heap_per_run=False
         if gc_was_enabled:
             gc.enable()
-
-
-def _freeze_heap_for_good(torch: bool = True) -> None:
-    if not torch:  # the trainer (and torch) stay out of this process
-        gc.freeze()
-        return
-    from lrstudio.trainer.loop import freeze_heap_for_good
-
-    freeze_heap_for_good()
 
 
 def _prewarm_imports(config: RunConfig | None, cache: DatasetCache, torch: bool = True) -> None:

@@ -298,7 +298,9 @@ def run_trial(job: TrialJob, event: Any = None, parent: Connection | None = None
                 if pruner is not None and not stop.pruned and pruner.should_prune(ev.epoch, v):
                     stop.pruned = True
 
-    options = replace(HEADLESS, dataset_cache=True, emit_interval_s=0.0 if pruner else HEADLESS.emit_interval_s)
+    # a local worker (parent set) froze its heap for good after its warm-up (_worker_main: prewarm)
+    options = replace(HEADLESS, dataset_cache=True, emit_interval_s=0.0 if pruner else HEADLESS.emit_interval_s,
+                      freeze_heap_per_run=parent is None)
     summary = execute_run(_TrialStore(store, stop), run_id, cfg, stop=stop, on_events=on_events, options=options)
     status = summary.status
     if status == STOPPED and stop.pruned:

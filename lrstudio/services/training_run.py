@@ -211,7 +211,7 @@ def _load_and_train(config: RunConfig, reporter: Any, options: RuntimeOptions,
         on_warnings(warnings)
     from lrstudio.trainer.loop import train
 
-    return train(cfg, reporter, dataset=dataset)
+    return train(cfg, reporter, dataset=dataset, freeze_heap=options.freeze_heap_per_run)
 
 
 def failure_message(exc: BaseException) -> str:

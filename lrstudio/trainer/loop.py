@@ -42,8 +42,9 @@ Cadences (issue 11, run options of :class:`~lrstudio.core.config.RunConfig`):
 Before issue 11 every epoch was validated and the gradient norm recorded at every step; those
 configs (``val_every`` and ``grad_norm_every`` absent) load with the defaults above: their
 loss and LR series are computed exactly as before, their validation and gradient-norm series are
-sparser. ``val_every=1, grad_norm_every=1`` records what they recorded. Objects alive at the start are
-frozen (``gc.freeze``) so collections during the run stay cheap.
+sparser. ``val_every=1, grad_norm_every=1`` records what they recorded. With ``freeze_heap`` (the
+default), objects alive at the start are frozen (``gc.freeze``) so collections during the run stay
+cheap, and unfrozen at the end.
 
 Statuses: ``completed`` (the planned steps ran), ``stopped`` (the reporter asked), ``diverged``
 (``diverged_step`` is the step whose loss tripped the rule), ``failed`` (``error`` holds the
@@ -120,17 +121,6 @@ def auto_val_gap(n_train: int, n_val: int, batch_size: int) -> int:
     return max(AUTO_VAL_STEPS, math.ceil(n_val / (3 * batch * AUTO_VAL_SHARE)))
 
 
-_heap_frozen_for_good = False
-
-
-def freeze_heap_for_good() -> None:
-    """``gc.freeze()`` every object alive now for the rest of the process (a long-lived app, once
-    its big imports are done); ``train()`` then leaves the collector's frozen set alone."""
-    global _heap_frozen_for_good
-    gc.freeze()
-    _heap_frozen_for_good = True
-
-
 def check_device(device: str) -> None:
     """Raise :class:`~lrstudio.core.params.ParamError` when ``device`` is ``cuda`` and CUDA is not
     available. Part of the pre-run gate (with :func:`~lrstudio.core.config.check_runnable`, which
@@ -173,7 +163,7 @@ class _Progress:
         )
 
 
-def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunSummary:
+def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None, freeze_heap: bool = True) -> RunSummary:
     """Train ``config``'s model, reporting through ``reporter``; return how the run ended.
 
     Parameters
@@ -185,6 +175,10 @@ def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunS
     dataset:
         An already loaded :class:`~lrstudio.core.data.Dataset` for this config (the CLI loads it
         first to report data errors before it creates a stored run); loaded here when ``None``.
+    freeze_heap:
+        ``gc.freeze()`` the objects alive at the start and unfreeze them at the end. False where
+        the process froze its heap for good (``RuntimeOptions.freeze_heap_per_run``): unfreezing
+        would hand all of torch back to the collector.
 
     Returns
     -------
@@ -213,11 +207,11 @@ def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunS
         started = True
         # Objects alive now never need collecting during the run; freezing them makes the
         # collections the loop triggers cheap (a full collection cost ~130 ms in the GUI process).
-        # If the caller has frozen its heap already (the GUI, after importing torch), that freeze
-        # is left alone: unfreezing at the end would hand all of torch back to the collector, and
-        # the next full collection would stall the process for 100-250 ms.
-        # (Not gc.get_freeze_count(): it walks the whole frozen list, ~50-90 ms holding the GIL.)
-        if not _heap_frozen_for_good:
+        # A caller that froze its heap for good (the GUI, after importing torch) says freeze_heap=False:
+        # unfreezing at the end would hand all of torch back to the collector, and the next full
+        # collection would stall the process for 100-250 ms. (The caller says so, rather than this
+        # asking gc.get_freeze_count(): it walks the whole frozen list, ~50-90 ms holding the GIL.)
+        if freeze_heap:
             gc.freeze()
             frozen = True
         status = session.run(reporter, progress, t0)
@@ -235,7 +229,7 @@ def train(config: RunConfig, reporter: Reporter, *, dataset: Any = None) -> RunS
         message = str(exc) if isinstance(exc, LrstudioError) else f"{type(exc).__name__}: {exc}"
         summary = progress.summary(FAILED, time.perf_counter() - t0, error=message)
     finally:
-        if frozen and not _heap_frozen_for_good:  # (frozen for good meanwhile: the app's prewarm)
+        if frozen:
             gc.unfreeze()
         torch.set_num_threads(prev_threads)
     reporter.emit(RunFinished(summary))
