@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from lrstudio.core.errors import LrstudioError
@@ -37,7 +37,8 @@ ParamKind = Literal[
 #: Names of the length parameters of schedules (steps counted in the run): they also take a share of
 #: the run, ``"auto"`` (the whole run) or a percentage such as ``"10%"``, kept as such in a stored
 #: config and resolved to steps when the run is planned (:func:`resolve_share`; issue 15). A plain
-#: integer keeps meaning steps. ``Param.extra["length"]`` overrides the name rule either way.
+#: integer keeps meaning steps. ``register_schedule`` marks the int / int-list parameters of these
+#: names ``extra["length"] = True`` (a schedule may say False); other declarations are never lengths.
 LENGTH_NAMES = frozenset({
     "T_max", "T_0", "decay_steps", "total_steps", "total_iters", "warmup_steps", "num_warmup_steps",
     "num_training_steps", "num_stable_steps", "num_decay_steps", "step_size", "step_size_up", "step_size_down",
@@ -171,11 +172,16 @@ class Param:
 
     @property
     def is_length(self) -> bool:
-        """A length in steps that also takes a share of the run (``"auto"``, ``"10%"``)."""
-        flag = self.extra.get("length")
-        if flag is not None:
-            return bool(flag)
-        return self.kind in ("int", "int_list") and self.name in LENGTH_NAMES
+        """A length in steps that also takes a share of the run (``"auto"``, ``"10%"``): a schedule's
+        parameter marked by ``register_schedule`` (see :data:`LENGTH_NAMES`)."""
+        return bool(self.extra.get("length", False))
+
+    def as_schedule_param(self) -> Param:
+        """This declaration as a schedule's: marked a length when its name is one of :data:`LENGTH_NAMES`
+        (an int or a list of ints), unless ``extra["length"]`` already says."""
+        if "length" in self.extra or self.kind not in ("int", "int_list") or self.name not in LENGTH_NAMES:
+            return self
+        return replace(self, extra={**self.extra, "length": True})
 
     def describe_allowed(self) -> str:
         """Plain words for what this parameter accepts."""

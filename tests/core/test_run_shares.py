@@ -63,8 +63,15 @@ def test_only_lengths_take_shares_and_a_plain_int_keeps_meaning_steps():
     assert ms["params"]["milestones"] == ["30%", "60%", 900]
     with pytest.raises(ScheduleError, match="milestones"):
         validate_spec({"name": "multistep", "params": {"milestones": ["auto"]}})
-    assert Param("T_max", "int", 1, "x").is_length and not Param("gamma", "float", 1.0, "x").is_length
-    assert not Param("T_max", "int", 1, "x", extra={"length": False}).is_length
+    from lrstudio.core.schedules import SCHEDULES
+
+    assert {p.name for p in SCHEDULES["cosine"].params if p.is_length} == {"T_max", "warmup_steps"}
+    # only schedules' declarations are lengths: a "steps" elsewhere (a playground's) is a plain int
+    assert not Param("steps", "int", 1, "x").is_length
+    assert Param("steps", "int", 1, "x").as_schedule_param().is_length
+    assert not Param("steps", "int", 1, "x", extra={"length": False}).as_schedule_param().is_length
+    with pytest.raises(ParamError):
+        Param("steps", "int", 1, "x").coerce("10%")
 
 
 # -- resolution --------------------------------------------------------------------------------------

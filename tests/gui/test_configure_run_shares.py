@@ -10,8 +10,8 @@ from lrstudio.core.params import Param
 from lrstudio.core.schedules import lr_curve, resolve_lengths
 from lrstudio.gui.configure.param_form import LengthSpinBox, ParamForm
 
-T_MAX = Param("T_max", "int", 100, "Steps of the half cosine", low=1, high=10**9)
-MS = Param("milestones", "int_list", [30, 80], "Steps", low=1, high=10**9)
+T_MAX = Param("T_max", "int", 100, "Steps of the half cosine", low=1, high=10**9).as_schedule_param()
+MS = Param("milestones", "int_list", [30, 80], "Steps", low=1, high=10**9).as_schedule_param()
 
 
 def _type(qtbot, w, text):

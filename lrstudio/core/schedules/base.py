@@ -186,7 +186,8 @@ def register_schedule(
         if name in SCHEDULES:  # pragma: no cover - programming error
             raise RuntimeError(f"schedule {name!r} registered twice")
         SCHEDULES[name] = ScheduleInfo(
-            name=name, title=title, source=source, formula=formula, params=tuple(params),
+            name=name, title=title, source=source, formula=formula,
+            params=tuple(p.as_schedule_param() for p in params),  # lengths take shares of the run
             metric_driven=metric_driven, doc=_dedent(fn.__doc__ or ""), curve=fn, check=check,
             run_length=run_length, torch_native=torch_native, scalar_source=scalar_source,
             lengths=lengths,
