@@ -68,6 +68,7 @@ LR_FIELDS = ("lr", "schedule_unit")
 TRAINING_FIELDS = ("epochs", "max_steps", "batch_size", "seed", "clip_mode", "clip_value", "weight_decay",
                    "divergence_factor", "device")
 NAME_FIELDS = ("name",)
+ADVANCED_FIELDS = ("val_every", "grad_norm_every")  # run options (issue 11)
 
 
 def _decls(names: tuple[str, ...]) -> tuple[Param, ...]:
@@ -123,6 +124,8 @@ class ConfigPanel(QWidget):
         self.schedule_editor = ScheduleEditor(run_length=self._schedule_steps)
         self._fit_report: Any = None  # FitReport of the schedule against the run, None when unknown
         self.training_form = ParamForm(_decls(TRAINING_FIELDS), owner="run")
+        self.advanced_form = ParamForm(_decls(ADVANCED_FIELDS), owner="run")
+        self.advanced_form.field("val_every").setSpecialValueText("auto")  # 0: the tooltip says what auto does
         self.run_length_label = QLabel()
         self.run_length_label.setProperty("role", "hint")
         self.message_label = QLabel()
@@ -148,10 +151,12 @@ class ConfigPanel(QWidget):
         layout.addWidget(_group("Optimizer", opt_box))
         layout.addWidget(_group("Learning rate and schedule", self.lr_form, self.lr_note, self.schedule_editor))
         layout.addWidget(_group("Training", self.training_form, self.run_length_label))
+        layout.addWidget(_group("Advanced", self.advanced_form))
         layout.addWidget(self.message_label)
         layout.addStretch(1)
 
-        for form in (self.name_form, self.model_form, self.dataset_form, self.lr_form, self.training_form):
+        for form in (self.name_form, self.model_form, self.dataset_form, self.lr_form, self.training_form,
+                     self.advanced_form):
             form.changed.connect(self._on_edited)
         self.model_form.field("model").currentTextChanged.connect(self._on_model_changed)
         self.dataset_form.field("name").currentTextChanged.connect(self._on_dataset_changed)
@@ -165,7 +170,7 @@ class ConfigPanel(QWidget):
     def config(self) -> RunConfig:
         """The configuration shown (fields that do not validate give their defaults)."""
         run_vals: dict[str, Any] = {}
-        for form in (self.name_form, self.model_form, self.lr_form, self.training_form):
+        for form in (self.name_form, self.model_form, self.lr_form, self.training_form, self.advanced_form):
             run_vals.update(form.values())
         ds = DatasetConfig(**self.dataset_form.values())
         opt_params = self.optimizer_form.values() if self.optimizer_form is not None else {}
@@ -203,6 +208,7 @@ class ConfigPanel(QWidget):
             self.lr_form.set_values({"lr": cfg.lr, "schedule_unit": cfg.schedule_unit})
             self.schedule_editor.set_value(cfg.schedule)
             self.training_form.set_values({n: getattr(cfg, n) for n in TRAINING_FIELDS})
+            self.advanced_form.set_values({n: getattr(cfg, n) for n in ADVANCED_FIELDS})
         finally:
             self._loading = False
         self._update_visibility()
@@ -304,7 +310,8 @@ class ConfigPanel(QWidget):
 
     # -- validation --------------------------------------------------------------------------
     def _forms(self) -> list[ParamForm]:
-        forms = [self.name_form, self.model_form, self.dataset_form, self.lr_form, self.training_form]
+        forms = [self.name_form, self.model_form, self.dataset_form, self.lr_form, self.training_form,
+                 self.advanced_form]
         if self.optimizer_form is not None:
             forms.append(self.optimizer_form)
         return forms
