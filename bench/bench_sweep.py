@@ -1,14 +1,19 @@
 """How much faster is a sweep with 2 worker processes than the same trials one after another?
 
 Issue 13's goal: a 12-trial sweep of short Windsor runs with 2 workers takes at most 0.6x the time
-of the same trials run one after another, on a 2-core machine. Both sides are the same sweep
+of the same trials run one after another, on a 2-core machine. The machine's own ceiling is
+measured in the same repeats (two CPU-bound Python processes against the same work one after
+another): on a shared machine another program's load takes the second core, and no sweep can
+beat that ratio. Both sides are the same sweep
 (``lrstudio.services.sweep.SweepRunner``, a grid of 12 LRs, one seed, a fresh SQLite file each)
 with ``LocalExecutor(2)`` against ``LocalExecutor(1)``; the time is the whole ``run()``, worker
 start-up (spawn + ``import torch``) included. Repeats are interleaved, the order reversed every
 other repeat; medians with the per-repeat range are printed, because the machine is shared.
 
-Also printed: the start-up of a worker process (spawn until torch and the trainer are imported,
-once per worker per sweep) and the per-trial overhead inside a warm worker (``run_trial``'s wall
+The first sweep of a process starts the forkserver the workers fork from (it imports torch once,
+``lrstudio/services/sweep.py``); it runs before the comparison and is printed on its own.
+Also printed: the start-up of a worker process (fork from the forkserver until the worker's
+warm-up is done, once per worker per sweep) and the per-trial overhead inside a warm worker (``run_trial``'s wall
 time minus the run's own ``duration_s``: opening the run row, the data set, the summary write).
 
 Usage::
@@ -50,6 +55,31 @@ def one_sweep(workers: int, trials: int, epochs: int, folder: Path, tag: str) ->
     return {"wall": wall, "startup": list(executor.startup_s), "overhead": overhead, "train": train_s}
 
 
+def _burn(n: int = 6_000_000) -> None:
+    total = 0
+    for i in range(n):
+        total += i
+
+
+def ceiling() -> float:
+    """What this machine gives two processes now: two CPU-bound Python loops in 2 processes
+    against the same two one after another (1.0: no parallelism left, 0.5: two free cores)."""
+    import multiprocessing as mp
+
+    t = time.perf_counter()
+    _burn()
+    _burn()
+    seq = time.perf_counter() - t
+    ctx = mp.get_context("fork")
+    t = time.perf_counter()
+    procs = [ctx.Process(target=_burn) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return (time.perf_counter() - t) / seq
+
+
 def _fmt(xs: list[float], unit: str = "s") -> str:
     return f"{statistics.median(xs):.2f} {unit} ({min(xs):.2f}-{max(xs):.2f})"
 
@@ -69,8 +99,13 @@ def main() -> None:
     startup: list[float] = []
     overhead: list[float] = []
     train: list[float] = []
+    ceilings: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        # The first sweep of a process also starts the forkserver (it imports torch once); every
+        # later one forks its workers from it. Paid here, outside the comparison, and printed.
+        first = one_sweep(1, 1, 1, folder, "warm")
+        print(f"first sweep of the process (forkserver start + 1 worker + 1 tiny trial): {first['wall']:.2f} s")
         for rep in range(args.repeats):
             order = (1, 2) if rep % 2 == 0 else (2, 1)
             got: dict[int, float] = {}
@@ -81,6 +116,9 @@ def main() -> None:
                 overhead += r["overhead"]  # type: ignore[operator]
                 train += r["train"]  # type: ignore[operator]
                 print(f"  repeat {rep + 1}: {workers} worker(s) {got[workers]:.2f} s")
+            ceilings.append(ceiling())
+            print(f"  repeat {rep + 1}: machine ceiling (2 CPU-bound processes / one after another) "
+                  f"{ceilings[-1]:.2f}")
             seq.append(got[1])
             par.append(got[2])
             ratios.append(got[2] / got[1])
@@ -89,7 +127,9 @@ def main() -> None:
     print(f"2 workers:                    {_fmt(par)}")
     print(f"2 workers / 1 worker:         {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
           f"   goal <= 0.60")
-    print(f"worker start-up (spawn -> torch imported), {len(startup)} workers: {_fmt(startup)}")
+    print(f"machine ceiling, same ratio for bare CPU-bound processes: {statistics.median(ceilings):.2f} "
+          f"({min(ceilings):.2f}-{max(ceilings):.2f})")
+    print(f"worker start-up (fork -> warmed up, ready for a trial), {len(startup)} workers: {_fmt(startup)}")
     print(f"per-trial overhead in a warm worker (run_trial wall - run duration), {len(overhead)} trials: "
           f"{_fmt([x * 1000 for x in overhead], 'ms')}")
     print(f"training time of one run: {_fmt(train)}")
