@@ -42,7 +42,7 @@ def test_three_seeds_of_two_configs_make_two_bands_equal_to_numpy(window, qtbot,
     for i, lr in enumerate((0.05, 0.2)):
         g = groups.groups[i]
         assert g.run_ids == tuple(ids[(lr, s)] for s in (0, 1, 2))
-        assert g.label.endswith("(n=3)")
+        assert g.label == f"lr={lr} (n=3)"  # named by what differs between the groups
         loaded = store.load_many(g.run_ids, keys=["val/loss"])
         steps = loaded[g.run_ids[0]]["val/loss"].step
         vals = np.stack([loaded[r]["val/loss"].value for r in g.run_ids])

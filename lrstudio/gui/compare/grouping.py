@@ -18,6 +18,7 @@ redraws when shown), so the curves tab's loading is untouched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lrstudio.core.compare import differing_params
+from lrstudio.core.compare import differing_params, flatten_config
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.grouping import Band, RunGroup, band, group_runs
 from lrstudio.gui.palette import PALETTE
@@ -175,7 +176,7 @@ class GroupView(QWidget):
                 self._error = f"Cannot load the runs: {exc}"
                 infos = []
             else:
-                groups = group_runs(infos, by=[by] if by else None)
+                groups = _labelled(group_runs(infos, by=[by] if by else None), {r.id: r for r in infos})
                 for i, g in enumerate(groups):
                     curves = [series[rid][key] for rid in g.run_ids if key in series.get(rid, {})]
                     if not curves:
@@ -251,6 +252,27 @@ class GroupView(QWidget):
         pi.addItem(line)
         self._items.append(line)
         self.mean_items.append(line)
+
+
+def _labelled(groups: list[RunGroup], infos: dict[int, Any]) -> list[RunGroup]:
+    """Groups of "same config except seed" named by what differs between them (``lr=0.1 momentum=0.9``)
+    rather than the generic model/optimizer/LR line, when something does."""
+    if len(groups) < 2 or any(g.params for g in groups):
+        return groups
+    configs = [infos[g.run_ids[0]].config_dict for g in groups]
+    keys = [k for k in differing_params(configs) if k.split(".", 1)[0] not in _NOT_GROUPED]
+    if not keys:
+        return groups
+    flats = [flatten_config(c) for c in configs]
+    out = []
+    for g, flat in zip(groups, flats, strict=True):
+        text = " ".join(f"{k.rsplit('.', 1)[-1]}={_fmt(flat.get(k))}" for k in keys[:4])
+        out.append(replace(g, label=f"{text}{' …' if len(keys) > 4 else ''} (n={len(g.run_ids)})"))
+    return out
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def attach(view: Any) -> GroupView:

@@ -35,14 +35,14 @@ from PySide6.QtWidgets import (
 from lrstudio.core.config import RunConfig
 from lrstudio.core.params import ParamError
 from lrstudio.core.sweep import METHODS, METRICS, PRUNERS, SAMPLERS, ExperimentSpec
-from lrstudio.gui.sweeps.space import SearchParam, declared_parameters, default_dimension
+from lrstudio.gui.sweeps.space import SearchParam, declared_parameters, default_dimension, short_path
 
 __all__ = ["DISTRIBUTION_TITLES", "SweepEditor"]
 
 #: Distribution kind -> what the combo shows.
 DISTRIBUTION_TITLES = {"log_uniform": "log-uniform", "uniform": "uniform", "int": "integer range",
                        "choice": "values"}
-_COLS = ("Parameter", "Distribution", "Low / values", "High", "Grid values")
+_COLS = ("Parameter", "Distribution", "Low / values", "High", "Grid n")
 _METHOD_TITLES = {"grid": "Grid", "random": "Random", "optuna": "Optuna (Bayesian)"}
 
 
@@ -81,7 +81,9 @@ class SweepEditor(QWidget):
         self.sampler_combo = QComboBox()
         for s in SAMPLERS:
             self.sampler_combo.addItem(s, s)
-        self.prune_check = QCheckBox("Prune on validation loss")
+        self.prune_check = QCheckBox("Prune")
+        self.prune_check.setToolTip("Stop unpromising trials at the end of an epoch by their validation loss "
+                                    "(stored 'pruned')")
         self.pruner_combo = QComboBox()
         for p in PRUNERS:
             if p != "none":
@@ -93,9 +95,10 @@ class SweepEditor(QWidget):
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in range(1, len(_COLS)):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeaderItem(4).setToolTip("Grid: how many values of a range (log-spaced for "
+                                                      "log-uniform); empty for values and integer ranges")
         self.table.setMinimumHeight(110)
         self.add_combo = QComboBox()
         self.add_combo.setToolTip("A parameter of the Configure form's run to search")
@@ -145,7 +148,7 @@ class SweepEditor(QWidget):
             self.add_parameter("lr")
 
     def paths(self) -> list[str]:
-        return [self.table.item(r, 0).text() for r in range(self.table.rowCount())]
+        return [str(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)) for r in range(self.table.rowCount())]
 
     def add_parameter(self, path: str, dimension: dict[str, Any] | None = None) -> None:
         """Add a row for ``path`` (its default range unless ``dimension`` is given)."""
@@ -156,9 +159,10 @@ class SweepEditor(QWidget):
             dimension = default_dimension(param) if param is not None else {"log_uniform": [1e-3, 1e-1]}
         r = self.table.rowCount()
         self.table.insertRow(r)
-        item = QTableWidgetItem(path)
+        item = QTableWidgetItem(short_path(path))
+        item.setData(Qt.ItemDataRole.UserRole, path)
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-        item.setToolTip(param.title if param is not None else path)
+        item.setToolTip(f"{path} ({param.title})" if param is not None else path)
         self.table.setItem(r, 0, item)
         combo = QComboBox()
         for kind, title in DISTRIBUTION_TITLES.items():
@@ -201,7 +205,7 @@ class SweepEditor(QWidget):
         """The search space as core.sweep's JSON form (ParamError on a malformed row)."""
         out: dict[str, Any] = {}
         for r in range(self.table.rowCount()):
-            path = self.table.item(r, 0).text()
+            path = str(self.table.item(r, 0).data(Qt.ItemDataRole.UserRole))
             combo = self.table.cellWidget(r, 1)
             assert isinstance(combo, QComboBox)
             kind = str(combo.currentData())

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from lrstudio.core.compare import format_duration, format_number
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
+from lrstudio.core.smoothing import debiased_ema
 from lrstudio.core.sweep import (
     TRIAL_DONE_STATUSES,
     ExperimentInfo,
@@ -56,6 +57,7 @@ from lrstudio.core.sweep import (
     TrialResult,
     summarise_trials,
 )
+from lrstudio.gui.compare.controls import DEFAULT_SMOOTHING
 from lrstudio.gui.sweeps.editor import SweepEditor
 from lrstudio.gui.sweeps.runner import SweepController
 from lrstudio.gui.sweeps.space import (
@@ -64,6 +66,7 @@ from lrstudio.gui.sweeps.space import (
     metric_points,
     parallel_axes,
     planned_points,
+    short_path,
     trial_rows,
 )
 from lrstudio.gui.sweeps.views import LiveCurves, MetricView, ParallelView, band_kinds
@@ -72,6 +75,8 @@ __all__ = ["SweepPanel"]
 
 _FIXED_COLS = ("Trial", "Status")
 _TAIL_COLS = ("Metric (mean)", "± std", "Seeds", "Runs")
+#: The live training-loss curves are smoothed as Compare smooths by default.
+LIVE_SMOOTHING = DEFAULT_SMOOTHING
 _LIVE_KEYS = (("Training loss", "train/loss"), ("Validation loss", "val/loss"))
 
 
@@ -134,7 +139,7 @@ class SweepPanel(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(exp_box)
         ll.addWidget(new_box, 1)
-        left.setMinimumWidth(330)
+        left.setMinimumWidth(360)
 
         # -- right: progress, trials, views --
         self.progress_bar = QProgressBar()
@@ -145,6 +150,7 @@ class SweepPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("trialTable")
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -195,6 +201,9 @@ class SweepPanel(QWidget):
         right_split.addWidget(self.views)
         right_split.setStretchFactor(0, 2)
         right_split.setStretchFactor(1, 3)
+        right_split.setChildrenCollapsible(False)
+        right_split.setSizes([220, 380])
+        self.table.setMinimumHeight(110)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -208,7 +217,7 @@ class SweepPanel(QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
-        split.setSizes([360, 900])
+        split.setSizes([390, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
@@ -395,9 +404,11 @@ class SweepPanel(QWidget):
 
     def _fill_table(self) -> None:
         paths = list(self.spec.space) if self.spec is not None else []
-        cols = [*_FIXED_COLS, *paths, *_TAIL_COLS]
+        cols = [*_FIXED_COLS, *(short_path(p) for p in paths), *_TAIL_COLS]
         self.table.setColumnCount(len(cols))
         self.table.setHorizontalHeaderLabels(cols)
+        for c, p in enumerate(paths, len(_FIXED_COLS)):
+            self.table.horizontalHeaderItem(c).setToolTip(p)
         selected = self.selected_row()
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
@@ -462,10 +473,8 @@ class SweepPanel(QWidget):
         axes = parallel_axes(self.spec, self.results)
         self.parallel.show(axes)
         n = len(self.spec.space)
-        self.parallel_hint.setText("" if n >= 3 else
-                                   f"This sweep searches {n} parameter{'s' if n != 1 else ''}: parallel "
-                                   "coordinates say most with three or more (the metric is the last axis).")
-        self.parallel_hint.setVisible(n < 3)
+        self.parallel_hint.setText(f"A line per trial; colour: its rank by {self.spec.metric} (dark = lowest)"
+                                   + (" · says most with three or more swept parameters" if n < 3 else ""))
 
     def _show_live(self) -> None:
         key = str(self.live_key_combo.currentData())
@@ -486,16 +495,24 @@ class SweepPanel(QWidget):
                 continue
             s = loaded.get(r.id, {}).get(key)
             if r.id in finished and s is not None:
-                self._finished_curves[(r.id, key)] = (s.step, s.value)
+                self._finished_curves[(r.id, key)] = (s.step, _smoothed(key, s.value))
             if r.status == "running":
-                xy = (s.step, s.value) if s is not None else (np.empty(0), np.empty(0))
+                xy = (s.step, _smoothed(key, s.value)) if s is not None else (np.empty(0), np.empty(0))
             else:
                 xy = self._finished_curves.get((r.id, key), (np.empty(0), np.empty(0)))
             curves[r.id] = (trial_of[r.id], r.status == "running", xy[0], xy[1])
         n_running = len(running)
-        title = f"{self.live_key_combo.currentText()} of every run" + (
+        smooth = f" (smoothed {LIVE_SMOOTHING})" if key == "train/loss" else ""
+        title = f"{self.live_key_combo.currentText()}{smooth} of every run" + (
             f" ({n_running} running, bold)" if n_running else "")
         self.live.show(curves, title)
+
+
+def _smoothed(key: str, values: np.ndarray) -> np.ndarray:
+    """The training loss through Compare's default debiased EMA (minibatch noise hid the trend)."""
+    if key != "train/loss" or values.size == 0:
+        return values
+    return np.asarray(debiased_ema(values, LIVE_SMOOTHING), dtype=float)
 
 
 def _page(plot: Any, *controls: QWidget) -> QWidget:

@@ -30,7 +30,7 @@ from lrstudio.core.schedules import SCHEDULES
 from lrstudio.core.sweep import Dimension, ExperimentSpec, TrialResult, get_path
 
 __all__ = ["SearchParam", "TrialRow", "declared_parameters", "default_dimension", "is_log_path",
-           "metric_points", "parallel_axes", "trial_rows"]
+           "metric_points", "parallel_axes", "short_path", "trial_rows"]
 
 _RUN_PATHS = ("lr", "weight_decay", "epochs", "batch_size", "max_steps", "clip_value")
 _LOG_NAMES = {"lr", "weight_decay", "eps", "max_lr", "base_lr", "min_lr", "eta_min", "initial_lr", "end_lr",
@@ -48,6 +48,13 @@ class SearchParam:
     choices: tuple[Any, ...] = ()
     low: float | None = None  # the parameter's declared bounds (open bounds already pulled in)
     high: float | None = None
+
+
+def short_path(path: str) -> str:
+    """A parameter's short name for a column or row: without ``optimizer.params.`` (``momentum``),
+    ``schedule.params.`` shortened to ``sched.`` (``sched. T_max``)."""
+    head, _, tail = path.rpartition(".params.")
+    return f"{head[:5]}. {tail}" if tail and head == "schedule" else (tail or path)
 
 
 def is_log_path(path: str) -> bool:

@@ -8,7 +8,7 @@ parallel coordinates. They receive arrays (from :mod:`lrstudio.gui.sweeps.space`
   band along the points, the best trial as a star; log x for LR-like parameters.
 * :class:`ParallelView`: parallel coordinates, one line per trial across the swept parameters'
   axes and the metric's (each normalised to 0..1, the range written at both ends), coloured by the
-  metric (viridis: dark = low).
+  metric's rank (viridis: dark = low).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor
 
 from lrstudio.gui.palette import PALETTE
 from lrstudio.gui.plots.factory import make_plot
-from lrstudio.gui.sweeps.space import MetricPoints, ParallelAxes
+from lrstudio.gui.sweeps.space import MetricPoints, ParallelAxes, short_path
 
 __all__ = ["LiveCurves", "MetricView", "ParallelView", "trial_color"]
 
@@ -130,8 +130,8 @@ class ParallelView:
     """Parallel coordinates of a sweep (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.plot = make_plot(title="Parallel coordinates (colour: metric, dark = low)", y_label="", x_label="",
-                              grid=(False, False))
+        # No title: the panel's line above says what the colours mean (the axes need the height).
+        self.plot = make_plot(title="", y_label="", x_label="", grid=(False, False))
         self.plot.setObjectName("sweepParallelPlot")
         pi = self.plot.getPlotItem()
         pi.hideAxis("left")
@@ -149,35 +149,32 @@ class ParallelView:
         self.lines.clear()
         self.axes = axes
         k = len(axes.names)
-        pi.getAxis("bottom").setTicks([[(i, _short(n)) for i, n in enumerate(axes.names)]])
+        pi.getAxis("bottom").setTicks([[(i, short_path(n)) for i, n in enumerate(axes.names)]])
         for i in range(k):
             self._add(pg.InfiniteLine(pos=i, angle=90, pen=pg.mkPen(90, 90, 90, 200, width=1)))
             lo, hi = axes.ranges[i]
-            for y, text, anchor in ((0.0, lo, (0.5, 0)), (1.0, hi, (0.5, 1))):
-                label = pg.TextItem(text, color=(40, 40, 40), anchor=anchor)
-                label.setPos(i, y - 0.02 if y == 0 else y + 0.02)
+            for y, text in ((0.0, lo), (1.0, hi)):  # beside the axis at its ends: no height needed
+                label = pg.TextItem(text, color=(40, 40, 40), anchor=(0, 0.5))
+                label.setPos(i + 0.02, y)
                 self._add(label)
         if axes.metric.size:
+            # By rank: one poor trial (a diverging LR) would otherwise squeeze every other colour
+            # into one end of the map.
             m = axes.metric
-            lo, hi = float(np.min(m)), float(np.max(m))
-            share = (m - lo) / (hi - lo) if hi > lo else np.full(m.size, 0.5)
+            ranks = np.argsort(np.argsort(m, kind="stable"), kind="stable").astype(float)
+            share = ranks / (m.size - 1) if m.size > 1 else np.full(m.size, 0.5)
             xs = np.arange(k, dtype=float)
             for row, s in zip(axes.lines, share, strict=True):
                 color = self.cmap.map(float(s), mode="qcolor")
                 line = pg.PlotCurveItem(xs, row, pen=pg.mkPen(color, width=2), connect="finite")
                 self._add(line)
                 self.lines.append(line)
-        pi.setXRange(-0.3, k - 0.7, padding=0)
-        pi.setYRange(-0.12, 1.12, padding=0)
+        pi.setXRange(-0.15, k - 0.55, padding=0)
+        pi.setYRange(-0.06, 1.06, padding=0)
 
     def _add(self, item: Any) -> None:
         self.plot.getPlotItem().addItem(item)
         self._items.append(item)
-
-
-def _short(path: str) -> str:
-    parts = path.split(".")
-    return parts[-1] if len(parts) < 3 else f"{parts[0][:5]}.{parts[-1]}"
 
 
 def band_kinds() -> Sequence[tuple[str, str]]:
