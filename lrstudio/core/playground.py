@@ -510,6 +510,11 @@ def validate_trajectory(spec: TrajectorySpec, dim: int) -> TrajectorySpec:
     opt = validate_optimizer(spec.optimizer)
     lr = _number("lr", spec.lr, 0.0, 1e6, "a finite number in [0, 1e6]")
     sched = None if spec.schedule in (None, "", "constant") else validate_schedule(spec.schedule)
+    if sched is not None:  # one_cycle / cyclic cycle momentum: refused with adagrad/adadelta (issue 15)
+        from lrstudio.core.optimizers import OPTIMIZERS
+        from lrstudio.core.schedules.momentum import check_momentum
+
+        check_momentum(sched, opt["name"], OPTIMIZERS[opt["name"]].torch_class)
     start = spec.start
     if isinstance(start, (int, float)):
         start = (start,)

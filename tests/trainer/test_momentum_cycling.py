@@ -195,3 +195,15 @@ def test_a_one_cycle_that_lasts_the_run_cycles_momentum_over_the_run():
     want = momentum_curve({"name": "one_cycle", "params": {"total_steps": 70}}, 70)
     np.testing.assert_array_equal(rep.series(MOMENTUM), want)
     assert want[-1] > 0.94 and want.min() < 0.86
+
+
+def test_playground_refuses_momentum_cycling_without_momentum_when_validating():
+    from lrstudio.core.playground import TrajectorySpec, validate_trajectory
+
+    bad = TrajectorySpec({"name": "adagrad", "params": {}}, 0.1, (1.0, 1.0), 50,
+                         {"name": "one_cycle", "params": {"total_steps": 50}})
+    with pytest.raises(ParamError, match="cycle_momentum"):
+        validate_trajectory(bad, 2)
+    ok = TrajectorySpec({"name": "adagrad", "params": {}}, 0.1, (1.0, 1.0), 50,
+                        {"name": "one_cycle", "params": {"total_steps": 50, "cycle_momentum": False}})
+    assert validate_trajectory(ok, 2).schedule["params"]["cycle_momentum"] is False
