@@ -46,3 +46,15 @@ def test_one_cycle_run_draws_its_momentum_under_the_lr(qtbot, window):
     summary = _train(qtbot, window, tiny_config(schedule={"name": "cosine", "params": {"T_max": 24}}))
     assert summary.status == "completed"
     assert not mp.plot.isVisible()
+
+
+def test_the_form_refuses_momentum_cycling_with_adagrad(qtbot, window):
+    cfg = tiny_config(optimizer={"name": "adagrad", "params": {}},
+                      schedule={"name": "one_cycle", "params": {"total_steps": 24}})
+    window.config_panel.set_config(cfg)
+    qtbot.waitUntil(lambda: not window.start_button.isEnabled(), timeout=5000)
+    assert any("cycle_momentum" in e for e in window.config_panel.errors()), window.config_panel.errors()
+    off = tiny_config(optimizer={"name": "adagrad", "params": {}},
+                      schedule={"name": "one_cycle", "params": {"total_steps": 24, "cycle_momentum": False}})
+    window.config_panel.set_config(off)
+    qtbot.waitUntil(window.start_button.isEnabled, timeout=5000)
