@@ -644,9 +644,10 @@ class SweepRunner:
         info = self.store.claim_experiment(self.experiment_id)
         spec = info.spec().validated()
         state = dict(info.state)
+        state.pop("error", None)
         t0 = time.monotonic()
         outcomes: list[TrialOutcome] = []
-        status = "failed"
+        status = "interrupted"  # until decided below; an abort (a second Ctrl-C) leaves it resumable
         try:
             done = self._done_runs()
             history = self._history(spec, done) if spec.prune else []
@@ -719,6 +720,10 @@ class SweepRunner:
                     state["error"] = f"{left} run(s) did not finish (see the runs' errors); resume runs them again"
             return SweepResult(self.experiment_id, status, tuple(outcomes),
                                len(self.study.trials) if self.study is not None else None)
+        except Exception as exc:  # the database, the executor: stored as the sweep's error
+            status = "failed"
+            state["error"] = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             if self.study is not None:
                 state["study_trials"] = len(self.study.trials)

@@ -160,3 +160,19 @@ def test_kill_9_of_the_parent_keeps_finished_trials_and_resume_continues_the_stu
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def test_an_abort_leaves_the_sweep_interrupted_and_resumable(url):
+    with open_store(url) as store:
+        spec = ExperimentSpec(base=base(), space={"lr": [0.1, 0.05, 0.01]}, method="grid")
+        eid = store.create_experiment(spec)
+
+        def abort(progress):  # a second Ctrl-C arrives while the sweep runs
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            SweepRunner(store, eid, LocalExecutor(1), on_progress=abort).run()
+        info = store.get_experiment(eid)
+        assert info.status == "interrupted" and info.owner_pid is None
+        assert SweepRunner(store, eid, LocalExecutor(1)).run().status == "completed"
+        assert sorted(r.trial for r in store.list_trials(eid) if r.status == "completed") == [0, 1, 2]
