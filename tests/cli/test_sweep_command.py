@@ -112,3 +112,21 @@ def test_sigterm_cancels_running_trials_stop_queued_never_start(db):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_optuna_sweep_with_pruning_from_the_cli(db, capsys):
+    rc = main(["--db", db, "sweep", "run", "--model", "linear", "--dataset", "windsor", "--epochs", "8",
+               "--batch-size", "32", "--space", '{"lr": {"log_uniform": [1e-3, 1]}, "weight_decay": [0, 0.001]}',
+               "--method", "optuna", "--trials", "7", "--prune", "--parallel", "1", "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    shown = json.loads(out)
+    assert shown["experiment"]["method"] == "optuna" and shown["experiment"]["study_trials"] == 7
+    with open_store(f"sqlite:///{db}") as store:
+        runs = {r.id: r for r in store.list_trials(1)}
+    assert sorted(r.trial for r in runs.values()) == list(range(7))
+    assert sum(shown["experiment"]["runs_by_status"].values()) == 7
+    for t in shown["trials"]:
+        (rid,) = t["run_ids"]
+        assert runs[rid].status == t["status"] and t["params"]["lr"] == runs[rid].base_lr
+        assert t["values"] == ([runs[rid].best_val_loss] if runs[rid].best_val_loss is not None else [])
