@@ -67,6 +67,7 @@ def bench_specs(n: int) -> dict[str, dict]:
         "hf_constant_with_warmup": {"num_warmup_steps": 2000},
         "hf_cosine_with_min_lr": {"num_warmup_steps": 2000, "num_training_steps": n},
         "hf_cosine_warmup_with_min_lr": {"num_warmup_steps": 2000, "num_training_steps": n},
+        "hf_warmup_stable_decay": {"num_warmup_steps": 2000, "num_decay_steps": n // 5, "num_training_steps": n},
         "timm_cosine": {"t_initial": n // 7, "cycle_mul": 2.0, "cycle_decay": 0.8, "cycle_limit": 3,
                         "warmup_t": 2000, "k_decay": 1.5},
         "timm_tanh": {"t_initial": n // 3, "cycle_limit": 3, "warmup_t": 2000},

@@ -68,6 +68,8 @@ SPECS = {
                                                                                 "peak_value": 0.05}}]},
     "chained": {"schedules": [{"name": "linear", "params": {"start_factor": 0.25, "total_iters": 40}},
                               {"name": "step", "params": {"step_size": 60, "gamma": 0.5}}]},
+    "hf_warmup_stable_decay": {"num_warmup_steps": 20, "num_decay_steps": 90, "num_training_steps": 260,
+                               "decay_type": "linear", "min_lr_ratio": 0.1},
     "noise": {"inner": {"name": "cosine", "params": {"T_max": 200}}, "noise_range_t": [20, 250],
               "noise_pct": 0.3, "noise_type": "uniform", "noise_seed": 5},
 }

@@ -29,7 +29,7 @@ CATALOGUE = {
     "hf_linear", "hf_cosine", "hf_cosine_with_restarts", "hf_polynomial", "hf_constant_with_warmup",
     "hf_cosine_with_min_lr", "hf_cosine_warmup_with_min_lr", "timm_cosine", "timm_tanh", "timm_poly",
     "optax_warmup_cosine_decay", "optax_exponential_decay", "optax_piecewise_interpolate", "optax_linear_onecycle",
-    "optax_cosine_onecycle", "optax_sgdr", "chained", "noise",
+    "optax_cosine_onecycle", "optax_sgdr", "chained", "noise", "hf_warmup_stable_decay",
 }
 
 

@@ -78,6 +78,13 @@ CASES = [
                                     "warmup_type": "1-sqrt", "decay_type": "cosine", "num_cycles": 0.75}, 0.01),
     ("wsd", "warmup_stable_decay", {"num_warmup_steps": 0, "num_stable_steps": 90, "num_decay_steps": 150,
                                     "decay_type": "linear", "min_lr_ratio": 0.3}, 0.2),
+    # HF's get_scheduler convention: num_training_steps, the stable phase what is left
+    ("hf_warmup_stable_decay", "warmup_stable_decay",
+     {"num_warmup_steps": 30, "num_decay_steps": 100, "num_training_steps": 320, "decay_type": "1-sqrt",
+      "min_lr_ratio": 0.05}, 0.1),
+    ("hf_warmup_stable_decay", "warmup_stable_decay",
+     {"num_warmup_steps": 0, "num_decay_steps": 250, "num_training_steps": 300, "warmup_type": "cosine",
+      "num_cycles": 0.7}, 0.02),
 ]
 
 

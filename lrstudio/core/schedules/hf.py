@@ -382,3 +382,69 @@ def hf_cosine_warmup_with_min_lr(p: dict[str, Any], t: np.ndarray, base_lr: floa
             out[warm] = float(a) + (1.0 - float(a)) * tw / max(1, w - 1)
     out *= base_lr
     return out
+
+
+# -- warmup-stable-decay with num_training_steps (HF's get_scheduler convention) -----------------
+def _wsd_stable(p: dict[str, Any]) -> int:
+    """HF: num_stable_steps when given, else num_training_steps - num_warmup_steps - num_decay_steps."""
+    if p["num_stable_steps"] is not None:
+        return int(p["num_stable_steps"])
+    return int(p["num_training_steps"] - p["num_warmup_steps"] - p["num_decay_steps"])
+
+
+def _check_hf_wsd(p: dict[str, Any], owner: str) -> None:
+    if p["num_stable_steps"] is None and _wsd_stable(p) < 0:
+        raise ScheduleError("num_training_steps", p["num_training_steps"],
+                            f"at least num_warmup_steps + num_decay_steps "
+                            f"({p['num_warmup_steps'] + p['num_decay_steps']})", owner)
+
+
+def _as_wsd(p: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of lrstudio's ``wsd`` (basic.py, HF's get_wsd_schedule) for these."""
+    return {"num_warmup_steps": p["num_warmup_steps"], "num_stable_steps": _wsd_stable(p),
+            "num_decay_steps": p["num_decay_steps"], "warmup_type": p["warmup_type"],
+            "decay_type": p["decay_type"], "min_lr_ratio": p["min_lr_ratio"], "num_cycles": p["num_cycles"]}
+
+
+def _hf_wsd_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
+    from lrstudio.core.schedules.basic import _wsd_source
+
+    return _wsd_source(_as_wsd(p), base_lr, ctx)
+
+
+@register_schedule(
+    "hf_warmup_stable_decay",
+    title="HF warmup-stable-decay (training steps)",
+    source="HF transformers get_wsd_schedule with num_training_steps (get_scheduler 'warmup_stable_decay'); "
+           "lrstudio's wsd is the same schedule given num_stable_steps",
+    formula="S = num_stable_steps or N - W - D; then as wsd: warm-up (linear/cosine/1-sqrt) to 1, hold S steps, "
+            "decay (linear/cosine/1-sqrt) to min_lr_ratio over D steps, then min_lr_ratio; lr = base_lr * factor",
+    params=(
+        _WARM,
+        Param("num_decay_steps", "int", 200, "Steps of the decay (HF num_decay_steps)", low=0, high=10**9),
+        _TRAIN,
+        Param("num_stable_steps", "int", None, "Steps at the full LR (empty: num_training_steps - warm-up - "
+              "decay, as HF computes it)", low=0, high=10**9, optional=True),
+        Param("warmup_type", "choice", "linear", "Shape of the warm-up", choices=("linear", "cosine", "1-sqrt")),
+        Param("decay_type", "choice", "cosine", "Shape of the decay", choices=("linear", "cosine", "1-sqrt")),
+        Param("min_lr_ratio", "float", 0.0, "Final LR as a fraction of the base LR", low=0.0, high=1.0),
+        Param("num_cycles", "float", 0.5, "Cosine decay: number of cosine cycles", low=0.0, high=1e3),
+    ),
+    check=_check_hf_wsd,
+    run_length=lambda p: [("num_warmup_steps", p["num_warmup_steps"])],
+    scalar_source=_hf_wsd_source,
+    lengths=Lengths(own=lambda p, _len: int(p["num_warmup_steps"] + _wsd_stable(p) + p["num_decay_steps"]),
+                    fit=lambda p, total, _fit: ({**p, "num_training_steps": total} if p["num_stable_steps"] is None
+                                                and total >= p["num_warmup_steps"] + p["num_decay_steps"] else p)),
+)
+def hf_warmup_stable_decay(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None) -> np.ndarray:
+    """HF ``get_wsd_schedule(num_warmup_steps, num_decay_steps, num_training_steps, num_stable_steps=None, ...)``.
+
+    S = num_stable_steps when given (HF then ignores num_training_steps), else N - W - D; the curve is
+    lrstudio's ``wsd`` with these steps: warm-up to 1 over W, lr = base_lr for S steps, decay to
+    min_lr_ratio over D, then base_lr * min_lr_ratio. With ``num_training_steps = "auto"`` and
+    ``num_decay_steps = "20%"`` the stable phase fills whatever the run leaves.
+    """
+    from lrstudio.core.schedules.basic import wsd
+
+    return wsd(_as_wsd(p), t, base_lr, metrics)
