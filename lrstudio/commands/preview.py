@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         from lrstudio.core.schedules.pytorch_code import to_pytorch_code
 
         # shares of the run ("auto", "10%") are written as steps of --steps (issue 15)
-        sys.stdout.write(to_pytorch_code(resolve_lengths(spec, args.steps), args.base_lr))
+        sys.stdout.write(to_pytorch_code(resolve_lengths(spec, args.steps), args.base_lr, steps=args.steps))
         return 0
     metrics = load_metrics(args.metrics) if args.metrics else None
     lrs = lr_curve(spec, args.steps, args.base_lr, metrics=metrics)

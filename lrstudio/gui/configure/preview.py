@@ -229,7 +229,8 @@ class SchedulePreview(QWidget):
         from lrstudio.core.schedules.pytorch_code import to_pytorch_code
 
         try:  # shares of the run ("auto", "10%") are written as the steps of the previewed run (issue 15)
-            code = to_pytorch_code(resolve_lengths(self._spec, max(1, self._steps)), self._base_lr)
+            code = to_pytorch_code(resolve_lengths(self._spec, max(1, self._steps)), self._base_lr,
+                                   steps=max(1, self._steps))  # exact for the previewed run (issue 15)
         except (LrstudioError, ValueError) as exc:
             self._set_info(f"This schedule cannot be copied as PyTorch code: {exc}", "problem")
             return None
