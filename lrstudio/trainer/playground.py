@@ -16,7 +16,10 @@ enters the same backward as a linear term ``sum(noise_i * x)``, whose gradient i
 
 Divergence: a trajectory whose point or loss is not finite, or whose point left the function's
 bound box (:meth:`~lrstudio.core.playground.FunctionInfo.bound_box`), is stopped there: it keeps the
-iterates before that step and is marked ``diverged`` at it.
+iterates before that step and is marked ``diverged`` at it. The loop writes every row's iterate and
+loss into preallocated arrays (one copy a step) and looks for bad iterates only every
+:data:`CHECK_EVERY` steps; a row that went bad meanwhile has been stepped on harmlessly (rows share
+only the backward), and its result is cut at its first bad iterate, as a per-step check would.
 """
 
 from __future__ import annotations
@@ -129,7 +132,7 @@ class _Run:
     """One trajectory being computed: its parameter (a row of the shared points), its optimizer,
     step function and LR schedule."""
 
-    __slots__ = ("spec", "param", "opt", "step", "adapter", "lr", "metric", "result")
+    __slots__ = ("spec", "param", "opt", "step", "adapter", "lr", "metric")
 
     def __init__(self, spec: TrajectorySpec, param: torch.Tensor) -> None:
         self.spec = spec
@@ -146,8 +149,8 @@ class _Run:
         if spec.schedule is not None:
             self.adapter = TorchScheduleAdapter(self.opt, spec.schedule, spec.lr, spec.steps)
             self.metric = SCHEDULES[spec.schedule["name"]].metric_driven
-        self.lr = np.empty(spec.steps)
-        self.result: Trajectory | None = None
+        # the LR of each update: constant, or written by the loop from the schedule
+        self.lr = np.full(spec.steps, float(spec.lr))
 
 
 def compute_trajectories(function: FunctionInfo | str, specs: Sequence[TrajectorySpec], *,
@@ -186,6 +189,12 @@ def compute_trajectories(function: FunctionInfo | str, specs: Sequence[Trajector
         torch.set_num_threads(prev_threads)
 
 
+#: Divergence is looked for in blocks of this many steps: a row that diverged inside a block keeps
+#: being stepped (harmlessly: rows share nothing but the backward) until the block ends, and its
+#: result is cut at the first bad iterate, exactly where a per-step check would have stopped it.
+CHECK_EVERY = 64
+
+
 def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpec],
              lo: np.ndarray, hi: np.ndarray) -> list[Trajectory]:
     dim = function.dim
@@ -201,6 +210,8 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
         run.param.grad = grads[j]
     view = points.numpy()
     nmax = max(s.steps for s in specs)
+    # every iterate and loss is written here, one copy per step for all rows; a row's results are
+    # cut afterwards (at its own number of steps, or before its first bad iterate)
     xs = np.full((k, nmax + 1, dim), np.nan)
     loss = np.full((k, nmax + 1), np.nan)
     noise: torch.Tensor | None = None
@@ -211,42 +222,34 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
             if n is not None:
                 noise_np[:s.steps, j] = n
         noise = torch.from_numpy(noise_np)
-    active = list(range(k))  # trajectories still running
+    active = list(range(k))  # trajectories still stepping
+    plain, scheduled = _steppers(runs, active)
+    checked = 0  # iterates before this one have been looked at for divergence
+    xs[:, 0] = view
     for i in range(nmax + 1):
         X = points.detach().requires_grad_()
         f = surface.evaluate(TORCH_OPS, *X.unbind(1))
         fv = f.detach().numpy()
-        everyone = len(active) == k
-        xv = view if everyone else view[active]
-        fa = fv if everyone else fv[active]
-        good = np.isfinite(xv).all(axis=1) & (xv >= lo).all(axis=1) & (xv <= hi).all(axis=1) & np.isfinite(fa)
-        if not good.all():
-            for bad in np.flatnonzero(~good):
-                r = int(bad)
-                j = active[r]
-                if i == 0:
-                    raise PlaygroundError("start", list(specs[j].start),
-                                          f"a point where the function is finite (it is {float(fa[r])!r} there)",
-                                          f"trajectory {j + 1}")
-                why = ("the point is not finite" if not np.isfinite(xv[r]).all()
-                       else "the loss is not finite" if not math.isfinite(float(fa[r]))
-                       else "the point left the bound box")
-                runs[j].result = _result(runs[j], xs[j, :i], loss[j, :i], "diverged", i, why)
-            active = [j for r, j in enumerate(active) if good[r]]
-            xv, fa = xv[good], fa[good]
-        if len(active) == k:
-            xs[:, i] = xv
-            loss[:, i] = fa
-        else:
-            xs[active, i] = xv
-            loss[active, i] = fa
-        ended = [j for j in active if specs[j].steps == i]
-        for j in ended:
-            runs[j].result = _result(runs[j], xs[j, :i + 1], loss[j, :i + 1], "completed", None, "")
-        if ended:
+        loss[:, i] = fv
+        if i == 0:
+            for r in np.flatnonzero(~np.isfinite(fv)).tolist():
+                raise PlaygroundError("start", list(specs[r].start),
+                                      f"a point where the function is finite (it is {float(fv[r])!r} there)",
+                                      f"trajectory {r + 1}")
+        changed = False
+        if i - checked + 1 >= CHECK_EVERY or i == nmax:
+            bad = _bad_rows(xs[active, checked:i + 1], loss[active, checked:i + 1], lo, hi)
+            checked = i + 1
+            if bad.any():
+                active = [j for r, j in enumerate(active) if not bad[r]]
+                changed = True
+        if any(specs[j].steps == i for j in active):
             active = [j for j in active if specs[j].steps > i]
+            changed = True
         if not active:
             break
+        if changed:
+            plain, scheduled = _steppers(runs, active)
         # rows that stopped keep being evaluated (the function is row-wise, so their values, even
         # inf or nan, touch no other row's gradient) but are never stepped again
         total = f.sum()
@@ -255,21 +258,47 @@ def _compute(function: FunctionInfo, surface: Surface, specs: list[TrajectorySpe
         total.backward()
         assert X.grad is not None
         grads.copy_(X.grad)
-        for j in active:
-            run = runs[j]
-            adapter = run.adapter
-            run.lr[i] = adapter.planned_lr if adapter is not None else run.spec.lr
-            run.step()
-            if adapter is not None:
-                adapter.step(float(fv[j]) if run.metric else None)
-    out: list[Trajectory] = []
-    for run in runs:
-        assert run.result is not None  # every trajectory ends completed or diverged
-        out.append(run.result)
-    return out
+        for step in plain:
+            step()
+        for step, adapter, lrs, metric, j in scheduled:
+            lrs[i] = adapter.planned_lr
+            step()
+            if metric:
+                m = float(fv[j])
+                adapter.step(m if math.isfinite(m) else None)
+            else:
+                adapter.step()
+        xs[:, i + 1] = view
+    return [_result(run, xs[j, :run.spec.steps + 1], loss[j, :run.spec.steps + 1], lo, hi)
+            for j, run in enumerate(runs)]
 
 
-def _result(run: _Run, xs: np.ndarray, loss: np.ndarray, status: str, diverged_step: int | None,
-            reason: str) -> Trajectory:
-    n = len(xs) - 1
-    return Trajectory(run.spec, xs.copy(), loss.copy(), run.lr[:n].copy(), status, diverged_step, reason)
+def _steppers(runs: list[_Run], active: list[int]) -> tuple[list[Callable[[], Any]], list[tuple[Any, ...]]]:
+    """The step functions of the ``active`` runs: those at a constant LR, and the scheduled ones
+    with what their schedule needs each step."""
+    plain = [runs[j].step for j in active if runs[j].adapter is None]
+    scheduled = [(runs[j].step, runs[j].adapter, runs[j].lr, runs[j].metric, j) for j in active
+                 if runs[j].adapter is not None]
+    return plain, scheduled
+
+
+def _bad_rows(xs: np.ndarray, loss: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``bad[r, i]`` for iterates ``xs`` (rows, steps, dim) and their ``loss``: not finite, or
+    outside the bound box ``[lo, hi]``; with 2-D input, ``bad[r]``: any of the row's."""
+    good = (xs >= lo).all(axis=-1) & (xs <= hi).all(axis=-1) & np.isfinite(loss)
+    # a nan coordinate fails both comparisons; an infinite one is outside the box
+    return ~good.all(axis=-1) if good.ndim == 2 else ~good
+
+
+def _result(run: _Run, xs: np.ndarray, loss: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Trajectory:
+    """The trajectory of ``run`` from its iterates ``xs[0..steps]``: completed, or diverged at its
+    first bad iterate (keeping the iterates before it)."""
+    bad = _bad_rows(xs, loss, lo, hi)
+    if not bad.any():
+        n = len(xs) - 1
+        return Trajectory(run.spec, xs.copy(), loss.copy(), run.lr[:n].copy(), "completed")
+    b = int(np.argmax(bad))
+    why = ("the point is not finite" if not np.isfinite(xs[b]).all()
+           else "the loss is not finite" if not math.isfinite(float(loss[b]))
+           else "the point left the bound box")
+    return Trajectory(run.spec, xs[:b].copy(), loss[:b].copy(), run.lr[:b - 1].copy(), "diverged", b, why)

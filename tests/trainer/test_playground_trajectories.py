@@ -190,3 +190,17 @@ def test_trajectories_computed_together_equal_each_computed_alone():
         np.testing.assert_array_equal(res.xs, alone.xs)
         np.testing.assert_array_equal(res.lr, alone.lr)
         assert res.status == alone.status
+
+
+def test_a_trajectory_is_stopped_where_it_first_left_the_box_even_if_it_comes_back():
+    # x -> x (1 - 2 lr): lr 1.6 for three updates (x 10 -> -22 -> 48.4 -> -106.5, outside the bound
+    # box [-50, 50] of the domain [-1, 1]), then lr 0.5 puts it at 0, inside again; and a long
+    # second trajectory, so the loop runs on well past the excursion
+    info, surface = resolve_function("expr1d", "x**2", [[-1, 1]])
+    back = TrajectorySpec("sgd", 1.0, (10.0,), 200,
+                          {"name": "lambda", "params": {"lr_lambda": "1.6 if epoch < 3 else 0.5"}})
+    res, other = compute_trajectories(info, [back, TrajectorySpec("sgd", 0.1, (0.5,), 300)], surface=surface)
+    assert res.diverged and res.diverged_step == 3 and res.reason == "the point left the bound box"
+    np.testing.assert_allclose(res.xs[:, 0], [10.0, -22.0, 48.4], rtol=1e-12)
+    assert len(res.lr) == 2 and len(res.loss) == 3
+    assert other.status == "completed" and other.steps_done == 300
