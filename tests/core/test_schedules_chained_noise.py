@@ -138,3 +138,18 @@ def test_noise_is_a_function_of_seed_and_step_only(draws):
 def test_noise_refuses_bad_parameters_in_words(params, word):
     with pytest.raises(ScheduleError, match=word):
         validate_spec({"name": "noise", "params": params})
+
+
+@pytest.mark.parametrize("draws", ["timm", "fast"])
+def test_a_long_run_draws_in_chunks_with_the_same_numbers(monkeypatch, draws):
+    from lrstudio.core.schedules import noise as noise_mod
+
+    monkeypatch.setattr(noise_mod, "_TIMM_STEPS_AT_ONCE", 1000)
+    monkeypatch.setattr(noise_mod, "_CACHE_MAX", 2000)  # a run longer than this is not cached
+    spec = {"name": "noise", "params": {"inner": {"name": "constant"}, "noise_draws": draws, "noise_seed": 9}}
+    noise_mod._noise_range.cache_clear()
+    whole = lr_curve(spec, 20_000, 1.0)  # 20 chunks of timm's draws, 3 blocks of fast draws
+    assert noise_mod._noise_range.cache_info().currsize == 0  # a range this long is not kept
+    pieces = np.concatenate([curve_at(validate_spec(spec), np.arange(a, a + 700), 1.0) for a in range(0, 20_000, 700)])
+    np.testing.assert_array_equal(whole, pieces[:20_000])
+    assert noise_mod._noise_range.cache_info().currsize > 0  # short ones are

@@ -136,6 +136,10 @@ def _box_muller(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 #: before one generator per step takes over, and the steps done at once.
 _TIMM_PAIRS = 56
 _TIMM_CHUNK = 16_384
+#: Steps whose first words are made at once (a longer run goes in chunks of this many).
+_TIMM_STEPS_AT_ONCE = 1 << 18
+#: Longest range of steps whose noise (and timm's first words) is kept in the caches: 8 MB each.
+_CACHE_MAX = 1 << 20
 
 
 @lru_cache(maxsize=4)
@@ -160,8 +164,16 @@ def _timm_scalar(seed: int, pct: float, std: float) -> float:
 def timm_noise_at(t: np.ndarray, seed: int, kind: str, pct: float, std: float,
                   words: np.ndarray | None = None) -> np.ndarray:
     """timm's ``_calculate_noise(t)`` for each step (``words``: the first 4 words of each step's
-    generator, when already made)."""
+    generator, when already made). Long step arrays go in chunks (the seeding works on arrays of
+    ~600 rows of the chunk's size)."""
     t = np.asarray(t, dtype=np.int64)
+    if words is None and t.size > _TIMM_STEPS_AT_ONCE:
+        out = np.empty(t.shape, dtype=np.float64)
+        flat = t.ravel()
+        res = out.ravel()
+        for a in range(0, flat.size, _TIMM_STEPS_AT_ONCE):
+            res[a:a + _TIMM_STEPS_AT_ONCE] = timm_noise_at(flat[a:a + _TIMM_STEPS_AT_ONCE], seed, kind, pct, std)
+        return out
     if words is None:
         words = _mt_words((t + seed).astype(np.uint64), 4 if kind == "normal" else 1)
     if kind == "uniform":
@@ -209,9 +221,10 @@ def noise_at(t: np.ndarray, seed: int, kind: str, pct: float, std: float, draws:
     blocks = t // BLOCK
     r = as_range(t)
     if r is not None:
-        first = r[0] // BLOCK
-        drawn = np.concatenate([_block(seed, kind, pct, std, b) for b in range(first, r[1] // BLOCK + 1)])
-        return drawn[r[0] - first * BLOCK : r[1] - first * BLOCK + 1].copy()
+        for b in range(r[0] // BLOCK, r[1] // BLOCK + 1):
+            lo, hi = max(r[0], b * BLOCK), min(r[1], (b + 1) * BLOCK - 1)
+            out[lo - r[0] : hi - r[0] + 1] = _block(seed, kind, pct, std, b)[lo - b * BLOCK : hi - b * BLOCK + 1]
+        return out
     for b in np.unique(blocks).tolist():
         sel = blocks == b
         out[sel] = _block(seed, kind, pct, std, b)[t[sel] - b * BLOCK]
@@ -343,7 +356,7 @@ def noise(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = None)
         return v
     r = as_range(t)
     key = (p["noise_seed"], p["noise_type"], float(p["noise_pct"]), float(p["noise_std"]))
-    n = (_noise_range(*key, r[0], r[1], p["noise_draws"]) if r is not None
+    n = (_noise_range(*key, r[0], r[1], p["noise_draws"]) if r is not None and t.size <= _CACHE_MAX
          else noise_at(t, *key, draws=p["noise_draws"]))
     if mask is None:
         return v + v * n
