@@ -206,6 +206,8 @@ class TrainingController(QObject):
     def set_store(self, store: RunStore | None, db_url: str) -> None:
         if self.is_running():
             raise RuntimeError("cannot switch databases during a run")
+        if db_url != self._db_url:
+            process_run.close_spare()  # the idle child was warmed for the other database
         self._store = store
         self._db_url = db_url
 

@@ -18,7 +18,10 @@ Life cycle::
     proc.close(timeout_s)              ask the idle child to quit, join, then terminate / kill
 
 The child is reused for the next run (:func:`take_spare` / :func:`give_back`): spawning one and
-importing torch costs ~1.5-4 s (``bench/bench_gui.py`` prints it), more than a short run.
+importing torch costs ~1.5-4 s (``bench/bench_gui.py`` prints it), more than a short run. An idle
+spare ends after :data:`CHILD_IDLE_S`, or at once by :func:`close_spare` (the GUI opened another
+database); the parent decides, under the lock that hands spares out, so a child is never ended
+while a run is being given to it.
 
 Failure policy: the service's (policy steps 1-3 of :mod:`~lrstudio.services.training_run`); in
 addition, a child that dies during a run (``kill -9``, out of memory, a segfault in a native
@@ -64,6 +67,11 @@ CHILD_OPTIONS = replace(HEADLESS, dataset_cache=True, freeze_heap_per_run=False)
 #: 12 ms, max 30 -> 25 ms, training speed unchanged within the noise. The price: while other
 #: programs keep every core busy, the child gets a smaller share than a ``lrstudio train`` would.
 CHILD_NICE = 10
+
+#: The warm spare child is ended after this many seconds idle: it holds torch, the trainer and a
+#: cached data set (hundreds of MB) for a GUI that may train nothing more. The next run then starts a
+#: new child (a cold start: ~1.5-4 s, ``bench/bench_gui.py``).
+CHILD_IDLE_S = 600.0
 
 _CTX = multiprocessing.get_context("spawn")
 _POLL_S = 0.5  # how often the parent looks at its own stop request while waiting (seconds)
@@ -182,6 +190,8 @@ class TrainingProcess:
         child_conn.close()
         self.busy = False
         self.runs = 0  # runs trained by this child (1 for the first; >1 means it was reused)
+        self.spare_turn = 0  # counts the times it became the spare (an idle timer ends only its own turn)
+        self.idle_timer: threading.Timer | None = None  # ends it after CHILD_IDLE_S as the spare
         _ALL.add(self)
 
     @property
@@ -324,11 +334,46 @@ _SPARE: list[TrainingProcess] = []
 _LOCK = threading.Lock()
 
 
+def _keep_as_spare(proc: TrainingProcess) -> None:
+    """Make ``proc`` the spare (caller holds _LOCK) and end it after CHILD_IDLE_S if still idle then."""
+    proc.spare_turn += 1
+    _cancel_idle_timer(proc)
+    proc.idle_timer = threading.Timer(CHILD_IDLE_S, _end_if_still_idle, args=(proc, proc.spare_turn))
+    proc.idle_timer.daemon = True
+    proc.idle_timer.start()
+
+
+def _cancel_idle_timer(proc: TrainingProcess) -> None:
+    if proc.idle_timer is not None:
+        proc.idle_timer.cancel()
+        proc.idle_timer = None
+
+
+def _end_if_still_idle(proc: TrainingProcess, turn: int) -> None:
+    with _LOCK:
+        if proc not in _SPARE or proc.spare_turn != turn or proc.busy:
+            return  # taken for a run since (and perhaps given back: a newer turn)
+        _SPARE.remove(proc)
+    proc.close(1.0)
+
+
+def close_spare() -> None:
+    """End the idle spare child now (the GUI opened another database); in the background, so the
+    caller (the GUI thread) never waits for it. A run in progress is not affected."""
+    with _LOCK:
+        idle = list(_SPARE)
+        _SPARE.clear()
+    for proc in idle:
+        _cancel_idle_timer(proc)
+        threading.Thread(target=proc.close, args=(1.0,), name="lrstudio-close-spare", daemon=True).start()
+
+
 def take_spare(warm: RunConfig | None = None) -> TrainingProcess:
     """The idle warm child if there is a live one, else a new one (cold: it imports torch first)."""
     with _LOCK:
         while _SPARE:
             proc = _SPARE.pop()
+            _cancel_idle_timer(proc)
             if proc.is_alive() and not proc.busy and proc.nice == CHILD_NICE:
                 return proc
             proc.close(0)
@@ -343,6 +388,7 @@ def start_spare(warm: RunConfig | None = None) -> TrainingProcess:
                 return proc
         proc = TrainingProcess(warm)
         _SPARE.append(proc)
+        _keep_as_spare(proc)
         return proc
 
 
@@ -354,6 +400,7 @@ def give_back(proc: TrainingProcess) -> None:
     with _LOCK:
         old = list(_SPARE)
         _SPARE[:] = [proc]
+        _keep_as_spare(proc)
     for p in old:
         if p is not proc:
             p.close(1.0)
@@ -370,6 +417,7 @@ def close_all(timeout_s: float = 2.0) -> None:
     with _LOCK:
         _SPARE.clear()
     for proc in list(_ALL):
+        _cancel_idle_timer(proc)
         proc.close(timeout_s)
 
 
