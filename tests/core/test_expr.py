@@ -227,3 +227,9 @@ def test_in_place_evaluation_equals_step_by_step_and_keeps_the_input(text):
     got[:] = -1.0  # the result is the caller's: a second evaluation is not affected
     np.testing.assert_array_equal(e.evaluate(x), want)
     assert (e.constant is not None) == (text == "0.95")
+    # an int array is converted into an array of the expression's own, which it may write over
+    steps = np.arange(40)
+    np.testing.assert_array_equal(e.evaluate(steps), want)
+    np.testing.assert_array_equal(steps, np.arange(40))
+    given = x.copy()  # owned=True: the caller gives the array away
+    np.testing.assert_array_equal(e.evaluate(given, owned=True), want)

@@ -94,7 +94,7 @@ def multiplicative(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: An
     if e.constant is not None:
         run = np.full(top + 1, e.constant)
     else:
-        run = e.evaluate(np.arange(top + 1, dtype=np.float64))
+        run = e.evaluate(np.arange(top + 1, dtype=np.float64), owned=True)
     run[0] = float(base_lr)
     np.multiply.accumulate(run, out=run)
     r = as_range(t)

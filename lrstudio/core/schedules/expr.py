@@ -119,15 +119,22 @@ class Expr:
     _fn: _Fn
     _py: str
     constant: float | None = None
+    #: the same tree, for an input array the expression may write over (None: the variable occurs
+    #: more than once, so its values must stay)
+    _fn_owned: _Fn | None = None
 
-    def evaluate(self, t: np.ndarray | float) -> np.ndarray:
+    def evaluate(self, t: np.ndarray | float, owned: bool = False) -> np.ndarray:
         """Value at each step of ``t`` (float64 array, same shape, the caller's to keep and change;
-        inf/nan where undefined)."""
+        inf/nan where undefined). ``owned``: the caller gives ``t`` (a float64 array) away, so the
+        result may be computed in it (one array less for a 100k-step curve: issue 15)."""
         x = np.asarray(t, dtype=np.float64)
+        fn = self._fn
+        if self._fn_owned is not None and x.ndim and (owned or x is not t):
+            fn = self._fn_owned  # x is ours (converted from t, or given away): the first operation may reuse it
         with np.errstate(all="ignore"):
-            out = self._fn(x)
-        if _is_fresh(self._fn) and isinstance(out, np.ndarray) and out.shape == x.shape:
-            return out  # allocated by the expression itself: no copy needed
+            out = fn(x)
+        if _is_fresh(fn) and isinstance(out, np.ndarray) and out.shape == x.shape:
+            return out  # allocated by the expression itself (or x, ours): no copy needed
         return np.broadcast_to(np.asarray(out, dtype=np.float64), x.shape).astype(np.float64, copy=True)
 
     def python(self) -> str:
@@ -136,10 +143,11 @@ class Expr:
 
 
 class _Compiler:
-    def __init__(self, text: str, pname: str, owner: str) -> None:
+    def __init__(self, text: str, pname: str, owner: str, var_fresh: bool = False) -> None:
         self.text = text
         self.pname = pname
         self.owner = owner
+        self.var_fresh = var_fresh  # the input array is the expression's own (it occurs once)
 
     def fail(self, why: str) -> ScheduleError:
         shown = self.text if len(self.text) <= 80 else self.text[:77] + "..."
@@ -160,6 +168,8 @@ class _Compiler:
             return (lambda x, f=f: f), repr(f), f
         if isinstance(node, ast.Name):
             if node.id in VARIABLES:
+                if self.var_fresh:
+                    return _mark_fresh(lambda x: x), "epoch", None
                 return (lambda x: x), "epoch", None
             if node.id in CONSTANTS:
                 c = CONSTANTS[node.id]
@@ -305,6 +315,8 @@ def _compile_cached(text: str, pname: str, owner: str) -> Expr:
     try:
         with np.errstate(all="ignore"):
             fn, py, const = comp.build(tree.body)
+            uses = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in VARIABLES)
+            owned = _Compiler(text, pname, owner, var_fresh=True).build(tree.body)[0] if uses == 1 else None
     except RecursionError:
         raise comp.fail("too deeply nested") from None
-    return Expr(text, fn, py, const)
+    return Expr(text, fn, py, const, owned)
