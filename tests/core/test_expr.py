@@ -147,9 +147,9 @@ class _CountedEvaluate:
         self.shapes = []
         real = expr_module.Expr.evaluate
 
-        def evaluate(expr, t):
+        def evaluate(expr, t, *args, **kwargs):
             self.shapes.append(np.shape(t))
-            return real(expr, t)
+            return real(expr, t, *args, **kwargs)
 
         monkeypatch.setattr(expr_module.Expr, "evaluate", evaluate)
 
