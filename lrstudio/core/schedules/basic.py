@@ -667,7 +667,8 @@ def _wsd_warm(p: dict[str, Any], t: np.ndarray, w: int, r: float) -> np.ndarray:
 
 def _wsd_decay(p: dict[str, Any], t: np.ndarray, start: int, d: int, r: float) -> np.ndarray:
     """max(0, f(y) * (1 - r) + r), y = (t - W - S) / max(1, D), f the decay shape, in place."""
-    y = (t - start).astype(np.float64)
+    y = t.astype(np.float64)
+    y -= float(start)  # exact: steps are integers far below 2**53 (one array, not two)
     y /= float(max(1, d))
     if p["decay_type"] == "linear":
         np.subtract(1.0, y, out=y)
