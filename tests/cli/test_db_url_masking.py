@@ -50,6 +50,10 @@ def test_demo_on_postgresql_prints_the_url_without_its_password(pg_url_with_pass
     assert main(["--db", url, "db", "current", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["database"]
     assert shown == make_url(url).render_as_string(hide_password=True)
+    assert main(["--db", url, "db", "path"]) == 0
+    assert capsys.readouterr().out == make_url(url).render_as_string(hide_password=True) + "\n"
+    assert main(["--db", url, "runs"]) == 0
+    assert SECRET not in "".join(capsys.readouterr())
 
 
 @pytest.mark.parametrize("url,why", [

@@ -74,3 +74,41 @@ def test_a_server_that_cannot_be_reached_is_named_without_its_password(window, n
     assert "me:***@127.0.0.1:1/runs" in no_dialogs[0]
     assert all(SECRET not in text for text in no_dialogs)
     assert SECRET not in window.windowTitle() and SECRET not in window.statusBar().currentMessage()
+
+
+@pytest.mark.postgres
+def test_an_opened_server_is_named_without_its_password(window, no_dialogs):
+    import os
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("LRSTUDIO_TEST_PG_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    try:
+        admin = sa.create_engine(base, connect_args={"connect_timeout": 3})
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # no server (tests/storage/conftest.py skips the same way)
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test PostgreSQL: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL not reachable at {base}: {type(exc).__name__}")
+    url = (make_url(base).set(password=SECRET).update_query_dict({"options": f"-csearch_path={schema}"})
+           .render_as_string(hide_password=False))
+    before = window.db_url
+    try:
+        assert window.open_database(url)
+        masked = make_url(url).render_as_string(hide_password=True)
+        assert masked in window.windowTitle() and SECRET not in window.windowTitle()
+        assert masked in window.statusBar().currentMessage()
+        assert not no_dialogs
+        # the recent list keeps the URL (to open it again) but shows it masked
+        dlg = DatabaseDialog(None, recent=window.prefs.recent_databases, current=window.db_url)
+        assert dlg.combo.currentText() == masked and dlg.url() == url
+        dlg.deleteLater()
+    finally:
+        window.open_database(before)  # off the server before its schema goes
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
