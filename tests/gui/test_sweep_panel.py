@@ -35,7 +35,8 @@ def _open_panel(window, qtbot):
     return window.sweeps_page.panel
 
 
-def test_grid_sweep_from_the_panel_stores_every_trial_and_the_views_agree(window, qtbot, store, db_url, capsys):
+def test_grid_sweep_from_the_panel_stores_every_trial_and_the_views_agree(window, qtbot, store, db_url, capsys,
+                                                                          monkeypatch):
     panel = _open_panel(window, qtbot)
     editor = panel.editor
     assert editor.paths() == ["lr"]  # the form's LR is offered first, log-uniform around it
@@ -86,6 +87,16 @@ def test_grid_sweep_from_the_panel_stores_every_trial_and_the_views_agree(window
     loss = store.load_series(runs[0].id, ["train/loss"])["train/loss"]
     smoothed = debiased_ema(loss.value, LIVE_SMOOTHING)  # the training loss smoothed as Compare does
     np.testing.assert_allclose(panel.live.items[runs[0].id].getData()[1], np.log10(smoothed), rtol=1e-12)
+    # Live curves are drawn with the cosmetic 1-px pen: a wider pen stroked every noisy segment and
+    # one repaint of two long curves stalled the GUI 0.5-1.9 s (bench/bench_sweep_gui.py).
+    assert {item.opts["pen"].widthF() for item in panel.live.items.values()} == {1.0}
+    # A refresh that finds nothing new rebuilds neither the trial list nor the results views.
+    rebuilt = []
+    monkeypatch.setattr(panel, "_fill_table", lambda: rebuilt.append(1))
+    panel.refresh()
+    panel.refresh()
+    assert rebuilt == []
+    monkeypatch.undo()
     # Apply this config: the trial's config is in the form.
     panel.select_trial(2)
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
