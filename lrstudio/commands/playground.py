@@ -95,7 +95,7 @@ def _describe(traj: Any, names: tuple[str, ...]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from lrstudio.core.playground import PRESETS, resolve_function
-    from lrstudio.services.playground import compute, compute_and_save, save_trajectory
+    from lrstudio.services.playground import compute, compute_and_save, save_trajectories
     from lrstudio.storage import open_store
 
     domain = None
@@ -109,20 +109,32 @@ def run(args: argparse.Namespace) -> int:
         info, surface = resolve_function(preset.function)
         trajs = compute(info, preset.trajectories, surface=surface)
         with open_store(db_url(args)) as store:
-            ids = [save_trajectory(store, info, t) for t in trajs]
+            ids = save_trajectories(store, info, trajs)
+            _export(store, ids, args.csv)
             print(f"{preset.title}: {preset.text}")
             for run_id, traj in zip(ids, trajs):
                 print(f"run {run_id} {traj.spec.label}: {_describe(traj, info.variables)}")
-            if args.csv:
-                store.export_history_csv(ids, args.csv)
         return 0
     info, _ = resolve_function(args.function, args.expression, domain)
     spec = _spec(args, info.start)
     with open_store(db_url(args)) as store:
         run_id, info, traj = compute_and_save(store, args.function, spec, expression=args.expression,
                                               domain=domain, name=args.name)
+        _export(store, [run_id], args.csv)
         print(f"run {run_id}: {_describe(traj, info.variables)}")
-        if args.csv:
-            store.export_history_csv([run_id], args.csv)
-            print(f"wrote {args.csv}")
     return 0
+
+
+def _export(store: Any, ids: list[int], csv: str | None) -> None:
+    """``--csv``: write the runs just stored; if that fails, delete them again (nothing is kept
+    from a command that reports an error) and let the error through."""
+    if not csv:
+        return
+    from lrstudio.services.playground import delete_runs
+
+    try:
+        store.export_history_csv(ids, csv)
+    except BaseException:
+        delete_runs(store, ids)
+        raise
+    print(f"wrote {csv}")

@@ -33,7 +33,7 @@ from lrstudio.core.playground import (
 if TYPE_CHECKING:
     from lrstudio.trainer.playground import Trajectory
 
-__all__ = ["PLAYGROUND_KIND", "compute", "run_name", "save_trajectory", "series_of"]
+__all__ = ["PLAYGROUND_KIND", "compute", "delete_runs", "run_name", "save_trajectories", "save_trajectory", "series_of"]
 
 PLAYGROUND_KIND = "playground"
 #: The loss at each iterate is stored under the training loss's key, so Compare, the runs table and
@@ -99,6 +99,29 @@ def save_trajectory(store: Any, function: FunctionInfo, traj: Trajectory, name: 
         store.delete_run(run_id)
         raise
     return run_id
+
+
+def save_trajectories(store: Any, function: FunctionInfo, trajectories: Sequence[Trajectory]) -> list[int]:
+    """Store every trajectory as a run of kind ``playground``, all or none: if one fails, the runs
+    stored before it are deleted again and the error is raised."""
+    ids: list[int] = []
+    try:
+        for traj in trajectories:
+            ids.append(save_trajectory(store, function, traj))
+    except BaseException:
+        delete_runs(store, ids)
+        raise
+    return ids
+
+
+def delete_runs(store: Any, run_ids: Sequence[int]) -> None:
+    """Delete runs just stored (a later part of the same command failed); never raises over the
+    error that is being reported."""
+    for run_id in run_ids:
+        try:
+            store.delete_run(run_id)
+        except Exception:  # the first error is the one the user must see
+            pass
 
 
 def compute_and_save(store: Any, function: str, spec: TrajectorySpec, *, expression: str | None = None,

@@ -67,6 +67,17 @@ def test_bad_input_is_one_line_and_stores_nothing(db, capsys, argv, words):
         assert store.list_runs() == []
 
 
+@pytest.mark.parametrize("preset", [[], ["--preset", "momentum"]])
+def test_a_csv_that_cannot_be_written_stores_nothing(db, tmp_path, capsys, preset):
+    # the folder itself as --csv: the export fails after the run was stored; it must not stay
+    assert main(["--db", db, "playground", "--function", "quad", "--steps", "5", *preset,
+                 "--csv", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrstudio: error:") and "folder" in err and err.count("\n") == 1
+    with open_store(db) as store:
+        assert store.list_runs() == []
+
+
 def test_subprocess_smoke(db):
     proc = subprocess.run([sys.executable, "-m", "lrstudio", "--db", db, "playground", "--function", "quad",
                            "--steps", "20", "--lr", "0.1", "--start", "-5,-2"],

@@ -37,8 +37,9 @@ def test_choosing_a_preset_draws_its_trajectories(page, qtbot):
     preset = PRESETS["adagrad"]
     assert page.preset is preset and preset.text in page.preset_text.text()
     expected = compute_trajectories(preset.function, preset.trajectories)
-    assert len(page._items) == page.trajectory_list.count() == 2
-    for (path, _, loss, lr), traj in zip(page._items, expected):
+    assert len(page._slots) == page.trajectory_list.count() == 2
+    for slot, traj in zip(page._slots, expected):
+        path, loss, lr = slot.path, slot.loss, slot.lr
         x, y = path.getData()
         np.testing.assert_allclose(x, traj.xs[:, 0], rtol=1e-12)
         np.testing.assert_allclose(y, traj.xs[:, 1], rtol=1e-12)
@@ -66,7 +67,7 @@ def test_a_diverging_setting_is_shown_as_diverged(page, qtbot):
     (traj,) = page.trajectories
     assert traj.diverged
     assert "diverged at step 22" in page.trajectory_list.item(0).text()
-    path, cross, _, _ = page._items[0]
+    path, cross = page._slots[0].path, page._slots[0].cross
     cx, _ = cross.getData()
     assert len(cx) == 1  # marked where it stops being drawn
     x, _ = path.getData()
@@ -109,8 +110,29 @@ def test_play_animates_the_step_slider_and_measures_timer_lateness(page, qtbot):
     qtbot.waitUntil(lambda: not page.play_button.isChecked(), timeout=10_000)
     assert page.slider.value() == page.slider.maximum() and len(page.timer_lateness_ms) >= 5
     page.slider.setValue(3)
-    x, _ = page._items[0][0].getData()
-    assert len(x) == 4
+    mx, my = page.markers.getData()
+    np.testing.assert_array_equal(np.column_stack([mx, my]), [t.xs[3] for t in page.trajectories])
+
+
+def test_a_step_moves_only_the_markers_not_the_curves(page, qtbot):
+    # the animation's tick: the curves were drawn once, whole; a step sets the markers and the step line
+    _click_preset(qtbot, page, "momentum")
+    curves = [c for slot in page._slots for c in (slot.path, slot.loss, slot.lr)]
+    calls = []
+    for c in curves:
+        c.setData = lambda *a, _c=c, **k: calls.append(_c)
+    page.slider.setValue(5)
+    assert calls == []
+    for slot, traj in zip(page._slots, page.trajectories):
+        x, _ = slot.path.getData()
+        assert len(x) == min(traj.steps_done, page._shown[page.trajectories.index(traj)]) + 1
+    mx, my = page.markers.getData()
+    # the diverged GD eta=0.6 is drawn only while near the picture: its marker stays at its last drawn iterate
+    expected = [t.xs[min(5, shown)] for t, shown in zip(page.trajectories, page._shown)]
+    np.testing.assert_array_equal(np.column_stack([mx, my]), expected)
+    assert page.step_line.value() == 5
+    lx, ly = page.loss_markers.getData()
+    np.testing.assert_array_equal(lx, [min(5, t.steps_done) for t in page.trajectories])
 
 
 @pytest.mark.parametrize("size", [(1400, 900), (1366, 768)])
@@ -139,3 +161,37 @@ def test_saved_runs_are_compared_with_their_loss_and_lr(page, qtbot, store, wind
         np.testing.assert_array_equal(y, traj.loss)
         _, lr = data["lr"]
         np.testing.assert_array_equal(lr, traj.lr)
+
+
+def test_saving_is_all_or_nothing(page, qtbot, store, monkeypatch):
+    _click_preset(qtbot, page, "momentum")
+    real = store.recorder
+    calls = []
+
+    def recorder(run_id):
+        calls.append(run_id)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(run_id)
+
+    monkeypatch.setattr(store, "recorder", recorder)
+    assert page.save_runs() == []
+    assert store.list_runs() == []
+    assert "Saving failed" in page.message.text() and "disk full" in page.message.text()
+    assert "nothing was saved" in page.message.text()
+
+
+def test_the_loss_axis_is_logarithmic_only_with_decades_to_show_and_labels_only_decades(page, qtbot):
+    _click_preset(qtbot, page, "gd_lr_good")  # 100 -> 1e-2: four decades
+    axis = page.loss_plot.getPlotItem().getAxis("left")
+    assert page._log_loss and axis.style["maxTextLevel"] == 0  # no crowded 2..9 labels between decades
+    _click_preset(qtbot, page, "local_minima")  # negative losses
+    assert not page._log_loss and axis.style["maxTextLevel"] == 2
+    page.specs = [page.editor_spec()]
+    page.set_function("expr1d", "x**2 + 10")  # 26 -> 10: less than one decade
+    assert not page._log_loss
+
+
+def test_a_preset_schedule_shows_its_beginning(page, qtbot):
+    _click_preset(qtbot, page, "sgd_exponential")
+    assert page.schedule_edit.text().startswith('{"name": "lambda"') and page.schedule_edit.cursorPosition() == 0

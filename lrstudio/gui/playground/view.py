@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,17 @@ class _ColumnScrollArea(QScrollArea):
         self._relayout()
 
 
+@dataclass
+class _Slot:
+    """The plot items of one trajectory: its path on the surface, the cross where a diverged one
+    stops being drawn, its loss and its LR against the step."""
+
+    path: pg.PlotDataItem
+    cross: pg.ScatterPlotItem
+    loss: pg.PlotDataItem
+    lr: pg.PlotDataItem
+
+
 class PlaygroundView(QWidget):
     """The Playground tab's widgets (see the module docstring)."""
 
@@ -156,7 +168,11 @@ class PlaygroundView(QWidget):
         self._built_for: tuple[Any, ...] | None = None
         self._log_loss = False
         self._shown: list[int] = []
-        self._items: list[tuple[pg.PlotDataItem, pg.ScatterPlotItem, pg.PlotDataItem, pg.PlotDataItem]] = []
+        self._pool: list[_Slot] = []  # the items of each trajectory, reused from one drawing to the next
+        self._slots: list[_Slot] = []  # those of the trajectories drawn now
+        self._xy: list[np.ndarray] = []  # where each trajectory's drawn iterates are
+        self._marker_steps: list[int] = []  # the last drawn iterate of each
+        self._loss_at: list[np.ndarray] = []
         self._build()
         self.apply_preset("momentum")
 
@@ -278,11 +294,23 @@ class PlaygroundView(QWidget):
         self.curve_1d.setZValue(-10)
         pi.addItem(self.curve_1d)
         self.start_marker = pg.ScatterPlotItem(symbol="+", size=14, pen=pg.mkPen(HINT_LINE, width=2))
+        self.start_marker.setZValue(5)
         pi.addItem(self.start_marker)
+        # where each trajectory is at the slider's step: one item for all, moved on each tick
+        self.markers = pg.PlotDataItem(pen=None, symbol="o", symbolSize=11, symbolPen=pg.mkPen("w", width=1.5))
+        self.markers.setZValue(10)
+        pi.addItem(self.markers)
         self.surface_plot.scene().sigMouseClicked.connect(self._on_surface_clicked)
 
         self.loss_plot = make_plot(title="Loss", y_label="f(x)")
         self.lr_plot = make_plot(title="Learning rate", y_label="LR")
+        self.loss_markers = pg.PlotDataItem(pen=None, symbol="o", symbolSize=7, symbolPen=None)
+        self.loss_markers.setZValue(10)
+        self.loss_plot.addItem(self.loss_markers)
+        self.step_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(HINT_LINE, width=1, style=Qt.PenStyle.DashLine))
+        self.loss_plot.addItem(self.step_line)
+        self.lr_step_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(HINT_LINE, width=1, style=Qt.PenStyle.DashLine))
+        self.lr_plot.addItem(self.lr_step_line)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.loss_plot)
         right.addWidget(self.lr_plot)
@@ -390,6 +418,7 @@ class PlaygroundView(QWidget):
         self.params_edit.setText(", ".join(f"{k}={json.dumps(v)}" for k, v in (opt.get("params") or {}).items()))
         self.lr_edit.setText(f"{spec.lr:g}")
         self.schedule_edit.setText(json.dumps(spec.schedule) if spec.schedule else "")
+        self.schedule_edit.setCursorPosition(0)  # a long JSON spec shows its name, not its tail
         self.start_edit.setText(", ".join(f"{v:g}" for v in spec.start))
         self.steps_spin.setValue(spec.steps)
         self.noise_spin.setValue(spec.noise)
@@ -521,54 +550,84 @@ class PlaygroundView(QWidget):
         pi.setTitle(f"<span style='font-size:11pt; font-weight:600; color:{TITLE_COLOR}'>"
                     f"{self.function.title}</span>")
 
-    def _clear_items(self) -> None:
-        pi = self.surface_plot.getPlotItem()
-        for path, cross, loss, lr in self._items:
-            pi.removeItem(path)
-            pi.removeItem(cross)
-            self.loss_plot.getPlotItem().removeItem(loss)
-            self.lr_plot.getPlotItem().removeItem(lr)
-        self._items = []
-        legend = pi.legend
-        if legend is not None:
-            legend.clear()
+    def _slot(self, k: int) -> _Slot:
+        """The items of the ``k``-th trajectory, created the first time and reused after."""
+        while len(self._pool) <= k:
+            color = trajectory_color(len(self._pool))
+            slot = _Slot(pg.PlotDataItem(pen=pg.mkPen(color, width=2)),
+                         pg.ScatterPlotItem(symbol="x", size=16, pen=pg.mkPen(DIVERGED_COLOR, width=3),
+                                            brush=pg.mkBrush(DIVERGED_COLOR)),
+                         self.loss_plot.plot(pen=pg.mkPen(color, width=2)),
+                         self.lr_plot.plot(pen=pg.mkPen(color, width=2)))
+            slot.cross.setZValue(11)  # above the markers: a diverged one ends under its cross
+            self.surface_plot.getPlotItem().addItem(slot.path)
+            self.surface_plot.getPlotItem().addItem(slot.cross)
+            self._pool.append(slot)
+        return self._pool[k]
 
     def _draw_trajectories(self) -> None:
-        self._clear_items()
+        """Draw every trajectory whole, once: its path on the surface (a dot per iterate when it
+        is short), a cross where a diverged one stops being drawn, its loss and its LR. The slider
+        then moves only the markers (:meth:`_show_step`)."""
         self.trajectory_list.clear()
         pi = self.surface_plot.getPlotItem()
-        positive = all(np.all(t.loss[np.isfinite(t.loss)] > 0) for t in self.trajectories)
-        self._log_loss = bool(positive and self.trajectories)
+        if pi.legend is not None:
+            pi.legend.clear()
+        finite = [t.loss[np.isfinite(t.loss)] for t in self.trajectories]
+        values = np.concatenate(finite) if finite else np.empty(0)
+        # a log axis only with decades to show, labelled at the decades only (pyqtgraph's 2..9
+        # labels between them overlap on a short axis)
+        self._log_loss = bool(values.size and values.min() > 0 and values.max() >= 100 * values.min())
         self.loss_plot.getPlotItem().setLogMode(y=self._log_loss)
+        self.loss_plot.getPlotItem().getAxis("left").setStyle(maxTextLevel=0 if self._log_loss else 2)
+        self._xy = []
+        brushes = []
         for k, traj in enumerate(self.trajectories):
+            slot = self._slot(k)
             color = trajectory_color(k)
-            name = describe(traj.spec)
-            label = name + (f"  ✕ diverged at step {traj.diverged_step}" if traj.diverged else "")
+            label = describe(traj.spec) + (f"  ✕ diverged at step {traj.diverged_step}" if traj.diverged else "")
+            xy = self._points(traj.xs[: self._shown[k] + 1])
+            self._xy.append(xy)
             # a dot per iterate shows the step lengths of short runs; thousands of dots only cost
-            dots = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} if (
-                traj.steps_done <= MAX_DOTS) else {}
-            path = pg.PlotDataItem(pen=pg.mkPen(color, width=2), name=label, **dots)
-            cross = pg.ScatterPlotItem(symbol="x", size=16, pen=pg.mkPen(DIVERGED_COLOR, width=3),
-                                       brush=pg.mkBrush(DIVERGED_COLOR))
-            pi.addItem(path)
-            pi.addItem(cross)
-            loss = self.loss_plot.plot(pen=pg.mkPen(color, width=2))
-            lr = self.lr_plot.plot(pen=pg.mkPen(color, width=2))
-            self._items.append((path, cross, loss, lr))
+            dots = traj.steps_done <= MAX_DOTS
+            slot.path.setData(xy[:, 0], xy[:, 1], symbol="o" if dots else None, symbolSize=5,
+                              symbolBrush=color, symbolPen=None)
+            slot.path.setVisible(True)
+            if pi.legend is not None:
+                pi.legend.addItem(slot.path, label)
+            if traj.diverged:
+                slot.cross.setData([xy[-1, 0]], [xy[-1, 1]])
+            else:
+                slot.cross.setData([], [])
+            steps = np.arange(traj.steps_done + 1)
+            keep = traj.loss > 0 if self._log_loss else np.ones(len(steps), dtype=bool)
+            slot.loss.setData(steps[keep], traj.loss[keep])
+            slot.lr.setData(steps[1:], traj.lr)
+            for item in (slot.loss, slot.lr):
+                item.setVisible(True)
+            brushes.append(pg.mkBrush(color))
             item = QListWidgetItem(label)
             item.setForeground(pg.mkColor(DIVERGED_COLOR if traj.diverged else color))
             item.setToolTip(traj.reason or f"{traj.steps_done} steps, final loss {traj.loss[-1]:.6g}")
             self.trajectory_list.addItem(item)
+        self._slots = self._pool[: len(self.trajectories)]
+        for slot in self._pool[len(self.trajectories):]:
+            for item in (slot.path, slot.loss, slot.lr):
+                item.setData([], [])
+                item.setVisible(False)
+            slot.cross.setData([], [])
         if self.trajectories:
-            self.start_marker.setData(*self._point_xy(np.array([self.trajectories[0].xs[0]]), self.trajectories[0]))
+            self.start_marker.setData(*self._xy[0][:1].T)
         else:
             self.start_marker.setData([], [])
+        self._marker_steps = [self._shown[k] for k in range(len(self.trajectories))]
+        self._loss_at = [t.loss for t in self.trajectories]
         longest = max((t.steps_done for t in self.trajectories), default=0)
         self.slider.blockSignals(True)
         self.slider.setRange(0, longest)
         self.slider.setValue(longest)
         self.slider.blockSignals(False)
-        self._show_step(longest)
+        self._show_step(longest, brushes)
 
     def _shown_steps(self, traj: Any) -> int:
         """How many steps of ``traj`` the surface plot draws: all of them, except that a diverged
@@ -582,29 +641,32 @@ class PlaygroundView(QWidget):
         outside = np.flatnonzero(~inside)
         return int(traj.steps_done if outside.size == 0 else max(outside[0] - 1, 0))
 
-    def _point_xy(self, xs: np.ndarray, traj: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _points(self, xs: np.ndarray) -> np.ndarray:
+        """Where iterates ``xs`` are drawn: ``(x1, x2)``, or ``(x, f(x))`` on a 1-D curve."""
         if self.function.dim == 2:
-            return xs[:, 0], xs[:, 1]
-        return xs[:, 0], self.surface.numpy(xs[:, 0])
+            return xs
+        return np.column_stack([xs[:, 0], self.surface.numpy(xs[:, 0])])
 
-    def _show_step(self, step: int) -> None:
-        """Draw every trajectory's iterates up to ``step``."""
-        for traj, shown, (path, cross, loss, lr) in zip(self.trajectories, self._shown, self._items):
-            n = min(step, traj.steps_done)
-            x, y = self._point_xy(traj.xs[: min(n, shown) + 1], traj)
-            path.setData(x, y)
-            if traj.diverged and step >= shown:
-                cross.setData([x[-1]], [y[-1]])
+    def _show_step(self, step: int, brushes: list[Any] | None = None) -> None:
+        """Mark where every trajectory is after ``step`` updates (the animation's tick: the curves
+        stay as they are; only the markers and the step line move)."""
+        k = len(self._xy)
+        if k:
+            at = [min(step, n) for n in self._marker_steps]
+            points = np.array([xy[i] for xy, i in zip(self._xy, at)])
+            done = [min(step, len(loss) - 1) for loss in self._loss_at]
+            losses = np.array([loss[i] for loss, i in zip(self._loss_at, done)])
+            if brushes is not None:
+                self.markers.setData(points[:, 0], points[:, 1], symbolBrush=brushes)
+                self.loss_markers.setData(done, losses, symbolBrush=brushes)
             else:
-                cross.setData([], [])
-            steps = np.arange(n + 1)
-            lv = traj.loss[: n + 1]
-            if self._log_loss:
-                keep = lv > 0
-                loss.setData(steps[keep], lv[keep])
-            else:
-                loss.setData(steps, lv)
-            lr.setData(np.arange(1, n + 1), traj.lr[:n])
+                self.markers.setData(points[:, 0], points[:, 1])
+                self.loss_markers.setData(done, losses)
+        else:
+            self.markers.setData([], [])
+            self.loss_markers.setData([], [])
+        self.step_line.setValue(step)
+        self.lr_step_line.setValue(step)
         self.step_label.setText(f"step {step} / {self.slider.maximum()}")
 
     # -- animation ---------------------------------------------------------------------------------
@@ -639,15 +701,13 @@ class PlaygroundView(QWidget):
         if not self.trajectories:
             self._say("No trajectory to save: add one or pick a preset.")
             return []
-        from lrstudio.services.playground import save_trajectory
+        from lrstudio.services.playground import save_trajectories
 
-        ids: list[int] = []
         try:
-            for traj in self.trajectories:
-                ids.append(save_trajectory(self.store, self.function, traj))
-        except LrstudioError as exc:
-            self._say(f"Saving failed: {exc}" + (f" (runs {ids} were saved)" if ids else ""))
-        if ids:
-            self._say("Saved as run" + ("s " if len(ids) > 1 else " ") + ", ".join(map(str, ids)), "hint")
-            self.runs_saved.emit(ids)
+            ids = save_trajectories(self.store, self.function, self.trajectories)
+        except (LrstudioError, OSError) as exc:
+            self._say(f"Saving failed: {exc}; nothing was saved.")
+            return []
+        self._say("Saved as run" + ("s " if len(ids) > 1 else " ") + ", ".join(map(str, ids)), "hint")
+        self.runs_saved.emit(ids)
         return ids
