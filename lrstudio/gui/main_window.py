@@ -551,6 +551,11 @@ class MainWindow(QMainWindow):
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = self.train_page.closing = True
+        if self.lr_finder is not None and not self.lr_finder.runner.shutdown():  # issue 12
+            errors.show_error(self, "The range test did not stop; try closing again.")
+            self._closing = self.train_page.closing = False
+            event.ignore()
+            return
         if self.controller.is_running():
             self.statusBar().showMessage("Stopping the run…")
             if not self.controller.shutdown():

@@ -131,3 +131,19 @@ def test_find_lr_is_refused_while_training_and_with_a_bad_form(window, qtbot):
     assert not window.config_panel.find_lr_button.isEnabled() and not window.action_find_lr.isEnabled()
     assert window.find_lr() is None
     assert window.lr_finder is None
+
+
+def test_closing_the_window_stops_a_range_test(window, qtbot, db_url):
+    window.config_panel.set_config(_cfg(model="cnn", dataset=DatasetConfig(name="digits"),
+                                        optimizer={"name": "adam", "params": {}}))
+    dlg = window.find_lr()
+    dlg.num_it_spin.setValue(5000)
+    dlg.start_test()
+    qtbot.waitUntil(lambda: dlg.live.done >= 3, timeout=60_000)
+    thread = dlg.runner._thread
+    window.close()
+    assert not dlg.is_running() and thread.isFinished()
+    from lrstudio.storage import open_store
+
+    with open_store(db_url) as store:
+        assert store.get_run(dlg.runner.run_id).status == "stopped"

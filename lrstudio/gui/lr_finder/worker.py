@@ -125,6 +125,10 @@ class RangeTestRunner(QObject):
         if thread is None:
             return True
         self.stop()
+        # The worker's finished -> thread.quit connection is queued to this (GUI) thread, which
+        # is about to block in wait(): quit the thread's event loop from here (thread-safe; it
+        # ends once run() returns), or wait() would always time out.
+        thread.quit()
         ok = thread.wait(timeout_ms)
         if ok:
             self._on_thread_finished()
