@@ -90,6 +90,7 @@ def test_the_child_runs_at_the_niceness_asked_for_and_a_spare_of_another_is_not_
     try:
         assert proc.wait_ready(120)
         assert proc.nice == 3 and os.getpriority(os.PRIO_PROCESS, proc.pid) == min(19, base + 3)
+        assert os.sched_getscheduler(proc.pid) == os.SCHED_BATCH  # the GUI thread is preferred
         monkeypatch.setattr(process_run, "CHILD_NICE", 0)
         other = process_run.take_spare()
         try:
