@@ -147,3 +147,14 @@ def test_closing_the_window_stops_a_range_test(window, qtbot, db_url):
 
     with open_store(db_url) as store:
         assert store.get_run(dlg.runner.run_id).status == "stopped"
+
+
+def test_close_button_during_a_test_stops_it(window, qtbot):
+    window.config_panel.set_config(_cfg(model="cnn", dataset=DatasetConfig(name="digits"),
+                                        optimizer={"name": "adam", "params": {}}))
+    dlg = window.find_lr()
+    dlg.num_it_spin.setValue(5000)
+    dlg.start_test()
+    qtbot.waitUntil(lambda: dlg.live.done >= 3, timeout=60_000)
+    dlg.reject()  # the Close button
+    assert not dlg.isVisible() and not dlg.is_running()
