@@ -44,8 +44,13 @@ def test_choosing_a_preset_draws_its_trajectories(page, qtbot):
         np.testing.assert_allclose(x, traj.xs[:, 0], rtol=1e-12)
         np.testing.assert_allclose(y, traj.xs[:, 1], rtol=1e-12)
         assert len(loss.getData()[0]) == traj.steps_done + 1 and len(lr.getData()[0]) == traj.steps_done
-    assert page.surface_plot.getPlotItem().legend is not None
+    legend = page.surface_plot.getPlotItem().legend
+    assert [label.text for _, label in legend.items] == [page.trajectory_list.item(i).text() for i in range(2)]
     assert len(page.contour.getData()[0]) > 100  # contour lines drawn
+    _click_preset(qtbot, page, "momentum")  # the legend follows: four entries, one of them diverged
+    texts = [label.text for _, label in legend.items]
+    assert len(texts) == 4 and "diverged at step 13" in texts[1]
+    assert texts == [page.trajectory_list.item(i).text() for i in range(4)]
 
 
 def test_clicking_on_the_contour_sets_the_start_point(page, qtbot):

@@ -173,6 +173,7 @@ class PlaygroundView(QWidget):
         self._xy: list[np.ndarray] = []  # where each trajectory's drawn iterates are
         self._marker_steps: list[int] = []  # the last drawn iterate of each
         self._loss_at: list[np.ndarray] = []
+        self._legend_labels: list[str] = []
         self._build()
         self.apply_preset("momentum")
 
@@ -571,8 +572,13 @@ class PlaygroundView(QWidget):
         then moves only the markers (:meth:`_show_step`)."""
         self.trajectory_list.clear()
         pi = self.surface_plot.getPlotItem()
-        if pi.legend is not None:
+        labels = [describe(t.spec) + (f"  ✕ diverged at step {t.diverged_step}" if t.diverged else "")
+                  for t in self.trajectories]
+        # the legend's labels are rich text that takes ~1 ms each to lay out: kept while they stay
+        relabel = pi.legend is not None and labels != self._legend_labels
+        if relabel:
             pi.legend.clear()
+            self._legend_labels = labels
         finite = [t.loss[np.isfinite(t.loss)] for t in self.trajectories]
         values = np.concatenate(finite) if finite else np.empty(0)
         # a log axis only with decades to show, labelled at the decades only (pyqtgraph's 2..9
@@ -585,7 +591,7 @@ class PlaygroundView(QWidget):
         for k, traj in enumerate(self.trajectories):
             slot = self._slot(k)
             color = trajectory_color(k)
-            label = describe(traj.spec) + (f"  ✕ diverged at step {traj.diverged_step}" if traj.diverged else "")
+            label = labels[k]
             xy = self._points(traj.xs[: self._shown[k] + 1])
             self._xy.append(xy)
             # a dot per iterate shows the step lengths of short runs; thousands of dots only cost
@@ -593,7 +599,7 @@ class PlaygroundView(QWidget):
             slot.path.setData(xy[:, 0], xy[:, 1], symbol="o" if dots else None, symbolSize=5,
                               symbolBrush=color, symbolPen=None)
             slot.path.setVisible(True)
-            if pi.legend is not None:
+            if relabel:
                 pi.legend.addItem(slot.path, label)
             if traj.diverged:
                 slot.cross.setData([xy[-1, 0]], [xy[-1, 1]])
