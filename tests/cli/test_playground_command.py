@@ -58,6 +58,14 @@ def test_preset_prints_its_text_and_stores_each_trajectory(db, capsys):
     (["--function", "nope"], "one of x2"),
     (["--optimizer", "adam", "--opt-param", "beta1=2"], "beta1"),
     (["--steps", "0"], "steps"),
+    (["--steps", "100000000"], "a whole number in [1, 100000]"),
+    (["--start", "nan,1"], "finite numbers"),
+    (["--lr", "-0.1"], "a finite number in [0, 1e6]"),
+    (["--lr", "nan"], "lr"),
+    (["--noise", "-1"], "sigma of the gradient noise"),
+    (["--function", "expr2d", "--expression", "x1.__class__"], "Attribute is not allowed"),
+    (["--function", "expr1d", "--expression", "log(x)", "--start", "-1"], "where the function is finite"),
+    (["--start", "1e9,1"], "inside the bound box"),
 ])
 def test_bad_input_is_one_line_and_stores_nothing(db, capsys, argv, words):
     assert main(["--db", db, "playground", *argv]) == 2

@@ -204,3 +204,19 @@ def test_a_trajectory_is_stopped_where_it_first_left_the_box_even_if_it_comes_ba
     np.testing.assert_allclose(res.xs[:, 0], [10.0, -22.0, 48.4], rtol=1e-12)
     assert len(res.lr) == 2 and len(res.loss) == 3
     assert other.status == "completed" and other.steps_done == 300
+
+
+def test_a_plateau_schedule_reads_its_own_trajectory_s_loss():
+    # x2 with lr 1: x -> -x, the loss stays at 4 (a plateau): after patience + 1 steps the LR is
+    # cut by factor (torch's ReduceLROnPlateau rule, as the training loop uses it); beside it, a
+    # trajectory whose loss keeps falling keeps its LR, so each schedule sees its own row's loss
+    plateau = {"name": "reduce_on_plateau", "params": {"patience": 2, "factor": 0.5}}
+    stuck = TrajectorySpec("sgd", 1.0, (2.0,), 8, plateau)
+    falling = TrajectorySpec("sgd", 0.1, (-3.0,), 8, plateau)
+    together = compute_trajectories("x2", [falling, stuck])
+    for spec, res in zip([falling, stuck], together):
+        (alone,) = compute_trajectories("x2", [spec])
+        np.testing.assert_array_equal(res.lr, alone.lr)
+        np.testing.assert_array_equal(res.xs, alone.xs)
+    assert np.all(together[0].lr == 0.1)
+    assert together[1].lr[0] == 1.0 and together[1].lr[-1] < 1.0
