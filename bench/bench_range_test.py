@@ -17,6 +17,11 @@ really takes 100 updates. Two timings per variant:
 Medians with the per-repeat range of the ratio range-test / training are printed; the goal is
 checked on the end-to-end median.
 
+Measured 2026-11-30 (11 repeats, batch 32, load average 7.3 on 2 shared cores): training 263 ms
+end to end (loop 255 ms), range test 226 ms (loop 220 ms); ratio end to end 0.89 (0.69-1.26),
+loop 0.87 (0.72-1.29): goal met. The range test is the cheaper of the two: training also
+validates at each epoch's end (every 36 steps here) and records the gradient norm every 10 steps.
+
 Usage::
 
     python bench/bench_range_test.py               # 11 repeats, batch 32 (~20 s)
