@@ -58,7 +58,7 @@ RUN_FIELDS: tuple[Param, ...] = (
     Param("model", "choice", "linear", "Reference model", choices=MODELS, title="Model"),
     Param("init", "choice", "default", "Weight initialisation",
           choices=("default", "kaiming", "xavier", "zeros"), title="Init"),
-    Param("lr", "float", 0.01, "Base learning rate", low=0.0, low_open=True, high=1e6, title="Learning rate"),
+    Param("lr", "float", 0.01, "Base learning rate", low=1e-30, high=1e6, title="Learning rate"),
     Param("schedule_unit", "choice", "step", "Advance the schedule per optimizer step or per epoch",
           choices=("step", "epoch"), title="Schedule unit"),
     Param("epochs", "int", 10, "Number of epochs", low=1, high=1_000_000, title="Epochs"),

@@ -482,13 +482,21 @@ def lr_curve(spec: Any, steps: int, base_lr: float, metrics: Sequence[float] | n
     return _curve(norm, np.arange(int(steps), dtype=np.int64), base, metrics)
 
 
+#: Smallest base LR other than 0. Schedules with absolute values (an end LR, a minimum LR) divide by
+#: the base LR (HF's polynomial, optax's alpha = end / peak, a chained schedule's factors): below
+#: ~1e-300 the quotient overflows to inf and the curve turns NaN. No training uses an LR below 1e-30.
+MIN_BASE_LR = 1e-30
+_BASE_LR_ALLOWED = f"0, or a finite number in [{MIN_BASE_LR:g}, 1e12]"
+
+
 def _check_base_lr(base_lr: Any) -> float:
     try:
         base = float(base_lr)
     except (TypeError, ValueError, OverflowError):
-        raise ScheduleError("base_lr", base_lr, "a finite number in [0, 1e12]", "lr_curve") from None
-    if isinstance(base_lr, bool) or not math.isfinite(base) or base < 0 or base > 1e12:
-        raise ScheduleError("base_lr", base_lr, "a finite number in [0, 1e12]", "lr_curve")
+        raise ScheduleError("base_lr", base_lr, _BASE_LR_ALLOWED, "lr_curve") from None
+    if (isinstance(base_lr, bool) or not math.isfinite(base) or base < 0 or base > 1e12
+            or 0 < base < MIN_BASE_LR):
+        raise ScheduleError("base_lr", base_lr, _BASE_LR_ALLOWED, "lr_curve")
     return base
 
 

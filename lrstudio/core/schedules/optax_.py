@@ -17,6 +17,7 @@ import numpy as np
 
 from lrstudio.core.params import Param
 from lrstudio.core.schedules.base import (
+    MIN_BASE_LR,
     Lengths,
     ScheduleError,
     SourceContext,
@@ -28,6 +29,10 @@ from lrstudio.core.schedules.base import (
 
 # -- warm-up + cosine decay ----------------------------------------------------------------------
 def _check_wcd(p: dict[str, Any], owner: str) -> None:
+    peak = p["peak_value"]
+    if peak is not None and 0 < peak < MIN_BASE_LR:
+        # alpha = end_value / peak overflows (optax's own formula turns NaN): the base LR's rule
+        raise ScheduleError("peak_value", peak, f"0, or at least {MIN_BASE_LR:g} (empty: the base LR)", owner)
     if p["decay_steps"] <= p["warmup_steps"]:
         raise ScheduleError("decay_steps", p["decay_steps"],
                             f"more steps than warmup_steps ({p['warmup_steps']}): optax needs decay_steps - "
@@ -268,10 +273,11 @@ _ONECYCLE_PARAMS = (
     Param("transition_steps", "int", 1000, "Steps of the whole cycle (optax transition_steps)", low=1, high=10**9),
     Param("pct_start", "float", 0.3, "Fraction of the steps rising to the peak (optax pct_start)",
           low=0.0, high=1.0),
-    Param("div_factor", "float", 25.0, "Start LR = peak / div_factor (optax div_factor)", low=0.0, high=1e6,
-          low_open=True),
-    Param("final_div_factor", "float", 1e4, "Final LR = start LR / final_div_factor (optax)", low=0.0, high=1e9,
-          low_open=True),
+    # At least 1e-6, as one_cycle's: optax takes any value > 0, but peak / 5e-324 is inf and the
+    # curve NaN from step 0 (the values are cumulative products of the scales).
+    Param("div_factor", "float", 25.0, "Start LR = peak / div_factor (optax div_factor)", low=1e-6, high=1e6),
+    Param("final_div_factor", "float", 1e4, "Final LR = start LR / final_div_factor (optax)", low=1e-6,
+          high=1e9),
 )
 
 
