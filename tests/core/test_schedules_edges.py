@@ -158,3 +158,27 @@ def test_the_refusals_say_what_is_allowed():
                     20, 0.1).tolist() == [0.0] * 20  # optax: alpha = 0 when the peak is 0
     with pytest.raises(Exception, match=r"lr.*1e-30"):
         RunConfig.from_dict({"lr": 1e-31}).validated()
+
+
+@pytest.mark.parametrize("spec", [
+    {"name": "timm_cosine", "params": {"cycle_decay": 10.0, "t_initial": 1, "cycle_limit": 1000}},
+    {"name": "timm_tanh", "params": {"decay_rate": 10.0, "t_initial": 1, "cycle_limit": 0}},
+    {"name": "timm_poly", "params": {"k_decay": 100.0, "t_initial": 10**9}},
+    {"name": "optax_exponential_decay", "params": {"decay_rate": 10.0, "transition_steps": 1}},
+    {"name": "linear_warmup", "params": {"warmup_steps": 2, "inner": {
+        "name": "timm_tanh", "params": {"decay_rate": 10.0, "t_initial": 1, "cycle_limit": 0}}}},
+])
+def test_growth_past_float64_is_refused_in_words(spec):
+    """A factor above 1 compounded over a run (timm's cycle_decay / decay_rate / cycle_mul, a
+    k_decay on a long cycle, optax's growing decay_rate) leaves float64 after a few hundred steps.
+    timm's Python floats raised OverflowError (a traceback in the user's face); now every such run
+    is a ScheduleError that says what overflowed, from lr_curve and from the run's check."""
+    from lrstudio.core.schedules import check_run_length
+
+    assert validate_spec(spec)  # the parameters alone are accepted (a short run is a curve)
+    if spec["params"].get("k_decay") != 100.0:  # t_i ** k_decay = (1e9) ** 100: from step 0
+        assert np.isfinite(lr_curve(spec, 3, 1.0)).all()
+    for call in (lambda: lr_curve(spec, 400, 1e12), lambda: check_run_length(spec, 400, 1e12)):
+        with pytest.raises(ScheduleError) as err:
+            call()
+        assert "overflow" in str(err.value) or " is inf" in str(err.value), str(err.value)

@@ -517,6 +517,17 @@ def _curve(norm: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     try:
         with np.errstate(all="ignore"):
             out = info.curve(norm["params"], t, base_lr, metrics)
+    except (OverflowError, ZeroDivisionError):
+        # Python floats (timm's cycle_mul ** i, t_i ** k_decay, cycle_decay ** i, as timm computes them)
+        # raise where numpy gives inf: a factor above 1 compounded past float64's 1.8e308. The sources
+        # raise there too; lrstudio refuses the parameters for this run, in words.
+        raise ScheduleError(
+            "", NO_VALUE,
+            f"a curve within float64 up to step {int(t.max()) if t.size else 0:,}; these parameters overflow it: "
+            "a growth factor (cycle_mul, cycle_decay, decay_rate, k_decay, T_mult...) compounds past "
+            "1.8e308; use a smaller one or a shorter run",
+            f"schedule {norm['name']!r}",
+        ) from None
     finally:
         _NESTED.reset(token)
     out = np.asarray(out, dtype=np.float64)
