@@ -174,3 +174,12 @@ def test_import_lrstudio_does_not_import_torch():
 
     code = "import sys, lrstudio; lrstudio.find_lr; assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_find_lr_stores_into_the_apps_database_by_default(tmp_path, monkeypatch):
+    path = tmp_path / "app.sqlite"
+    monkeypatch.setenv("LRSTUDIO_DB", str(path))
+    model, loader = _model_and_loader()
+    out = find_lr(model, nn.functional.mse_loss, loader, num_it=20)
+    with open_store(f"sqlite:///{path}") as store:
+        assert [r.id for r in store.list_runs()] == [out.run_id]
