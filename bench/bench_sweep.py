@@ -20,6 +20,7 @@ Usage::
 
     python bench/bench_sweep.py                  # 12 trials, 3 repeats
     python bench/bench_sweep.py --repeats 5 --epochs 40 --trials 12
+    python bench/bench_sweep.py --start-method spawn      # workers that import torch themselves
 """
 
 from __future__ import annotations
@@ -37,14 +38,15 @@ from lrstudio.services.sweep import LocalExecutor, SweepRunner
 from lrstudio.storage import open_store
 
 
-def one_sweep(workers: int, trials: int, epochs: int, folder: Path, tag: str) -> dict[str, object]:
+def one_sweep(workers: int, trials: int, epochs: int, folder: Path, tag: str,
+              start_method: str | None = None) -> dict[str, object]:
     url = f"sqlite:///{folder / f'{tag}.sqlite'}"
     lrs = [round(10 ** (-3 + 2.5 * i / max(1, trials - 1)), 6) for i in range(trials)]
     spec = ExperimentSpec(base=RunConfig(model="linear", epochs=epochs, batch_size=32), space={"lr": lrs},
                           method="grid")
     with open_store(url) as store:
         eid = store.create_experiment(spec)
-        executor = LocalExecutor(workers)
+        executor = LocalExecutor(workers, start_method=start_method)
         t0 = time.perf_counter()
         result = SweepRunner(store, eid, executor, poll_s=0.05).run()
         wall = time.perf_counter() - t0
@@ -89,6 +91,8 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=12)
     ap.add_argument("--epochs", type=int, default=30, help="epochs of each Windsor run (batch 32: 14 steps each)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--start-method", choices=("spawn", "forkserver"), default=None,
+                    help="how workers start (default: the executor's, forkserver where there is one)")
     args = ap.parse_args()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"{args.trials} trials of linear/windsor, {args.epochs} epochs, batch 32; {os.cpu_count()} cores; "
@@ -104,18 +108,19 @@ def main() -> None:
         folder = Path(tmp)
         # The first sweep of a process also starts the forkserver (it imports torch once); every
         # later one forks its workers from it. Paid here, outside the comparison, and printed.
-        first = one_sweep(1, 1, 1, folder, "warm")
+        first = one_sweep(1, 1, 1, folder, "warm", args.start_method)
         print(f"first sweep of the process (forkserver start + 1 worker + 1 tiny trial): {first['wall']:.2f} s")
         for rep in range(args.repeats):
             order = (1, 2) if rep % 2 == 0 else (2, 1)
             got: dict[int, float] = {}
             for workers in order:
-                r = one_sweep(workers, args.trials, args.epochs, folder, f"r{rep}w{workers}")
+                r = one_sweep(workers, args.trials, args.epochs, folder, f"r{rep}w{workers}", args.start_method)
                 got[workers] = float(r["wall"])  # type: ignore[arg-type]
                 startup += r["startup"]  # type: ignore[operator]
                 overhead += r["overhead"]  # type: ignore[operator]
                 train += r["train"]  # type: ignore[operator]
-                print(f"  repeat {rep + 1}: {workers} worker(s) {got[workers]:.2f} s")
+                med = statistics.median(r["train"])  # type: ignore[arg-type]
+                print(f"  repeat {rep + 1}: {workers} worker(s) {got[workers]:.2f} s (a run trains {med:.2f} s)")
             ceilings.append(ceiling())
             print(f"  repeat {rep + 1}: machine ceiling (2 CPU-bound processes / one after another) "
                   f"{ceilings[-1]:.2f}")
@@ -129,7 +134,7 @@ def main() -> None:
           f"   goal <= 0.60")
     print(f"machine ceiling, same ratio for bare CPU-bound processes: {statistics.median(ceilings):.2f} "
           f"({min(ceilings):.2f}-{max(ceilings):.2f})")
-    print(f"worker start-up (fork -> warmed up, ready for a trial), {len(startup)} workers: {_fmt(startup)}")
+    print(f"worker start-up (start -> warmed up, ready for a trial), {len(startup)} workers: {_fmt(startup)}")
     print(f"per-trial overhead in a warm worker (run_trial wall - run duration), {len(overhead)} trials: "
           f"{_fmt([x * 1000 for x in overhead], 'ms')}")
     print(f"training time of one run: {_fmt(train)}")

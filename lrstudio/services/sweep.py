@@ -372,9 +372,9 @@ def _worker_main(conn: Connection, event: Any, nice: int) -> None:
 
 
 class _Worker:
-    def __init__(self, event: Any, nice: int) -> None:
-        self.conn, child = _CTX.Pipe(duplex=True)
-        self.process = _CTX.Process(target=_worker_main, name="lrstudio-sweep", daemon=True,
+    def __init__(self, ctx: Any, event: Any, nice: int) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, name="lrstudio-sweep", daemon=True,
                                     args=(child, event, nice))
         self.started_at = time.monotonic()
         self.process.start()
@@ -394,21 +394,23 @@ class LocalExecutor:
     ``services/process_run.py`` does).
     """
 
-    def __init__(self, parallel: int | None = None, nice: int = 0) -> None:
+    def __init__(self, parallel: int | None = None, nice: int = 0, start_method: str | None = None) -> None:
         n = parallel if parallel is not None else (os.cpu_count() or 1)
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1024:
             raise LrstudioError(f"parallel = {n!r} is not allowed; expected a whole number of worker processes "
                                 "from 1 to 1024")
         self.capacity = n
         self.nice = nice
-        self._event = _CTX.Event()
+        # start_method "spawn": each worker imports torch itself (bench_sweep.py --start-method spawn).
+        self._ctx = _CTX if start_method is None else multiprocessing.get_context(start_method)
+        self._event = self._ctx.Event()
         self._workers: list[_Worker] = []
         self._queue: deque[TrialJob] = deque()
         self.startup_s: list[float] = []  # spawn -> torch imported, per worker (bench_sweep.py)
 
     def start(self, job: TrialJob) -> None:
         if not self._workers:
-            self._workers = [_Worker(self._event, self.nice) for _ in range(self.capacity)]
+            self._workers = [_Worker(self._ctx, self._event, self.nice) for _ in range(self.capacity)]
         self._queue.append(job)
         self._dispatch()
 
@@ -457,7 +459,7 @@ class LocalExecutor:
                 w.conn.close()
                 self._workers.remove(w)
                 if self._queue and not self._event.is_set():
-                    self._workers.append(_Worker(self._event, self.nice))  # a replacement
+                    self._workers.append(_Worker(self._ctx, self._event, self.nice))  # a replacement
         self._dispatch()
         return out
 
