@@ -80,9 +80,10 @@ from lrstudio.services.runtime import HEADLESS
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "SweepProgress", "SweepResult", "SweepRunner",
            "TrialJob", "TrialOutcome", "make_executor", "run_trial"]
 
-#: Workers fork from a forkserver that imported torch and the trainer once (Linux, macOS): two
-#: workers then start in about the time of one import instead of two imports fighting for the
-#: cores (``bench/bench_sweep.py`` prints the start-up). Spawn elsewhere.
+#: Workers fork from a forkserver that imported torch and the trainer once (Linux, macOS), instead
+#: of each importing torch while the others do: a worker's start-up 2.65 s (1.09-3.30) against
+#: 3.16 s (1.83-7.31) spawned, on the loaded 2-core machine (``bench/bench_sweep.py
+#: --start-method spawn``; docs/sweeps.md). Spawn elsewhere.
 _PRELOAD = ["torch", "lrstudio.trainer.loop", "lrstudio.services.training_run", "lrstudio.storage"]
 _CTX: Any
 if "forkserver" in multiprocessing.get_all_start_methods():
