@@ -217,3 +217,19 @@ def test_a_y_range_change_does_not_reset_the_curves_data(qtbot, widget, runs):
     widget.loss_plot.setYRange(-3, 1, padding=0)
     widget.lr_plot.setYRange(0, 0.5, padding=0)
     assert calls == []
+
+
+def test_the_outlier_sample_takes_its_extremes_from_the_precomputed_bounds():
+    from lrstudio.core.compare import outlier_sample
+    from lrstudio.core.series import CurveLevels
+    from lrstudio.gui.compare.canvas import _outlier_sample
+
+    y = np.random.default_rng(0).random(100_003)
+    y[[7, 500, 99_999]] = [np.nan, 1e9, -3.0]
+    data = CurveLevels(np.arange(1, len(y) + 1), y)
+    got, want = _outlier_sample(data), outlier_sample(y)
+    assert len(got) == len(want) == 2
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])  # [-3.0, 1e9]: points the stride left out
+    short = CurveLevels(np.arange(10), y[:10])
+    assert len(_outlier_sample(short)) == len(outlier_sample(y[:10])) == 1

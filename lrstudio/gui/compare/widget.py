@@ -68,10 +68,10 @@ SYNC_POINTS = 20_000
 # Runs of a background load drawn per turn of the event loop (each new run costs the GUI thread a
 # few ms: its plot items, setData, the ranges).
 DRAW_SLICE = 6
-# ... and at most one such turn per this many ms: each one repaints every run drawn so far (~25 ms
+# ... with at least this many ms between two such turns: each one repaints every run drawn so far (~25 ms
 # with 50 runs), and back-to-back turns kept the event loop from its timers and input for ~90 ms
 # (issue 11: "GUI never blocked > 50 ms" during a cold load, bench/bench_compare.py).
-DRAW_INTERVAL_MS = 40
+DRAW_INTERVAL_MS = 20
 # A run that is still growing (progress of the app's own run) is reloaded at most this often.
 RELOAD_INTERVAL_MS = 1000
 
@@ -420,25 +420,28 @@ class CompareWidget(QWidget):
                 self._schedule_draw()
                 return
             self._load_error = ""
-            if self._run_ids == arrived and set(self.canvas.curves) == set(arrived):
-                # Every curve is drawn: what is left of _display (the ranges, the run list).
+            light = self._run_ids == arrived and set(self.canvas.curves) == set(arrived)
+            if light:
+                # Every curve is drawn: what is left of _display, the ranges now (the plots
+                # repaint), the run list with the tables in the next turn.
                 self._infos = self._loading_infos
-                self._fill_run_list()
-                self._trim_caches()
                 self._settle_ranges(keep_y=self.canvas.y_zoomed)
             else:
                 self._display(arrived, self._loading_infos, tables=False)
             # The tables in the next turn (each turn stays short).
             generation = self._loader.generation
-            QTimer.singleShot(DRAW_INTERVAL_MS, lambda: self._finish_load(generation))
+            QTimer.singleShot(DRAW_INTERVAL_MS, lambda: self._finish_load(generation, run_list=light))
         elif new:
             self._draw_slice(arrived)
 
-    def _finish_load(self, generation: int) -> None:
+    def _finish_load(self, generation: int, run_list: bool = False) -> None:
         if generation != self._loader.generation or not self._loading:
             return  # superseded meanwhile
         self._loading, self._loading_infos, self._load_done = [], {}, False
         self.progress_bar.hide()
+        if run_list:
+            self._fill_run_list()
+            self._trim_caches()
         self._fill_tables()
         self.runs_shown.emit(list(self._run_ids))
         self.loading_finished.emit()
