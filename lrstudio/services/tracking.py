@@ -142,6 +142,9 @@ class TrackedRun:
         self._loss: tuple[float | None, float | None] = (None, None)  # last, best (finite)
         self._val_loss: tuple[float | None, float | None] = (None, None)
         self._best_acc: float | None = None
+        # The step of each thread's last log() call: log_lr() without a step goes there, so a
+        # side thread logging ahead never pulls the training thread's LRs to its steps.
+        self._thread_step = threading.local()
         self._finished = False
         self._closed = threading.Event()
         self._error: BaseException | None = None  # a failed background commit, raised by the next call
@@ -171,6 +174,7 @@ class TrackedRun:
         with self._lock:
             self._check_open()
             at = self._next_step(step)
+            self._thread_step.step = at
             if epoch is not None:
                 self._epoch = _step(epoch)
                 self._epochs = max(self._epochs, self._epoch + 1)
@@ -181,8 +185,9 @@ class TrackedRun:
 
         Group 0 is stored as ``lr`` (the key the app plots); further groups as ``lr/group1``,
         ``lr/group2`` ... ``optimizer`` is anything with ``param_groups`` (a ``torch.optim``
-        optimizer). Without ``step``, the LRs go to the step of the last :meth:`log` call (1 if
-        none), so ``run.log({...}); run.log_lr(opt)`` puts both at one step.
+        optimizer). Without ``step``, the LRs go to the step of this thread's last :meth:`log`
+        call (else the run's last step, else 1), so ``run.log({...}); run.log_lr(opt)`` puts both
+        at one step even while other threads log at their own steps.
         """
         groups = getattr(optimizer, "param_groups", None)
         if not isinstance(groups, (list, tuple)) or not groups:
@@ -195,7 +200,8 @@ class TrackedRun:
         with self._lock:
             self._check_open()
             if step is None:
-                at = self._last_step if self._last_step is not None else 1
+                at = getattr(self._thread_step, "step", self._last_step)  # step 0 is a step
+                at = 1 if at is None else at
             else:
                 at = _step(step)
             self._last_step = at if self._last_step is None else max(at, self._last_step)

@@ -219,6 +219,41 @@ def test_log_lr_stores_every_param_group_and_defaults_to_the_last_logged_step(db
         run2.log_lr("not an optimizer")
 
 
+def test_log_lr_without_a_step_follows_this_threads_last_log_not_another_threads(db):
+    """A side thread that logs ahead (system metrics, a data loader's counters) must not pull
+    the training thread's LRs to its steps (seen by hand: every LR landed on the side thread's
+    last step, one point left in the LR series)."""
+    import torch
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with start_run(db=db) as run:
+        side = threading.Thread(target=lambda: run.log({"side/x": 1.0}, step=1000))
+        side.start()
+        side.join()
+        for step in range(5):  # from step 0, which is a step like any other
+            run.log({"train/loss": 1.0 / (step + 1)}, step=step)
+            opt.param_groups[0]["lr"] = 0.1 * (step + 1)
+            run.log_lr(opt)
+        run.log({"train/loss": 0.1}, step=2)  # a step logged again, out of order: log_lr goes there
+        run.log_lr(opt)
+        other: list[BaseException] = []
+
+        def lr_only() -> None:  # a thread that never called log(): the run's last step
+            try:
+                run.log_lr(opt)
+            except BaseException as exc:
+                other.append(exc)
+
+        side = threading.Thread(target=lr_only)
+        side.start()
+        side.join()
+        assert other == []
+    with open_store(_url(db)) as store:
+        series = store.load_series(run.id)
+    assert series["lr"].step.tolist() == [0, 1, 2, 3, 4, 1000]
+    assert series["lr"].value.tolist() == pytest.approx([0.1, 0.2, 0.5, 0.4, 0.5, 0.5])
+
+
 @pytest.mark.parametrize("values,message", [
     ({"loss": "0.5"}, "the value of 'loss' must be a number"),
     ({"loss": [1.0, 2.0]}, "must be a number"),
