@@ -11,12 +11,14 @@ GUI thread records the intervals between its ticks (``bench_gui.LatenessProbe``;
 interval − 5 ms). Reported per repetition, interleaved with the baseline:
 
 * ``idle``: the same window doing nothing for 3 s (what the machine's load alone costs);
-* ``2 trials training``: from the moment both trials are recorded ``running`` (the workers are
-  spawned and have imported torch) until the sweep ends;
-* ``whole sweep``: from the Create click to the end (the workers' spawn and imports included).
+* ``2 trials training, Sweeps tab shown``: from the moment both trials are recorded ``running``
+  (the workers are spawned and have imported torch) until the sweep ends, the panel in front;
+* ``2 trials training, tab hidden``: the same with the Train tab in front (the control: what the
+  machine's load, the two workers and the runner thread cost without the panel's drawing);
+* ``whole sweep, tab shown``: from the Create click to the end (spawn and imports included).
 
 Goal (issue 13): p99 lateness ≤ 10 ms while 2 trials train. Medians with [min–max] over the
-repetitions. Also printed: the machine's load average at start (the machine may be shared).
+repetitions; the GUI process's CPU time (all its threads) per second of the phase is printed too. Also printed: the machine's load average at start (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ from bench_gui import LatenessProbe, _spin  # the GUI bench's probe and event lo
 GOAL_P99_MS = 10.0
 
 
-def _one_sweep(app, window, probe: LatenessProbe, lrs: list[float]) -> tuple[dict, dict, int]:
-    """Start a 2-trial grid from the panel; lateness while both train, and over the whole sweep."""
+def _one_sweep(app, window, probe: LatenessProbe, lrs: list[float], shown: bool) -> tuple[dict, dict, int]:
+    """Start a 2-trial grid from the panel; lateness while both train, and over the whole sweep.
+    ``shown``: the Sweeps tab stays in front (its trial list and live curves refresh every second);
+    else the Train tab is (the control: what the machine's load, the workers and the runner cost)."""
+    window.tabs.setCurrentWidget(window.sweeps_page)
     panel = window.sweeps_page.panel
     store = window.store
     panel.editor.set_dimension("lr", {"choice": lrs})
@@ -49,15 +54,18 @@ def _one_sweep(app, window, probe: LatenessProbe, lrs: list[float]) -> tuple[dic
     eid = panel.create_and_start()
     if eid is None:
         raise SystemExit(f"the sweep did not start: {panel.message.text()}")
+    if not shown:
+        window.tabs.setCurrentWidget(window.train_page)
     # Both trials running: the workers are up (spawned, torch imported) and training.
     _spin(app, lambda: sum(r.status == "running" for r in store.list_trials(eid)) >= 2
           or not window.sweeps_page.is_running(), timeout_s=300)
     if not window.sweeps_page.is_running():
         raise SystemExit("the sweep ended before both trials trained at once: give more --epochs")
     probe.start()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     _spin(app, lambda: not window.sweeps_page.is_running(), timeout_s=900)
-    both = {**probe.stop(), "wall_s": time.perf_counter() - t0}
+    wall = time.perf_counter() - t0
+    both = {**probe.stop(), "wall_s": wall, "gui_cpu": (time.process_time() - cpu0) / wall}
     all_ = whole.stop()
     runs = store.list_trials(eid)
     if len(runs) != 2 or {r.status for r in runs} != {"completed"}:
@@ -96,21 +104,25 @@ def main() -> int:
         _spin(app, lambda: window.sweeps_page.built)
         t = time.perf_counter()
         _spin(app, lambda: time.perf_counter() - t > 1.0)  # first frames are start-up work
-        rows: dict[str, list[dict]] = {"idle 3 s": [], "2 trials training": [], "whole sweep (spawn included)": []}
+        rows: dict[str, list[dict]] = {"idle 3 s": [], "2 trials training, Sweeps tab shown": [],
+                                       "2 trials training, tab hidden": [], "whole sweep, tab shown": []}
         steps = []
         for i in range(args.repeat):
             probe.start()
             t_idle = time.perf_counter()
             _spin(app, lambda t0=t_idle: time.perf_counter() - t0 > 3.0)
             rows["idle 3 s"].append(probe.stop())
-            lrs = [0.01 * (1 + i), 0.003 * (1 + i)]  # distinct trials each repetition
-            both, whole, n = _one_sweep(app, window, probe, lrs)
-            rows["2 trials training"].append(both)
-            rows["whole sweep (spawn included)"].append(whole)
-            steps.append(n)
-            print(f"  repetition {i + 1}: 2 trials training {both['wall_s']:.1f} s, lateness p50 "
-                  f"{both['late_p50']:.2f} / p99 {both['late_p99']:.2f} / max {both['late_max']:.1f} ms "
-                  f"({both['ticks']} ticks); {n} steps")
+            for shown in (True, False) if i % 2 == 0 else (False, True):  # interleaved, order alternating
+                lrs = [0.01 * (1 + i), 0.003 * (1 + i) * (2 if shown else 1)]  # distinct trials each time
+                both, whole, n = _one_sweep(app, window, probe, lrs, shown)
+                rows[f"2 trials training, {'Sweeps tab shown' if shown else 'tab hidden'}"].append(both)
+                if shown:
+                    rows["whole sweep, tab shown"].append(whole)
+                steps.append(n)
+                print(f"  repetition {i + 1}, tab {'shown' if shown else 'hidden'}: 2 trials training "
+                      f"{both['wall_s']:.1f} s, lateness p50 {both['late_p50']:.2f} / p99 {both['late_p99']:.2f} / "
+                      f"max {both['late_max']:.1f} ms ({both['ticks']} ticks), GUI process CPU "
+                      f"{100 * both['gui_cpu']:.0f} % of a core; {n} steps")
         window.close()
 
     def med(values: list[float]) -> str:
@@ -119,9 +131,9 @@ def main() -> int:
     print(f"\n== 5 ms QTimer lateness in the GUI thread, {args.repeat} repetitions (median [min–max]), "
           f"Windsor linear, {args.epochs} epochs, batch {args.batch_size}, 2 worker processes ==")
     for name, rs in rows.items():
-        print(f"  {name:30s} p50 {med([r['late_p50'] for r in rs])}  p99 {med([r['late_p99'] for r in rs])}  "
+        print(f"  {name:38s} p50 {med([r['late_p50'] for r in rs])}  p99 {med([r['late_p99'] for r in rs])}  "
               f"max {med([r['late_max'] for r in rs])} ms")
-    p99 = statistics.median(r["late_p99"] for r in rows["2 trials training"])
+    p99 = statistics.median(r["late_p99"] for r in rows["2 trials training, Sweeps tab shown"])
     print(f"  goal: p99 ≤ {GOAL_P99_MS:g} ms while 2 trials train: {'met' if p99 <= GOAL_P99_MS else 'NOT met'} "
           f"(median p99 {p99:.2f} ms)")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

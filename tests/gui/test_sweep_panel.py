@@ -83,6 +83,7 @@ def test_grid_sweep_from_the_panel_stores_every_trial_and_the_views_agree(window
     assert {t["trial"]: t["mean"] for t in shown["trials"]} == {r.trial: r.mean for r in panel.rows}
     # Live curves: one per run, from the stored training loss.
     panel.views.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not panel.live_loading() and len(panel.live.items[runs[0].id].getData()[0]) > 0)
     assert set(panel.live.items) == {r.id for r in runs}
     loss = store.load_series(runs[0].id, ["train/loss"])["train/loss"]
     smoothed = debiased_ema(loss.value, LIVE_SMOOTHING)  # the training loss smoothed as Compare does

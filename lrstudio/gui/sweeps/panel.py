@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from lrstudio.core.compare import format_duration, format_number
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
+from lrstudio.core.series import peak_decimate
 from lrstudio.core.smoothing import debiased_ema
 from lrstudio.core.sweep import (
     TRIAL_DONE_STATUSES,
@@ -58,6 +59,7 @@ from lrstudio.core.sweep import (
     summarise_trials,
 )
 from lrstudio.gui.compare.controls import DEFAULT_SMOOTHING
+from lrstudio.gui.compare.loader import SeriesLoader
 from lrstudio.gui.sweeps.editor import SweepEditor
 from lrstudio.gui.sweeps.runner import SweepController
 from lrstudio.gui.sweeps.space import (
@@ -77,6 +79,8 @@ _FIXED_COLS = ("Trial", "Status")
 _TAIL_COLS = ("Metric (mean)", "± std", "Seeds", "Runs")
 #: The live training-loss curves are smoothed as Compare smooths by default.
 LIVE_SMOOTHING = DEFAULT_SMOOTHING
+#: Buckets a live curve is thinned to (two points each: the envelope stays exact).
+LIVE_POINTS = 1000
 _LIVE_KEYS = (("Training loss", "train/loss"), ("Validation loss", "val/loss"))
 
 
@@ -98,7 +102,13 @@ class SweepPanel(QWidget):
         self.results: list[TrialResult] = []
         self.rows: list[TrialRow] = []
         self.progress: Any = None  # the last SweepProgress of the sweep this window runs
-        self._finished_curves: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        # Live curves: (run id, key) -> (steps, values as drawn); the runs read after they ended.
+        self._live_curves: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._final_curves: set[tuple[int, str]] = set()
+        self._live_key = ""
+        self._live_loader = SeriesLoader(self)
+        self._live_loader.batch_loaded.connect(self._on_live_loaded)
+        self._live_loader.failed.connect(self._on_live_failed)
         self._runs: list[Any] = []
         self._exp_sig: Any = None  # what the experiment list and the trial list last showed
         self._runs_sig: Any = None
@@ -240,7 +250,7 @@ class SweepPanel(QWidget):
     def set_store(self, store: Any) -> None:
         self.store = store
         self.experiment = self.spec = None
-        self._finished_curves.clear()
+        self._forget_live()
         self._exp_sig = self._runs_sig = None
         self.refresh()
 
@@ -337,7 +347,7 @@ class SweepPanel(QWidget):
     def _on_experiment_chosen(self) -> None:
         eid = self.experiment_combo.currentData()
         if eid is not None and (self.experiment is None or self.experiment.id != eid):
-            self._finished_curves.clear()
+            self._forget_live()
             self._runs_sig = None
             self.refresh(select=int(eid))
 
@@ -502,35 +512,69 @@ class SweepPanel(QWidget):
                                    + (" · says most with three or more swept parameters" if n < 3 else ""))
 
     def _show_live(self) -> None:
+        """Draw the live curves from what is loaded, and read the running runs' points (and once
+        each finished run's) in a background thread: reading two 33,000-step runs every second
+        on the GUI thread cost ~60 ms a second on the loaded 2-core machine
+        (``bench/bench_sweep_gui.py``). A read still in progress is not superseded: the next
+        refresh reads again once it has landed."""
         key = str(self.live_key_combo.currentData())
         runs = self._runs
-        trial_of = {r.id: int(r.trial) for r in runs if r.trial is not None}
-        running = [r.id for r in runs if r.status == "running"]
-        finished = [r.id for r in runs if r.status != "running" and (r.id, key) not in self._finished_curves]
-        want = running + finished
-        loaded: dict[int, Any] = {}
-        if want and self.store is not None:
-            try:
-                loaded = self.store.load_many(want, keys=[key], columns=("step", "value"))
-            except LrstudioError:
-                loaded = {}
+        want = [r.id for r in runs if r.status == "running" or (r.id, key) not in self._final_curves]
+        if want and self.store is not None and not self._live_loader.is_loading():
+            store = self.store
+            final = {r.id for r in runs if r.status != "running"}  # read after they ended: complete
+
+            def read(ids: list[int]) -> Any:
+                loaded = store.load_many(ids, keys=[key], columns=("step", "value"))
+                return {rid: (rid in final, *_thinned(s[key].step, _smoothed(key, s[key].value)))
+                        for rid, s in loaded.items() if key in s}
+
+            self._live_key = key
+            self._live_loader.start(read, [want])
+        self._draw_live()
+
+    def _forget_live(self) -> None:
+        self._live_loader.cancel()
+        self._live_curves.clear()
+        self._final_curves.clear()
+
+    def live_loading(self) -> bool:
+        """Whether the live curves' points are being read (tests wait for it)."""
+        return self._live_loader.is_loading()
+
+    def _on_live_loaded(self, generation: int, loaded: Any) -> None:
+        if generation != self._live_loader.generation:
+            return
+        for rid, (final, x, y) in loaded.items():
+            self._live_curves[(rid, self._live_key)] = (x, y)
+            if final:
+                self._final_curves.add((rid, self._live_key))
+        self._draw_live()
+
+    def _on_live_failed(self, generation: int, exc: object) -> None:
+        if generation == self._live_loader.generation:
+            self.live.plot.getPlotItem().setTitle(f"Cannot read the trials' curves: {exc}")
+
+    def _draw_live(self) -> None:
+        key = str(self.live_key_combo.currentData())
+        empty = (np.empty(0), np.empty(0))
         curves: dict[int, tuple[int, bool, np.ndarray, np.ndarray]] = {}
-        for r in runs:
-            if r.id not in trial_of:
-                continue
-            s = loaded.get(r.id, {}).get(key)
-            if r.id in finished and s is not None:
-                self._finished_curves[(r.id, key)] = (s.step, _smoothed(key, s.value))
-            if r.status == "running":
-                xy = (s.step, _smoothed(key, s.value)) if s is not None else (np.empty(0), np.empty(0))
-            else:
-                xy = self._finished_curves.get((r.id, key), (np.empty(0), np.empty(0)))
-            curves[r.id] = (trial_of[r.id], r.status == "running", xy[0], xy[1])
-        n_running = len(running)
+        for r in self._runs:
+            if r.trial is not None:
+                x, y = self._live_curves.get((r.id, key), empty)
+                curves[r.id] = (int(r.trial), r.status == "running", x, y)
+        n_running = sum(1 for r in self._runs if r.status == "running")
         smooth = f" (smoothed {LIVE_SMOOTHING})" if key == "train/loss" else ""
         title = f"{self.live_key_combo.currentText()}{smooth} of every run" + (
             f" ({n_running} running, in front)" if n_running else "")
         self.live.show(curves, title)
+
+
+def _thinned(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~2 * LIVE_POINTS points (each bucket's min and max, core.series.peak_decimate): a
+    long run's path was rebuilt on the GUI thread at every update."""
+    bucket = -(-values.size // LIVE_POINTS)
+    return peak_decimate(steps, values, bucket) if bucket > 1 else (steps, values)
 
 
 def _smoothed(key: str, values: np.ndarray) -> np.ndarray:
