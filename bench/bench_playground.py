@@ -125,6 +125,7 @@ class Variant:
 
         def whole() -> None:
             page._built_for = None  # draw the contour again too
+            getattr(page, "_cache", {}).clear()  # and compute every trajectory again
             with self.using():
                 assert page.recompute(), page.message.text()
             page.repaint()

@@ -200,3 +200,34 @@ def test_the_loss_axis_is_logarithmic_only_with_decades_to_show_and_labels_only_
 def test_a_preset_schedule_shows_its_beginning(page, qtbot):
     _click_preset(qtbot, page, "sgd_exponential")
     assert page.schedule_edit.text().startswith('{"name": "lambda"') and page.schedule_edit.cursorPosition() == 0
+
+
+def test_only_new_trajectories_are_computed(page, qtbot, monkeypatch):
+    # trajectories are independent (computed together = computed alone, bit for bit), so adding
+    # one to the picture computes that one, and removing one or showing a preset again computes none
+    import lrstudio.services.playground as service
+
+    real = service.compute
+    asked: list[int] = []
+
+    def counting(function, specs, **kw):
+        asked.append(len(specs))
+        return real(function, specs, **kw)
+
+    monkeypatch.setattr(service, "compute", counting)
+    _click_preset(qtbot, page, "momentum")
+    before = [t.xs.copy() for t in page.trajectories]
+    asked.clear()
+    page.lr_edit.setText("0.3")
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert asked == [1] and len(page.trajectories) == 5
+    for xs, traj in zip(before, page.trajectories):
+        np.testing.assert_array_equal(xs, traj.xs)
+    (alone,) = real(page.function, [page.specs[-1]])
+    np.testing.assert_array_equal(page.trajectories[-1].xs, alone.xs)
+    page.trajectory_list.setCurrentRow(0)
+    qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+    _click_preset(qtbot, page, "momentum")
+    assert asked == [1] and len(page.trajectories) == 4
+    page.set_start((-4.0, 1.0))  # a new start: every trajectory is new
+    assert asked == [1, 4] and page.trajectories[0].xs[0].tolist() == [-4.0, 1.0]

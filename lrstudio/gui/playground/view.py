@@ -73,6 +73,7 @@ SHOWN_FACTOR = 2.5  # a diverged trajectory is drawn while inside this many doma
 MAX_DOTS = 200  # trajectories up to this many steps get a dot per iterate
 FRAME_MS = 33  # ~30 frames a second (STYLE.md section 5)
 FRAMES_PER_PLAY = 150  # a play runs through the longest trajectory in about 5 s
+CACHE_SIZE = 64  # trajectories kept for reuse (besides those shown)
 
 
 def trajectory_color(index: int) -> str:
@@ -174,6 +175,8 @@ class PlaygroundView(QWidget):
         self._marker_steps: list[int] = []  # the last drawn iterate of each
         self._loss_at: list[np.ndarray] = []
         self._legend_labels: list[str] = []
+        self._cache: dict[str, Any] = {}  # spec (as JSON) -> its trajectory on _cache_for's function
+        self._cache_for: tuple[Any, ...] | None = None
         self._build()
         self.apply_preset("momentum")
 
@@ -481,11 +484,25 @@ class PlaygroundView(QWidget):
         from lrstudio.services.playground import compute  # torch: imported when the tab is first used
 
         t0 = time.perf_counter()
+        # Trajectories are independent (computed together or alone, the iterates are the same bit
+        # for bit: tests/trainer/test_playground_trajectories.py), so only those not computed
+        # before on this function are: adding one to ten computes one.
+        fkey = (self.function.name, self.function.formula, self.function.domain)
+        if fkey != self._cache_for:
+            self._cache.clear()
+            self._cache_for = fkey
+        keys = [json.dumps(s.to_dict(), sort_keys=True, default=repr) for s in self.specs]
+        missing = {key: spec for key, spec in zip(keys, self.specs) if key not in self._cache}
         try:
-            trajectories = compute(self.function, self.specs, surface=self.surface)
+            computed = compute(self.function, list(missing.values()), surface=self.surface) if missing else []
         except LrstudioError as exc:
             self._say(str(exc))
             return False
+        self._cache.update(zip(missing, computed))
+        trajectories = [self._cache[key] for key in keys]
+        for key in list(self._cache)[: max(0, len(self._cache) - CACHE_SIZE)]:
+            if key not in keys:
+                del self._cache[key]
         self.trajectories = trajectories
         self._shown = [self._shown_steps(t) for t in trajectories]
         self._draw_surface(self._view_box())
