@@ -8,6 +8,17 @@ code (schedulers, ``torch.lerp``, ``torch.gradient``) literally.
 Sources: fastai/fastai ``fastai/callback/schedule.py`` and ``fastai/learner.py``;
 davidtvs/pytorch-lr-finder ``torch_lr_finder/lr_finder.py``; Lightning-AI/pytorch-lightning
 ``src/lightning/pytorch/tuner/lr_finder.py``.
+
+torch-lr-finder's transcriptions were checked line by line against the file at commit
+76df3050c5554d698cb618e792957873bc878b30 (2025-06-24, the repository's newest): ``range_test``
+lines 210-374 (defaults ``start_lr=None`` = the optimizer's LR, ``end_lr=10``, ``num_iter=100``,
+``step_mode="exp"``, ``smooth_f=0.05``, ``diverge_th=5``; the LR recorded is
+``lr_schedule.get_lr()[0]`` before ``lr_schedule.step()``; the first loss is the best loss as is,
+later ones are smoothed then compared), ``plot`` lines 473-574 (``skip_start=10, skip_end=5``,
+negative skips raise ``ValueError``, fewer than ``skip_start + skip_end + 2`` points raise
+``RuntimeError``, ``skip_end == 0`` keeps the end, ``np.gradient(np.array(losses)).argmin()``
+with unit spacing), ``LinearLR`` lines 577-607 and ``ExponentialLR`` lines 610-640
+(``num_iter <= 1`` raises; ``r = last_epoch / (num_iter - 1)`` for PyTorch >= 1.1).
 """
 
 from __future__ import annotations
@@ -60,11 +71,13 @@ def _src_fastai_lrs(start_lr, end_lr, num_it, mode):
 
 
 class _SrcTorchLrFinderSched:
-    """torch_lr_finder/lr_finder.py ExponentialLR / LinearLR (PyTorch >= 1.1 branch)."""
+    """torch_lr_finder/lr_finder.py@76df305 ExponentialLR / LinearLR, lines 577-640 (PyTorch >= 1.1)."""
 
     def __init__(self, start_lr, end_lr, num_iter, mode):
         self.base_lrs = [start_lr]
         self.end_lr = end_lr
+        if num_iter <= 1:
+            raise ValueError("`num_iter` must be larger than 1")
         self.num_iter = num_iter
         self.mode = mode
         self.last_epoch = 0  # _LRScheduler.__init__ takes the initial step from -1
@@ -157,7 +170,10 @@ def _src_fastai_run(raw, beta=0.98, stop_div=True):
 
 
 def _src_torch_lr_finder_run(raw, smooth_f=0.05, diverge_th=5):
-    # torch_lr_finder/lr_finder.py LRFinder.range_test
+    # torch_lr_finder/lr_finder.py@76df305 LRFinder.range_test, lines 316-372 (the loss given;
+    # with val_loader it is the validation loss)
+    if smooth_f < 0 or smooth_f >= 1:
+        raise ValueError("smooth_f is outside the range [0, 1[")
     history = {"loss": []}
     best_loss = None
     for iteration, loss in enumerate(raw):
@@ -279,7 +295,7 @@ def _src_fastai(func, lrs, losses, num_it=None, **kw):
 
 
 def _src_torch_lr_finder_plot(lrs, losses, skip_start=10, skip_end=5):
-    # torch_lr_finder/lr_finder.py LRFinder.plot (suggest_lr=True)
+    # torch_lr_finder/lr_finder.py@76df305 LRFinder.plot (suggest_lr=True), lines 506-543, 571
     history = {"lr": list(lrs), "loss": list(losses)}
     if skip_start < 0:
         raise ValueError("skip_start cannot be negative")
@@ -411,9 +427,11 @@ def test_lr_sequence_matches_the_sources_torch_schedulers(convention, mode):
 
     if convention == "torch_lr_finder":
 
-        class Sched(LRScheduler):  # torch_lr_finder/lr_finder.py ExponentialLR / LinearLR
+        class Sched(LRScheduler):  # torch_lr_finder/lr_finder.py@76df305 ExponentialLR / LinearLR
             def __init__(self, optimizer, end_lr, num_iter, last_epoch=-1):
                 self.end_lr = end_lr
+                if num_iter <= 1:
+                    raise ValueError("`num_iter` must be larger than 1")
                 self.num_iter = num_iter
                 super().__init__(optimizer, last_epoch)
 
@@ -447,13 +465,46 @@ def test_lr_sequence_matches_the_sources_torch_schedulers(convention, mode):
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=start)
     sched = Sched(optimizer, end, num_iter)
-    used = []
+    used, history = [], []
     for _ in range(num_iter):
         used.append(optimizer.param_groups[0]["lr"])  # the LR the update really uses
         optimizer.step()
+        if convention == "torch_lr_finder":
+            history.append(sched.get_lr()[0])  # what LRFinder.range_test records (line 356)
         sched.step()
     got = lr_sequence(start, end, num_iter, mode=mode, convention=convention)
     np.testing.assert_array_equal(got, np.array(used))
+    if convention == "torch_lr_finder":
+        np.testing.assert_array_equal(got, np.array(history))
+        with pytest.raises(ValueError, match="larger than 1"):
+            Sched(torch.optim.SGD([param], lr=start), end, 1)
+
+
+def test_torch_lr_finder_convention_follows_its_signatures():
+    """torch_lr_finder/lr_finder.py@76df305: range_test(start_lr=None, end_lr=10, num_iter=100,
+    step_mode="exp", smooth_f=0.05, diverge_th=5) and plot(skip_start=10, skip_end=5)."""
+    import inspect
+
+    from lrstudio.core.lr_finder import RangeTestOptions, torch_lr_finder_steepest
+
+    d = DEFAULTS["torch_lr_finder"]
+    assert (d.start_lr, d.end_lr, d.num_it, d.beta, d.threshold) == (None, 10.0, 100, 0.05, 5.0)
+    assert d.suggester == "torch_lr_finder_steepest"
+    params = inspect.signature(torch_lr_finder_steepest).parameters
+    assert (params["skip_start"].default, params["skip_end"].default) == (10, 5)
+    # start_lr=None: the optimizer's LR is the start
+    r = RangeTestOptions(convention="torch_lr_finder").resolved(base_lr=0.003)
+    assert (r.start_lr, r.end_lr, r.num_it, r.mode, r.beta, r.diverge_threshold) == (
+        0.003, 10.0, 100, "exp", 0.05, 5.0)
+    assert r.lrs()[0] == 0.003 and r.lrs()[-1] == pytest.approx(10.0, rel=1e-15)
+    # smooth_f in [0, 1[ (range_test raises ValueError outside it); 0 turns smoothing off
+    for bad in (-0.01, 1.0):
+        with pytest.raises(ParamError, match="smooth_f"):
+            RangeTestOptions(convention="torch_lr_finder", beta=bad).resolved(base_lr=0.003)
+        with pytest.raises(ValueError, match="outside the range"):
+            _src_torch_lr_finder_run([1.0, 2.0], smooth_f=bad)
+    raw = [3.0, 2.0, 2.5, 1.0]
+    assert smooth_losses(raw, "torch_lr_finder", beta=0.0).tolist() == raw
 
 
 @pytest.mark.parametrize(
