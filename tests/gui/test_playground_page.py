@@ -231,3 +231,20 @@ def test_only_new_trajectories_are_computed(page, qtbot, monkeypatch):
     assert asked == [1] and len(page.trajectories) == 4
     page.set_start((-4.0, 1.0))  # a new start: every trajectory is new
     assert asked == [1, 4] and page.trajectories[0].xs[0].tolist() == [-4.0, 1.0]
+
+
+def test_every_preset_draws_without_an_error(page, qtbot):
+    for name, preset in PRESETS.items():
+        _click_preset(qtbot, page, name)
+        assert page.preset is preset and page.message.text() == "", (name, page.message.text())
+        assert page.trajectory_list.count() == len(preset.trajectories) == len(page._slots)
+        for slot in page._slots:
+            x, _ = slot.path.getData()
+            assert slot.path.isVisible() and len(x) >= 2 and np.all(np.isfinite(x)), name
+        mx, _ = page.markers.getData()
+        assert len(mx) == len(preset.trajectories)
+        # the items of trajectories no longer shown are hidden and empty (the last preset has one)
+        for slot in page._pool[len(page._slots):]:
+            lx, _ = slot.loss.getData()
+            assert not slot.path.isVisible() and (lx is None or len(lx) == 0)
+        assert page.surface_plot.getPlotItem().titleLabel.text.find(page.function.title) >= 0
