@@ -23,7 +23,7 @@ from lrstudio.core.datasets import model_datasets
 from lrstudio.core.jsonio import parse_user_json, read_user_json
 from lrstudio.core.params import Param, ParamError, validate_params
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MODELS = ("linear", "cnn")
 DATASETS = tuple(_CATALOGUE)  # the data-set catalogue, core/datasets.py
@@ -299,24 +299,23 @@ def migrator(from_version: int) -> Callable[[Callable[[dict[str, Any]], dict[str
     return deco
 
 
-@migrator(1)
-def _v1_lr_only_cycles(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 2 (issue 15): one_cycle and cyclic cycle momentum by default, as torch does. A config
-    stored before changed the LR only: say so (cycle_momentum false) in every one_cycle / cyclic of
-    its schedule, nested ones included, where the key is absent."""
+def _set_default_in_schedule(data: dict[str, Any], names: tuple[str, ...], key: str, value: Any) -> dict[str, Any]:
+    """``data`` with ``params[key] = value`` in every schedule named one of ``names`` (nested ones
+    included, a bare name too) whose params do not say ``key``: a default that changed keeps the
+    meaning an older config had."""
 
     def walk(spec: Any) -> Any:
-        if isinstance(spec, str) and spec in ("one_cycle", "cyclic"):
+        if isinstance(spec, str) and spec in names:
             spec = {"name": spec}
         if isinstance(spec, Mapping):
             spec = dict(spec)
             params = spec.get("params")
-            if params is None and spec.get("name") in ("one_cycle", "cyclic"):
+            if params is None and spec.get("name") in names:
                 params = {}
             if isinstance(params, Mapping):
                 params = {k: walk(v) for k, v in params.items()}
-                if spec.get("name") in ("one_cycle", "cyclic"):
-                    params.setdefault("cycle_momentum", False)
+                if spec.get("name") in names:
+                    params.setdefault(key, value)
                 spec["params"] = params
             return spec
         if isinstance(spec, list):
@@ -328,6 +327,14 @@ def _v1_lr_only_cycles(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@migrator(1)
+def _v1_lr_only_cycles(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 (issue 15): one_cycle and cyclic cycle momentum by default, as torch does. A config
+    stored before changed the LR only: say so (cycle_momentum false) in every one_cycle / cyclic of
+    its schedule, nested ones included, where the key is absent."""
+    return _set_default_in_schedule(data, ("one_cycle", "cyclic"), "cycle_momentum", False)
+
+
 @migrator(2)
 def _v2_lengths_in_steps(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 3 (issue 15): a schedule's length parameters may be a share of the run ("auto", "10%"),
@@ -337,8 +344,18 @@ def _v2_lengths_in_steps(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-# Next migrator: @migrator(3) (bump SCHEMA_VERSION to 4); _MIGRATORS is a dict, a second
-# @migrator(2) would replace the one above.
+@migrator(3)
+def _v3_fast_noise_draws(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 (issue 15): the noise wrapper draws timm's own numbers by default
+    (``noise_draws="timm"``, commit 071330b). Before, it drew lrstudio's seeded Philox numbers, now
+    ``noise_draws="fast"``: a noise wrapper of an older config without the key keeps those draws, so
+    it trains as it did (tests/trainer/test_run_shares_training.py, schema-2 runs). A stored config
+    is normalised (every parameter written), so one stored since says "timm" itself."""
+    return _set_default_in_schedule(data, ("noise",), "noise_draws", "fast")
+
+
+# Next migrator: @migrator(4) (bump SCHEMA_VERSION to 5); _MIGRATORS is a dict, a second
+# @migrator(3) would replace the one above.
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     version = data.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or version < 1:

@@ -158,13 +158,13 @@ def test_the_config_keeps_the_shares_and_the_pre_run_gate_resolves_them():
 
 
 def test_schema_3_reads_a_schema_2_config_as_it_was():
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION >= 3
     old = {**starter_config().to_dict(), "schema_version": 2,
            "schedule": {"name": "sequential", "params": {"milestones": [40], "schedules": [
                {"name": "linear", "params": {"start_factor": 0.1, "total_iters": 40}},
                {"name": "cosine", "params": {"T_max": 380}}]}}}
     cfg = RunConfig.from_dict(old)
-    assert cfg.schedule == old["schedule"] and cfg.validated().schema_version == 3
+    assert cfg.schedule == old["schedule"] and cfg.validated().schema_version == SCHEMA_VERSION
     plan = plan_run(cfg)
     assert plan.resolved_lengths == () and plan.schedule == old["schedule"]
     np.testing.assert_array_equal(plan.planned_lr(), lr_curve(old["schedule"], 420, cfg.lr))
@@ -188,3 +188,18 @@ def test_checks_that_do_not_need_the_run_length_still_run_with_shares():
     assert validate_spec(spec)["params"]["warmup_steps"] == 500
     with pytest.raises(ScheduleError, match="warmup_steps"):
         lr_curve(spec, 400, 0.1)
+
+
+def test_schema_4_keeps_the_noise_draws_an_older_config_had():
+    """Schema 4: a noise wrapper without noise_draws in a schema <= 3 config keeps the draws it had
+    ('fast'), nested ones too; one that says 'timm', and any schema-4 config, is left alone."""
+    noise = {"name": "noise", "params": {"inner": {"name": "cosine"}}}
+    old = {**starter_config().to_dict(), "schema_version": 3, "schedule": {"name": "sequential", "params": {
+        "milestones": [10], "schedules": [noise, {"name": "noise", "params": {"noise_draws": "timm"}}]}}}
+    got = RunConfig.from_dict(old).schedule["params"]["schedules"]
+    assert [c["params"]["noise_draws"] for c in got] == ["fast", "timm"]
+    assert got[0]["params"]["inner"] == {"name": "cosine"}
+    new = RunConfig.from_dict({**old, "schema_version": SCHEMA_VERSION}).schedule["params"]["schedules"]
+    assert "noise_draws" not in new[0]["params"]
+    assert RunConfig.from_dict({**old, "schema_version": 2, "schedule": "noise"}).schedule == {
+        "name": "noise", "params": {"noise_draws": "fast"}}

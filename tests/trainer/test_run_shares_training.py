@@ -3,6 +3,7 @@ schema (tests/data/*.sqlite) training as they did."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -83,3 +84,28 @@ def test_every_stored_config_of_an_older_schema_trains_as_it_did(tmp_path, db):
         assert rep.series("lr") == rep2.series("lr") == lr_curve(stored["schedule"], s.steps,
                                                                   stored["lr"]).tolist()[: len(rep.series("lr"))]
         np.testing.assert_array_equal(rep.series("train/loss"), rep2.series("train/loss"))
+
+
+SCHEMA2_RUNS = json.loads((DATA / "schema2_runs.json").read_text())
+
+
+@pytest.mark.parametrize("run", SCHEMA2_RUNS, ids=[r["config"]["name"] for r in SCHEMA2_RUNS])
+def test_a_schema_2_config_trains_as_the_schema_2_lrstudio_trained_it(run):
+    """tests/data/schema2_runs.json was written by the lrstudio of config schema 2 (ecedc6b, before
+    lengths could be shares; tests/data/make_schema2_runs.py says how): each config with the series
+    that lrstudio recorded. Read through today's migration and trained by today's code, every LR,
+    momentum and training loss is the same float."""
+    stored = run["config"]
+    assert stored["schema_version"] == 2
+    cfg = RunConfig.from_dict(stored)
+    assert plan_run(cfg).resolved_lengths == ()
+    expect = stored["schedule"]
+    if expect["name"] == "noise":  # schema 4: the draws it had before timm's became the default
+        expect = {**expect, "params": {**expect["params"], "noise_draws": "fast"}}
+    assert cfg.schedule == expect
+    rep = ListReporter()
+    s = train(check_runnable(cfg), rep)
+    assert (s.status, s.steps) == ("completed", run["steps"])
+    for key, values in run["series"].items():
+        assert rep.series(key) == values, key
+    assert ("momentum" in run["series"]) == bool(rep.series("momentum"))
