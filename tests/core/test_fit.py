@@ -117,3 +117,40 @@ def test_milestones_of_nested_schedules_are_checked_where_they_start():
     rep = schedule_fit(spec, 500)
     # the child starts at step 100, so of the run's 500 steps it sees 400: 900 never applies
     assert rep.warnings == ("milestones 900 falls after the run's end (400 steps): it never applies",)
+
+
+@pytest.mark.parametrize("total", [1000, 1350, 37])
+def test_fit_to_run_keeps_lengths_given_as_shares_as_shares(total):
+    """Issue 15, decided: "Fit to run" keeps a length given as a share of the run a share. A share the
+    fit leaves alone stays as typed; one the fit changes becomes the share of the new length ("auto"
+    when it is the whole of its part of the run); lengths given in steps stay steps. The fitted spec
+    resolves, for this run, to what fitting the steps gives."""
+    from lrstudio.core.schedules import resolve_lengths
+
+    spec = {"name": "linear_warmup", "params": {"warmup_steps": "10%", "inner": {
+        "name": "cosine", "params": {"T_max": "50%", "after_end": "hold"}}}}
+    fitted = fit_to_run(spec, total)
+    assert fitted["params"]["warmup_steps"] == "10%"
+    assert fitted["params"]["inner"]["params"]["T_max"] == "auto"
+    assert resolve_lengths(fitted, total) == fit_to_run(resolve_lengths(spec, total), total)
+    assert schedule_fit(fitted, total).warnings == () and schedule_fit(fitted, 3 * total).warnings == ()
+    # steps stay steps; only the share is kept
+    mixed = {"name": "linear_warmup", "params": {"warmup_steps": "10%", "inner": {
+        "name": "cosine", "params": {"T_max": 50}}}}
+    got = fit_to_run(mixed, total)
+    assert got["params"]["warmup_steps"] == "10%"
+    assert got["params"]["inner"]["params"]["T_max"] == total - round(total / 10)
+    # a share that is not the whole of its part: the share of the new length (wsd's proportions)
+    wsd = {"name": "wsd", "params": {"num_warmup_steps": "5%", "num_stable_steps": 300, "num_decay_steps": 100}}
+    w = fit_to_run(wsd, 2000)
+    assert w["params"]["num_warmup_steps"] == "5%"
+    assert resolve_lengths(w, 2000) == fit_to_run(resolve_lengths(wsd, 2000), 2000)
+    # milestones of a sequential given as shares stay shares; its last child is fitted
+    seq = {"name": "sequential", "params": {"milestones": ["30%"], "schedules": [
+        {"name": "constant", "params": {"factor": 0.5, "total_iters": "30%"}},
+        {"name": "cosine", "params": {"T_max": "20%"}}]}}
+    s = fit_to_run(seq, total)
+    assert s["params"]["milestones"] == ["30%"]
+    assert s["params"]["schedules"][0]["params"]["total_iters"] == "30%"
+    assert s["params"]["schedules"][1]["params"]["T_max"] == "auto"
+    assert resolve_lengths(s, total) == fit_to_run(resolve_lengths(seq, total), total)

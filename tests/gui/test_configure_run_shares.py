@@ -97,3 +97,29 @@ def test_the_settings_diff_shows_shares_resolved_for_each_run(qtbot):
     assert [page.table.item(r, c).text() for c in (0, 1)] == ["auto → 420", "auto → 840"]
     r = rows["schedule.params.warmup_steps"]
     assert [page.table.item(r, c).text() for c in (0, 1)] == ["10% → 42", "10% → 84"]
+
+
+def test_fit_to_run_keeps_the_shares_of_the_form(qtbot, window):
+    """"Fit to run" in the real window: a warm-up typed as 10 % stays "10%" in the form and the
+    config; the cosine's T_max typed as 50 % (ending at half the run) becomes "auto", so the
+    fitted schedule still fits after the epochs change."""
+    from PySide6.QtCore import Qt
+
+    panel = window.config_panel
+    cfg = starter_config()
+    cfg.schedule = {"name": "linear_warmup", "params": {
+        "warmup_steps": "10%", "inner": {"name": "cosine", "params": {"T_max": "50%", "after_end": "hold"}}}}
+    panel.set_config(cfg)
+    window.preview.flush()
+    button = window.preview.fit_button
+    assert button.isVisibleTo(window), window.preview.fit_label.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    window.preview.flush()
+    got = panel.config().schedule
+    assert got["params"]["warmup_steps"] == "10%"
+    assert got["params"]["inner"]["params"]["T_max"] == "auto"
+    assert not button.isVisibleTo(window)
+    panel.training_form.field("epochs").setValue(60)
+    window.preview.flush()
+    assert not window.preview.fit_row.isVisibleTo(window)
+    assert "inner.T_max auto = 756" in window.preview.info_label.text()

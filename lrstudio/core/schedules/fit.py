@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from lrstudio.core.schedules.base import SCHEDULES, curve_at, resolve_lengths, validate_spec
+from lrstudio.core.params import MAX_SHARE_PERCENT, is_share, resolve_share
+from lrstudio.core.schedules.base import (
+    SCHEDULES,
+    ScheduleError,
+    curve_at,
+    has_shares,
+    resolve_lengths,
+    validate_spec,
+)
 
 __all__ = ["FitReport", "fit_to_run", "schedule_fit", "schedule_length"]
 
@@ -79,12 +87,67 @@ def fit_to_run(spec: Any, total: int) -> dict[str, Any]:
     ``total``; ``wsd`` keeps its warm-up and splits the rest between stable and decay in their
     old proportions; ``linear_warmup`` fits its inner schedule to ``total - warmup_steps``;
     ``sequential`` fits its last schedule to what follows the last milestone. Schedules without a
-    length (step, exponential, cyclic…) come back unchanged.
+    length (step, exponential, cyclic…) come back unchanged. A length given as a share of the run
+    stays a share: as given when the fit keeps its steps, else the share of the fitted length
+    (``"auto"`` when that is the whole of its part of the run); lengths in steps stay steps.
     """
     if total < 1:
         return validate_spec(spec)
-    norm = resolve_lengths(spec, int(total))  # shares of the run become steps of this run
-    return validate_spec(_fit(copy.deepcopy(norm), int(total)))
+    given = validate_spec(spec)
+    norm = resolve_lengths(given, int(total))  # shares of the run become steps of this run
+    fitted = validate_spec(_fit(copy.deepcopy(norm), int(total)))
+    if not has_shares(given):
+        return fitted
+    # Lengths given as shares of the run stay shares (issue 15): the share as typed where the fit left
+    # its steps alone, else the share of the new length ("auto": the whole of its part of the run).
+    # Steps stay steps. Kept only when it resolves to exactly the fitted steps for this run.
+    kept = _keep_shares(given, fitted, int(total))
+    try:
+        if resolve_lengths(kept, int(total)) == fitted:
+            return validate_spec(kept)
+    except ScheduleError:
+        pass
+    return fitted
+
+
+def _share_for(given: Any, steps: Any, total: int, low: float | None, high: float | None) -> Any:
+    """``given`` (a share) when it still makes ``steps`` in a run of ``total``, else a share that does
+    ("auto", "12.5%"), else ``steps``; a length given in steps comes back as the fitted steps."""
+    if not is_share(given) or isinstance(steps, bool) or not isinstance(steps, int):
+        return steps
+    if resolve_share(given, total, low, high) == steps:
+        return given
+    pct = 100.0 * steps / total
+    for cand in ("auto", f"{pct:.6g}%"):
+        if cand != "auto" and not 0 < pct <= MAX_SHARE_PERCENT:
+            continue
+        if resolve_share(cand, total, low, high) == steps:
+            return cand
+    return steps
+
+
+def _keep_shares(given: dict[str, Any], fitted: dict[str, Any], total: int) -> dict[str, Any]:
+    """``fitted`` (all steps) with the lengths ``given`` as shares written back as shares, level by
+    level; a nested schedule's shares are shares of its part of the run (as ``resolve_lengths``)."""
+    if given["name"] != fitted["name"]:
+        return fitted
+    info = SCHEDULES[fitted["name"]]
+    gp, fp = given["params"], dict(fitted["params"])
+    starts: dict[int, int] = {}
+    if info.lengths.children is not None:
+        starts = {id(c): int(start) for start, c in info.lengths.children(fp)}
+    for decl in info.params:
+        g, f = gp.get(decl.name), fp[decl.name]
+        if decl.is_length:
+            if isinstance(g, list) and isinstance(f, list) and len(g) == len(f):
+                fp[decl.name] = [_share_for(a, b, total, decl.low, decl.high) for a, b in zip(g, f)]
+            elif not isinstance(g, list):
+                fp[decl.name] = _share_for(g, f, total, decl.low, decl.high)
+        elif decl.kind == "schedule" and isinstance(g, dict):
+            fp[decl.name] = _keep_shares(g, f, max(1, total - starts.get(id(f), 0)))
+        elif decl.kind == "schedule_list" and isinstance(g, list) and len(g) == len(f):
+            fp[decl.name] = [_keep_shares(a, b, max(1, total - starts.get(id(b), 0))) for a, b in zip(g, f)]
+    return {"name": fitted["name"], "params": fp}
 
 
 # -- warnings ------------------------------------------------------------------------------------
