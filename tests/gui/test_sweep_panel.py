@@ -130,9 +130,13 @@ def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window,
     editor.set_method(method, trials=3, seeds=(0,), parallel=1)
     eid = panel.create_and_start()
     assert eid is not None and panel.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: any(r.status == "running" for r in store.list_trials(eid)), timeout=60_000)
-    panel.refresh()
-    assert any(r.status == "running" for r in panel.rows) and any(r.status == "queued" for r in panel.rows)
+    # The app's once-a-second database poll brings the running trial into the list (read in the
+    # panel's background thread), with its live curve.
+    qtbot.waitUntil(lambda: any(r.status == "running" for r in panel.rows), timeout=60_000)
+    assert any(r.status == "queued" for r in panel.rows)
+    running = next(r for r in panel.rows if r.status == "running").run_ids[0]
+    qtbot.waitUntil(lambda: running in panel.live.items and len(panel.live.items[running].getData()[0]) > 0,
+                    timeout=30_000)
     with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=60_000):
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     assert store.get_experiment(eid).status == "cancelled"

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -59,8 +59,8 @@ from lrstudio.core.sweep import (
     summarise_trials,
 )
 from lrstudio.gui.compare.controls import DEFAULT_SMOOTHING
-from lrstudio.gui.compare.loader import SeriesLoader
 from lrstudio.gui.sweeps.editor import SweepEditor
+from lrstudio.gui.sweeps.reader import BackgroundReader
 from lrstudio.gui.sweeps.runner import SweepController
 from lrstudio.gui.sweeps.space import (
     TrialRow,
@@ -81,6 +81,7 @@ _TAIL_COLS = ("Metric (mean)", "± std", "Seeds", "Runs")
 LIVE_SMOOTHING = DEFAULT_SMOOTHING
 #: Buckets a live curve is thinned to (two points each: the envelope stays exact).
 LIVE_POINTS = 1000
+LIVE_RETRY_MS = 200
 _LIVE_KEYS = (("Training loss", "train/loss"), ("Validation loss", "val/loss"))
 
 
@@ -105,10 +106,9 @@ class SweepPanel(QWidget):
         # Live curves: (run id, key) -> (steps, values as drawn); the runs read after they ended.
         self._live_curves: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
         self._final_curves: set[tuple[int, str]] = set()
-        self._live_key = ""
-        self._live_loader = SeriesLoader(self)
-        self._live_loader.batch_loaded.connect(self._on_live_loaded)
-        self._live_loader.failed.connect(self._on_live_failed)
+        self._reader = BackgroundReader(self)
+        self._reader.loaded.connect(self._on_loaded)
+        self._reader.failed.connect(self._on_read_failed)
         self._runs: list[Any] = []
         self._exp_sig: Any = None  # what the experiment list and the trial list last showed
         self._runs_sig: Any = None
@@ -335,9 +335,43 @@ class SweepPanel(QWidget):
         self._say(f"The sweep stopped with an error: {exc}")
 
     def database_changed(self) -> None:
-        """The app's database poll saw a change: re-read the shown sweep if it may have moved."""
-        if self.isVisible():
-            self.refresh()
+        """The app's database poll saw a change: re-read the shown sweep in the background
+        (:class:`~lrstudio.gui.sweeps.reader.BackgroundReader`) and apply what came back."""
+        if not self.isVisible() or self.store is None:
+            return
+        store, current = self.store, (self.experiment.id if self.experiment is not None else None)
+        key = str(self.live_key_combo.currentData())
+        live = self.views.currentIndex() == 0
+        final_known = set(self._final_curves)
+
+        def read() -> Any:
+            exps = sorted(store.list_experiments(), key=lambda e: e.id, reverse=True)
+            cur = current if current is not None else (exps[0].id if exps else None)
+            runs = store.list_trials(cur) if any(e.id == cur for e in exps) else []
+            return exps, cur, runs, key, (_read_curves(store, runs, key, final_known) if live else {})
+
+        self._reader.request(read)
+
+    def _on_loaded(self, generation: int, result: Any) -> None:
+        if result[0] is None:
+            self._on_live_only(generation, result)
+        else:
+            self._on_read(generation, result)
+
+    def _on_read(self, generation: int, result: Any) -> None:
+        if generation != self._reader.generation or self.store is None:
+            return
+        exps, current, runs, key, curves = result
+        if self.experiment is not None and current != self.experiment.id:
+            return  # the user chose another sweep meanwhile
+        self._apply(exps, current, runs, live=False)
+        self._take_curves(key, curves)
+        if self.views.currentIndex() == 0:
+            self._draw_live()
+
+    def _on_read_failed(self, generation: int, exc: object) -> None:
+        if generation == self._reader.generation:
+            self.status_label.setText(f"Cannot read the sweeps: {exc}")
 
     def _experiments(self) -> list[ExperimentInfo]:
         if self.store is None:
@@ -361,6 +395,7 @@ class SweepPanel(QWidget):
         running trials are updated each time (``bench/bench_sweep_gui.py``: a full rebuild each
         second cost 20-35 ms of the GUI thread on the loaded 2-core machine).
         """
+        self._reader.cancel()  # a background read started before this one is stale
         try:
             exps = self._experiments()
         except LrstudioError as exc:
@@ -369,6 +404,16 @@ class SweepPanel(QWidget):
         current = select if select is not None else (self.experiment.id if self.experiment is not None else None)
         if current is None and exps:
             current = exps[0].id
+        try:
+            runs = self.store.list_trials(current) if any(e.id == current for e in exps) else []
+        except LrstudioError as exc:
+            self.status_label.setText(f"Cannot read sweep #{current}: {exc}")
+            return
+        self._apply(exps, current, runs, live=True)
+
+    def _apply(self, exps: list[ExperimentInfo], current: int | None, runs: list[Any], live: bool) -> None:
+        """Show these experiments and the runs of ``current``; rebuild only what changed.
+        ``live``: also read the live curves (a background read brings its own)."""
         exp_sig = (current, tuple((e.id, e.name, e.method, e.status) for e in exps))
         if exp_sig != self._exp_sig:
             self._exp_sig = exp_sig
@@ -390,7 +435,6 @@ class SweepPanel(QWidget):
             return
         try:
             self.spec = info.spec()
-            runs = self.store.list_trials(info.id)
         except LrstudioError as exc:
             self.status_label.setText(f"Cannot read sweep #{info.id}: {exc}")
             return
@@ -404,8 +448,8 @@ class SweepPanel(QWidget):
             self.rows = trial_rows(self.spec, self.results, runs, planned_points(self.spec, info.state))
             self._fill_table()
             self._offer_params()
-            self._show_views()
-        elif self.views.currentIndex() == 0:
+            self._show_views(live)
+        elif live and self.views.currentIndex() == 0:
             self._show_live()  # running trials grew
         self._show_status(info, runs)
         self._update_buttons()
@@ -484,12 +528,15 @@ class SweepPanel(QWidget):
         self.apply_button.setEnabled(self.selected_row() is not None)
 
     # -- views ------------------------------------------------------------------------------------
-    def _show_views(self) -> None:
+    def _show_views(self, live: bool = True) -> None:
         if self.spec is None:
             return
         i = self.views.currentIndex()
         if i == 0:
-            self._show_live()
+            if live:
+                self._show_live()
+            else:
+                self._draw_live()
         elif i == 1:
             self.show_metric_view()
         else:
@@ -512,48 +559,43 @@ class SweepPanel(QWidget):
                                    + (" · says most with three or more swept parameters" if n < 3 else ""))
 
     def _show_live(self) -> None:
-        """Draw the live curves from what is loaded, and read the running runs' points (and once
-        each finished run's) in a background thread: reading two 33,000-step runs every second
-        on the GUI thread cost ~60 ms a second on the loaded 2-core machine
-        (``bench/bench_sweep_gui.py``). A read still in progress is not superseded: the next
-        refresh reads again once it has landed."""
+        """Draw the live curves from what is read, and read the running runs' points (and once
+        each finished run's) in the background thread (see :meth:`database_changed`)."""
         key = str(self.live_key_combo.currentData())
         runs = self._runs
-        want = [r.id for r in runs if r.status == "running" or (r.id, key) not in self._final_curves]
-        if want and self.store is not None and not self._live_loader.is_loading():
-            store = self.store
-            final = {r.id for r in runs if r.status != "running"}  # read after they ended: complete
-
-            def read(ids: list[int]) -> Any:
-                loaded = store.load_many(ids, keys=[key], columns=("step", "value"))
-                return {rid: (rid in final, *_thinned(s[key].step, _smoothed(key, s[key].value)))
-                        for rid, s in loaded.items() if key in s}
-
-            self._live_key = key
-            self._live_loader.start(read, [want])
+        if self.store is not None and any(r.status == "running" or (r.id, key) not in self._final_curves
+                                          for r in runs):
+            store, final_known = self.store, set(self._final_curves)
+            if not self._reader.request(lambda: (None, None, None, key, _read_curves(store, runs, key, final_known))):
+                QTimer.singleShot(LIVE_RETRY_MS, self._retry_live)  # busy: ask again shortly
         self._draw_live()
 
+    def _retry_live(self) -> None:
+        if self.views.currentIndex() == 0 and self.isVisible():
+            self._show_live()
+
     def _forget_live(self) -> None:
-        self._live_loader.cancel()
+        self._reader.cancel()
         self._live_curves.clear()
         self._final_curves.clear()
 
     def live_loading(self) -> bool:
-        """Whether the live curves' points are being read (tests wait for it)."""
-        return self._live_loader.is_loading()
+        """Whether the background reader is busy (tests wait for it)."""
+        return self._reader.is_busy()
 
-    def _on_live_loaded(self, generation: int, loaded: Any) -> None:
-        if generation != self._live_loader.generation:
+    def _on_live_only(self, generation: int, result: Any) -> None:
+        """A read of the live curves alone (from :meth:`_show_live`)."""
+        if generation != self._reader.generation:
             return
-        for rid, (final, x, y) in loaded.items():
-            self._live_curves[(rid, self._live_key)] = (x, y)
-            if final:
-                self._final_curves.add((rid, self._live_key))
+        _exps, _cur, _runs, key, curves = result
+        self._take_curves(key, curves)
         self._draw_live()
 
-    def _on_live_failed(self, generation: int, exc: object) -> None:
-        if generation == self._live_loader.generation:
-            self.live.plot.getPlotItem().setTitle(f"Cannot read the trials' curves: {exc}")
+    def _take_curves(self, key: str, curves: dict[int, tuple[bool, np.ndarray, np.ndarray]]) -> None:
+        for rid, (final, x, y) in curves.items():
+            self._live_curves[(rid, key)] = (x, y)
+            if final:
+                self._final_curves.add((rid, key))
 
     def _draw_live(self) -> None:
         key = str(self.live_key_combo.currentData())
@@ -568,6 +610,20 @@ class SweepPanel(QWidget):
         title = f"{self.live_key_combo.currentText()}{smooth} of every run" + (
             f" ({n_running} running, in front)" if n_running else "")
         self.live.show(curves, title)
+
+
+def _read_curves(store: Any, runs: list[Any], key: str,
+                 final_known: set[tuple[int, str]]) -> dict[int, tuple[bool, np.ndarray, np.ndarray]]:
+    """(Background thread.) The live curves to read: every running run's, and each ended run's
+    once after it ended; smoothed and thinned here, off the GUI thread."""
+    ids = [r.id for r in runs if r.trial is not None
+           and (r.status == "running" or (r.id, key) not in final_known)]
+    if not ids:
+        return {}
+    final = {r.id for r in runs if r.status != "running"}
+    loaded = store.load_many(ids, keys=[key], columns=("step", "value"))
+    return {rid: (rid in final, *_thinned(s[key].step, _smoothed(key, s[key].value)))
+            for rid, s in loaded.items() if key in s}
 
 
 def _thinned(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
