@@ -507,6 +507,8 @@ class RayExecutor:
         self._ray = ray
         self._own = False
         if not ray.is_initialized():
+            if address and address != "auto":
+                check_reachable(address)  # ray.init retries a wrong address for minutes
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False,
                          configure_logging=False)
@@ -552,6 +554,23 @@ class RayExecutor:
         self._refs.clear()
         if self._own:
             self._ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Raise a one-line :class:`LrstudioError` unless a TCP connection to a Ray address
+    (``host:port`` or ``ray://host:port``) opens within ``timeout_s``."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise LrstudioError(f"cannot reach the Ray cluster at {address}: expected host:port, ray://host:port "
+                            "or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise LrstudioError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; start one with "
+                            "`ray start --head` or check the address") from None
 
 
 def make_executor(kind: str = "local", parallel: int | None = None, address: str | None = None,

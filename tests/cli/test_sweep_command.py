@@ -130,3 +130,16 @@ def test_optuna_sweep_with_pruning_from_the_cli(db, capsys):
         (rid,) = t["run_ids"]
         assert runs[rid].status == t["status"] and t["params"]["lr"] == runs[rid].base_lr
         assert t["values"] == ([runs[rid].best_val_loss] if runs[rid].best_val_loss is not None else [])
+
+
+def test_an_unreachable_ray_address_is_one_line_at_once(db):
+    pytest.importorskip("ray")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lrstudio", "--db", db, "sweep", "run", *BASE, "--space", '{"lr": [0.1]}',
+         "--method", "grid", "--executor", "ray", "--ray-address", "127.0.0.1:1"],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("lrstudio: error: cannot reach the Ray cluster at 127.0.0.1:1")
+    assert "Traceback" not in proc.stderr
+    with open_store(f"sqlite:///{db}") as store:
+        assert store.list_experiments() == []
