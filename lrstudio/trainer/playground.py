@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from lrstudio.core.playground import (
+    MAX_TRAJECTORIES,
     FunctionInfo,
     PlaygroundError,
     Surface,
@@ -172,6 +173,8 @@ def compute_trajectories(function: FunctionInfo | str, specs: Sequence[Trajector
         surface = resolve_function(function.name, function.formula if function.user else None,
                                    function.domain)[1]
     dim = function.dim
+    if len(specs) > MAX_TRAJECTORIES:
+        raise PlaygroundError("trajectories", len(specs), f"at most {MAX_TRAJECTORIES} at once", "playground")
     specs = [validate_trajectory(s, dim) for s in specs]
     if not specs:
         return []

@@ -248,3 +248,22 @@ def test_every_preset_draws_without_an_error(page, qtbot):
             lx, _ = slot.loss.getData()
             assert not slot.path.isVisible() and (lx is None or len(lx) == 0)
         assert page.surface_plot.getPlotItem().titleLabel.text.find(page.function.title) >= 0
+
+
+def test_the_tab_refuses_more_work_than_it_can_do_at_once(page, qtbot, monkeypatch):
+    # the tab computes on the GUI thread: a step budget (and the trajectory limit) keep it responsive
+    from lrstudio.gui.playground import view as view_module
+
+    _click_preset(qtbot, page, "momentum")  # 4 x 20 steps
+    assert page.steps_spin.maximum() == view_module.MAX_TAB_STEPS
+    monkeypatch.setattr(view_module, "STEP_BUDGET", 1000)
+    page.steps_spin.setValue(1000)
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert len(page.specs) == len(page.trajectories) == 4
+    assert "1080 steps" in page.message.text() and "at most 1000" in page.message.text()
+    assert "lrstudio playground" in page.message.text()
+    monkeypatch.setattr(view_module, "STEP_BUDGET", 10**9)
+    monkeypatch.setattr(view_module, "MAX_TRAJECTORIES", 4)
+    page.steps_spin.setValue(5)
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert len(page.specs) == 4 and "at most 4 trajectories" in page.message.text()

@@ -220,3 +220,12 @@ def test_a_plateau_schedule_reads_its_own_trajectory_s_loss():
         np.testing.assert_array_equal(res.xs, alone.xs)
     assert np.all(together[0].lr == 0.1)
     assert together[1].lr[0] == 1.0 and together[1].lr[-1] < 1.0
+
+
+def test_at_most_max_trajectories_at_once():
+    from lrstudio.core.playground import MAX_TRAJECTORIES
+
+    spec = TrajectorySpec("sgd", 0.1, (1.0,), 1)
+    assert len(compute_trajectories("x2", [spec] * MAX_TRAJECTORIES)) == MAX_TRAJECTORIES
+    with pytest.raises(PlaygroundError, match=f"at most {MAX_TRAJECTORIES}"):
+        compute_trajectories("x2", [spec] * (MAX_TRAJECTORIES + 1))

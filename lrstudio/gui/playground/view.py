@@ -52,6 +52,7 @@ from lrstudio.core.errors import LrstudioError
 from lrstudio.core.optimizers import OPTIMIZERS
 from lrstudio.core.playground import (
     FUNCTIONS,
+    MAX_TRAJECTORIES,
     PRESETS,
     FunctionInfo,
     Preset,
@@ -74,6 +75,11 @@ MAX_DOTS = 200  # trajectories up to this many steps get a dot per iterate
 FRAME_MS = 33  # ~30 frames a second (STYLE.md section 5)
 FRAMES_PER_PLAY = 150  # a play runs through the longest trajectory in about 5 s
 CACHE_SIZE = 64  # trajectories kept for reuse (besides those shown)
+# The tab computes on the GUI thread (~20 us per trajectory and step here, bench_playground.py):
+# at most this many steps of all its trajectories together, and this many per trajectory; the CLI
+# runs longer ones.
+STEP_BUDGET = 100_000
+MAX_TAB_STEPS = 10_000
 
 
 def trajectory_color(index: int) -> str:
@@ -228,7 +234,7 @@ class PlaygroundView(QWidget):
         self.start_edit = QLineEdit()
         self.start_edit.setToolTip("Start point; a click on the contour sets it for every trajectory")
         self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 100_000)
+        self.steps_spin.setRange(1, MAX_TAB_STEPS)
         self.steps_spin.setValue(20)
         self.noise_spin = QDoubleSpinBox()
         self.noise_spin.setRange(0.0, 100.0)
@@ -483,6 +489,15 @@ class PlaygroundView(QWidget):
         self._say("")
         from lrstudio.services.playground import compute  # torch: imported when the tab is first used
 
+        if len(self.specs) > MAX_TRAJECTORIES:
+            self._say(f"{len(self.specs)} trajectories: the tab shows at most {MAX_TRAJECTORIES} trajectories; "
+                      "remove some first.")
+            return False
+        total = sum(int(s.steps) for s in self.specs if isinstance(s.steps, int))
+        if total > STEP_BUDGET:
+            self._say(f"{total} steps in all: the tab computes at most {STEP_BUDGET} steps of all its trajectories "
+                      "together; use fewer steps, or `lrstudio playground` for longer runs.")
+            return False
         t0 = time.perf_counter()
         # Trajectories are independent (computed together or alone, the iterates are the same bit
         # for bit: tests/trainer/test_playground_trajectories.py), so only those not computed
