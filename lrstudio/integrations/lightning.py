@@ -22,15 +22,18 @@ optimizer's as ``lr/opt1``, ``lr/opt1/group1`` ...). Lightning's own
 ``LearningRateMonitor(logging_interval="step")`` works too: its ``lr-<Optimizer>`` key (and
 ``lr-<Optimizer>/pg<k>``) are stored as ``lr`` (and ``lr/group<k-1>``).
 
-``finalize`` (Lightning calls it when ``fit`` ends) finishes the run: ``completed`` after
-success, ``failed`` after an exception or an interrupted fit. Metrics logged after that (a later
-``trainer.test`` with the same logger) are dropped with a warning: use a new logger for them.
+``finalize`` (Lightning calls it at the end of every trainer call: ``fit``, ``validate``,
+``test``, ``predict``) finishes the run: ``completed`` after success; after an exception
+``failed`` with that exception's message (Lightning calls ``finalize("failed")`` while handling
+it), ``stopped`` after Ctrl-C. Metrics logged after that, by a later call with the same logger
+(``trainer.validate`` / ``trainer.test`` after ``fit``, a second ``fit``), start a run of their
+own with the same name (so ``"my fit (2)"``) and config: a finished run is never written again.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
+import sys
 from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
@@ -64,7 +67,6 @@ class LrstudioLogger(Logger):
         self._tags = list(tags)
         self._run: TrackedRun | None = None
         self._monitor_opt: str | None = None  # the optimizer LearningRateMonitor named first
-        self._warned = False
 
     # -- Logger API ----------------------------------------------------------------------------
     @property
@@ -102,9 +104,6 @@ class LrstudioLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        run = self._live_run()
-        if run is None:
-            return
         values: dict[str, Any] = {}
         epoch = None
         for key, value in metrics.items():
@@ -113,7 +112,7 @@ class LrstudioLogger(Logger):
                 continue
             values[self._key(key)] = value
         if values:
-            run.log(values, step=step, epoch=epoch)
+            self._live_run().log(values, step=step, epoch=epoch)
 
     @rank_zero_only
     def save(self) -> None:
@@ -127,6 +126,14 @@ class LrstudioLogger(Logger):
         run = self.run  # a fit that logged nothing still leaves its run
         if status == "success":
             run.finish("completed")
+            return
+        # Lightning calls finalize("failed") from its except block (trainer/call.py, _interrupt):
+        # the exception being handled is the run's error.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, KeyboardInterrupt):
+            run.finish("stopped", "stopped by the user (KeyboardInterrupt)")
+        elif exc is not None:
+            run.finish("failed", f"{type(exc).__name__}: {exc}")
         else:
             run.finish("failed", f"the Lightning fit ended with status {status!r}")
 
@@ -136,26 +143,20 @@ class LrstudioLogger(Logger):
         return LrstudioLRCallback(self)
 
     def log_lrs(self, optimizers: list[Any], step: int) -> None:
-        run = self._live_run()
-        if run is None:
-            return
         values: dict[str, float] = {}
         for j, opt in enumerate(optimizers):
             prefix = "lr" if j == 0 else f"lr/opt{j}"
             for k, group in enumerate(opt.param_groups):
                 values[prefix if k == 0 else f"{prefix}/group{k}"] = group["lr"]
         if values:
-            run.log(values, step=step)
+            self._live_run().log(values, step=step)
 
     # -- internals -----------------------------------------------------------------------------
-    def _live_run(self) -> TrackedRun | None:
+    def _live_run(self) -> TrackedRun:
         if self._run is not None and self._run.finished:
-            if not self._warned:
-                self._warned = True
-                warnings.warn(f"lrstudio run {self._run.id} is finished (its fit ended); metrics logged "
-                              "after that are not stored: give the next Trainer a new LrstudioLogger",
-                              stacklevel=3)
-            return None
+            # A later trainer call with this logger (validate/test after fit, another fit): its
+            # metrics start a run of their own, same name and config (see the module doc).
+            self._run = None
         return self.run
 
     def _key(self, key: str) -> str:

@@ -105,5 +105,54 @@ def test_a_fit_that_raises_leaves_a_failed_run(tmp_path):
     with open_store(f"sqlite:///{db}") as store:
         info = store.get_run(logger.version)
         series = store.load_series(info.id)
-    assert info.status == "failed" and "failed" in info.error
+    assert (info.status, info.error) == ("failed", "RuntimeError: bad batch")  # the error itself
     assert len(series["train/loss"].step) == 3
+
+
+def test_a_fit_stopped_with_ctrl_c_is_stopped_not_failed(tmp_path):
+    class Interrupted(Toy):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 2:
+                raise KeyboardInterrupt
+            return super().training_step(batch, batch_idx)
+
+    db = str(tmp_path / "lightning.sqlite")
+    logger = LrstudioLogger(db=db)
+    trainer = L.Trainer(max_epochs=1, logger=logger, log_every_n_steps=1, enable_progress_bar=False,
+                        enable_model_summary=False, enable_checkpointing=False, default_root_dir=str(tmp_path),
+                        accelerator="cpu", devices=1)
+    with pytest.raises(SystemExit):  # Lightning turns Ctrl-C into sys.exit(1) after finalize
+        trainer.fit(Interrupted(), _data())
+    with open_store(f"sqlite:///{db}") as store:
+        info = store.get_run(logger.version)
+    assert (info.status, info.error) == ("stopped", "stopped by the user (KeyboardInterrupt)")
+
+
+def test_metrics_of_a_later_trainer_call_go_to_a_run_of_their_own(tmp_path):
+    """After fit, trainer.validate() with the same logger: its metrics are kept in a new run
+    (they were dropped with a warning), the fit's run is left as it was."""
+
+    class WithVal(Toy):
+        def validation_step(self, batch, batch_idx):
+            x, y = batch
+            self.log("val_loss", torch.nn.functional.mse_loss(self.net(x), y))
+
+    db = str(tmp_path / "lightning.sqlite")
+    logger = LrstudioLogger(name="fit then validate", config={"data": "sum"}, db=db)
+    torch.manual_seed(0)
+    model = WithVal()
+    trainer = L.Trainer(max_epochs=1, logger=logger, log_every_n_steps=1, enable_progress_bar=False,
+                        enable_model_summary=False, enable_checkpointing=False, default_root_dir=str(tmp_path),
+                        accelerator="cpu", devices=1)
+    trainer.fit(model, _data())
+    fit_id = logger.version
+    trainer.validate(model, _data())
+    val_id = logger.version
+    assert val_id != fit_id
+    with open_store(f"sqlite:///{db}") as store:
+        fit, val = store.get_run(fit_id), store.get_run(val_id)
+        fit_series, val_series = store.load_series(fit_id), store.load_series(val_id)
+    assert (fit.status, val.status, val.kind) == ("completed", "completed", "external")
+    assert val.name == "fit then validate (2)" and val.config_dict == fit.config_dict
+    assert set(fit_series) == {"train/loss"} and len(fit_series["train/loss"].step) == STEPS_PER_EPOCH
+    assert set(val_series) == {"val/loss"} and len(val_series["val/loss"].step) == 1
