@@ -185,9 +185,12 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
+    from lrstudio.services.sweep import check_shareable
     from lrstudio.storage import open_store
 
-    with open_store(db_url(args)) as store:
+    url = db_url(args)
+    check_shareable(url)
+    with open_store(url) as store:
         executor = _executor(args)  # before the sweep is stored: a bad --executor stores nothing
         eid = store.create_experiment(spec)
         if not args.json:

@@ -78,7 +78,7 @@ from lrstudio.core.sweep import PRUNERS, SAMPLERS, TRIAL_DONE_STATUSES, Dimensio
 from lrstudio.services.runtime import HEADLESS
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "SweepProgress", "SweepResult", "SweepRunner",
-           "TrialJob", "TrialOutcome", "make_executor", "run_trial"]
+           "TrialJob", "TrialOutcome", "check_reachable", "check_shareable", "make_executor", "run_trial"]
 
 #: Workers fork from a forkserver that imported torch and the trainer once (Linux, macOS), instead
 #: of each importing torch while the others do: a worker's start-up 2.65 s (1.09-3.30) against
@@ -556,6 +556,15 @@ class RayExecutor:
             self._ray.shutdown()
 
 
+def check_shareable(db_url: str) -> None:
+    """Refuse a database that the trials' processes cannot open (an in-memory SQLite database)."""
+    from lrstudio.services.process_run import can_share
+
+    if not can_share(db_url):
+        raise LrstudioError("a sweep's trials run in other processes, which cannot open an in-memory database; "
+                            "use a database file or a server (--db runs.sqlite, --db postgresql+psycopg://...)")
+
+
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     """Raise a one-line :class:`LrstudioError` unless a TCP connection to a Ray address
     (``host:port`` or ``ray://host:port``) opens within ``timeout_s``."""
@@ -659,6 +668,7 @@ class SweepRunner:
             time.sleep(0.2)
 
     def run(self) -> SweepResult:
+        check_shareable(self.store.url)
         if self.store.get_experiment(self.experiment_id).spec().method == "optuna":
             import_optuna()  # its one-line install hint before anything is claimed
         self._wait_for_orphans()

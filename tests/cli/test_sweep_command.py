@@ -143,3 +143,9 @@ def test_an_unreachable_ray_address_is_one_line_at_once(db):
     assert "Traceback" not in proc.stderr
     with open_store(f"sqlite:///{db}") as store:
         assert store.list_experiments() == []
+
+
+def test_an_in_memory_database_is_refused_before_anything_runs(capsys):
+    rc = main(["--db", "sqlite://", "sweep", "run", *BASE, "--space", '{"lr": [0.1]}', "--method", "grid"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "in-memory database" in err and len(err.strip().splitlines()) == 1
