@@ -267,3 +267,15 @@ def test_the_tab_refuses_more_work_than_it_can_do_at_once(page, qtbot, monkeypat
     page.steps_spin.setValue(5)
     qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
     assert len(page.specs) == 4 and "at most 4 trajectories" in page.message.text()
+
+
+def test_an_error_names_the_trajectory_it_is_about(page, qtbot):
+    _click_preset(qtbot, page, "momentum")  # trajectories 1-4 are computed already
+    page.start_edit.setText("1e9, 0")
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert page.message.text().startswith("trajectory 5: start = ") and "bound box" in page.message.text()
+    assert len(page.specs) == 4
+    page.start_edit.setText("-5, -2")
+    page.lr_edit.setText("abc")
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert page.message.text() == "LR: 'abc' is not a number (e.g. 0.1)"

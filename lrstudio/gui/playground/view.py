@@ -50,11 +50,13 @@ from PySide6.QtWidgets import (
 
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.optimizers import OPTIMIZERS
+from lrstudio.core.params import ParamError
 from lrstudio.core.playground import (
     FUNCTIONS,
     MAX_TRAJECTORIES,
     PRESETS,
     FunctionInfo,
+    PlaygroundError,
     Preset,
     Surface,
     TrajectorySpec,
@@ -116,11 +118,12 @@ def _parse_schedule(text: str) -> Any:
     return {"name": t, "params": {}}
 
 
-def _parse_numbers(text: str, what: str) -> tuple[float, ...]:
+def _parse_numbers(text: str, what: str, example: str = "numbers separated by commas (e.g. -5, -2)"
+                   ) -> tuple[float, ...]:
     try:
         return tuple(float(p) for p in text.replace(";", ",").split(",") if p.strip())
     except ValueError:
-        raise LrstudioError(f"{what}: {text[:40]!r} is not numbers separated by commas (e.g. -5, -2)") from None
+        raise LrstudioError(f"{what}: {text[:40]!r} is not {example}") from None
 
 
 class _ColumnScrollArea(QScrollArea):
@@ -414,7 +417,7 @@ class PlaygroundView(QWidget):
 
     def editor_spec(self) -> TrajectorySpec:
         """The trajectory the editor describes (raises LrstudioError with what is wrong)."""
-        lr = _parse_numbers(self.lr_edit.text(), "LR")
+        lr = _parse_numbers(self.lr_edit.text(), "LR", "a number (e.g. 0.1)")
         if len(lr) != 1:
             raise LrstudioError("LR: give one number, e.g. 0.1")
         start = _parse_numbers(self.start_edit.text(), "Start") or self.function.start
@@ -507,9 +510,21 @@ class PlaygroundView(QWidget):
             self._cache.clear()
             self._cache_for = fkey
         keys = [json.dumps(s.to_dict(), sort_keys=True, default=repr) for s in self.specs]
-        missing = {key: spec for key, spec in zip(keys, self.specs) if key not in self._cache}
+        missing: dict[str, tuple[int, TrajectorySpec]] = {}  # key -> (its place in the list, spec)
+        for i, (key, spec) in enumerate(zip(keys, self.specs)):
+            if key not in self._cache and key not in missing:
+                missing[key] = (i, spec)
         try:
-            computed = compute(self.function, list(missing.values()), surface=self.surface) if missing else []
+            computed = compute(self.function, [spec for _, spec in missing.values()],
+                               surface=self.surface) if missing else []
+        except ParamError as exc:
+            # "trajectory k" counts the trajectories computed now: name its place in the list
+            place = exc.owner.split(" ")
+            if len(place) == 2 and place[0] == "trajectory" and place[1].isdigit():
+                at = list(missing.values())[int(place[1]) - 1][0]
+                exc = PlaygroundError(exc.param, exc.value, exc.allowed, f"trajectory {at + 1}")
+            self._say(str(exc))
+            return False
         except LrstudioError as exc:
             self._say(str(exc))
             return False
