@@ -117,3 +117,40 @@ def test_copy_as_pytorch_code_says_why_it_cannot(qtbot):
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert QApplication.clipboard().text() == "before"
     assert "cannot be copied as PyTorch code" in w.info_label.text() and w.info_label.property("role") == "problem"
+
+
+def test_a_schedule_that_cycles_momentum_shows_its_momentum_under_the_lr(qtbot, window):
+    """Issue 15: the Configure preview of the real window draws the momentum curve (momentum_curve,
+    SGD momentum / Adam's beta1) under the LR, x linked, when the schedule cycles momentum; hidden for
+    a schedule that does not, or with cycle_momentum off."""
+    from lrstudio.core.config import starter_config
+    from lrstudio.core.schedules.momentum import momentum_curve
+
+    panel, preview = window.config_panel, window.preview
+    cfg = starter_config()  # 420 steps
+    cfg.optimizer = {"name": "momentum", "params": {"momentum": 0.9}}
+    cfg.schedule = {"name": "one_cycle", "params": {"total_steps": "auto", "base_momentum": 0.8}}
+    panel.set_config(cfg)
+    assert panel.is_valid(), panel.errors()
+    preview.flush()
+    assert preview.momentum_plot.isVisibleTo(window)
+    expected = momentum_curve(cfg.schedule, 420)
+    np.testing.assert_array_equal(preview.current_momentum, expected)
+    x, y = preview.momentum_item.getOriginalDataset()
+    np.testing.assert_array_equal(y, expected)
+    assert x[0] == 1 and len(x) == 420  # element i is update i + 1, as the LR's
+    assert expected[0] == 0.95 and expected.min() == 0.8  # torch's max_momentum, then down to base
+    assert preview.momentum_plot.getPlotItem().getViewBox().linkedView(0) is preview.plot.getPlotItem().getViewBox()
+    assert "momentum 0.95 → 0.8 → 0.95" in preview.info_label.text()
+    # the LR plot keeps most of the height
+    assert preview.plot.height() > 1.5 * preview.momentum_plot.height() >= 1.5 * 60
+    # switched off, or a schedule that does not cycle: hidden
+    cfg.schedule = {"name": "one_cycle", "params": {"total_steps": "auto", "cycle_momentum": False}}
+    panel.set_config(cfg)
+    preview.flush()
+    assert not preview.momentum_plot.isVisibleTo(window) and preview.current_momentum is None
+    cfg.schedule = {"name": "cosine", "params": {"T_max": "auto"}}
+    panel.set_config(cfg)
+    preview.flush()
+    assert not preview.momentum_plot.isVisibleTo(window)
+    assert "momentum" not in preview.info_label.text()

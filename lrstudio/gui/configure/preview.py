@@ -5,7 +5,9 @@ spec and (re)starts a 120 ms single-shot timer, so the curve is computed once pe
 (debounce). The curve comes from ``lrstudio.core.schedules.lr_curve`` (numpy, closed form; no
 torch). "Pin" copies the current curve into the overlay list so several schedules can be compared
 before training; "Clear pins" removes them. "Copy as PyTorch code" puts ``to_pytorch_code`` of the
-current schedule on the clipboard (issue 14).
+current schedule on the clipboard (issue 14). When the schedule cycles the optimizer's momentum
+(one_cycle, cyclic: ``momentum_curve``), a small momentum plot under the LR plot (x linked) shows it
+(issue 15); hidden otherwise.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from lrstudio.core.errors import LrstudioError
-from lrstudio.gui.plots.factory import PIN_COLORS, TRAIN_COLOR, make_plot, white
+from lrstudio.gui.plots.factory import APPLIED_COLOR, PIN_COLORS, TRAIN_COLOR, make_plot, white
 
 DEBOUNCE_MS = 120
 MAX_PREVIEW_STEPS = 2_000_000
 
 CURRENT_COLOR = TRAIN_COLOR
+MOMENTUM_COLOR = APPLIED_COLOR  # the Train tab's momentum colour
+#: The momentum plot takes a third of the plots' height (a slow curve between two values), at least this.
+MOMENTUM_PLOT_MIN_HEIGHT = 60
 
 
 @dataclass
@@ -75,6 +80,7 @@ class SchedulePreview(QWidget):
         self.pins: list[PinnedCurve] = []
         self.current_steps = np.empty(0)
         self.current_lr = np.empty(0)
+        self.current_momentum: np.ndarray | None = None
         self.computations = 0
         self.error = ""
 
@@ -83,6 +89,20 @@ class SchedulePreview(QWidget):
         self.legend = self.plot.getPlotItem().legend
         self.curve = self.plot.plot(name="current", pen=pg.mkPen(CURRENT_COLOR, width=2.5))
         self.curve.setZValue(10)
+        # Momentum (issue 15): under the LR plot, same steps, shown only when the schedule cycles it.
+        # "momentum" does not fit its height; no y grid: the two end ticks say the range (and an axis
+        # without a grid lets its end labels flow past its edges)
+        self.momentum_plot = make_plot(y_label="mom.", grid=(True, False))
+        self.momentum_plot.setObjectName("preview_momentum")
+        self.momentum_plot.setXLink(self.plot)
+        self.momentum_plot.setMinimumHeight(MOMENTUM_PLOT_MIN_HEIGHT)
+        mpi = self.momentum_plot.getPlotItem()
+        mpi.getAxis("bottom").showLabel(False)  # the step ticks only: the plot's height goes to the curve
+        mpi.getAxis("left").setStyle(hideOverlappingLabels=False)  # keep both end ticks on a low plot
+        self.momentum_plot.setToolTip("Momentum cycled by the schedule: SGD's momentum, or β1 for Adam/AdamW "
+                                      "(torch's cycle_momentum)")
+        self.momentum_item = self.momentum_plot.plot(pen=pg.mkPen(MOMENTUM_COLOR, width=2))
+        self.momentum_plot.setVisible(False)
 
         self.pin_button = QPushButton("Pin for comparison")
         self.pin_button.setToolTip("Keep the current curve on the plot to compare other schedules with it")
@@ -130,7 +150,8 @@ class SchedulePreview(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot, 2)
+        layout.addWidget(self.momentum_plot, 1)
         layout.addWidget(self.fit_row)
         # The copy button sits beside the (wrapping) line under the plot: in the top bar it made the
         # narrowest preview 150 px wider.
@@ -195,13 +216,43 @@ class SchedulePreview(QWidget):
         summary = (f"{self._steps:,} steps · start {lr[0]:.3g} · max {finite.max():.3g} · "
                    f"end {lr[-1]:.3g}") if len(finite) else f"{self._steps:,} steps"
         summary = f"{short_label(self._spec, self._base_lr)} · {summary}"
+        momentum = self._momentum()
+        if momentum is not None and len(momentum):
+            summary += f" · momentum {momentum[0]:.3g} → {momentum.min():.3g} → {momentum[-1]:.3g}"
         if self._note:
             summary += f" · {self._note}"
-        self._show_curve(steps, lr, summary)
+        self._show_curve(steps, lr, summary, momentum)
 
-    def _show_curve(self, steps: np.ndarray, lr: np.ndarray, info: str) -> None:
+    def _momentum(self) -> np.ndarray | None:
+        """The momentum curve of the previewed run, or None when the schedule does not cycle it."""
+        from lrstudio.core.schedules.momentum import momentum_curve
+
+        try:
+            return momentum_curve(self._spec, self._steps)
+        except (LrstudioError, ValueError):
+            return None
+
+    def _show_curve(self, steps: np.ndarray, lr: np.ndarray, info: str,
+                    momentum: np.ndarray | None = None) -> None:
         self.current_steps, self.current_lr = steps, lr
         self.curve.setData(steps, self._y(lr))
+        self.current_momentum = momentum
+        if momentum is not None and len(momentum) == len(steps):
+            self.momentum_item.setData(steps, momentum)
+            lo, hi = float(momentum.min()), float(momentum.max())
+            pad = max(0.2 * (hi - lo), 0.01)
+            self.momentum_plot.setYRange(lo - pad, hi + pad, padding=0)
+            # its two ends as the ticks (a low plot shows one automatic tick at most)
+            ends = [(lo, f"{lo:.3g}")] if hi == lo else [(lo, f"{lo:.3g}"), (hi, f"{hi:.3g}")]
+            self.momentum_plot.getPlotItem().getAxis("left").setTicks([ends, []])
+        else:
+            self.current_momentum = None
+            self.momentum_item.setData([], [])
+        shown = self.current_momentum is not None
+        if self.momentum_plot.isVisibleTo(self) != shown:
+            self.momentum_plot.setVisible(shown)
+            # one step axis, under the lowest plot (x linked): the LR plot keeps the height its axis took
+            self.plot.getPlotItem().showAxis("bottom", not shown)
         self._set_info(info, "problem" if self.error or not len(lr) else "hint")
         self.pin_button.setEnabled(bool(len(lr)))
         self.copy_code_button.setEnabled(bool(len(lr)))
