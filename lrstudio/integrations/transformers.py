@@ -16,19 +16,31 @@ Trainer's logs give that step (``state.global_step`` after it). ``on_log`` store
 logs (every ``logging_steps``): ``loss`` as ``train/loss``, ``eval_loss`` as ``val/loss``,
 ``eval_<x>`` as ``val/<x>`` (``eval_accuracy`` as ``val/acc``), ``grad_norm`` as ``grad/norm``;
 the ``learning_rate`` it logs is left out (``lr`` has it, at every step, not only every
-``logging_steps``), and so are the end-of-training timings. ``on_train_end`` finishes the run ``completed``; an exception
-inside ``train()`` reaches no callback, so that run is finished when the process exits
-(``failed`` if the exception was not caught).
+``logging_steps``), and so are the end-of-training timings. ``on_train_end`` finishes the run
+``completed``.
+
+An exception inside ``train()`` reaches no callback (the Trainer has no exception hook). Put
+``train()`` inside ``with callback:`` to end the run at once, ``failed`` with the exception's
+message (``stopped`` for Ctrl-C)::
+
+    with callback:
+        trainer.train()
+
+Without it, a run whose ``train()`` raised stays open until the next ``train()`` with the same
+callback or the end of the process, which finish it ``failed`` ("train() did not finish"; with
+the exception's message when it ended the script).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from transformers import TrainerCallback
 
+from lrstudio.core.events import FAILED
 from lrstudio.services.tracking import TrackedRun, jsonable, start_run
 
 __all__ = ["LrstudioCallback"]
@@ -38,6 +50,9 @@ RENAMED = {"loss": "train/loss", "eval_loss": "val/loss", "eval_accuracy": "val/
 SKIPPED = {"learning_rate", "epoch", "total_flos", "train_runtime", "train_samples_per_second",
            "train_steps_per_second", "train_loss", "eval_runtime", "eval_samples_per_second",
            "eval_steps_per_second"}
+# A run left open: its train() raised (no callback sees that) or the process ended inside it.
+UNFINISHED = ("train() did not finish: an exception inside it (caught by the script), or the process "
+              "ended during training; `with callback: trainer.train()` keeps the exception's message")
 
 
 class LrstudioCallback(TrainerCallback):
@@ -59,7 +74,7 @@ class LrstudioCallback(TrainerCallback):
         if not state.is_world_process_zero:
             return
         if self.run is not None and not self.run.finished:
-            self.run.finish("stopped", "a new train() began before this one ended")
+            self.run.finish(FAILED, UNFINISHED)  # the last train() raised: it never reached on_train_end
         config: dict[str, Any] = {
             "model": type(model).__name__ if model is not None else None,
             "lr": args.learning_rate,
@@ -71,6 +86,7 @@ class LrstudioCallback(TrainerCallback):
         run_name = getattr(args, "run_name", None)
         self.run = start_run(name=self.name or (run_name if isinstance(run_name, str) else None),
                              config=config, db=self.db, tags=self.tags)
+        self.run.at_exit = (FAILED, UNFINISHED)  # on_train_end finishes it completed before that
 
     def on_step_begin(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
         if self.run is None or self.run.finished or optimizer is None:
@@ -102,3 +118,21 @@ class LrstudioCallback(TrainerCallback):
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.run is not None and not self.run.finished:
             self.run.finish("completed")
+
+    # -- ``with callback: trainer.train()`` ----------------------------------------------------
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """End a run the block left open: with the exception that left the block (``failed``,
+        ``stopped`` for Ctrl-C); without one, ``train()`` did not finish (:data:`UNFINISHED`)."""
+        run = self.run
+        if run is None or run.finished:
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            run.finish("stopped", "stopped by the user (KeyboardInterrupt)")
+        elif exc is not None:
+            run.finish(FAILED, f"{type(exc).__name__}: {exc}")
+        else:
+            run.finish(FAILED, UNFINISHED)

@@ -24,7 +24,8 @@ which the next :func:`~lrstudio.storage.open_store` (the app, the CLI, another s
 A :class:`TrackedRun` may be used from several threads: one lock guards its counters and the
 recorder. Per call it costs a lock, a dict of floats and an append (``bench/bench_tracking.py``).
 A run still open when the interpreter exits is finished by an ``atexit`` hook: ``failed`` after
-an uncaught exception, else ``completed``.
+an uncaught exception, else as its ``at_exit`` says (``completed``; an integration whose run
+being left open means its framework call raised sets ``failed``).
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ class TrackedRun:
     """One run of the user's own training, being logged. Create with :func:`start_run`.
 
     Attributes: ``id`` (the run's id in the database), ``name`` (as stored: unique, so maybe with
-    a " (2)" suffix), ``store`` (the :class:`~lrstudio.storage.Store` it writes to).
+    a " (2)" suffix), ``store`` (the :class:`~lrstudio.storage.Store` it writes to), ``at_exit``
+    (the ``(status, error)`` the interpreter's exit finishes the run with if it is still open and
+    no exception ended the script; default ``("completed", None)``).
     """
 
     def __init__(self, store: Store, run_id: int, *, owns_store: bool, max_delay_s: float = MAX_DELAY_S) -> None:
@@ -133,6 +136,7 @@ class TrackedRun:
         self.id = run_id
         self.name = store.get_run(run_id).name
         self._owns_store = owns_store
+        self.at_exit: tuple[str, str | None] = ("completed", None)
         self._recorder: RunRecorder = store.recorder(run_id, max_delay_s=max_delay_s)
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
@@ -316,7 +320,7 @@ def _finish_open_runs() -> None:
             if crashed is not None:
                 run.finish(FAILED, f"{type(crashed).__name__}: {crashed}")
             else:
-                run.finish()
+                run.finish(*run.at_exit)
         except Exception as exc:  # the interpreter is exiting: say so, never raise from atexit
             print(f"lrstudio: could not finish run {run.id}: {exc}", file=sys.stderr)
 

@@ -72,3 +72,98 @@ def test_a_two_epoch_train_stores_loss_and_lr_series(tmp_path):
     logged_lr = {step: logs["learning_rate"] for step, logs in seen.logs if "learning_rate" in logs}
     assert [logged_lr[s] for s in range(1, STEPS + 1)] == pytest.approx(lr.value.tolist())
     assert "grad/norm" in series
+
+
+class Broken(Toy):
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.calls, self.fail_at = 0, fail_at
+
+    def forward(self, x, labels=None):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("bad batch")
+        return super().forward(x, labels)
+
+
+def _args(tmp_path) -> TrainingArguments:
+    return TrainingArguments(output_dir=str(tmp_path / "out"), num_train_epochs=1, per_device_train_batch_size=8,
+                             learning_rate=0.1, optim="sgd", logging_steps=1, report_to="none", use_cpu=True,
+                             save_strategy="no", disable_tqdm=True, seed=0)
+
+
+def test_train_inside_with_callback_that_raises_ends_the_run_failed_with_the_error(tmp_path):
+    """An exception inside train() reaches no callback; ``with callback:`` around it ends the run
+    at once, failed with the exception's message."""
+    db = str(tmp_path / "hf.sqlite")
+    callback = LrstudioCallback(name="broken", db=db)
+    trainer = Trainer(model=Broken(fail_at=4), args=_args(tmp_path), train_dataset=_data(), callbacks=[callback])
+    with pytest.raises(RuntimeError, match="bad batch"), callback:
+        trainer.train()
+    assert callback.run is not None and callback.run.finished
+    with open_store(f"sqlite:///{db}") as store:
+        info = store.get_run(callback.run.id)
+        series = store.load_series(info.id)
+    assert (info.status, info.error) == ("failed", "RuntimeError: bad batch")
+    assert series["train/loss"].step.tolist() == [1, 2, 3]
+    with callback:  # a train() that ends well inside the block: completed, as without it
+        trainer.model = Toy()
+        trainer.train()
+    with open_store(f"sqlite:///{db}") as store:
+        assert store.get_run(callback.run.id).status == "completed"
+
+
+def test_a_train_that_raised_without_with_is_failed_not_completed(tmp_path):
+    """Without ``with callback:``, a run whose train() raised stays open: the next train() with the
+    same callback, or the process's exit, ends it failed (it used to read 'completed' at exit when
+    the script caught the exception, 'stopped' at the next train())."""
+    import subprocess
+    import sys
+    import textwrap
+
+    db = str(tmp_path / "hf.sqlite")
+    script = tmp_path / "ft.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from transformers import Trainer
+        from lrstudio.integrations.transformers import LrstudioCallback
+        from hf_toys import Broken, _args, _data
+        import pathlib
+        callback = LrstudioCallback(name="caught", db=sys.argv[1])
+        trainer = Trainer(model=Broken(fail_at=3), args=_args(pathlib.Path(sys.argv[2])), train_dataset=_data(),
+                          callbacks=[callback])
+        try:
+            trainer.train()
+        except RuntimeError:
+            pass  # the script goes on; the process ends normally
+        print(callback.run.id, flush=True)
+    """), encoding="utf-8")
+    # The script imports this module's toys (a copy, not the test module itself).
+    (tmp_path / "hf_toys.py").write_text(
+        "import torch\nfrom transformers import TrainingArguments\n"
+        + _source_of(Toy, _data, Broken, _args), encoding="utf-8")
+    res = subprocess.run([sys.executable, str(script), db, str(tmp_path)], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    run_id = int(res.stdout.split()[-1])
+    # In this process: a failed train() followed by a good one with the same callback.
+    callback = LrstudioCallback(name="twice", db=db)
+    trainer = Trainer(model=Broken(fail_at=2), args=_args(tmp_path), train_dataset=_data(), callbacks=[callback])
+    with pytest.raises(RuntimeError, match="bad batch"):
+        trainer.train()
+    first = callback.run
+    trainer.model = Toy()
+    trainer.train()
+    with open_store(f"sqlite:///{db}") as store:
+        caught, failed, good = store.get_run(run_id), store.get_run(first.id), store.get_run(callback.run.id)
+    for info in (caught, failed):
+        assert info.status == "failed", info
+        assert "train() did not finish" in info.error
+    assert good.status == "completed"
+
+
+def _source_of(*objs) -> str:
+    import inspect
+
+    return "\n\n".join(inspect.getsource(o) for o in objs) + "\n"
