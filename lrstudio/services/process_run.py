@@ -14,6 +14,8 @@ Life cycle::
                on_events)              batch to on_events until the child says done / error;
                                        the run row exists already (created by the caller)
       child: execute_run(...)          opens its own store, records, trains, finishes
+    proc.range_test(run_id, config,    the same for an LR range test (issue 12): the child runs
+                    options, url, ...) ``execute_range_test`` instead of ``execute_run``
     proc.stop()                        a multiprocessing Event the child polls between steps
     proc.close(timeout_s)              ask the idle child to quit, join, then terminate / kill
 
@@ -141,16 +143,21 @@ def _child_main(conn: Connection, stop_event: Any, warm: dict[str, Any] | None, 
             msg = conn.recv()
         except (EOFError, OSError):  # the parent is gone
             return
-        if msg[0] != "run":
+        if msg[0] == "run":
+            _, run_id, cfg_dict, db_url = msg
+            range_options = None
+        elif msg[0] == "range_test":  # issue 12
+            _, run_id, cfg_dict, range_options, db_url = msg
+        else:
             return
-        _, run_id, cfg_dict, db_url = msg
         stop.parent_gone = False
-        _child_run(conn, stop, run_id, RunConfig.from_dict(cfg_dict), db_url)
+        _child_run(conn, stop, run_id, RunConfig.from_dict(cfg_dict), db_url, range_options)
         if stop.parent_gone:
             return
 
 
-def _child_run(conn: Connection, stop: _ChildStop, run_id: int, config: RunConfig, db_url: str) -> None:
+def _child_run(conn: Connection, stop: _ChildStop, run_id: int, config: RunConfig, db_url: str,
+               range_options: dict[str, Any] | None = None) -> None:
     from lrstudio.services.training_run import execute_run
     from lrstudio.storage import open_store
 
@@ -164,11 +171,28 @@ def _child_run(conn: Connection, stop: _ChildStop, run_id: int, config: RunConfi
 
     try:
         with open_store(db_url, upgrade=False, backup=False, recover=False) as store:
-            summary = execute_run(store, run_id, config, stop=stop,
-                                  on_events=lambda batch: send(("events", batch)), options=CHILD_OPTIONS)
+            if range_options is not None:
+                summary = _child_range_test(store, run_id, config, range_options, stop, send)
+            else:
+                summary = execute_run(store, run_id, config, stop=stop,
+                                      on_events=lambda batch: send(("events", batch)), options=CHILD_OPTIONS)
         send(("done", summary))
     except Exception as exc:  # reported to the parent as the thread mode raises it
         send(("error", _picklable(exc)))
+
+
+#: A range test's batches at most every 50 ms: a test is short, the dialog's curve should move smoothly.
+RANGE_TEST_OPTIONS = replace(CHILD_OPTIONS, emit_interval_s=0.05)
+
+
+def _child_range_test(store: Any, run_id: int, config: RunConfig, options: dict[str, Any], stop: _ChildStop,
+                      send: Callable[[tuple[Any, ...]], None]) -> RunSummary:
+    """An LR range test (issue 12) in the child: the GUI's Find LR, through the same pipe as a run."""
+    from lrstudio.core.lr_finder import RangeTestOptions
+    from lrstudio.services.range_test_run import execute_range_test
+
+    return execute_range_test(store, run_id, config, RangeTestOptions.from_dict(options), stop=stop,
+                              on_events=lambda batch: send(("events", batch)), runtime=RANGE_TEST_OPTIONS)
 
 
 def _picklable(exc: BaseException) -> BaseException:
@@ -243,6 +267,18 @@ class TrainingProcess:
         ``stop``: the caller's own stop request (``is_set()``), set before this run reached the
         child (a stop left over from the previous run is cleared here).
         """
+        return self._serve(("run", run_id, config.to_dict(), db_url), run_id, db_url, on_events, db_for_loss,
+                           stop)
+
+    def range_test(self, run_id: int, config: RunConfig, options: Any, db_url: str,
+                   on_events: Callable[[list[Event]], None], stop: Any = None) -> RunSummary:
+        """Run the LR range test ``run_id`` (issue 12; ``options``: resolved
+        :class:`~lrstudio.core.lr_finder.RangeTestOptions`) in the child, as :meth:`train` does a run."""
+        return self._serve(("range_test", run_id, config.to_dict(), options.to_dict(), db_url), run_id, db_url,
+                           on_events, None, stop)
+
+    def _serve(self, job: tuple[Any, ...], run_id: int, db_url: str, on_events: Callable[[list[Event]], None],
+               db_for_loss: Callable[[], Any] | None, stop: Any) -> RunSummary:
         if self.busy:
             raise RuntimeError("this training process is busy")
         self.busy = True
@@ -253,7 +289,7 @@ class TrainingProcess:
         last: list[Event] = []
         try:
             try:
-                self._conn.send(("run", run_id, config.to_dict(), db_url))
+                self._conn.send(job)
             except OSError:
                 pass  # the child is gone: found below
             while True:

@@ -92,7 +92,11 @@ def test_find_lr_shows_the_curve_and_suggestions_and_a_click_sets_the_lr_field(w
     dlg.close()
 
 
-def test_stop_works_and_the_run_ends_stopped(window, qtbot, store, no_dialogs):
+@pytest.mark.parametrize("mode", ["process", "thread"])
+def test_stop_works_and_the_run_ends_stopped(window, qtbot, store, no_dialogs, mode):
+    import os
+
+    window.controller.set_separate_process(mode == "process")  # the "train in a thread" preference
     window.config_panel.set_config(_cfg(model="cnn", dataset=DatasetConfig(name="digits"),
                                         optimizer={"name": "adam", "params": {}}))
     window.action_find_lr.trigger()  # the Run menu's action
@@ -110,6 +114,8 @@ def test_stop_works_and_the_run_ends_stopped(window, qtbot, store, no_dialogs):
     assert summary.steps < 2000 and not dlg.is_running() and dlg.run_button.isEnabled()
     info = store.get_run(dlg.runner.run_id)
     assert info.status == "stopped" and info.kind == "lr_range_test"
+    assert (info.owner_pid == os.getpid()) == (mode == "thread")
+    assert (dlg.runner.process is None) == (mode == "thread")
     assert "Stopped" in dlg.status.text()
     dlg.close()
 
@@ -158,3 +164,103 @@ def test_close_button_during_a_test_stops_it(window, qtbot):
     qtbot.waitUntil(lambda: dlg.live.done >= 3, timeout=60_000)
     dlg.reject()  # the Close button
     assert not dlg.isVisible() and not dlg.is_running()
+
+
+# -- issue 12: "it runs in the worker like training": the training child process ----------------------
+
+
+def test_find_lr_runs_in_the_training_child_which_is_kept_for_training(window, qtbot, store, no_dialogs):
+    import os
+
+    from lrstudio.services import process_run
+
+    assert window.controller.uses_process()
+    window.config_panel.set_config(_cfg())
+    dlg = _open_by_button(window, qtbot)
+    dlg.num_it_spin.setValue(30)
+    dlg.seeds_spin.setValue(1)
+    with qtbot.waitSignal(dlg.test_finished, timeout=120_000) as blocker:
+        run_id = dlg.start_test()
+        child = dlg.runner.process
+        assert child is not None and child.pid != os.getpid()
+    assert blocker.args[0].status == "completed", no_dialogs
+    info = store.get_run(run_id)
+    assert info.status == "completed" and info.kind == "lr_range_test"
+    assert info.owner_pid == child.pid  # the child recorded the test itself
+    assert len(dlg.suggestions) == len(SUGGESTERS) and dlg.live.done == 30
+    # The warm child is given back and trains the next run.
+    assert process_run.spare() is child and child.is_alive()
+    with qtbot.waitSignal(window.controller.finished, timeout=120_000):
+        window.controller.start(_cfg(epochs=1))
+        assert window.controller.process is child
+    dlg.close()
+
+
+_NO_TORCH_SCRIPT = r"""
+import json, sys
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from lrstudio.core.config import DatasetConfig, RunConfig
+from lrstudio.gui.main_window import MainWindow
+from lrstudio.storage import open_store
+url = sys.argv[1]
+store = open_store(url)
+w = MainWindow(store, url, settings=QSettings(sys.argv[2], QSettings.Format.IniFormat))
+w.show()
+w.config_panel.set_config(RunConfig(model="linear", dataset=DatasetConfig(name="windsor"),
+                                    optimizer={"name": "sgd", "params": {}}, lr=0.01, batch_size=32))
+dlg = w.find_lr()
+dlg.num_it_spin.setValue(20)
+dlg.seeds_spin.setValue(1)
+got = {}
+loop = QEventLoop()
+dlg.test_finished.connect(lambda s: (got.update(status=getattr(s, "status", None)), loop.quit()))
+QTimer.singleShot(120_000, loop.quit)
+dlg.start_test()
+loop.exec()
+got["torch"] = "torch" in sys.modules
+got["suggestions"] = len(dlg.suggestions)
+dlg.close()
+w.close()
+print(json.dumps(got))
+"""
+
+
+def test_the_first_find_lr_does_not_import_torch_in_the_gui_process(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", _NO_TORCH_SCRIPT, f"sqlite:///{tmp_path / 'db.sqlite'}",
+                          str(tmp_path / "settings.ini")], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"status": "completed", "torch": False, "suggestions": len(SUGGESTERS)}, out.stderr[-3000:]
+
+
+def test_a_range_test_whose_child_is_killed_ends_failed_with_its_points(window, qtbot, store, no_dialogs):
+    import os
+    import signal
+
+    window.config_panel.set_config(_cfg(model="cnn", dataset=DatasetConfig(name="digits"),
+                                        optimizer={"name": "adam", "params": {}}))
+    dlg = window.find_lr()
+    dlg.num_it_spin.setValue(5000)
+    dlg.seeds_spin.setValue(1)
+    run_id = dlg.start_test()
+    # The recorder commits in batches: wait for a committed point, as the training test does.
+    qtbot.waitUntil(lambda: len(store.load_series(run_id, ["seed0/lr"]).get("seed0/lr", ())) > 0,
+                    timeout=120_000)
+    child = dlg.runner.process
+    with qtbot.waitSignal(dlg.test_finished, timeout=60_000) as blocker:
+        os.kill(child.pid, signal.SIGKILL)
+    summary = blocker.args[0]
+    assert summary.status == "failed" and "SIGKILL" in summary.error
+    info = store.get_run(run_id)
+    assert info.status == "failed" and "SIGKILL" in (info.error or "")
+    assert len(store.load_series(run_id, ["seed0/lr"])["seed0/lr"]) > 0  # what the child committed is kept
+    assert "failed" in dlg.status.text() and dlg.run_button.isEnabled()
+    dlg.close()

@@ -76,12 +76,12 @@ class LrFinderDialog(QDialog):
     test_finished = Signal(object)  # RunSummary (or None when the test failed)
 
     def __init__(self, config: RunConfig, store: Any, db_url: str, parent: QWidget | None = None,
-                 options: RangeTestOptions | None = None) -> None:
+                 options: RangeTestOptions | None = None, use_process: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("lrFinderDialog")
         self.setWindowTitle("Find LR — LR range test")
         self.config = config
-        self.runner = RangeTestRunner(store, db_url, self)
+        self.runner = RangeTestRunner(store, db_url, self, use_process=use_process)
         self.live = LiveRangeTest()
         self.suggestions: tuple[RuleResult, ...] = ()
         self.default_rule = "valley"
@@ -413,7 +413,9 @@ def open_lr_finder(window: Any) -> LrFinderDialog | None:
     if old is not None and old.isVisible():
         old.raise_()
         return old
-    dlg = LrFinderDialog(window.config_panel.config(), window.store, window.db_url, window)
+    # Where training runs (the training child, or a thread when the preference says so), so does the test.
+    dlg = LrFinderDialog(window.config_panel.config(), window.store, window.db_url, window,
+                         use_process=window.controller.uses_process())
 
     def use(lr: float, rule: str) -> None:
         where = window.config_panel.use_lr(lr)

@@ -1,19 +1,26 @@
-"""Runs one stored LR range test beside the GUI, in a worker thread, and relays its events.
+"""Runs one stored LR range test beside the GUI, like a training run, and relays its events.
 
-Life cycle (as :mod:`lrstudio.gui.controller` does for training, in its thread mode)::
+Life cycle (as :mod:`lrstudio.gui.controller` does for training)::
 
     RangeTestRunner.start(config, options)   GUI thread: check_before_range_test (else raises: no
                                              run row), store.create_run(kind="lr_range_test"),
                                              a QThread with a RangeTestWorker moved onto it
-      worker.run()                           worker thread: its own store, then
-                                             services.range_test_run.execute_range_test(...)
+      worker.run()                           worker thread, process mode: the training child
+                                             (process_run.take_spare) runs execute_range_test and
+                                             stores the test; this thread relays its batches.
+                                             Thread mode: its own store, then execute_range_test
         on_events(batch)                     recorder first, then progressed(batch)
       worker.finished(summary) / failed(exc)
-    QThread.finished                         GUI thread: the runner emits finished / failed
+    QThread.finished                         GUI thread: the child is given back as the warm spare
+                                             (it trains the next run); the runner emits finished /
+                                             failed
 
-The test runs in a thread of the GUI's process (not in the training child process): it is a
-hundred updates per seed, and the dialog is modal while it runs. Stop is cooperative (checked
-between updates); the thread is never terminated. ``shutdown()`` stops and waits.
+Process mode (``use_process``: the window's training mode, and a database a child can open) keeps
+torch out of the GUI's process, as training does (issue 12: "runs in the worker like training").
+Thread mode (in-memory databases, the "train in a thread" preference) runs it in the worker thread.
+Stop is cooperative (checked between updates); the thread is never terminated. ``shutdown()``
+stops and waits; a child that does not stop in time is terminated (the run then ends ``failed``
+with its points, as a training run's).
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from lrstudio.core.config import RunConfig
 from lrstudio.core.events import RunSummary
 from lrstudio.core.lr_finder import RangeTestOptions
 from lrstudio.paths import is_sqlite_memory
+from lrstudio.services import process_run
+from lrstudio.services.process_run import TrainingProcess
 from lrstudio.services.range_test_run import (
     RANGE_TEST_KIND,
     check_before_range_test,
@@ -45,17 +54,28 @@ class RangeTestWorker(QObject):
     failed = Signal(object)  # Exception
 
     def __init__(self, config: RunConfig, options: RangeTestOptions, db_url: str, run_id: int,
-                 store: Any = None) -> None:
+                 store: Any = None, process: TrainingProcess | None = None) -> None:
         super().__init__()
         self._config, self._options, self._db_url, self._run_id = config, options, db_url, run_id
         self._shared_store = store  # an in-memory SQLite database cannot be opened twice
         self._stop = threading.Event()
+        self.process = process  # process mode: the child that runs the test (None: this thread)
 
     def request_stop(self) -> None:
         self._stop.set()
+        if self.process is not None:
+            self.process.stop()
 
     @Slot()
     def run(self) -> None:
+        if self.process is not None:
+            try:
+                self.finished.emit(self.process.range_test(self._run_id, self._config, self._options,
+                                                           self._db_url, on_events=self.progressed.emit,
+                                                           stop=self._stop))
+            except Exception as exc:  # what the child's execute_range_test raised, or the pipe failing
+                self.failed.emit(exc)
+            return
         store = None
         try:
             if self._shared_store is not None:
@@ -82,10 +102,12 @@ class RangeTestRunner(QObject):
     finished = Signal(object)  # RunSummary
     failed = Signal(object)
 
-    def __init__(self, store: Any, db_url: str, parent: QObject | None = None) -> None:
+    def __init__(self, store: Any, db_url: str, parent: QObject | None = None, use_process: bool = False) -> None:
         super().__init__(parent)
         self.store, self.db_url = store, db_url
+        self.use_process = use_process and process_run.can_share(db_url)
         self.run_id: int | None = None
+        self.process: TrainingProcess | None = None  # the child running the current (or last) test
         self._thread: QThread | None = None
         self._worker: RangeTestWorker | None = None
         self._result: tuple[str, Any] | None = None
@@ -99,7 +121,8 @@ class RangeTestRunner(QObject):
         run_id = int(self.store.create_run(cfg, name=name or default_name(cfg), kind=RANGE_TEST_KIND))
         self.run_id = run_id
         shared = self.store if is_sqlite_memory(self.db_url) else None
-        worker = RangeTestWorker(cfg, opts, self.db_url, run_id, shared)
+        self.process = process_run.take_spare(cfg) if self.use_process else None
+        worker = RangeTestWorker(cfg, opts, self.db_url, run_id, shared, self.process)
         thread = QThread()
         thread.setObjectName("rangeTestThread")
         worker.moveToThread(thread)
@@ -130,6 +153,10 @@ class RangeTestRunner(QObject):
         # ends once run() returns), or wait() would always time out.
         thread.quit()
         ok = thread.wait(timeout_ms)
+        process = self._worker.process if self._worker is not None else None
+        if not ok and process is not None:
+            process.terminate()  # the worker sees the child end, records the run failed, and returns
+            ok = thread.wait(30_000)
         if ok:
             self._on_thread_finished()
         return ok
@@ -150,7 +177,10 @@ class RangeTestRunner(QObject):
     def _on_thread_finished(self) -> None:
         if self._thread is None:
             return
-        thread, self._thread, self._worker = self._thread, None, None
+        thread, worker, self._thread, self._worker = self._thread, self._worker, None, None
+        thread.wait()
+        if worker is not None and worker.process is not None:
+            process_run.give_back(worker.process)  # the warm child trains the next run (closed if dead)
         thread.deleteLater()
         result, self._result = self._result, None
         if result is None:
