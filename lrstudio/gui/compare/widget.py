@@ -67,11 +67,14 @@ __all__ = ["CompareWidget"]
 SYNC_POINTS = 20_000
 # Runs of a background load drawn per turn of the event loop (each new run costs the GUI thread a
 # few ms: its plot items, setData, the ranges).
-DRAW_SLICE = 6
-# ... with at least this many ms between two such turns: each one repaints every run drawn so far (~25 ms
-# with 50 runs), and back-to-back turns kept the event loop from its timers and input for ~90 ms
+DRAW_SLICE = 12
+# ... with at least this many ms between two such turns while runs still arrive: each one repaints
+# every run drawn so far (~25 ms with 50 runs: a repaint per few runs doubled the CPU time of a
+# 50-run load), and back-to-back turns kept the event loop from its timers and input for ~90 ms
 # (issue 11: "GUI never blocked > 50 ms" during a cold load, bench/bench_compare.py).
-DRAW_INTERVAL_MS = 20
+DRAW_INTERVAL_MS = 150
+# Between the last turns of a load (the last curves, the ranges, the tables): room for the event loop.
+TURN_GAP_MS = 20
 # A run that is still growing (progress of the app's own run) is reloaded at most this often.
 RELOAD_INTERVAL_MS = 1000
 
@@ -399,7 +402,8 @@ class CompareWidget(QWidget):
         together)."""
         if not self._draw_due:
             self._draw_due = True
-            QTimer.singleShot(DRAW_INTERVAL_MS if self._run_ids else 0, self._draw_loaded)
+            delay = 0 if not self._run_ids else TURN_GAP_MS if self._load_done else DRAW_INTERVAL_MS
+            QTimer.singleShot(delay, self._draw_loaded)
 
     def _draw_loaded(self) -> None:
         """Draw the runs read so far, at most DRAW_SLICE new ones per turn of the event loop (the
@@ -430,7 +434,7 @@ class CompareWidget(QWidget):
                 self._display(arrived, self._loading_infos, tables=False)
             # The tables in the next turn (each turn stays short).
             generation = self._loader.generation
-            QTimer.singleShot(DRAW_INTERVAL_MS, lambda: self._finish_load(generation, run_list=light))
+            QTimer.singleShot(TURN_GAP_MS, lambda: self._finish_load(generation, run_list=light))
         elif new:
             self._draw_slice(arrived)
 
