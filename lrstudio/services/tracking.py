@@ -46,7 +46,7 @@ from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import FAILED, RunFinished, RunSummary, StepLogged
 from lrstudio.core.runs import FINAL_STATUSES
 from lrstudio.storage import Store, open_store
-from lrstudio.storage.recorder import MAX_DELAY_S, RunRecorder
+from lrstudio.storage.recorder import HEARTBEAT_S, MAX_DELAY_S, RunRecorder
 
 __all__ = ["TrackedRun", "TrackingError", "jsonable", "start_run"]
 
@@ -131,13 +131,14 @@ class TrackedRun:
     no exception ended the script; default ``("completed", None)``).
     """
 
-    def __init__(self, store: Store, run_id: int, *, owns_store: bool, max_delay_s: float = MAX_DELAY_S) -> None:
+    def __init__(self, store: Store, run_id: int, *, owns_store: bool, max_delay_s: float = MAX_DELAY_S,
+                 heartbeat_s: float = HEARTBEAT_S) -> None:
         self.store = store
         self.id = run_id
         self.name = store.get_run(run_id).name
         self._owns_store = owns_store
         self.at_exit: tuple[str, str | None] = ("completed", None)
-        self._recorder: RunRecorder = store.recorder(run_id, max_delay_s=max_delay_s)
+        self._recorder: RunRecorder = store.recorder(run_id, max_delay_s=max_delay_s, heartbeat_s=heartbeat_s)
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._last_step: int | None = None

@@ -319,6 +319,38 @@ def test_several_threads_can_log_into_one_run(db):
         assert series[f"t{k}"].value.tolist() == [float(i * k) for i in range(1, n + 1)]
 
 
+def test_the_heartbeat_stays_fresh_while_the_loop_pauses(db):
+    """A loop that stops logging (an evaluation, a data download) still beats: the run's
+    background thread refreshes heartbeat_at every heartbeat_s, which is what another host's
+    recover_interrupted() reads (here 0.2 s instead of 5 s, so the test does not wait)."""
+    import datetime as dt
+
+    from lrstudio.services.tracking import TrackedRun
+
+    with open_store(_url(db)) as store:
+        run_id = store.create_run({"lr": 0.1}, name="pausing", kind="external")
+        run = TrackedRun(store, run_id, owns_store=False, max_delay_s=0.05, heartbeat_s=0.2)
+        try:
+            run.log({"train/loss": 1.0}, step=1)
+            run.flush()
+            beats = set()
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 2.0:  # the pause: nothing logged
+                beat = store.get_run(run_id).heartbeat_at
+                assert beat is not None
+                beats.add(beat)
+                time.sleep(0.05)
+            age = (dt.datetime.now(dt.UTC) - max(beats)).total_seconds()
+            assert len(beats) >= 4, sorted(beats)  # refreshed over and over, ~every 0.2 s
+            assert age < 1.5, age  # and fresh at the end of the pause (margin for a loaded machine)
+            assert store.get_run(run_id).status == "running"
+            assert store.load_series(run_id)["train/loss"].step.tolist() == [1]  # beats add no points
+            run.log({"train/loss": 0.5}, step=2)
+        finally:
+            run.finish()
+        assert store.get_run(run_id).status == "completed"
+
+
 def test_logging_does_not_commit_per_call(db):
     with start_run(db=db) as run:
         for i in range(1, 3001):
