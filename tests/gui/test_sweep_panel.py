@@ -172,3 +172,29 @@ def test_optuna_sweep_with_two_seeds_from_the_panel_draws_the_seed_band(window, 
     assert panel.metric_view.band_item is not None
     panel.views.setCurrentIndex(2)
     assert len(panel.parallel.lines) == 2 and "three or more" in panel.parallel_hint.text()
+
+
+def test_closing_the_window_during_a_sweep_stops_its_trials(window, qtbot, store):
+    from lrstudio.gui.controller import live_threads
+
+    panel = _open_panel(window, qtbot)
+    window.config_panel.set_config(_windsor(epochs=300, batch_size=8))
+    panel.editor.set_dimension("lr", {"choice": [0.01, 0.02, 0.03]})
+    panel.editor.set_method("grid", seeds=(0,), parallel=2)
+    eid = panel.create_and_start()
+    qtbot.waitUntil(lambda: any(r.status == "running" for r in store.list_trials(eid)), timeout=60_000)
+    window.tabs.setCurrentWidget(window.train_page)  # hidden while it runs: shown again, it re-reads
+    window.tabs.setCurrentWidget(window.sweeps_page)
+    assert any(r.status == "running" for r in panel.rows)
+    window.close()
+    assert not window.sweeps_page.is_running() and live_threads() == []
+    assert store.get_experiment(eid).status == "cancelled"
+    assert {r.status for r in store.list_trials(eid)} == {"stopped"}  # running ones stopped, queued never ran
+
+
+def test_an_in_memory_database_is_refused_with_a_reason(qtbot):
+    from lrstudio.core.errors import LrstudioError
+    from lrstudio.gui.sweeps.runner import SweepController
+
+    with pytest.raises(LrstudioError, match="in-memory database"):
+        SweepController("sqlite://").start(1, 2)

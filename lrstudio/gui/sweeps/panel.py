@@ -241,6 +241,11 @@ class SweepPanel(QWidget):
         self.set_base(self._base_config())
         self.refresh()
 
+    def showEvent(self, event: Any) -> None:  # Qt API name
+        """Shown again: the sweep may have moved while the tab was hidden (the poll skips hidden)."""
+        super().showEvent(event)
+        self.refresh()
+
     # -- the form and the store ----------------------------------------------------------------
     def set_base(self, config: RunConfig | None) -> None:
         """Offer the parameters of the Configure form's run (called when the form changes)."""
