@@ -264,3 +264,28 @@ def test_a_range_test_whose_child_is_killed_ends_failed_with_its_points(window, 
     assert len(store.load_series(run_id, ["seed0/lr"])["seed0/lr"]) > 0  # what the child committed is kept
     assert "failed" in dlg.status.text() and dlg.run_button.isEnabled()
     dlg.close()
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"name": "one_cycle", "params": {"total_steps": 200}},
+        {"name": "cyclic", "params": {"max_lr": 0.1, "step_size_up": 20}},
+        {"name": "optax_warmup_cosine_decay", "params": {"warmup_steps": 10, "decay_steps": 200,
+                                                          "peak_value": 0.5}},
+        {"name": "optax_warmup_cosine_decay", "params": {"warmup_steps": 10, "decay_steps": 200}},
+        {"name": "cosine", "params": {}},
+    ],
+    ids=lambda s: s["name"] + ("_peak" if "peak_value" in s["params"] else ""),
+)
+def test_a_chosen_lr_becomes_the_schedules_peak(window, schedule):
+    """Use puts the suggestion where the schedule takes its largest LR from: the LR field (one_cycle's
+    max_lr is the run's LR), cyclic's max_lr, optax warm-up cosine's absolute peak_value."""
+    from lrstudio.core.schedules.base import lr_curve
+
+    window.config_panel.set_config(_cfg(schedule=schedule))
+    window.config_panel.use_lr(0.04)
+    cfg = window.config_panel.config()
+    curve = lr_curve(cfg.schedule, 200, cfg.lr)
+    assert float(np.max(curve)) == pytest.approx(0.04, rel=1e-9)
+    assert window.config_panel.is_valid()

@@ -248,6 +248,12 @@ class ConfigPanel(QWidget):
             self._on_edited()
             return f"cyclic max LR {lr:g}, base LR {lr / 4:g}"
         self.lr_form.set_values({"lr": lr})
+        peak = (spec.get("params") or {}).get("peak_value")
+        if spec.get("name") == "optax_warmup_cosine_decay" and peak is not None:
+            # An absolute peak_value replaces the base LR as the peak (issue 12): the suggestion goes there.
+            self.schedule_editor.set_value({**spec, "params": {**spec["params"], "peak_value": lr}})
+            self._on_edited()
+            return f"learning rate and warm-up cosine's peak_value {lr:g}"
         self._on_edited()
         return f"learning rate {lr:g}" + (" (one-cycle's max LR)" if spec.get("name") == "one_cycle" else "")
 
