@@ -198,3 +198,26 @@ def test_an_in_memory_database_is_refused_with_a_reason(qtbot):
 
     with pytest.raises(LrstudioError, match="in-memory database"):
         SweepController("sqlite://").start(1, 2)
+
+
+def test_random_sweep_from_the_panel_agrees_with_sweep_show_json(window, qtbot, store, db_url, capsys):
+    panel = _open_panel(window, qtbot)
+    panel.editor.add_parameter("optimizer.params.momentum", {"uniform": [0.0, 0.9]})
+    panel.editor.set_method("random", trials=2, seeds=(0, 1), parallel=2)
+    with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=180_000):
+        eid = panel.create_and_start()
+    runs = store.list_trials(eid)
+    spec = store.get_experiment(eid).spec()
+    assert len(runs) == 4 and {r.experiment_id for r in runs} == {eid} and {r.status for r in runs} == {"completed"}
+    for r in runs:  # the stored configs are the spec's points, seeds applied
+        point = spec.random_point(r.trial)
+        assert r.config_dict["lr"] == point["lr"] and r.config_dict["seed"] in (0, 1)
+        assert r.config_dict["optimizer"]["params"]["momentum"] == point["optimizer.params.momentum"]
+    assert main(["--db", db_url.removeprefix("sqlite:///"), "sweep", "show", str(eid), "--json"]) == 0
+    shown = {t["trial"]: t for t in json.loads(capsys.readouterr().out)["trials"]}
+    panel.refresh()
+    assert {r.trial: (r.mean, r.std, r.run_ids) for r in panel.rows} == {
+        t: (d["mean"], d["std"], tuple(d["run_ids"])) for t, d in shown.items()}
+    for row in panel.rows:
+        vals = [next(r.best_val_loss for r in runs if r.id == i) for i in row.run_ids]
+        assert row.mean == pytest.approx(np.mean(vals), rel=1e-15) and row.std == pytest.approx(np.std(vals), rel=1e-12)
