@@ -169,7 +169,7 @@ class LrFinderDialog(QDialog):
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)  # Use buttons keep their size in a wide dialog
         self.use_buttons: dict[str, QPushButton] = {}
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
