@@ -279,3 +279,36 @@ def test_an_error_names_the_trajectory_it_is_about(page, qtbot):
     page.lr_edit.setText("abc")
     qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
     assert page.message.text() == "LR: 'abc' is not a number (e.g. 0.1)"
+
+
+def test_an_animation_tick_does_not_redraw_the_curves(window, qtbot, monkeypatch):
+    # the curves and the contour do not change while playing: a tick is painted from their cached
+    # pixmaps (redrawing ~20 curves and the contour's segments cost ~20 ms of CPU a tick)
+    import pyqtgraph as pg
+
+    painted = []
+    real = pg.PlotCurveItem.paint
+
+    def paint(item, *args):
+        painted.append(item)
+        return real(item, *args)
+
+    # patched before the tab builds its items (PySide binds a Python override when an item is made)
+    monkeypatch.setattr(pg.PlotCurveItem, "paint", paint)
+    window.tabs.setCurrentWidget(window.playground_page)
+    page = window.playground_page.view
+    qtbot.waitUntil(lambda: bool(page.trajectories))
+    _click_preset(qtbot, page, "adagrad")
+    static = {page.contour} | {c for s in page._slots for c in (s.path.curve, s.loss.curve, s.lr.curve)}
+    qtbot.waitUntil(lambda: len(static & set(painted)) == len(static))  # drawn once
+    for _ in range(20):  # until the picture has settled (layout passes after the first paint)
+        painted.clear()
+        qtbot.wait(100)
+        if not painted:
+            break
+    for step in (3, 6, 9, 12):
+        page.slider.setValue(step)
+        qtbot.wait(40)
+    assert not static & set(painted)
+    page.set_start((-4.0, 1.0))  # new data: drawn again
+    qtbot.waitUntil(lambda: bool(static & set(painted)))
