@@ -62,6 +62,17 @@ def test_find_lr_json_and_options(db, capsys):
     (["--start-lr", "1", "--end-lr", "0.1"], "end_lr"),
     (["--smooth-beta", "1.5"], "beta"),
     (["--model", "cnn"], "model"),
+    # issue 12 review, used as a user would
+    (["--num-it", "1"], "num_it = 1"),
+    (["--num-it", "1", "--convention", "torch_lr_finder"], "integer >= 2"),
+    (["--seeds", "-2"], "seeds = -2"),
+    (["--seeds", "1000"], "from 1 to 100"),
+    (["--start-lr", "nan"], "start_lr = nan"),
+    (["--start-lr", "0.1", "--end-lr", "0.1"], "greater than start_lr"),
+    (["--diverge-threshold", "0"], "diverge_threshold"),
+    (["--convention", "torch_lr_finder", "--smooth-beta", "1"], "smooth_f = 1.0"),
+    (["--schedule", "one_cycle", "--sched-param", "pct_start=3"], "pct_start"),
+    (["--schedule", "bogus"], "name = 'bogus'"),
 ])
 def test_find_lr_bad_options_are_one_line_errors_and_store_nothing(db, capsys, flags, words):
     rc = main(["--db", db, "find-lr", *RUN, *flags])
