@@ -210,7 +210,14 @@ IN_PLACE_CASES = ["epoch", "-epoch", "epoch * 2", "2 * epoch", "epoch / (epoch +
                   "abs(-epoch)", "min(epoch, 5)", "max(epoch * 2, epoch + 3)", "1 if epoch < 3 else epoch",
                   "cos(epoch) ** 2", "2 ** -epoch", "epoch % 7 + epoch // 3", "not epoch",
                   "(epoch > 2) and (epoch < 9)", "exp(-(epoch - 3) ** 2) * sqrt(epoch + 1) - log(epoch + 2)",
-                  "0.95", "-(+(epoch * 0.5))"]
+                  "0.95", "-(+(epoch * 0.5))",
+                  # a step-free part that is not folded to a constant (a conditional, a comparison, a
+                  # boolean of constants) gave a 0-d array that an in-place + epoch wrote into: ValueError
+                  # (found by tests/core/test_schedules_hypothesis.py with 3,000 examples)
+                  "(pi if pi < 0.0 else pi) + epoch", "--((pi if pi < 0.0 else pi) + epoch)",
+                  "epoch * (2 if 1 < 0 else 3)", "(1 < 2) + epoch", "(1 < 2 and 2 < 3) * epoch",
+                  "abs(1 if 0 < 1 else 2) + epoch", "2 ** (1 if 0 < 1 else 2) * epoch",
+                  "min(epoch, 1 if 0 < 1 else 2) - (0 if epoch < 0 else 1)"]
 
 
 @pytest.mark.parametrize("text", IN_PLACE_CASES)

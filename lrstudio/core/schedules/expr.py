@@ -103,6 +103,17 @@ def _is_fresh(fn: _Fn) -> bool:
     return bool(getattr(fn, _FRESH, False))
 
 
+def _shaped(out: Any, x: Any) -> np.ndarray:
+    """``out`` as a new float64 array of ``x``'s shape: what a fresh closure promises. A conditional,
+    comparison or boolean whose parts do not depend on the step (``pi if pi < 0 else pi``: not folded
+    to a constant) gives a 0-d array, which the next in-place operation could not write into."""
+    out = np.asarray(out, dtype=np.float64)
+    shape = np.shape(x)
+    if out.shape != shape:
+        out = np.array(np.broadcast_to(out, shape), dtype=np.float64)
+    return out
+
+
 def _into(fn: Any, out: Any, *args: Any) -> Any:
     """``fn(*args, out=out)`` when ``out`` is an array (a 0-d input gives numpy scalars: no ``out``)."""
     return fn(*args, out=out) if isinstance(out, np.ndarray) else fn(*args)
@@ -237,7 +248,7 @@ class _Compiler:
                 out = cmp[0](vals[0], vals[1])
                 for k in range(1, len(cmp)):
                     out = np.logical_and(out, cmp[k](vals[k], vals[k + 1]))
-                return np.asarray(out, dtype=np.float64)
+                return _shaped(out, x)
 
             return _mark_fresh(compare), f"({src})", None
         if isinstance(node, ast.BoolOp):
@@ -251,14 +262,15 @@ class _Compiler:
                 out = fns[0](x)
                 for f in fns[1:]:
                     out = fn(out, f(x))
-                return np.asarray(out, dtype=np.float64)
+                return _shaped(out, x)
 
             return _mark_fresh(boolop), "(" + word.join(f"bool({p[1]})" for p in parts) + ")", None
         if isinstance(node, ast.IfExp):
             fc, pc, _ = self.build(node.test)
             fa, pa, _ = self.build(node.body)
             fb, pb, _ = self.build(node.orelse)
-            return (_mark_fresh(lambda x, fc=fc, fa=fa, fb=fb: np.where(np.asarray(fc(x)) != 0, fa(x), fb(x))),
+            return (_mark_fresh(lambda x, fc=fc, fa=fa, fb=fb: _shaped(np.where(np.asarray(fc(x)) != 0, fa(x), fb(x)),
+                                                                        x)),
                     f"({pa} if {pc} else {pb})", None)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
