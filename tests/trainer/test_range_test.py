@@ -263,3 +263,35 @@ def test_a_users_model_val_loader_and_torch_lr_finder_start():
     assert all(math.isfinite(v) for v in series(rep, "seed0/val_loss")[:5])
     steps = [e for e in rep.events if isinstance(e, StepLogged)]
     assert steps
+
+
+def test_a_users_model_val_loss_is_torch_lr_finders_validate():
+    """torch_lr_finder/lr_finder.py@76df305 (lines 343-353, 393-436, 455-471): train on one batch
+    (model.train()), then ``_validate``: model.eval(), no_grad, sum of loss.item() * len(labels)
+    over the val loader / len(dataset). The first recorded val loss must be exactly that."""
+    torch.manual_seed(3)
+    model = _Net()
+    twin = copy.deepcopy(model)
+    train_loader, val_loader = _loader(0), _loader(1, n=40, bs=16)  # a last batch of 8
+    rep = ListReporter()
+    s = range_test_model(model, nn.functional.mse_loss, train_loader, lambda p: torch.optim.SGD(p, lr=1e-3),
+                         RangeTestOptions(seeds=1, num_it=10, convention="torch_lr_finder", val_loss=True),
+                         rep, val_loader=val_loader, seed=0)
+    assert s.status == "completed", s.error
+    torch.manual_seed(0)
+    optimizer = torch.optim.SGD(twin.parameters(), lr=1e-3)
+    train_iter = iter(train_loader)
+    twin.train()  # _train_batch
+    optimizer.zero_grad()
+    inputs, labels = next(train_iter)
+    loss = nn.functional.mse_loss(twin(inputs), labels)
+    loss.backward()
+    optimizer.step()
+    running_loss = 0  # _validate
+    twin.eval()
+    with torch.no_grad():
+        for inputs, labels in val_loader:
+            running_loss += nn.functional.mse_loss(twin(inputs), labels).item() * len(labels)
+    want = running_loss / len(val_loader.dataset)
+    assert series(rep, "seed0/val_loss")[0] == pytest.approx(want, rel=1e-12)
+    assert series(rep, "seed0/smoothed")[0] == series(rep, "seed0/val_loss")[0]  # the first as is
