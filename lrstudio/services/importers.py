@@ -13,7 +13,9 @@ part way, the runs this import created are deleted again: an import is all or no
   from TF2 ``tf.summary.scalar`` tensors alike; values keep the precision they were written with
   (float32 from PyTorch's ``SummaryWriter``), tags are the metric keys, wall times become seconds
   since the run's first scalar. Files of one folder are read in name order (their names start
-  with the creation time).
+  with the creation time). A file cut short (its writer still writing, or killed) is read up to
+  its last whole record, as TensorBoard reads it; a damaged record with whole records after it
+  (a CRC that does not match) refuses the import, naming the file and the byte.
 * **CSV**: lrstudio's own history export (``lrstudio export --runs``, long format ``run_id,
   run_name, step, epoch, wall_time, metric, value``, or ``--wide``: one column per metric); each
   ``run_id`` becomes a new run with the same name (made unique), series, steps, epochs and wall
@@ -28,6 +30,7 @@ import csv
 import importlib
 import math
 import os
+import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,9 +97,9 @@ def read_tensorboard(logdir: str | os.PathLike[str]) -> list[ParsedRun]:
     """The scalar series of every run under ``logdir`` (see the module doc); runs without any
     scalar are left out."""
     try:  # an optional extra, untyped: imported by name so that the type checker runs without it
-        EventFileLoader = importlib.import_module(
-            "tensorboard.backend.event_processing.event_file_loader").EventFileLoader
+        loaders = importlib.import_module("tensorboard.backend.event_processing.event_file_loader")
         tensor_util = importlib.import_module("tensorboard.util.tensor_util")
+        masked_crc32c = importlib.import_module("tensorboard.compat.tensorflow_stub.pywrap_tensorflow").masked_crc32c
     except ImportError:
         raise ImportFileError("reading TensorBoard event files needs the tensorboard package, an optional extra: "
                            "pip install \"lrstudio[tensorboard]\" (or pip install tensorboard)") from None
@@ -107,6 +110,7 @@ def read_tensorboard(logdir: str | os.PathLike[str]) -> list[ParsedRun]:
     if not folders:
         raise ImportFileError(f"no TensorBoard event files under {logdir} (their names contain 'tfevents')")
     top = root if root.is_dir() else root.parent
+    EventFileLoader = _counting_loader(loaders)
     runs: list[ParsedRun] = []
     for folder, files in folders:
         rel = folder.relative_to(top).as_posix()
@@ -118,8 +122,9 @@ def read_tensorboard(logdir: str | os.PathLike[str]) -> list[ParsedRun]:
         t0: float | None = None
         for path in files:
             events = 0
+            loader = EventFileLoader(str(path))
             try:
-                for event in EventFileLoader(str(path)).Load():
+                for event in loader.Load():
                     events += 1
                     if not event.HasField("summary"):
                         continue
@@ -148,9 +153,59 @@ def read_tensorboard(logdir: str | os.PathLike[str]) -> list[ParsedRun]:
             if events == 0 and path.stat().st_size > 0:
                 raise ImportFileError(f"cannot read the TensorBoard event file {path}: not one event could be "
                                       f"read from its {path.stat().st_size} bytes (is it an event file?)")
+            records: int | None = getattr(loader, "records", None)
+            at = None if records is None else _damaged_at(path.read_bytes(), records, masked_crc32c)
+            if at is not None and records is not None:
+                raise ImportFileError(f"the TensorBoard event file {path} is damaged at byte {at} (record "
+                                      f"{records + 1}: its checksum does not match) and has more after it; "
+                                      "nothing was imported")
         if run.series:
             runs.append(run)
     return runs
+
+
+def _counting_loader(loaders: Any) -> Any:
+    """TensorBoard's ``EventFileLoader`` that also counts the records it read (``.records``):
+    a record can give several events after its compat layers, and the damage check below needs
+    records. The counter sits between its parsing classes and the raw record reader."""
+    raw = loaders.RawEventFileLoader
+
+    class _CountingRaw(raw):  # type: ignore[misc, valid-type]
+        records = 0
+
+        def Load(self) -> Iterator[bytes]:  # TensorBoard's name
+            for record in super().Load():
+                self.records += 1
+                yield record
+
+    try:
+        return type("CountingEventFileLoader", (loaders.EventFileLoader, _CountingRaw), {})
+    except TypeError:  # a TensorBoard whose loaders are shaped otherwise: read without the check
+        return loaders.EventFileLoader
+
+
+def _damaged_at(data: bytes, records: int, crc: Callable[[bytes], int]) -> int | None:
+    """The byte offset of the record after the ``records`` read when it is a damaged record that
+    is not the file's cut-short end, else None.
+
+    A TFRecord is an 8-byte length, its 4-byte masked CRC-32C, the data and its CRC. The reader
+    stops at the first record it cannot read. When that record is whole (its length is sound and
+    its data fits in the file), its data is damaged: refused. When its length's CRC fails, nothing
+    after it can be found: refused too, unless all that is left is zero bytes (what a crash can
+    leave at the end of a file). A record that runs past the end of the file is a cut-short end.
+    """
+    pos, size = 0, len(data)
+    for _ in range(records):
+        if pos + 12 > size:
+            return None
+        pos += 12 + struct.unpack_from("<Q", data, pos)[0] + 4
+    if pos + 12 > size:
+        return None  # the end, or a header cut short
+    if crc(data[pos:pos + 8]) != struct.unpack_from("<I", data, pos + 8)[0]:
+        return pos if data[pos:].strip(b"\0") else None
+    if pos + 12 + struct.unpack_from("<Q", data, pos)[0] + 4 > size:
+        return None  # the last record, cut short
+    return pos
 
 
 def _check_key(key: str, where: object) -> None:
