@@ -289,3 +289,35 @@ def test_a_chosen_lr_becomes_the_schedules_peak(window, schedule):
     curve = lr_curve(cfg.schedule, 200, cfg.lr)
     assert float(np.max(curve)) == pytest.approx(0.04, rel=1e-9)
     assert window.config_panel.is_valid()
+
+
+@pytest.mark.parametrize(("start", "end", "words"), [("1", "0.1", "greater than start_lr"),
+                                                     ("abc", "10", "start_lr"), ("1e-7", "inf", "end_lr")])
+def test_bad_options_in_the_dialog_are_said_and_store_nothing(window, qtbot, store, no_dialogs, start, end, words):
+    window.config_panel.set_config(_cfg())
+    dlg = window.find_lr()
+    dlg.start_edit.setText(start)
+    dlg.end_edit.setText(end)
+    qtbot.mouseClick(dlg.run_button, Qt.MouseButton.LeftButton)
+    assert len(no_dialogs) == 1 and words in no_dialogs[0] and "Traceback" not in no_dialogs[0]
+    assert not dlg.is_running() and dlg.run_button.isEnabled() and dlg.runner.process is None
+    assert store.list_runs() == []
+    dlg.close()
+
+
+def test_an_in_memory_database_runs_the_test_in_a_thread(qtbot, qapp):
+    from lrstudio.gui.lr_finder.worker import RangeTestRunner
+    from lrstudio.storage import open_store
+
+    mem = open_store("sqlite://")
+    try:
+        runner = RangeTestRunner(mem, "sqlite://", use_process=True)
+        assert not runner.use_process
+        with qtbot.waitSignal(runner.finished, timeout=60_000) as blocker:
+            from lrstudio.core.lr_finder import RangeTestOptions
+
+            run_id = runner.start(_cfg(), RangeTestOptions(seeds=1, num_it=20))
+            assert runner.process is None
+        assert blocker.args[0].status == "completed" and mem.get_run(run_id).kind == "lr_range_test"
+    finally:
+        mem.close()
