@@ -46,7 +46,10 @@ def grab(app: QApplication, window, out: Path, name: str) -> None:
         window.resize(w, h)
         pump(app, 0.4)
         path = out / f"{name}-{w}x{h}.png"
-        window.grab().save(str(path))
+        image = window.grab()
+        if (image.width(), image.height()) != (w, h):  # a widget's minimum size widened the window
+            raise SystemExit(f"{name}: the window is {image.width()}x{image.height()}, not {w}x{h}")
+        image.save(str(path))
         print("wrote", path)
 
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -71,7 +72,7 @@ from lrstudio.gui.sweeps.space import (
     short_path,
     trial_rows,
 )
-from lrstudio.gui.sweeps.views import LiveCurves, MetricView, ParallelView, band_kinds
+from lrstudio.gui.sweeps.views import LiveCurves, MetricView, ParallelView, band_kinds, metric_key
 
 __all__ = ["SweepPanel"]
 
@@ -196,8 +197,13 @@ class SweepPanel(QWidget):
         for title, kind in band_kinds():
             self.band_combo.addItem(title, kind)
         self.band_combo.currentIndexChanged.connect(lambda _i: self._show_views())
+        self.metric_key = QLabel()
+        self.metric_key.setProperty("role", "note")
+        # Its text must not widen the window (at 1366x768 it did): cut, the whole in the tooltip.
+        self.metric_key.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.metric_key.setMinimumWidth(0)
         metric_page = _page(self.metric_view.plot, QLabel("Parameter"), self.param_combo, QLabel("Seed band"),
-                            self.band_combo)
+                            self.band_combo, self.metric_key)
         self.parallel = ParallelView()
         self.parallel_hint = QLabel()
         self.parallel_hint.setProperty("role", "note")
@@ -551,8 +557,11 @@ class SweepPanel(QWidget):
         if self.spec is None:
             return
         path = self.param_combo.currentData() or next(iter(self.spec.space))
-        pts = metric_points(self.spec, self.results, str(path), str(self.band_combo.currentData()))
+        band = str(self.band_combo.currentData())
+        pts = metric_points(self.spec, self.results, str(path), band)
         self.metric_view.show(pts, str(path), self.spec.metric)
+        self.metric_key.setText(metric_key(pts, band))
+        self.metric_key.setToolTip(self.metric_key.text())
 
     def show_parallel(self) -> None:
         if self.spec is None:
@@ -651,8 +660,8 @@ def _page(plot: Any, *controls: QWidget) -> QWidget:
     lay.setContentsMargins(0, 4, 0, 0)
     row = QHBoxLayout()
     for w in controls:
-        row.addWidget(w)
-    row.addStretch(1)
+        row.addWidget(w, 1 if w.sizePolicy().horizontalPolicy() == QSizePolicy.Policy.Ignored else 0)
+    row.addStretch(0 if any(w.sizePolicy().horizontalPolicy() == QSizePolicy.Policy.Ignored for w in controls) else 1)
     lay.addLayout(row)
     lay.addWidget(plot, 1)
     return page

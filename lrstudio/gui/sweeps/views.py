@@ -68,8 +68,9 @@ class MetricView:
     """A swept parameter against the metric (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.plot = make_plot(title="Parameter against metric", y_label="metric", grid=(True, True),
-                              legend={"offset": (-10, 10)})
+        # No legend: at 1366x768 it covered points wherever it sat; the panel's line above the
+        # plot says what the marks are (:func:`metric_key`).
+        self.plot = make_plot(title="Parameter against metric", y_label="metric", grid=(True, True))
         self.plot.setObjectName("sweepMetricPlot")
         self._items: list[Any] = []
         self.points: MetricPoints | None = None
@@ -82,8 +83,6 @@ class MetricView:
         for item in self._items:
             pi.removeItem(item)
         self._items.clear()
-        if pi.legend is not None:
-            pi.legend.clear()
         self.points = pts
         self.mean_item = self.best_item = self.band_item = None
         pi.setLogMode(x=pts.log_x, y=False)
@@ -177,6 +176,13 @@ class ParallelView:
     def _add(self, item: Any) -> None:
         self.plot.getPlotItem().addItem(item)
         self._items.append(item)
+
+
+def metric_key(pts: MetricPoints, band: str) -> str:
+    """What the parameter-against-metric marks are, for the line above the plot."""
+    best = f" · ★ best: trial {pts.trials[pts.best]} ({pts.mean[pts.best]:.4g})" if pts.best >= 0 else ""
+    spread = "mean ± std" if band == "std" else "min – max"
+    return f"● trial mean · grey: seeds · band: {spread}{best}"
 
 
 def band_kinds() -> Sequence[tuple[str, str]]:
