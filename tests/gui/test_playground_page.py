@@ -312,3 +312,18 @@ def test_an_animation_tick_does_not_redraw_the_curves(window, qtbot, monkeypatch
     assert not static & set(painted)
     page.set_start((-4.0, 1.0))  # new data: drawn again
     qtbot.waitUntil(lambda: bool(static & set(painted)))
+
+
+def test_the_legend_sits_in_a_corner_without_iterates(page, qtbot):
+    legend = page.surface_plot.getPlotItem().legend
+    _click_preset(qtbot, page, "gd_2d")  # from (-5, -2), bottom left, to the minimum: top right is free
+    assert tuple(legend.opts["offset"]) == (-5, 5)
+    page.set_start((2.5, 2.5))  # now the path runs through the top right
+    offset = tuple(legend.opts["offset"])
+    assert offset != (-5, 5)
+    (x0, x1), (y0, y1) = page.surface_plot.getPlotItem().getViewBox().viewRange()
+    xs = page.trajectories[0].xs
+    fx, fy = (xs[:, 0] - x0) / (x1 - x0), (xs[:, 1] - y0) / (y1 - y0)
+    in_x = fx > 0.55 if offset[0] < 0 else fx < 0.45
+    in_y = fy > 0.7 if offset[1] > 0 else fy < 0.3
+    assert not np.any(in_x & in_y)

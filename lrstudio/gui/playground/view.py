@@ -192,6 +192,7 @@ class PlaygroundView(QWidget):
         self._marker_steps: list[int] = []  # the last drawn iterate of each
         self._loss_at: list[np.ndarray] = []
         self._legend_labels: list[str] = []
+        self._box: tuple[tuple[float, float], ...] = self.function.domain  # the surface plot's range
         self._cache: dict[str, Any] = {}  # spec (as JSON) -> its trajectory on _cache_for's function
         self._cache_for: tuple[Any, ...] | None = None
         self._build()
@@ -545,7 +546,8 @@ class PlaygroundView(QWidget):
                 del self._cache[key]
         self.trajectories = trajectories
         self._shown = [self._shown_steps(t) for t in trajectories]
-        self._draw_surface(self._view_box())
+        self._box = self._view_box()
+        self._draw_surface(self._box)
         self._draw_trajectories()
         self.last_compute_s = time.perf_counter() - t0
         self.recomputed.emit()
@@ -588,8 +590,6 @@ class PlaygroundView(QWidget):
             pi.setLabel("left", "x2")
             pi.setLabel("bottom", "x1")
             pi.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
-            if pi.legend is not None:
-                pi.legend.setOffset((-5, -5))  # bottom right: the quadratics' trajectories start top left
         else:
             ((x0, x1),) = box
             x = np.linspace(x0, x1, 400)
@@ -681,6 +681,8 @@ class PlaygroundView(QWidget):
                 item.setData([], [])
                 item.setVisible(False)
             slot.cross.setData([], [])
+        if pi.legend is not None and self.function.dim == 2:
+            pi.legend.setOffset(self._legend_corner())
         if self.trajectories:
             self.start_marker.setData(*self._xy[0][:1].T)
         else:
@@ -705,6 +707,18 @@ class PlaygroundView(QWidget):
         inside = np.all(np.abs(traj.xs - centre) <= half, axis=1)
         outside = np.flatnonzero(~inside)
         return int(traj.steps_done if outside.size == 0 else max(outside[0] - 1, 0))
+
+    def _legend_corner(self) -> tuple[int, int]:
+        """The legend's offset on a contour: the corner (about a third of the plot each way) with
+        the fewest drawn iterates, top right when several have as few (Rosenbrock's valley or a
+        start in the top right would otherwise sit under it)."""
+        (x0, x1), (y0, y1) = self._box
+        pts = np.concatenate(self._xy) if self._xy else np.empty((0, 2))
+        fx = (pts[:, 0] - x0) / (x1 - x0)
+        fy = (pts[:, 1] - y0) / (y1 - y0)
+        right, left, top, bottom = fx > 0.55, fx < 0.45, fy > 0.7, fy < 0.3
+        corners = {(-5, 5): right & top, (5, 5): left & top, (-5, -5): right & bottom, (5, -5): left & bottom}
+        return min(corners, key=lambda c: int(corners[c].sum()))
 
     def _points(self, xs: np.ndarray) -> np.ndarray:
         """Where iterates ``xs`` are drawn: ``(x1, x2)``, or ``(x, f(x))`` on a 1-D curve."""
