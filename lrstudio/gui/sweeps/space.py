@@ -27,10 +27,11 @@ from lrstudio.core.config import DATASET_FIELDS, RUN_FIELDS, RunConfig
 from lrstudio.core.optimizers import OPTIMIZERS
 from lrstudio.core.params import Param
 from lrstudio.core.schedules import SCHEDULES
-from lrstudio.core.sweep import Dimension, ExperimentSpec, TrialResult, get_path
+from lrstudio.core.sweep import Dimension, ExperimentSpec, TrialResult
 
-__all__ = ["SearchParam", "TrialRow", "declared_parameters", "default_dimension", "is_log_path",
-           "metric_points", "parallel_axes", "short_path", "trial_rows"]
+__all__ = ["MetricPoints", "ParallelAxes", "SearchParam", "TrialRow", "config_of_trial", "declared_parameters",
+           "default_dimension", "is_log_path", "metric_points", "parallel_axes", "planned_points", "short_path",
+           "trial_rows"]
 
 _RUN_PATHS = ("lr", "weight_decay", "epochs", "batch_size", "max_steps", "clip_value")
 _LOG_NAMES = {"lr", "weight_decay", "eps", "max_lr", "base_lr", "min_lr", "eta_min", "initial_lr", "end_lr",
@@ -306,21 +307,9 @@ def parallel_axes(spec: ExperimentSpec, results: Sequence[TrialResult]) -> Paral
                         tuple(t.trial for t in done))
 
 
-def best_trial(spec: ExperimentSpec, results: Sequence[TrialResult]) -> TrialResult | None:
-    """The best trial with a value (``summarise_trials`` sorts best first)."""
-    return next((t for t in results if t.mean is not None), None)
-
-
 def config_of_trial(spec: ExperimentSpec, trial: TrialRow | TrialResult) -> RunConfig:
     """The run config "apply this config" puts into the form: the base with the trial's point and
     the sweep's first seed, the base's own run name."""
     point = {p: v for p, v in trial.params.items() if v is not None}
-    cfg = spec.config_for(point, spec.seeds[0])
-    return cfg
+    return spec.config_for(point, spec.seeds[0])
 
-
-def value_at(config: RunConfig, path: str) -> Any:
-    try:
-        return get_path(config.to_dict(), path)
-    except KeyError:
-        return None
