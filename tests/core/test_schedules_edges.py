@@ -129,7 +129,7 @@ def test_a_base_lr_too_small_to_divide_by_is_refused(base_lr):
 
 @pytest.mark.parametrize("name", sorted(n for n in NAMES if not any(
     p.kind in ("schedule", "schedule_list") for p in SCHEDULES[n].params)))
-@pytest.mark.parametrize("wrapper", ["linear_warmup", "sequential", "chained", "noise"])
+@pytest.mark.parametrize("wrapper", ["linear_warmup", "sequential", "continue", "chained", "noise"])
 def test_edge_values_inside_the_nesting_schedules(name, wrapper):
     """The same edges as a nested child (a warm-up's inner, a sequential's second child, a
     chained factor, the noise wrapper's inner): a nesting schedule adds no NaN of its own."""
@@ -138,6 +138,9 @@ def test_edge_values_inside_the_nesting_schedules(name, wrapper):
             spec = {"name": wrapper, "params": {"inner": child, "warmup_steps": 2}}
         elif wrapper == "sequential":
             spec = {"name": wrapper, "params": {"schedules": [{"name": "constant"}, child], "milestones": [1]}}
+        elif wrapper == "continue":  # torch's SequentialLR: the child continues from the LR it finds
+            spec = {"name": "sequential", "params": {"schedules": [{"name": "exponential"}, child],
+                                                     "milestones": [2], "recursive": "continue"}}
         elif wrapper == "chained":
             spec = {"name": wrapper, "params": {"schedules": [child, {"name": "exponential"}]}}
         else:
@@ -182,3 +185,24 @@ def test_growth_past_float64_is_refused_in_words(spec):
         with pytest.raises(ScheduleError) as err:
             call()
         assert "overflow" in str(err.value) or " is inf" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("name", ["one_cycle", "cyclic"])
+def test_momentum_curves_at_the_edges_stay_in_0_1(name):
+    """The momentum a cycling schedule sets (SGD's momentum, Adam's beta1) stays finite in [0, 1] for
+    every accepted edge spec, or the run length is refused in words, as for the LR."""
+    from lrstudio.core.schedules.momentum import momentum_curve
+
+    for spec in _specs(name):
+        try:
+            validate_spec(spec)
+        except ScheduleError:
+            continue
+        for n in RUNS:
+            try:
+                m = momentum_curve(spec, n)
+            except ScheduleError as exc:
+                assert "in a run of" in str(exc), (spec, n, str(exc))
+                continue
+            if m is not None:
+                assert m.shape == (n,) and np.isfinite(m).all() and (m >= 0).all() and (m <= 1).all(), (spec, n)
