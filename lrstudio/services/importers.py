@@ -15,7 +15,11 @@ part way, the runs this import created are deleted again: an import is all or no
   since the run's first scalar. Files of one folder are read in name order (their names start
   with the creation time). A file cut short (its writer still writing, or killed) is read up to
   its last whole record, as TensorBoard reads it; a damaged record with whole records after it
-  (a CRC that does not match) refuses the import, naming the file and the byte.
+  (a CRC that does not match) refuses the import, naming the file and the byte. The usual names
+  of the curves the app plots (``Loss/train``, ``train_loss``, ``eval/loss``, ``learning_rate``,
+  Lightning's ``lr-SGD`` ...) are stored as ``train/loss``, ``val/loss`` and ``lr`` when the run
+  has no such key already (:func:`app_key_renames`); the run's config lists them under
+  ``renamed``. Every other tag keeps its name.
 * **CSV**: lrstudio's own history export (``lrstudio export --runs``, long format ``run_id,
   run_name, step, epoch, wall_time, metric, value``, or ``--wide``: one column per metric); each
   ``run_id`` becomes a new run with the same name (made unique), series, steps, epochs and wall
@@ -30,6 +34,7 @@ import csv
 import importlib
 import math
 import os
+import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,7 +46,7 @@ from lrstudio.core.events import RunFinished, RunSummary, StepLogged
 from lrstudio.storage import Store
 from lrstudio.storage.export import FORMULA_STARTS, HISTORY_COLUMNS
 
-__all__ = ["ImportFileError", "ParsedRun", "read_history_csv", "read_tensorboard", "store_runs"]
+__all__ = ["ImportFileError", "ParsedRun", "app_key_renames", "read_history_csv", "read_tensorboard", "store_runs"]
 
 MAX_KEY = 100  # the store's longest metric key
 
@@ -160,8 +165,57 @@ def read_tensorboard(logdir: str | os.PathLike[str]) -> list[ParsedRun]:
                                       f"{records + 1}: its checksum does not match) and has more after it; "
                                       "nothing was imported")
         if run.series:
+            renamed = app_key_renames(list(run.series))
+            if renamed:
+                run.series = {renamed.get(k, k): v for k, v in run.series.items()}
+                run.config["renamed"] = renamed
             runs.append(run)
     return runs
+
+
+# The names other tools give the curves the app plots, compared lower-case with runs of '/', '_',
+# '-', '.' and spaces as one space; in order of preference. PyTorch's TensorBoard tutorial
+# (Loss/train), Lightning's self.log names (train_loss, train_loss_step), Hugging Face's
+# TensorBoardCallback (train/loss, eval/loss, train/learning_rate).
+_APP_KEY_NAMES: dict[str, tuple[str, ...]] = {
+    "train/loss": ("train loss", "loss train", "training loss", "loss training", "train loss step", "loss"),
+    "val/loss": ("val loss", "loss val", "validation loss", "loss validation", "valid loss", "loss valid",
+                 "eval loss", "val loss epoch"),
+    "lr": ("lr", "learning rate", "train learning rate", "train lr"),
+}
+# Lightning's LearningRateMonitor: lr-SGD, lr-SGD/pg2 (1-based groups), lr-Adam-1 (a second Adam).
+_LR_MONITOR = re.compile(r"^lr-(?P<opt>[^/]+?)(?:/pg(?P<pg>\d+))?$")
+
+
+def _norm(tag: str) -> str:
+    return re.sub(r"[\s/_.\-]+", " ", tag.lower()).strip()
+
+
+def app_key_renames(tags: list[str]) -> dict[str, str]:
+    """Tag -> the app's key (``train/loss``, ``val/loss``, ``lr``, ``lr/group<k>``) for the tags
+    that name those curves in other tools, where the app's key is not a tag already."""
+    taken = set(tags)
+    out: dict[str, str] = {}
+    norms = {t: _norm(t) for t in tags}
+    for key, names in _APP_KEY_NAMES.items():
+        if key in taken:
+            continue
+        for name in names:
+            hit = next((t for t in tags if norms[t] == name and t not in out), None)
+            if hit is not None:
+                out[hit] = key
+                taken.add(key)
+                break
+    if "lr" not in taken:
+        monitor = [(t, m) for t in tags if (m := _LR_MONITOR.match(t))]
+        first = monitor[0][1]["opt"] if monitor else None
+        for t, m in monitor:
+            pg = int(m["pg"] or 1)
+            key = "lr" if pg == 1 else f"lr/group{pg - 1}"
+            if m["opt"] == first and key not in taken:
+                out[t] = key
+                taken.add(key)
+    return out
 
 
 def _counting_loader(loaders: Any) -> Any:

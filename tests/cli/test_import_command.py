@@ -77,6 +77,42 @@ def test_import_tensorboard_gives_the_same_steps_and_values(tmp_path, db, capsys
         assert runs["logs/adam"].steps == 59
 
 
+@pytest.mark.parametrize("tags,renamed", [
+    # PyTorch's TensorBoard tutorial
+    (["Loss/train", "Loss/val", "learning_rate", "acc"],
+     {"Loss/train": "train/loss", "Loss/val": "val/loss", "learning_rate": "lr"}),
+    # Lightning's TensorBoardLogger with self.log("train_loss") and LearningRateMonitor
+    (["train_loss", "val_loss", "lr-SGD", "lr-SGD/pg2", "epoch"],
+     {"train_loss": "train/loss", "val_loss": "val/loss", "lr-SGD": "lr", "lr-SGD/pg2": "lr/group1"}),
+    # Hugging Face's TensorBoardCallback
+    (["train/loss", "eval/loss", "train/learning_rate", "train/grad_norm"],
+     {"eval/loss": "val/loss", "train/learning_rate": "lr"}),
+    # the app's own keys are there: nothing renamed, "loss" stays "loss"
+    (["train/loss", "loss", "lr"], {}),
+])
+def test_import_tensorboard_stores_common_loss_and_lr_tags_under_the_keys_the_app_plots(
+        tmp_path, db, capsys, tags, renamed):
+    """Compare plots train/loss, val/loss and lr: the usual TensorBoard names of those curves are
+    stored under them (the original names kept in the run's config); other tags as written."""
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path / "logs" / "run"))
+    for step in range(5):
+        for k, tag in enumerate(tags):
+            w.add_scalar(tag, (k + 1) / (step + 1), step)
+    w.close()
+    assert main(["import", "tensorboard", str(tmp_path / "logs"), "--db", db]) == 0
+    with open_store(_url(db)) as store:
+        (info,) = store.list_runs()
+        series = store.load_series(info.id)
+    assert set(series) == {renamed.get(t, t) for t in tags}
+    for k, tag in enumerate(tags):
+        values = series[renamed.get(tag, tag)].value.tolist()
+        assert values == [float(np.float32((k + 1) / (s + 1))) for s in range(5)], tag
+    assert info.config_dict.get("renamed", {}) == renamed
+
+
 def test_import_tensorboard_reads_tf2_scalar_tensors_too(tmp_path, db):
     """TF2's tf.summary.scalar writes a tensor with the scalars plugin's metadata, not simple_value."""
     pytest.importorskip("tensorboard")
