@@ -144,6 +144,17 @@ def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window,
     panel.refresh()
     assert panel.resume_button.isEnabled()
     assert [r.status for r in panel.rows] == ["stopped", "queued", "queued"]
+    # Resume runs the stopped trial again and the two that never started, with the same points.
+    points = {r.trial: dict(r.params) for r in panel.rows}
+    panel.editor.parallel_spin.setValue(2)
+    with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=300_000) as blocker:
+        qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0].status == "completed" and store.get_experiment(eid).status == "completed"
+    panel.refresh()
+    assert [r.status for r in panel.rows] == ["done"] * 3 and {r.trial: dict(r.params) for r in panel.rows} == points
+    runs = store.list_trials(eid)
+    assert sorted(r.status for r in runs) == ["completed"] * 3 + ["stopped"]  # the stopped run is kept
+    assert not panel.resume_button.isEnabled()
 
 
 def test_optuna_sweep_with_two_seeds_from_the_panel_draws_the_seed_band(window, qtbot, store):
