@@ -78,7 +78,13 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=600)
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--nice", type=int, default=None, help="the workers' niceness (default: the app's, "
+                    "lrstudio.gui.sweeps.runner.GUI_WORKER_NICE)")
     args = ap.parse_args()
+    from lrstudio.gui.sweeps import runner
+
+    if args.nice is not None:
+        runner.GUI_WORKER_NICE = args.nice
 
     from PySide6.QtCore import QSettings
 
@@ -129,7 +135,8 @@ def main() -> int:
         return f"{statistics.median(values):.2f} [{min(values):.2f}–{max(values):.2f}]"
 
     print(f"\n== 5 ms QTimer lateness in the GUI thread, {args.repeat} repetitions (median [min–max]), "
-          f"Windsor linear, {args.epochs} epochs, batch {args.batch_size}, 2 worker processes ==")
+          f"Windsor linear, {args.epochs} epochs, batch {args.batch_size}, 2 worker processes at nice "
+          f"{runner.GUI_WORKER_NICE} ==")
     for name, rs in rows.items():
         print(f"  {name:38s} p50 {med([r['late_p50'] for r in rs])}  p99 {med([r['late_p99'] for r in rs])}  "
               f"max {med([r['late_max'] for r in rs])} ms")

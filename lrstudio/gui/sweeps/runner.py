@@ -115,7 +115,7 @@ class SweepController(QObject):
         self._result = self._error = None
         thread = QThread()
         thread.setObjectName(f"lrstudio-sweep-{experiment_id}")
-        worker = SweepWorker(self.db_url, experiment_id, parallel)
+        worker = SweepWorker(self.db_url, experiment_id, parallel, nice=GUI_WORKER_NICE)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progressed.connect(self._on_progressed)
