@@ -146,7 +146,7 @@ class LrFinderDialog(QDialog):
         # -- plot
         self.plot = make_plot(title="Smoothed loss against learning rate", y_label="smoothed loss",
                               x_label="learning rate (log scale)", grid=(True, True),
-                              legend={"offset": (-10, 10)})
+                              legend={"offset": (10, 10)})  # top left: the diverging tail is top right
         self.plot.setObjectName("rt_plot")
         pi = self.plot.getPlotItem()
         pi.setLogMode(x=True, y=False)
