@@ -25,7 +25,7 @@ optimizer's as ``lr/opt1``, ``lr/opt1/group1`` ...). Lightning's own
 ``finalize`` (Lightning calls it at the end of every trainer call: ``fit``, ``validate``,
 ``test``, ``predict``) finishes the run: ``completed`` after success; after an exception
 ``failed`` with that exception's message (Lightning calls ``finalize("failed")`` while handling
-it), ``stopped`` after Ctrl-C. Metrics logged after that, by a later call with the same logger
+it), ``stopped`` after Ctrl-C or for a SLURM requeue. Metrics logged after that, by a later call with the same logger
 (``trainer.validate`` / ``trainer.test`` after ``fit``, a second ``fit``), start a run of their
 own with the same name (so ``"my fit (2)"``) and config: a finished run is never written again.
 """
@@ -130,7 +130,9 @@ class LrstudioLogger(Logger):
         # Lightning calls finalize("failed") from its except block (trainer/call.py, _interrupt):
         # the exception being handled is the run's error.
         exc = sys.exc_info()[1]
-        if isinstance(exc, KeyboardInterrupt):
+        if status == "finished":  # the SLURM requeue handler (signal_connector.py); a new process resumes
+            run.finish("stopped", "stopped for a cluster requeue (Lightning's status 'finished')")
+        elif isinstance(exc, KeyboardInterrupt):
             run.finish("stopped", "stopped by the user (KeyboardInterrupt)")
         elif exc is not None:
             run.finish("failed", f"{type(exc).__name__}: {exc}")

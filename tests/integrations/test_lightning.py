@@ -156,3 +156,15 @@ def test_metrics_of_a_later_trainer_call_go_to_a_run_of_their_own(tmp_path):
     assert val.name == "fit then validate (2)" and val.config_dict == fit.config_dict
     assert set(fit_series) == {"train/loss"} and len(fit_series["train/loss"].step) == STEPS_PER_EPOCH
     assert set(val_series) == {"val/loss"} and len(val_series["val/loss"].step) == 1
+
+
+def test_a_cluster_requeue_ends_the_run_stopped(tmp_path):
+    """Lightning's SLURM requeue handler calls finalize("finished") before the job is requeued (a
+    new process resumes from the checkpoint): the run stopped there, it did not fail."""
+    db = str(tmp_path / "lightning.sqlite")
+    logger = LrstudioLogger(name="requeued", db=db)
+    logger.log_metrics({"train_loss": 0.5}, step=1)
+    logger.finalize("finished")
+    with open_store(f"sqlite:///{db}") as store:
+        info = store.get_run(logger.version)
+    assert info.status == "stopped" and "requeue" in info.error
