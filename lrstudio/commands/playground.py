@@ -47,8 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", type=float, default=0.0, help="sigma of Gaussian gradient noise (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the gradient noise (default 0)")
     p.add_argument("--name", help="name of the stored run")
-    p.add_argument("--preset", metavar="NAME", choices=list(PRESETS),
-                   help="run a preset instead: " + ", ".join(PRESETS))
+    p.add_argument("--preset", metavar="NAME", help="run a preset instead: " + ", ".join(PRESETS))
     p.add_argument("--csv", metavar="OUT", help="also write the stored trajectory to this CSV file")
     add_db_option(p)
     # `--start -1.5,2`: argparse takes a word starting with "-" for an option unless it looks like a
@@ -105,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             raise ParamError("--domain", args.domain, "pairs LO,HI (one per variable)", "command line")
         domain = [flat[i:i + 2] for i in range(0, len(flat), 2)]
     if args.preset:
+        if args.preset not in PRESETS:  # checked here, not by argparse: one line, like --function
+            raise ParamError("--preset", args.preset, "one of " + ", ".join(PRESETS), "command line")
         preset = PRESETS[args.preset]
         info, surface = resolve_function(preset.function)
         trajs = compute(info, preset.trajectories, surface=surface)

@@ -66,11 +66,13 @@ def test_preset_prints_its_text_and_stores_each_trajectory(db, capsys):
     (["--function", "expr2d", "--expression", "x1.__class__"], "Attribute is not allowed"),
     (["--function", "expr1d", "--expression", "log(x)", "--start", "-1"], "where the function is finite"),
     (["--start", "1e9,1"], "inside the bound box"),
+    (["--preset", "nope"], "one of gd_lr_good"),
 ])
 def test_bad_input_is_one_line_and_stores_nothing(db, capsys, argv, words):
     assert main(["--db", db, "playground", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lrstudio: error:") and words in err and "Traceback" not in err
+    assert err.count("\n") == 1  # one line
     with open_store(db) as store:
         assert store.list_runs() == []
 
