@@ -339,8 +339,12 @@ class SweepPanel(QWidget):
 
     # -- refreshing -------------------------------------------------------------------------------
     def _on_progress(self, progress: Any) -> None:
+        """A run of this window's sweep ended: re-read in the background (as the poll does; read
+        on the GUI thread, with the tables rebuilt, it was the longest frame while the other
+        trials trained, ``bench/bench_sweep_gui.py``)."""
         self.progress = progress
-        self.refresh()
+        if not self._reader.request(self._read_all()) and self.isVisible():
+            QTimer.singleShot(LIVE_RETRY_MS, lambda: self._reader.request(self._read_all()))
 
     def _on_failed(self, exc: BaseException) -> None:
         self._say(f"The sweep stopped with an error: {exc}")
@@ -348,8 +352,12 @@ class SweepPanel(QWidget):
     def database_changed(self) -> None:
         """The app's database poll saw a change: re-read the shown sweep in the background
         (:class:`~lrstudio.gui.sweeps.reader.BackgroundReader`) and apply what came back."""
-        if not self.isVisible() or self.store is None:
-            return
+        if self.isVisible() and self.store is not None:
+            self._reader.request(self._read_all())
+
+    def _read_all(self) -> Callable[[], Any]:
+        """A function for the background thread: the experiments, the shown one's runs and (live
+        tab shown) the live curves to read."""
         store, current = self.store, (self.experiment.id if self.experiment is not None else None)
         key = str(self.live_key_combo.currentData())
         live = self.views.currentIndex() == 0
@@ -361,7 +369,7 @@ class SweepPanel(QWidget):
             runs = store.list_trials(cur) if any(e.id == cur for e in exps) else []
             return exps, cur, runs, key, (_read_curves(store, runs, key, final_known) if live else {})
 
-        self._reader.request(read)
+        return read
 
     def _on_loaded(self, generation: int, result: Any) -> None:
         if result[0] is None:
