@@ -18,7 +18,16 @@ interval − 5 ms). Reported per repetition, interleaved with the baseline:
 * ``whole sweep, tab shown``: from the Create click to the end (spawn and imports included).
 
 Goal (issue 13): p99 lateness ≤ 10 ms while 2 trials train. Medians with [min–max] over the
-repetitions; the GUI process's CPU time (all its threads) per second of the phase is printed too. Also printed: the machine's load average at start (the machine may be shared).
+repetitions; the GUI process's CPU time (all its threads) per second of the phase is printed too,
+and the machine's load average at start and end (the machine may be shared).
+
+Measured (2026-11-30, the shared 2-core machine at load average 6.2-6.7, other agents' processes
+busy; 600 epochs, batch 8, 3 repetitions): p99 lateness 15.0 ms [8.9-17.2] with the Sweeps tab
+shown, 12.7 ms [7.9-15.0] with it hidden (the control), idle 4.0 ms [3.9-4.6]; max 50 ms [48-103];
+the GUI process used 3-5 % of a core. The goal (≤ 10 ms) was met in 1 of 3 repetitions; the
+control misses it as well, so the rest is the machine's load, and the panel adds ~2.4 ms at p99.
+Before the fixes in gui/sweeps (1-px live-curve pens, refresh only what changed, reads in a
+background thread, live curves thinned there): p99 48-726 ms, max 1.3-1.9 s (2.5-px pens).
 """
 
 from __future__ import annotations
