@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from lrstudio.core.playground import PRESETS, FunctionInfo, PlaygroundError, TrajectorySpec, resolve_function
 from lrstudio.trainer.playground import compute_trajectories
@@ -229,3 +231,33 @@ def test_at_most_max_trajectories_at_once():
     assert len(compute_trajectories("x2", [spec] * MAX_TRAJECTORIES)) == MAX_TRAJECTORIES
     with pytest.raises(PlaygroundError, match=f"at most {MAX_TRAJECTORIES}"):
         compute_trajectories("x2", [spec] * (MAX_TRAJECTORIES + 1))
+
+
+_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_any_trajectories_computed_together_equal_each_computed_alone(data):
+    # the Playground tab computes only trajectories it has not computed before and reuses the
+    # others: that is right only if a trajectory's iterates do not depend on its companions
+    function = data.draw(st.sampled_from(["quad_ill", "rosenbrock", "himmelblau", "saddle"]))
+    info, surface = resolve_function(function)
+    (x0, x1), (y0, y1) = info.domain
+    specs = []
+    for _ in range(data.draw(st.integers(2, 5))):
+        start = (data.draw(st.floats(x0, x1)), data.draw(st.floats(y0, y1)))
+        assume(np.isfinite(surface.numpy(np.array([start[0]]), np.array([start[1]]))).all())
+        schedule = data.draw(st.sampled_from([None, {"name": "cosine", "params": {"T_max": 20}},
+                                              {"name": "reduce_on_plateau", "params": {"patience": 1}}]))
+        specs.append(TrajectorySpec({"name": data.draw(st.sampled_from(_OPTIMIZERS)), "params": {}},
+                                    data.draw(st.sampled_from([1e-3, 0.05, 0.5, 3.0])), start,
+                                    data.draw(st.integers(1, 90)), schedule,
+                                    data.draw(st.sampled_from([0.0, 0.5])), data.draw(st.integers(0, 3))))
+    together = compute_trajectories(info, specs, surface=surface)
+    for spec, res in zip(specs, together):
+        (alone,) = compute_trajectories(info, [spec], surface=surface)
+        assert (res.status, res.diverged_step, res.reason) == (alone.status, alone.diverged_step, alone.reason)
+        np.testing.assert_array_equal(res.xs, alone.xs)
+        np.testing.assert_array_equal(res.loss, alone.loss)
+        np.testing.assert_array_equal(res.lr, alone.lr)
