@@ -743,8 +743,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("rmsprop", "RMSProp, η = 0.4", "quad_ill",
            (TrajectorySpec({"name": "rmsprop", "params": {"alpha": 0.9}}, 0.4, (-5.0, -2.0), 20,
                            label="RMSProp η=0.4 γ=0.9"),),
-           "RMSProp with γ = 0.9 keeps a leaky average of g², so the step does not decay to nothing "
-           "as AdaGrad's does; it still oscillates in x2 near the end. " + _EPS_RMSPROP,
+           "RMSProp with γ = 0.9 keeps a leaky average of g² instead of AdaGrad's sum, so the step "
+           "does not decay to nothing: x2 (curvature 4) is at 0 after ~8 steps and x1 (curvature 0.2) "
+           "follows at nearly the same pace, at about -0.01 after 20 steps, where AdaGrad with the "
+           "same η = 0.4 is still near -2.4. " + _EPS_RMSPROP,
            "rmsprop", source="d2l 12.8.2"),
     Preset("adam", "Adam, η = 0.4", "quad_ill",
            (TrajectorySpec({"name": "adam", "params": {}}, 0.4, (-5.0, -2.0), 40, label="Adam η=0.4"),),

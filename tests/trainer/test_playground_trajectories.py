@@ -261,3 +261,32 @@ def test_any_trajectories_computed_together_equal_each_computed_alone(data):
         np.testing.assert_array_equal(res.xs, alone.xs)
         np.testing.assert_array_equal(res.loss, alone.loss)
         np.testing.assert_array_equal(res.lr, alone.lr)
+
+
+def _visible_oscillation(xs: np.ndarray, domain) -> bool:
+    """Some coordinate swings across the minimum at 0 and back, by more than 1% of the domain's
+    width each side (what one sees as an oscillation on the quadratics)."""
+    for k, (lo, hi) in enumerate(domain):
+        v = xs[:, k]
+        far = np.abs(v) > 0.01 * (hi - lo)
+        signs = np.sign(v[far])
+        if np.count_nonzero(signs[1:] != signs[:-1]) >= 2:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("name", [n for n, p in PRESETS.items() if "oscillat" in p.text])
+def test_a_preset_text_that_speaks_of_oscillation_shows_one(name):
+    preset = PRESETS[name]
+    assert preset.function in ("x2", "quad", "quad_ill")  # the minimum at 0 the check relies on
+    info, _ = resolve_function(preset.function)
+    results = compute_trajectories(preset.function, preset.trajectories)
+    assert any(_visible_oscillation(r.xs, info.domain) for r in results), preset.text
+
+
+def test_the_rmsprop_text_states_what_is_drawn():
+    (rms,) = compute_trajectories("quad_ill", PRESETS["rmsprop"].trajectories)
+    slow, _ = compute_trajectories("quad_ill", PRESETS["adagrad"].trajectories)
+    text = PRESETS["rmsprop"].text
+    assert rms.xs[-1, 0] == pytest.approx(-0.01, abs=0.002) and "-0.01" in text
+    assert slow.xs[-1, 0] == pytest.approx(-2.4, abs=0.05) and "-2.4" in text
