@@ -73,6 +73,7 @@ DRAW_SLICE = 12
 # 50-run load), and back-to-back turns kept the event loop from its timers and input for ~90 ms
 # (issue 11: "GUI never blocked > 50 ms" during a cold load, bench/bench_compare.py).
 DRAW_INTERVAL_MS = 150
+DRAW_MS_PER_RUN = 3  # ... less with fewer runs drawn: about 3 ms per run drawn (the repaint's cost grows so)
 # Between the last turns of a load (the last curves, the ranges, the tables): room for the event loop.
 TURN_GAP_MS = 20
 # A run that is still growing (progress of the app's own run) is reloaded at most this often.
@@ -402,7 +403,8 @@ class CompareWidget(QWidget):
         together)."""
         if not self._draw_due:
             self._draw_due = True
-            delay = 0 if not self._run_ids else TURN_GAP_MS if self._load_done else DRAW_INTERVAL_MS
+            paced = min(DRAW_INTERVAL_MS, max(TURN_GAP_MS, DRAW_MS_PER_RUN * len(self._run_ids)))
+            delay = 0 if not self._run_ids else TURN_GAP_MS if self._load_done else paced
             QTimer.singleShot(delay, self._draw_loaded)
 
     def _draw_loaded(self) -> None:
