@@ -94,3 +94,17 @@ def test_subprocess_smoke(db):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "final point after 20 steps" in proc.stdout
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--steps", "abc"], "argument --steps: invalid int value: 'abc'"),
+    (["--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
+    (["--noise"], "argument --noise: expected one argument"),
+])
+def test_a_bad_option_is_one_line_too(db, capsys, argv, words):
+    with pytest.raises(SystemExit) as exc:
+        main(["--db", db, "playground", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrstudio playground: error:") and words in err and err.count("\n") == 1
+    assert "lrstudio playground -h" in err
