@@ -61,3 +61,34 @@ def no_dialogs(monkeypatch):
 
     monkeypatch.setattr(errors, "show_error", fake_show_error)
     return shown
+
+
+@pytest.fixture(autouse=True)
+def _modal_dialogs_fail_instead_of_hanging(monkeypatch):
+    """A modal dialog that nobody closes hangs the whole test run (no screen, nobody to click).
+    Every GUI test runs with modal ``exec()`` and the static QMessageBox/QInputDialog/QFileDialog
+    helpers replaced by a function that raises: pytest-qt reports the exception raised inside the
+    Qt call as the test's failure, with the dialog's title and text. A test that expects a dialog
+    patches it itself (``no_dialogs``, or its own ``monkeypatch.setattr``), which wins over this."""
+    from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
+
+    def refuse(what):
+        def raiser(*args, **kwargs):
+            texts = []
+            for a in args:
+                if isinstance(a, QDialog):
+                    texts += [a.windowTitle(), getattr(a, "text", lambda: "")()]
+                elif isinstance(a, str):
+                    texts.append(a)
+            raise AssertionError(f"a modal {what} opened during a GUI test and would block it: "
+                                 + " | ".join(t for t in texts if t)[:500])
+        return raiser
+
+    monkeypatch.setattr(QDialog, "exec", refuse("dialog"))
+    monkeypatch.setattr(QMessageBox, "exec", refuse("message box"))
+    for name in ("question", "warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, refuse(f"QMessageBox.{name}"))
+    for name in ("getText", "getMultiLineText", "getItem", "getInt", "getDouble"):
+        monkeypatch.setattr(QInputDialog, name, refuse(f"QInputDialog.{name}"))
+    for name in ("getOpenFileName", "getSaveFileName", "getExistingDirectory", "getOpenFileNames"):
+        monkeypatch.setattr(QFileDialog, name, refuse(f"QFileDialog.{name}"))

@@ -129,7 +129,7 @@ def test_invalid_parameter_disables_start_until_fixed(qtbot, window):
     lr = panel.lr_form.field("lr")
     _set_text(qtbot, lr, "fast")
     label = panel.lr_form.error_label("lr")
-    assert label.isVisible() and label.text() == "Learning rate: expected a number in (0, 1000000]"
+    assert label.isVisible() and label.text() == "Learning rate: expected a number in [1e-30, 1000000]"
     assert lr.property("invalid") is True and label.text() in lr.toolTip()
     assert not window.start_button.isEnabled() and not window.action_start.isEnabled()
     assert window.start_hint.isVisible() and "Learning rate" in window.start_hint.text()

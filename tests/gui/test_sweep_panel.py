@@ -135,7 +135,7 @@ def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window,
     qtbot.waitUntil(lambda: any(r.status == "running" for r in panel.rows), timeout=60_000)
     assert any(r.status == "queued" for r in panel.rows)
     running = next(r for r in panel.rows if r.status == "running").run_ids[0]
-    qtbot.waitUntil(lambda: running in panel.live.items and len(panel.live.items[running].getData()[0]) > 0,
+    qtbot.waitUntil(lambda: running in panel.live.items and len(panel.live.items[running].getData()[0] or ()) > 0,
                     timeout=30_000)
     with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=60_000):
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
