@@ -17,7 +17,9 @@ logs (every ``logging_steps``): ``loss`` as ``train/loss``, ``eval_loss`` as ``v
 ``eval_<x>`` as ``val/<x>`` (``eval_accuracy`` as ``val/acc``), ``grad_norm`` as ``grad/norm``;
 the ``learning_rate`` it logs is left out (``lr`` has it, at every step, not only every
 ``logging_steps``), and so are the end-of-training timings. ``on_train_end`` finishes the run
-``completed``.
+``completed``. What the Trainer logs outside ``train()`` (``trainer.evaluate()`` after it) goes
+to a run of its own, with the same name (so ``"ft (2)"``) and config, completed at once: a
+finished run is never written again.
 
 An exception inside ``train()`` reaches no callback (the Trainer has no exception hook). Put
 ``train()`` inside ``with callback:`` to end the run at once, ``failed`` with the exception's
@@ -75,6 +77,10 @@ class LrstudioCallback(TrainerCallback):
             return
         if self.run is not None and not self.run.finished:
             self.run.finish(FAILED, UNFINISHED)  # the last train() raised: it never reached on_train_end
+        self.run = self._start(args, model)
+        self.run.at_exit = (FAILED, UNFINISHED)  # on_train_end finishes it completed before that
+
+    def _start(self, args: Any, model: Any) -> TrackedRun:
         config: dict[str, Any] = {
             "model": type(model).__name__ if model is not None else None,
             "lr": args.learning_rate,
@@ -84,9 +90,8 @@ class LrstudioCallback(TrainerCallback):
             **jsonable(self.config),
         }
         run_name = getattr(args, "run_name", None)
-        self.run = start_run(name=self.name or (run_name if isinstance(run_name, str) else None),
-                             config=config, db=self.db, tags=self.tags)
-        self.run.at_exit = (FAILED, UNFINISHED)  # on_train_end finishes it completed before that
+        return start_run(name=self.name or (run_name if isinstance(run_name, str) else None),
+                         config=config, db=self.db, tags=self.tags)
 
     def on_step_begin(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
         if self.run is None or self.run.finished or optimizer is None:
@@ -94,8 +99,8 @@ class LrstudioCallback(TrainerCallback):
         self.run.log_lr(optimizer, step=state.global_step + 1)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
-               **kwargs: Any) -> None:
-        if self.run is None or self.run.finished or not logs:
+               model: Any = None, **kwargs: Any) -> None:
+        if not logs or not state.is_world_process_zero:
             return
         values: dict[str, float] = {}
         for key, value in logs.items():
@@ -112,8 +117,15 @@ class LrstudioCallback(TrainerCallback):
         # 0-based epoch a step belongs to is ceil(epoch) - 1.
         at_epoch = (max(0, math.ceil(epoch) - 1) if isinstance(epoch, (int, float)) and math.isfinite(epoch)
                     else None)
-        if values:
-            self.run.log(values, step=state.global_step, epoch=at_epoch)
+        if not values:
+            return
+        run, outside = self.run, False
+        if run is None or run.finished:  # evaluate() outside train(): a run of its own
+            run, outside = self._start(args, model), True
+            self.run = run
+        run.log(values, step=state.global_step, epoch=at_epoch)
+        if outside:
+            run.finish("completed")
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.run is not None and not self.run.finished:

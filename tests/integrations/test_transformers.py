@@ -167,3 +167,27 @@ def _source_of(*objs) -> str:
     import inspect
 
     return "\n\n".join(inspect.getsource(o) for o in objs) + "\n"
+
+
+def test_evaluate_after_train_is_stored_in_a_run_of_its_own(tmp_path):
+    """train() then evaluate(): the evaluation's metrics (logged after on_train_end finished the
+    run) go to a run of their own, completed at once, with the same name and config; they were
+    dropped without a word."""
+    db = str(tmp_path / "hf.sqlite")
+    callback = LrstudioCallback(name="then evaluate", config={"data": "sum"}, db=db)
+    torch.manual_seed(0)
+    trainer = Trainer(model=Toy(), args=_args(tmp_path), train_dataset=_data(), eval_dataset=_data()[:16],
+                      callbacks=[callback])
+    trainer.train()
+    trained = callback.run
+    metrics = trainer.evaluate()
+    evaluated = callback.run
+    assert evaluated is not trained and evaluated.finished
+    with open_store(f"sqlite:///{db}") as store:
+        a, b = store.get_run(trained.id), store.get_run(evaluated.id)
+        sa, sb = store.load_series(a.id), store.load_series(b.id)
+    assert (a.status, b.status, b.kind, b.name) == ("completed", "completed", "external", "then evaluate (2)")
+    assert b.config_dict == a.config_dict
+    assert "val/loss" not in sa and "train/loss" in sa
+    assert sb["val/loss"].value.tolist() == [metrics["eval_loss"]]
+    assert sb["val/loss"].step.tolist() == [8]  # the Trainer's global step: 64 samples / batch 8
