@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self.action_quit = action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.action_about = action(self, "&About lrstudio", self._on_about)
         self.action_find_lr = action(self, "Find &LR…", self.find_lr)
+        self.action_find_lr.setShortcut(QKeySequence("Ctrl+L"))
         self.action_find_lr.setToolTip("LR range test on the form's configuration (issue 12)")
 
     def _build_central(self) -> None:
@@ -242,12 +243,10 @@ class MainWindow(QMainWindow):
         for dock in (self.config_dock, self.preview_dock, self.runs_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        show_train = view_menu.addAction("Train tab")
-        show_train.setShortcut(QKeySequence("Ctrl+1"))
-        show_train.triggered.connect(lambda: self.tabs.setCurrentIndex(0))
-        show_compare = view_menu.addAction("Compare tab")
-        show_compare.setShortcut(QKeySequence("Ctrl+2"))
-        show_compare.triggered.connect(lambda: self.tabs.setCurrentIndex(1))
+        for index in range(self.tabs.count()):  # Ctrl+1 .. Ctrl+4: Train, Compare, Playground, Sweeps
+            show_tab = view_menu.addAction(f"{self.tabs.tabText(index)} tab")
+            show_tab.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            show_tab.triggered.connect(lambda _checked=False, i=index: self.tabs.setCurrentIndex(i))
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.action_about)
 
