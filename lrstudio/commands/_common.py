@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from lrstudio.core.errors import LrstudioError
+
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     """Accept ``--db`` after the subcommand too (``lrstudio runs --db x.sqlite``).
@@ -26,6 +28,22 @@ def db_url(args: argparse.Namespace) -> str:
     from lrstudio.paths import resolve_db
 
     return resolve_db(getattr(args, "db", None))
+
+
+def existing_db_url(args: argparse.Namespace) -> str:
+    """:func:`db_url` for commands that only read or change stored runs (``runs``, ``export``):
+    a SQLite file the user named (``--db`` or ``$LRSTUDIO_DB``) that does not exist is an error,
+    not a new empty database created at a mistyped path. The default database may be missing
+    (a fresh install simply has no runs yet)."""
+    from lrstudio.paths import sqlite_path
+
+    url = db_url(args)
+    named = getattr(args, "db", None) or os.environ.get("LRSTUDIO_DB")
+    path = sqlite_path(url)
+    if named and path is not None and not path.exists():
+        raise LrstudioError(f"no database at {terminal_safe(str(path))}: check the path (nothing was created "
+                            "there; `lrstudio train`, `lrstudio demo` or the app create a database)")
+    return url
 
 
 def has_display() -> bool:

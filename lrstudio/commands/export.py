@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lrstudio.commands._common import add_db_option, db_url, run_ids, stop_signals_unwind
+from lrstudio.commands._common import add_db_option, existing_db_url, run_ids, stop_signals_unwind
 from lrstudio.core.errors import LrstudioError
 
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise LrstudioError("--wide applies to --runs (histories), not to --table")
     dest = sys.stdout if args.output == "-" else args.output
     where = "standard output" if args.output == "-" else args.output
-    with stop_signals_unwind(), open_store(db_url(args)) as store:
+    with stop_signals_unwind(), open_store(existing_db_url(args)) as store:
         if args.table:
             n = store.export_runs_csv(dest, run_ids=args.only)
             print(f"wrote {n} run(s) to {where}", file=sys.stderr)

@@ -18,7 +18,7 @@ from lrstudio.commands._common import (
     add_json_option,
     confirm,
     count,
-    db_url,
+    existing_db_url,
     json_safe,
     one_run_id,
     print_json,
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from lrstudio.storage import open_store
 
     key, descending = _sort(args.sort)
-    with open_store(db_url(args)) as store:
+    with open_store(existing_db_url(args)) as store:
         runs = store.list_runs(status=args.status, model=args.model, optimizer=args.optimizer,
                                schedule=args.schedule, tag=args.tag, text=args.search, order_by=key,
                                descending=descending, limit=args.limit)
@@ -159,7 +159,7 @@ def _config(r: RunInfo) -> Any:
 def run_show(args: argparse.Namespace) -> int:
     from lrstudio.storage import open_store
 
-    with open_store(db_url(args)) as store:
+    with open_store(existing_db_url(args)) as store:
         info = store.get_run(args.run_id)
         loaded = store.load_series(args.run_id, columns=("step", "value"))
     series = {
@@ -205,7 +205,7 @@ def run_delete(args: argparse.Namespace) -> int:
     from lrstudio.storage import open_store
 
     wanted = list(dict.fromkeys(i for group in args.run_ids for i in group))
-    with open_store(db_url(args)) as store:
+    with open_store(existing_db_url(args)) as store:
         found = {r.id: r for r in store.list_runs(run_ids=wanted)}
         missing = [i for i in wanted if i not in found]
         if missing:
