@@ -76,6 +76,9 @@ PRUNERS = {"median": "MedianPruner", "percentile": "PercentilePruner", "hyperban
            "successive_halving": "SuccessiveHalvingPruner", "none": "NopPruner"}
 #: Statuses of a run that count as done for a sweep (resume runs everything else again).
 TRIAL_DONE_STATUSES = ("completed", "diverged", "pruned", "failed")
+#: A trial with a run of one of these statuses has no mean and is never the best: such a run's
+#: metric is a partial one (``sweep show`` and the Sweeps tab say so).
+UNRANKED_STATUSES = ("pruned", "diverged", "failed")
 MAX_RUNS = 100_000
 _OWNER = "sweep"
 
@@ -245,6 +248,8 @@ def _check_path_declared(base: dict[str, Any], path: str) -> None:
         if len(parts) < 3 or parts[1] != "params":
             raise ParamError("space", path, f"{head}.name or {head}.params.<parameter>", _OWNER)
         return  # the registries say whether the parameter exists (checked on sample configs)
+    if head in run_fields:
+        raise ParamError("space", path, f"the path {head}: {head} is a run field with no parts", _OWNER)
     raise ParamError("space", path, "a path starting with a run field, dataset., optimizer. or schedule.", _OWNER)
 
 
@@ -459,14 +464,15 @@ class ExperimentInfo:
 # -- results ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TrialResult:
-    """One trial (a point) with its runs: the metric's mean/std/min/max over the seeds that gave one."""
+    """One trial (a point) with its runs: the metric's mean/std/min/max over its completed seeds
+    (``None`` when a seed was pruned, diverged or failed: see :data:`UNRANKED_STATUSES`)."""
 
     trial: int
     params: Mapping[str, Any]
     run_ids: tuple[int, ...]
     seeds: tuple[int, ...]
     statuses: tuple[str, ...]
-    values: tuple[float, ...]  # the metric of each run with a finite value
+    values: tuple[float, ...]  # the metric of each completed run with a finite value
     mean: float | None
     std: float | None
     min: float | None
@@ -494,7 +500,8 @@ def latest_runs_per_seed(runs: Iterable[Any]) -> dict[tuple[int, int], Any]:
 
 def summarise_trials(spec: ExperimentSpec, runs: Iterable[Any]) -> list[TrialResult]:
     """One :class:`TrialResult` per trial from the experiment's runs (``RunInfo``s), best first by
-    the spec's metric (trials without a value last, by trial number)."""
+    the spec's metric (trials without a value last, by trial number). The value is the mean over
+    the completed seeds; a trial with a pruned, diverged or failed seed has none."""
     by_trial: dict[int, list[Any]] = {}
     for (trial, _seed), r in sorted(latest_runs_per_seed(runs).items()):
         by_trial.setdefault(trial, []).append(r)
@@ -508,20 +515,25 @@ def summarise_trials(spec: ExperimentSpec, runs: Iterable[Any]) -> list[TrialRes
                 params[p] = get_path(cfg, p)
             except KeyError:
                 params[p] = None
-        vals = [getattr(r, spec.metric) for r in rs]
+        # Only completed runs count: a pruned, diverged or failed run's metric is a partial one
+        # (the best before it stopped), and a trial with such a seed is not ranked at all.
+        unranked = any(r.status in UNRANKED_STATUSES for r in rs)
+        vals = [getattr(r, spec.metric) for r in rs if r.status == "completed"]
         finite = [float(v) for v in vals if v is not None and math.isfinite(v)]
         arr = np.asarray(finite, dtype=float)
+        ranked = bool(finite) and not unranked
         out.append(TrialResult(
             trial=trial, params=params, run_ids=tuple(r.id for r in rs),
             seeds=tuple(int(r.config_dict.get("seed", 0)) for r in rs), statuses=tuple(r.status for r in rs),
             values=tuple(finite),
-            mean=float(arr.mean()) if finite else None, std=float(arr.std()) if finite else None,
-            min=float(arr.min()) if finite else None, max=float(arr.max()) if finite else None))
+            mean=float(arr.mean()) if ranked else None, std=float(arr.std()) if ranked else None,
+            min=float(arr.min()) if ranked else None, max=float(arr.max()) if ranked else None))
     sign = -1.0 if spec.direction == "maximize" else 1.0
     out.sort(key=lambda t: (t.mean is None, sign * t.mean if t.mean is not None else 0.0, t.trial))
     return out
 
 
 __all__ = ["DISTRIBUTIONS", "METHODS", "METRICS", "PRUNERS", "SAMPLERS", "SPEC_VERSION", "TRIAL_DONE_STATUSES",
+           "UNRANKED_STATUSES",
            "Dimension", "ExperimentInfo", "ExperimentSpec", "TrialResult", "get_path", "latest_runs_per_seed",
            "parse_dimension", "set_path", "summarise_trials"]

@@ -106,11 +106,32 @@ def test_summarise_trials_sorted_by_metric_latest_finished_run_counts():
             R(3, 1, 0, "interrupted", None, 0.2), R(4, 1, 0, "completed", 1.0, 0.2),
             R(5, 1, 1, "diverged", math.inf, 0.2)]
     rows = summarise_trials(s, runs)
-    assert [r.trial for r in rows] == [1, 0]
-    assert rows[0].run_ids == (4, 5) and rows[0].mean == 1.0 and rows[0].status == "diverged"
-    assert rows[1].mean == 3.0 and rows[1].std == 1.0 and rows[1].params == {"lr": 0.1}
+    assert [r.trial for r in rows] == [0, 1]
+    assert rows[0].mean == 3.0 and rows[0].std == 1.0 and rows[0].params == {"lr": 0.1}
+    # A seed that diverged: the trial is not ranked (its other seed alone would read best).
+    assert rows[1].run_ids == (4, 5) and rows[1].mean is None and rows[1].status == "diverged"
+
+
+@pytest.mark.parametrize("status", ["pruned", "diverged", "failed"])
+def test_a_trial_with_a_seed_that_did_not_complete_has_no_mean_and_is_never_best(status):
+    # A pruned or diverged run's metric is a partial one (the best val loss before it stopped);
+    # averaged with the other seed it made the trial look best (1.5 < 2.0 here).
+    s = spec().validated()
+    runs = [R(1, 0, 0, "completed", 2.0, 0.1), R(2, 0, 1, "completed", 2.0, 0.1),
+            R(3, 1, 0, "completed", 2.5, 0.2), R(4, 1, 1, status, 0.5, 0.2)]
+    rows = summarise_trials(s, runs)
+    assert [r.trial for r in rows] == [0, 1]
+    assert rows[0].mean == 2.0 and rows[1].status == status
+    assert (rows[1].mean, rows[1].std, rows[1].min, rows[1].max) == (None, None, None, None)
+    assert rows[1].values == (2.5,)  # only the completed seed's value is listed
 
 
 def test_a_path_through_a_missing_object_is_a_clear_error():
     with pytest.raises(ParamError, match="not an object there"):
         spec(space={"schedule.params.inner.name": ["cosine"]}).validated()
+
+
+def test_a_path_below_a_plain_run_field_names_that_field():
+    # 'lr.x' was refused with "a path starting with a run field, ...", which lr is.
+    with pytest.raises(ParamError, match="lr is a run field with no parts"):
+        spec(space={"lr.x": [1]}).validated()

@@ -232,3 +232,23 @@ def test_random_sweep_from_the_panel_agrees_with_sweep_show_json(window, qtbot, 
     for row in panel.rows:
         vals = [next(r.best_val_loss for r in runs if r.id == i) for i in row.run_ids]
         assert row.mean == pytest.approx(np.mean(vals), rel=1e-15) and row.std == pytest.approx(np.std(vals), rel=1e-12)
+
+
+def test_a_trial_with_a_pruned_seed_reads_not_ranked_in_the_trial_list(window, qtbot):
+    # A pruned seed's partial metric is not averaged (core.sweep.summarise_trials): the cell says
+    # why it is empty instead of a blank that reads like 'not finished yet'.
+    from lrstudio.core.sweep import ExperimentSpec
+    from lrstudio.gui.sweeps.space import TrialRow
+
+    panel = _open_panel(window, qtbot)
+    panel.spec = ExperimentSpec(base=_windsor(), space={"lr": [0.1, 0.01]}, method="grid").validated()
+    panel.rows = [TrialRow(0, {"lr": 0.1}, "done", 1, 1, 0.5, 0.0, 0.5, 0.5, (1,)),
+                  TrialRow(1, {"lr": 0.01}, "pruned", 1, 1, None, None, None, None, (2,)),
+                  TrialRow(2, {"lr": 0.01}, "running", 0, 1, None, None, None, None, (3,))]
+    panel._fill_table()
+    col = {panel.table.horizontalHeaderItem(c).text(): c for c in range(panel.table.columnCount())}
+    metric = col["Metric (mean)"]
+    assert panel.table.item(0, metric).text() == format_number(0.5)
+    assert panel.table.item(1, metric).text() == "not ranked"
+    assert "pruned" in panel.table.item(1, metric).toolTip()
+    assert panel.table.item(2, metric).text() == ""  # still training: nothing to say yet

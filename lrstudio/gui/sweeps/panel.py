@@ -54,6 +54,7 @@ from lrstudio.core.series import peak_decimate
 from lrstudio.core.smoothing import debiased_ema
 from lrstudio.core.sweep import (
     TRIAL_DONE_STATUSES,
+    UNRANKED_STATUSES,
     ExperimentInfo,
     ExperimentSpec,
     TrialResult,
@@ -508,6 +509,7 @@ class SweepPanel(QWidget):
         for c, p in enumerate(paths, len(_FIXED_COLS)):
             self.table.horizontalHeaderItem(c).setToolTip(p)
         selected = self.selected_row()
+        mean_col = len(_FIXED_COLS) + len(paths)
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
             values: list[Any] = [r.trial, r.status, *(r.params.get(p) for p in paths),
@@ -515,6 +517,10 @@ class SweepPanel(QWidget):
             for c, v in enumerate(values):
                 text = format_number(v) if isinstance(v, float) else ("" if v is None else str(v))
                 item = QTableWidgetItem(text)
+                if c == mean_col and v is None and r.status in UNRANKED_STATUSES:
+                    item.setText("not ranked")
+                    item.setToolTip(f"A seed of this trial {r.status}: its partial metric is not averaged and "
+                                    "the trial is never the best (as in lrstudio sweep show)")
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     item.setData(Qt.ItemDataRole.UserRole, v)
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
