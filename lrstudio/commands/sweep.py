@@ -23,7 +23,7 @@ import math
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 from lrstudio.commands._common import (
     add_db_option,
@@ -34,7 +34,15 @@ from lrstudio.commands._common import (
     terminal_safe,
 )
 from lrstudio.core.params import ParamError
-from lrstudio.core.sweep import METHODS, METRICS, PRUNERS, SAMPLERS, ExperimentSpec, summarise_trials
+from lrstudio.core.sweep import (
+    METHODS,
+    METRICS,
+    PRUNERS,
+    SAMPLERS,
+    UNRANKED_STATUSES,
+    ExperimentSpec,
+    summarise_trials,
+)
 
 SPACE_HELP = ('the search space as JSON (or @FILE): {"path": {"log_uniform": [lo, hi]}} with paths such as lr, '
               'epochs, batch_size, weight_decay, optimizer.params.beta1, schedule.params.T_max; distributions '
@@ -48,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Create, run, resume, show and list sweeps (experiments): a base run "
                                    "config, a search space, a method (grid, random, optuna) and seeds per "
                                    "point; trials train in worker processes (or Ray tasks).")
+    p.error = _one_line_error("lrstudio sweep")  # type: ignore[method-assign]
     actions = p.add_subparsers(dest="sweep_action", metavar="ACTION", title="actions", required=True)
 
     def spec_options(q: argparse.ArgumentParser) -> None:
@@ -82,28 +91,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_option(create)
     create.add_argument("--print-spec", action="store_true", help="print the validated spec as JSON; store nothing")
     create.set_defaults(func=run_create)
+    create.error = _one_line_error("lrstudio sweep create")  # type: ignore[method-assign]
 
     run = actions.add_parser("run", help="create a sweep and run it")
     spec_options(run)
     run_options(run)
     run.set_defaults(func=run_run)
+    run.error = _one_line_error("lrstudio sweep run")  # type: ignore[method-assign]
 
     resume = actions.add_parser("resume", help="run what a sweep has not finished (after a cancel or a crash)")
-    resume.add_argument("experiment_id", metavar="ID", type=one_run_id, help="the sweep's id (`lrstudio sweep list`)")
+    resume.add_argument("experiment_id", metavar="ID", type=sweep_id, help="the sweep's id (`lrstudio sweep list`)")
     add_db_option(resume)
     run_options(resume)
     resume.set_defaults(func=run_resume)
+    resume.error = _one_line_error("lrstudio sweep resume")  # type: ignore[method-assign]
 
     show = actions.add_parser("show", help="a sweep's trials sorted by the metric")
-    show.add_argument("experiment_id", metavar="ID", type=one_run_id, help="the sweep's id (`lrstudio sweep list`)")
+    show.add_argument("experiment_id", metavar="ID", type=sweep_id, help="the sweep's id (`lrstudio sweep list`)")
     add_db_option(show)
     add_json_option(show)
     show.set_defaults(func=run_show)
+    show.error = _one_line_error("lrstudio sweep show")  # type: ignore[method-assign]
 
     lst = actions.add_parser("list", help="the stored sweeps")
     add_db_option(lst)
     add_json_option(lst)
     lst.set_defaults(func=run_list)
+    lst.error = _one_line_error("lrstudio sweep list")  # type: ignore[method-assign]
+
+
+def _one_line_error(prog: str) -> Any:
+    """argparse's own errors (a misspelt choice, a word where a number goes, a missing value) as
+    one line like the sweep's other errors, instead of the whole usage block first."""
+    def error(message: str) -> NoReturn:
+        sys.stderr.write(f"{prog}: error: {message} ({prog} -h lists the options)\n")
+        raise SystemExit(2)
+    return error
+
+
+def sweep_id(text: str) -> int:
+    """argparse ``type`` for one sweep id (``one_run_id``'s checks, worded for sweeps)."""
+    try:
+        return one_run_id(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("run ids", "sweep ids")) from None
 
 
 # -- the spec from flags ------------------------------------------------------------------------------
@@ -306,6 +337,10 @@ def _show_text(store: Any, eid: int) -> str:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     if not data["trials"]:
         lines.append("(no trials yet)")
+    unranked = sorted({s for t in data["trials"] for s in t["statuses"] if s in UNRANKED_STATUSES})
+    if unranked:
+        lines.append(f"(- = no mean: a seed was pruned, diverged or failed; such a trial is not ranked, its "
+                     f"partial {e['metric']} is not averaged; here: {', '.join(unranked)})")
     return "\n".join(lines)
 
 

@@ -78,6 +78,26 @@ def test_bad_input_is_one_line_and_stores_nothing(db, capsys, extra, words):
         assert store.list_experiments() == [] and store.list_runs() == []
 
 
+@pytest.mark.parametrize("argv,words", [
+    (["run", *BASE, "--space", '{"lr": [0.1]}', "--method", "optuna", "--trials", "2", "--sampler", "tpee"],
+     "choose from 'tpe', 'random'"),
+    (["run", *BASE, "--space", '{"lr": [0.1]}', "--method", "grd"], "choose from 'grid', 'random', 'optuna'"),
+    (["run", *BASE, "--space", '{"lr": [0.1]}', "--method", "grid", "--parallel", "x"], "--parallel"),
+    (["run", *BASE, "--space"], "--space"),
+    (["show", "x"], "sweep ids are whole numbers"),
+    (["resume", "-3"], "sweep ids are between 1"),
+    (["shw", "1"], "choose from"),
+])
+def test_argparse_errors_are_one_line_too(db, capsys, argv, words):
+    # argparse's own errors (a misspelt choice, a word where a number goes) printed the whole
+    # usage block first; they read like the sweep's other errors: one line, what is allowed.
+    with pytest.raises(SystemExit) as exc:
+        main(["--db", db, "sweep", *argv])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+    assert "usage:" not in err and "-h" in err
+
+
 def test_unknown_sweep_is_one_line(db, capsys):
     assert main(["--db", db, "sweep", "resume", "7"]) == 2
     assert "no experiment with id 7" in capsys.readouterr().err
@@ -129,7 +149,16 @@ def test_optuna_sweep_with_pruning_from_the_cli(db, capsys):
     for t in shown["trials"]:
         (rid,) = t["run_ids"]
         assert runs[rid].status == t["status"] and t["params"]["lr"] == runs[rid].base_lr
-        assert t["values"] == ([runs[rid].best_val_loss] if runs[rid].best_val_loss is not None else [])
+        completed = runs[rid].status == "completed" and runs[rid].best_val_loss is not None
+        assert t["values"] == ([runs[rid].best_val_loss] if completed else [])
+        # A pruned trial's partial metric is neither its mean nor a candidate for the best.
+        assert t["mean"] == (runs[rid].best_val_loss if completed else None)
+    ranked = [t["mean"] is not None for t in shown["trials"]]
+    assert ranked == sorted(ranked, reverse=True)  # the unranked ones last
+    assert main(["--db", db, "sweep", "show", "1"]) == 0
+    text = capsys.readouterr().out
+    if "pruned" in shown["experiment"]["runs_by_status"]:
+        assert "no mean: a seed was pruned, diverged or failed" in text
 
 
 def test_an_unreachable_ray_address_is_one_line_at_once(db):
