@@ -45,3 +45,56 @@ def test_no_two_window_shortcuts_clash(qtbot, window):
             other = seen.setdefault(text, act.text())
             assert other == act.text(), f"{text} is bound to both {other!r} and {act.text()!r}"
     assert len(seen) >= 10
+
+
+def test_kind_column_shows_every_kind_unelided_when_the_first_run_was_training(qtbot, store):
+    """The runs table sizes its columns to the first runs it lists; with only training runs then,
+    "LR range test" and "Playground" (added later) read "LR rang…" and "Playgro…"."""
+    from lrstudio.core.config import RunConfig
+    from lrstudio.gui.runs import RunsPanel
+    from lrstudio.gui.runs.model import COLUMN_INDEX, KIND_TITLES
+
+    panel = RunsPanel(store)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 300)
+    panel.show()
+    store.create_run(RunConfig(lr=0.01), name="first", status="completed")
+    panel.refresh()
+    store.create_run(RunConfig(lr=0.01), name="range", status="completed", kind="lr_range_test")
+    store.create_run({"model": "playground"}, name="pg", status="completed", kind="playground")
+    panel.refresh()
+    width = panel.view.horizontalHeader().sectionSize(COLUMN_INDEX["kind"])
+    metrics = panel.view.fontMetrics()
+    for title in KIND_TITLES.values():
+        assert width >= metrics.horizontalAdvance(title) + 8, f"{title!r} does not fit in {width} px"
+
+
+def test_find_lr_options_are_labelled_and_headers_capitalised(qtbot, window):
+    """The spacing and convention combos had no label (two bare 'exp' / 'fastai' boxes); the
+    suggestions table's headers were lower case ('rule', 'loss') unlike every other table."""
+    from PySide6.QtWidgets import QLabel
+
+    dlg = window.find_lr()
+    assert dlg is not None
+    qtbot.waitExposed(dlg)
+    row = dlg.layout().itemAt(0).layout()
+    widgets = [row.itemAt(i).widget() for i in range(row.count())]
+    for combo in (dlg.mode_combo, dlg.convention_combo, dlg.num_it_spin, dlg.seeds_spin):
+        before = widgets[widgets.index(combo) - 1]
+        assert isinstance(before, QLabel) and before.text(), f"{combo.objectName()} has no label"
+        assert before.text()[0].isupper()
+    headers = [dlg.table.horizontalHeaderItem(i).text() for i in range(dlg.table.columnCount())]
+    assert all(h[0].isupper() for h in headers if h), headers
+    dlg.close()
+
+
+def test_find_lr_plot_spans_the_lr_range_before_a_test(qtbot, window):
+    """Before the first test the empty log-x plot read 2, 3, ... 9 (pyqtgraph's 1..10 default),
+    not the From..To range the test will sweep."""
+    import math
+
+    dlg = window.find_lr()
+    qtbot.waitExposed(dlg)
+    (x0, x1), _ = dlg.plot.getPlotItem().viewRange()
+    assert x0 <= math.log10(1e-7) + 0.5 and x1 >= math.log10(10.0) - 0.5, (x0, x1)
+    dlg.close()

@@ -43,6 +43,7 @@ from lrstudio.gui.dialogs import errors
 from lrstudio.gui.runs.model import (
     COLUMN_INDEX,
     COLUMNS,
+    KIND_TITLES,
     NAME_COLUMN,
     RUN_ID_ROLE,
     STATUS_COLUMN,
@@ -291,6 +292,10 @@ class RunsPanel(QWidget):
         # A run that diverges later reads "diverged @ 12345": leave room for it from the start.
         widest_status = self.view.fontMetrics().horizontalAdvance("diverged @ 99999") + 16
         header.resizeSection(STATUS_COLUMN, max(header.sectionSize(STATUS_COLUMN), widest_status))
+        # Likewise every kind (the first runs are often all training runs: "LR range test" came later).
+        widest_kind = max(self.view.fontMetrics().horizontalAdvance(t) for t in KIND_TITLES.values()) + 16
+        kind = COLUMN_INDEX["kind"]
+        header.resizeSection(kind, max(header.sectionSize(kind), widest_kind))
 
     # -- selection -----------------------------------------------------------------------------
     def selected_run_ids(self) -> list[int]:
