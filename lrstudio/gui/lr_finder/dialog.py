@@ -126,10 +126,10 @@ class LrFinderDialog(QDialog):
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_test)
         opts_row = QHBoxLayout()
-        for label, w in (("From", self.start_edit), ("to", self.end_edit), ("updates", self.num_it_spin),
-                         ("seeds", self.seeds_spin), ("", self.mode_combo), ("", self.convention_combo)):
-            if label:
-                opts_row.addWidget(QLabel(label))
+        for label, w in (("From", self.start_edit), ("to", self.end_edit), ("Updates", self.num_it_spin),
+                         ("Seeds", self.seeds_spin), ("Spacing", self.mode_combo),
+                         ("Convention", self.convention_combo)):
+            opts_row.addWidget(QLabel(label))
             opts_row.addWidget(w)
         opts_row.addStretch(1)
         opts_row.addWidget(self.run_button)
@@ -163,7 +163,7 @@ class LrFinderDialog(QDialog):
         # -- suggestions table
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("rt_suggestions")
-        self.table.setHorizontalHeaderLabels(["rule", "LR", "loss", "seed spread", "reliable", ""])
+        self.table.setHorizontalHeaderLabels(["Rule", "LR", "Loss", "Seed spread", "Reliable", ""])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
@@ -203,6 +203,10 @@ class LrFinderDialog(QDialog):
         start = d.start_lr if d.start_lr is not None else self.config.lr
         self.start_edit.setText(_fmt(start, "g"))
         self.end_edit.setText(_fmt(d.end_lr, "g"))
+        if not self.seed_curves:  # the empty plot spans what the test will sweep (not pyqtgraph's 1..10)
+            vb = self.plot.getPlotItem().getViewBox()
+            vb.setXRange(math.log10(start), math.log10(d.end_lr), padding=0.02)
+            vb.enableAutoRange(axis="x", enable=True)  # the curves, once drawn, take over
 
     def options(self) -> RangeTestOptions:
         """The options shown; raises :class:`ParamError` naming a field that is not a number."""
