@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Create, run, resume, show and list sweeps (experiments): a base run "
                                    "config, a search space, a method (grid, random, optuna) and seeds per "
                                    "point; trials train in worker processes (or Ray tasks).")
-    p.error = _one_line_error("lrstudio sweep")  # type: ignore[method-assign]
+    p.error = _one_line_error("lrstudio sweep")
     actions = p.add_subparsers(dest="sweep_action", metavar="ACTION", title="actions", required=True)
 
     def spec_options(q: argparse.ArgumentParser) -> None:
@@ -91,33 +91,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_option(create)
     create.add_argument("--print-spec", action="store_true", help="print the validated spec as JSON; store nothing")
     create.set_defaults(func=run_create)
-    create.error = _one_line_error("lrstudio sweep create")  # type: ignore[method-assign]
+    create.error = _one_line_error("lrstudio sweep create")
 
     run = actions.add_parser("run", help="create a sweep and run it")
     spec_options(run)
     run_options(run)
     run.set_defaults(func=run_run)
-    run.error = _one_line_error("lrstudio sweep run")  # type: ignore[method-assign]
+    run.error = _one_line_error("lrstudio sweep run")
 
     resume = actions.add_parser("resume", help="run what a sweep has not finished (after a cancel or a crash)")
     resume.add_argument("experiment_id", metavar="ID", type=sweep_id, help="the sweep's id (`lrstudio sweep list`)")
     add_db_option(resume)
     run_options(resume)
     resume.set_defaults(func=run_resume)
-    resume.error = _one_line_error("lrstudio sweep resume")  # type: ignore[method-assign]
+    resume.error = _one_line_error("lrstudio sweep resume")
 
     show = actions.add_parser("show", help="a sweep's trials sorted by the metric")
     show.add_argument("experiment_id", metavar="ID", type=sweep_id, help="the sweep's id (`lrstudio sweep list`)")
     add_db_option(show)
     add_json_option(show)
     show.set_defaults(func=run_show)
-    show.error = _one_line_error("lrstudio sweep show")  # type: ignore[method-assign]
+    show.error = _one_line_error("lrstudio sweep show")
 
     lst = actions.add_parser("list", help="the stored sweeps")
     add_db_option(lst)
     add_json_option(lst)
     lst.set_defaults(func=run_list)
-    lst.error = _one_line_error("lrstudio sweep list")  # type: ignore[method-assign]
+    lst.error = _one_line_error("lrstudio sweep list")
 
 
 def _one_line_error(prog: str) -> Any:

@@ -252,3 +252,21 @@ def test_a_trial_with_a_pruned_seed_reads_not_ranked_in_the_trial_list(window, q
     assert panel.table.item(1, metric).text() == "not ranked"
     assert "pruned" in panel.table.item(1, metric).toolTip()
     assert panel.table.item(2, metric).text() == ""  # still training: nothing to say yet
+
+
+def test_the_space_table_offers_a_log_scale_integer_range(window, qtbot):
+    # core.sweep takes {"int": [lo, hi], "log": true} (batch sizes, T_max); the editor had no way
+    # to ask for it, and a stored log int range came back as a plain one.
+    panel = _open_panel(window, qtbot)
+    editor = panel.editor
+    editor.add_parameter("batch_size", {"int": [8, 256], "log": True})
+    r = editor.paths().index("batch_size")
+    combo = editor.table.cellWidget(r, 1)
+    assert combo.currentText() == "integer range (log)"
+    assert editor.space()["batch_size"] == {"int": [8, 256], "log": True}
+    combo.setCurrentIndex(combo.findData("int"))  # the user picks the plain range
+    assert editor.space()["batch_size"] == {"int": [8, 256]}
+    combo.setCurrentIndex(combo.findText("integer range (log)"))
+    editor.set_method("random", trials=3)
+    spec = editor.spec(_windsor())
+    assert spec.dimensions()[-1].is_log and spec.space["batch_size"] == {"int": [8, 256], "log": True}

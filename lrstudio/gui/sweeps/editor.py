@@ -2,7 +2,7 @@
 
 The space is a table, one row per searched parameter: its dotted path (offered from the form's
 config by :func:`~lrstudio.gui.sweeps.space.declared_parameters`), a distribution (log-uniform,
-uniform, integer range, list of values), the range's low and high ends (or the values, comma
+uniform, integer range, integer range on a log scale, list of values), the range's low and high ends (or the values, comma
 separated), and for a grid the number of values of a range. :meth:`SweepEditor.spec` turns the
 form into a validated :class:`~lrstudio.core.sweep.ExperimentSpec` of a base config, or raises
 the :class:`~lrstudio.core.params.ParamError` that names the field, the value and what is allowed
@@ -41,7 +41,8 @@ __all__ = ["DISTRIBUTION_TITLES", "SweepEditor"]
 
 #: Distribution kind -> what the combo shows.
 DISTRIBUTION_TITLES = {"log_uniform": "log-uniform", "uniform": "uniform", "int": "integer range",
-                       "choice": "values"}
+                       "int_log": "integer range (log)", "choice": "values"}
+_INT_LOG = "int_log"  # the combo's name for {"int": [lo, hi], "log": true}
 _COLS = ("Parameter", "Distribution", "Low / values", "High", "Grid n")
 _METHOD_TITLES = {"grid": "Grid", "random": "Random", "optuna": "Optuna (Bayesian)"}
 
@@ -178,7 +179,7 @@ class SweepEditor(QWidget):
         kind = next(k for k in DISTRIBUTION_TITLES if k in dimension)
         combo = self.table.cellWidget(r, 1)
         assert isinstance(combo, QComboBox)
-        combo.setCurrentIndex(combo.findData(kind))
+        combo.setCurrentIndex(combo.findData(_INT_LOG if kind == "int" and dimension.get("log") else kind))
         if kind == "choice":
             low, high = ", ".join(json.dumps(v) if isinstance(v, str) else _number_text(v)
                                   for v in dimension["choice"]), ""
@@ -218,8 +219,12 @@ class SweepEditor(QWidget):
                 out[path] = {"choice": _values(path, cell(2))}
                 continue
             lo, hi = (_number(path, text, "low" if c == 2 else "high") for c, text in ((2, cell(2)), (3, cell(3))))
+            log = kind == _INT_LOG
+            kind = "int" if log else kind
             dim: dict[str, Any] = {kind: [int(lo) if kind == "int" and lo == int(lo) else lo,
                                           int(hi) if kind == "int" and hi == int(hi) else hi]}
+            if log:
+                dim["log"] = True
             if cell(4):
                 try:
                     dim["num"] = int(cell(4))
