@@ -4,7 +4,7 @@ that do not clash, and pages that fit a 1366x768 screen (the UX pass of session 
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QApplication, QMenu
 
 
 def _menu_actions(window) -> dict[str, list[QAction]]:
@@ -98,3 +98,61 @@ def test_find_lr_plot_spans_the_lr_range_before_a_test(qtbot, window):
     (x0, x1), _ = dlg.plot.getPlotItem().viewRange()
     assert x0 <= math.log10(1e-7) + 0.5 and x1 >= math.log10(10.0) - 0.5, (x0, x1)
     dlg.close()
+
+
+def test_schedule_preview_text_is_not_cut_at_1366x768(qtbot, window):
+    """At 1366x768 the preview dock squeezed its wrapped lines (the fit warning and the summary
+    under the plot lost their last lines) and its y label read 'arning rat'."""
+    from lrstudio.gui.app import load_style
+
+    qapp = QApplication.instance()
+    qapp.setStyleSheet(load_style())  # the app's: the warning's padding and border count
+    try:
+        _check_preview_at_1366x768(qtbot, window)
+    finally:
+        qapp.setStyleSheet("")
+
+
+def _check_preview_at_1366x768(qtbot, window):
+    from lrstudio.core.config import DatasetConfig, RunConfig
+
+    window.resize(1400, 900)
+    for i in range(window.tabs.count()):  # every page once, as a user does, then the smaller screen
+        window.tabs.setCurrentIndex(i)
+        qtbot.wait(50)
+    window.tabs.setCurrentIndex(0)
+    window.resize(1366, 768)
+    qtbot.waitUntil(lambda: window.preview is not None)
+    # a one-cycle of 1,000 steps in a 69-step run: the warning (3 lines) and momentum are shown
+    window.config_panel.set_config(RunConfig(
+        model="cnn", dataset=DatasetConfig(name="digits"), optimizer={"name": "sgd", "params": {"momentum": 0.9}},
+        lr=0.05, schedule={"name": "one_cycle", "params": {"total_steps": 1000}}, epochs=3, batch_size=64))
+    preview = window.preview
+    preview.flush()
+    qtbot.wait(200)
+    assert preview.fit_warning and preview.momentum_plot.isVisible()
+    assert window.grab().size().width() == 1366 and window.grab().size().height() == 768
+    for label in (preview.fit_label, preview.info_label):
+        assert label.isVisible()
+        assert label.height() >= label.heightForWidth(label.width()), (label.objectName(), label.text())
+        bottom = label.mapTo(preview, label.rect().bottomLeft()).y()
+        assert bottom < preview.height(), f"{label.text()!r} ends at {bottom}, the preview at {preview.height()}"
+    axis = preview.plot.getPlotItem().getAxis("left")
+    assert axis.label.boundingRect().width() <= axis.height(), "the y label is cut"
+    window.grab().save("/tmp/ux-preview-test.png")
+
+
+def test_a_long_run_title_on_the_train_tab_does_not_squeeze_the_window(qtbot, window):
+    """The line above the live plots named the run in a plain QLabel whose minimum width is its
+    whole text: a long run name (title · model/data optimizer lr schedule) widened the Train page,
+    which took the width from the Configure dock (410 -> ~300 px at 1366x768) or grew the window."""
+    window.resize(1366, 768)
+    qtbot.wait(100)
+    dock_before = window.config_dock.width()
+    label = window.live_plots.run_label
+    long = "a run with a long descriptive name " * 4 + "· cnn/digits sgd lr=0.05 one_cycle"
+    label.setText(long)
+    qtbot.wait(200)
+    assert window.width() == 1366
+    assert window.config_dock.width() >= dock_before - 2, (dock_before, window.config_dock.width())
+    assert label.toolTip() == long  # what is cut off is in the tooltip

@@ -84,7 +84,7 @@ class SchedulePreview(QWidget):
         self.computations = 0
         self.error = ""
 
-        self.plot = make_plot(y_label="learning rate", grid=(True, True), legend={
+        self.plot = make_plot(y_label="LR", grid=(True, True), legend={
             "offset": (-6, 6), "brush": pg.mkBrush(*white(210)), "labelTextSize": "8pt", "verSpacing": -4})
         self.legend = self.plot.getPlotItem().legend
         self.curve = self.plot.plot(name="current", pen=pg.mkPen(CURRENT_COLOR, width=2.5))

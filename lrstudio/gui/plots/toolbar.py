@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel
+from typing import Any
 
-__all__ = ["DEFAULT_SMOOTHING", "X_AXES", "LiveToolbar"]
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QWidget
+
+__all__ = ["DEFAULT_SMOOTHING", "X_AXES", "ElidedLabel", "LiveToolbar"]
 
 X_AXES = {"step": "Step", "epoch": "Epoch", "wall": "Wall time (s)"}
 DEFAULT_SMOOTHING = 0.6  # TensorBoard's default weight
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit, the whole text in its tooltip. A plain
+    QLabel's minimum width is its whole text: a long run name widened the Train page, which took
+    the Configure dock's width or grew the window past the screen (UX pass, session 3)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, self.width()))
+        super().setText(shown)
 
 
 class LiveToolbar:
@@ -32,7 +65,7 @@ class LiveToolbar:
             "Smoothing of the training loss: a debiased exponential moving average with this weight, "
             "as TensorBoard draws it (0 = off). The raw loss stays faint behind the smoothed curve; "
             "validation points and the learning rate are never smoothed.")
-        self.run_label = QLabel("No run yet: configure on the left and press Start (Ctrl+Enter).")
+        self.run_label = ElidedLabel("No run yet: configure on the left and press Start (Ctrl+Enter).")
         self.run_label.setProperty("role", "note")
         self.layout = bar = QHBoxLayout()
         bar.addWidget(self.run_label, 1)
