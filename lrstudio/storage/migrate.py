@@ -24,6 +24,11 @@ Life cycle of opening a database (the app, and ``lrstudio db upgrade`` from the 
 4. *Upgrade* to head with Alembic, the ``Config`` built in code, ``script_location`` pointing at the
    shipped ``alembic/`` folder, and our connection handed over in ``config.attributes``.
 
+Alembic is imported only when it has work to do (an upgrade, a revision the shipped scripts do not
+name plainly): the probe learns the head and the known revisions from the ``revision = ...`` lines
+of ``alembic/versions/*.py`` (:func:`shipped_revisions`), so opening a database that is at head
+costs no Alembic import (issue 11: ~0.2-0.4 s of a 1-second ``lrstudio train``).
+
 A new (missing or empty) database is created by the same migrations, so the path that every
 user's database takes is the one the tests run.
 """
@@ -31,14 +36,14 @@ user's database takes is the one the tests run.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -57,6 +62,10 @@ from lrstudio.storage.engine import (
     translate,
     writer,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 _OUR_TABLES = {"runs", "metric_series", "metric_points", "metric_chunks"}
 _MIN_SQLITE_SIZE = 512  # the smallest page size; an SQLite database is at least one page
@@ -81,6 +90,8 @@ class DbState:
 
 
 def alembic_config(connection: object | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(alembic_dir()))
     if connection is not None:
@@ -89,6 +100,8 @@ def alembic_config(connection: object | None = None) -> Config:
 
 
 def script_directory() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -99,11 +112,56 @@ def head_revision() -> str:
     return heads[0]
 
 
+# ``revision: str = "0004"`` / ``down_revision: str | None = None`` at the start of a line.
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\s*(?::[^=\n]*)?=\s*(?:None|"([\w.-]+)"|'([\w.-]+)')\s*$""",
+                            re.MULTILINE)
+
+
+def shipped_revisions() -> tuple[str, frozenset[str]] | None:
+    """``(head, every revision)`` of the shipped migration scripts, read from their text without
+    importing Alembic; None when that text is not plain (a script with no or two ``revision``
+    lines, a branch, only compiled files): the caller then asks Alembic.
+    ``tests/storage/test_migrate_fast.py`` checks it against Alembic's own answer."""
+    versions = alembic_dir() / "versions"
+    try:
+        changed = versions.stat().st_mtime_ns  # a script added or removed: read them again
+    except OSError:
+        return None
+    return _read_revisions(versions, changed)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_revisions(versions: Path, changed: int) -> tuple[str, frozenset[str]] | None:
+    down_of: dict[str, str | None] = {}
+    try:
+        scripts = sorted(versions.glob("*.py"))
+        for script in scripts:
+            found: dict[str, list[str | None]] = {"revision": [], "down_revision": []}
+            for m in _REVISION_LINE.finditer(script.read_text(encoding="utf-8")):
+                found[m.group(1)].append(m.group(2) or m.group(3))
+            if len(found["revision"]) != 1 or len(found["down_revision"]) != 1:
+                return None
+            rev = found["revision"][0]
+            if rev is None or rev in down_of:
+                return None
+            down_of[rev] = found["down_revision"][0]
+    except (OSError, UnicodeDecodeError):
+        return None
+    downs = set(down_of.values())
+    heads = [r for r in down_of if r not in downs]
+    if len(heads) != 1 or len(downs) != len(down_of) or not downs <= {None, *down_of}:
+        return None  # a branch, a merge or a dangling revision: Alembic's to judge
+    return heads[0], frozenset(down_of)
+
+
 def _describe(url: str) -> str:
     return display_db_url(url)
 
 
 def _state(url: str, revision: str | None, writer_version: str | None) -> DbState:
+    shipped = shipped_revisions()
+    if shipped is not None and (revision is None or revision in shipped[1]):
+        return DbState(revision, shipped[0], True, writer_version)
     scripts = script_directory()
     head = head_revision()
     known = revision is None
@@ -296,6 +354,8 @@ def run_upgrade(engine: Engine, target: str = "head") -> None:
                 # so it is set on the driver connection before ours begins.
                 driver_connection(conn).execute("PRAGMA foreign_keys = OFF")
             try:
+                from alembic import command
+
                 with conn.begin():
                     command.upgrade(alembic_config(conn), target)
             finally:

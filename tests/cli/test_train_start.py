@@ -1,0 +1,73 @@
+"""Start-up of ``lrstudio train`` (issue 11): what a headless run imports, in real processes.
+
+A run on a database that is already at head imports no Alembic (the probe reads the head from the
+shipped scripts), and ``lrstudio <command>`` imports that command's module only, not the other
+commands' (playground, sweep, find-lr ...); ``lrstudio -h`` still lists every command.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+# Runs ``lrstudio.cli.main(argv)`` in a fresh interpreter; the last stdout line lists the modules
+# it imported that the tests look at.
+_DRIVER = """
+import json, sys
+from lrstudio.cli import main
+rc = main(sys.argv[1:])
+mods = sorted(m for m in sys.modules if m.split(".")[0] in ("alembic", "mako", "lrstudio"))
+print(json.dumps({"rc": rc, "modules": mods}))
+"""
+
+_TRAIN = ["train", "--dataset", "synthetic", "--max-steps", "5", "--quiet", "--json"]
+
+
+def _run(*argv: str) -> tuple[dict, str]:
+    res = subprocess.run([sys.executable, "-c", _DRIVER, *argv], capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    return json.loads(lines[-1]), "\n".join(lines[:-1])
+
+
+def _revision(db) -> str:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_train_on_a_database_at_head_imports_no_alembic(tmp_path):
+    from lrstudio.storage.migrate import head_revision
+
+    db = str(tmp_path / "runs.sqlite")
+    first, _ = _run("--db", db, *_TRAIN)  # a new file: created by the migrations
+    assert first["rc"] == 0 and "alembic" in first["modules"]
+    assert _revision(db) == head_revision()
+    second, out = _run("--db", db, *_TRAIN)
+    assert second["rc"] == 0
+    assert json.loads(out)["status"] == "completed" and json.loads(out)["run_id"] == 2
+    assert not [m for m in second["modules"] if m.split(".")[0] in ("alembic", "mako")]
+
+
+def test_train_on_a_database_behind_head_still_upgrades_it(tmp_path):
+    from lrstudio.storage import open_store
+    from lrstudio.storage.engine import make_engine
+    from lrstudio.storage.migrate import head_revision, run_upgrade
+
+    db = str(tmp_path / "old.sqlite")
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        run_upgrade(engine, "0003")
+    finally:
+        engine.dispose()
+    assert _revision(db) == "0003"
+    res, out = _run("--db", db, *_TRAIN)
+    assert res["rc"] == 0 and json.loads(out)["status"] == "completed"
+    assert _revision(db) == head_revision() != "0003"
+    assert list(tmp_path.glob("old.sqlite.bak-0003-to-*"))
+    with open_store(f"sqlite:///{db}") as store:
+        assert [r.id for r in store.list_runs()] == [1]
