@@ -156,3 +156,25 @@ def test_a_long_run_title_on_the_train_tab_does_not_squeeze_the_window(qtbot, wi
     assert window.width() == 1366
     assert window.config_dock.width() >= dock_before - 2, (dock_before, window.config_dock.width())
     assert label.toolTip() == long  # what is cut off is in the tooltip
+
+
+def test_momentum_legend_fits_its_plot_and_names_no_other_optimizer(qtbot, window):
+    """The Train tab's momentum legend read "momentum (Adam: β1)" for an SGD run, and at the
+    default size its right end ran out of the plot ("momentum (Adam:")."""
+    from gui_configs import tiny_config
+
+    window.resize(1366, 768)
+    spec = {"name": "one_cycle", "params": {"total_steps": 24}}
+    cfg = tiny_config(optimizer={"name": "sgd", "params": {"momentum": 0.9}}, schedule=spec, epochs=4)
+    window.config_panel.set_config(cfg)
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.start_training()
+    mp = window.train_page.momentum_plot
+    mp.redraw()
+    qtbot.wait(100)
+    legend = mp.plot.getPlotItem().legend
+    texts = [label.text for _sample, label in legend.items]
+    assert not any("Adam" in t for t in texts), texts
+    view = mp.plot.getPlotItem().getViewBox().sceneBoundingRect()
+    box = legend.sceneBoundingRect()
+    assert view.left() - 1 <= box.left() and box.right() <= view.right() + 1, (box, view)

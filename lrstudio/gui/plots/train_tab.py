@@ -111,7 +111,9 @@ class MomentumPlot:
         # legend near the top, a third in: one-cycle momentum is low there (high at both ends)
         self.plot = make_live_plot("", "momentum", legend_offset=(110, 2))
         self.plot.setXLink(live.lr_plot)
-        self.curve = self.plot.plot(name="momentum (Adam: β1)", pen=None, symbol="o", symbolSize=3,
+        # "applied" as in the LR plot; which optimizer setting it is (Adam's β1) is in the tooltip
+        self.plot.setToolTip("Momentum cycled by the schedule: SGD's momentum, or β1 for Adam/AdamW")
+        self.curve = self.plot.plot(name="applied", pen=None, symbol="o", symbolSize=3,
                                     symbolBrush=APPLIED_COLOR, symbolPen=None)
         self.plan_curve = self.plot.plot(name="plan (whole run)",
                                          pen=pg.mkPen(PLANNED_COLOR, width=1, style=Qt.PenStyle.DotLine))
