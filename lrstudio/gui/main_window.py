@@ -129,6 +129,8 @@ class MainWindow(QMainWindow):
         self.action_export_runs = action(self, "Export runs &table (CSV)…", self._on_export_runs)
         self.action_export_plot = action(self, "Export &plot (PNG/SVG)…", self._on_export_plot)
         self.action_quit = action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        if self.action_quit.shortcut().isEmpty():  # the platform has no standard Quit key (plain X11)
+            self.action_quit.setShortcut(QKeySequence("Ctrl+Q"))
         self.action_about = action(self, "&About lrstudio", self._on_about)
         self.action_find_lr = action(self, "Find &LR…", self.find_lr)
         self.action_find_lr.setShortcut(QKeySequence("Ctrl+L"))

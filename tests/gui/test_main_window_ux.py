@@ -178,3 +178,10 @@ def test_momentum_legend_fits_its_plot_and_names_no_other_optimizer(qtbot, windo
     view = mp.plot.getPlotItem().getViewBox().sceneBoundingRect()
     box = legend.sceneBoundingRect()
     assert view.left() - 1 <= box.left() and box.right() <= view.right() + 1, (box, view)
+
+
+def test_quit_has_a_shortcut(qtbot, window):
+    """QKeySequence.StandardKey.Quit is empty on some platforms (offscreen, plain X11): File > Quit
+    showed no key at all."""
+    quit_action = {a.text().replace("&", ""): a for a in _menu_actions(window)["File"]}["Quit"]
+    assert not quit_action.shortcut().isEmpty()
