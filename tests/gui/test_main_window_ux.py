@@ -185,3 +185,17 @@ def test_quit_has_a_shortcut(qtbot, window):
     showed no key at all."""
     quit_action = {a.text().replace("&", ""): a for a in _menu_actions(window)["File"]}["Quit"]
     assert not quit_action.shortcut().isEmpty()
+
+
+def test_train_and_compare_name_their_shared_controls_alike(qtbot, window):
+    """Train read "x-axis:" and "Smoothing:" where Compare (and every form) reads "X axis" and
+    "Smoothing", no colon."""
+    from PySide6.QtWidgets import QLabel
+
+    window.tabs.setCurrentWidget(window.compare_page)
+    qtbot.waitUntil(lambda: window.compare_page.built)
+    train = {w.text() for w in window.train_page.findChildren(QLabel)}
+    compare = {w.text() for w in window.compare_page.findChildren(QLabel)}
+    for text in ("X axis", "Smoothing"):
+        assert text in compare, sorted(compare)
+        assert text in train, sorted(train)
