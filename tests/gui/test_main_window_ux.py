@@ -199,3 +199,23 @@ def test_train_and_compare_name_their_shared_controls_alike(qtbot, window):
     for text in ("X axis", "Smoothing"):
         assert text in compare, sorted(compare)
         assert text in train, sorted(train)
+
+
+def test_name_column_has_room_for_a_usual_name_when_the_first_was_short(qtbot, store):
+    """Fitted to a first run called "sgd 0.03 cosine", the Name column elided every later name
+    ("cnn digits one-…", "playground qua…") although the name is what one reads first."""
+    from lrstudio.core.config import RunConfig
+    from lrstudio.gui.runs import RunsPanel
+    from lrstudio.gui.runs.model import NAME_COLUMN
+
+    panel = RunsPanel(store)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 300)
+    panel.show()
+    store.create_run(RunConfig(lr=0.01), name="sgd 0.03", status="completed")
+    panel.refresh()
+    later = "cnn digits one-cycle (#12)"
+    store.create_run(RunConfig(lr=0.01), name=later, status="completed")
+    panel.refresh()
+    width = panel.view.horizontalHeader().sectionSize(NAME_COLUMN)
+    assert width >= panel.view.fontMetrics().horizontalAdvance(later) + 8, width

@@ -296,6 +296,9 @@ class RunsPanel(QWidget):
         widest_kind = max(self.view.fontMetrics().horizontalAdvance(t) for t in KIND_TITLES.values()) + 16
         kind = COLUMN_INDEX["kind"]
         header.resizeSection(kind, max(header.sectionSize(kind), widest_kind))
+        # The name is read first: room for a usual one (~28 characters) even when the first were short.
+        usual_name = self.view.fontMetrics().horizontalAdvance("cnn digits one-cycle (#1234)") + 16
+        header.resizeSection(NAME_COLUMN, max(header.sectionSize(NAME_COLUMN), usual_name))
 
     # -- selection -----------------------------------------------------------------------------
     def selected_run_ids(self) -> list[int]:
