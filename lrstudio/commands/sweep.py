@@ -216,11 +216,13 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    from lrstudio.services.sweep import check_shareable
+    from lrstudio.services.sweep import check_shareable, start_forkserver
     from lrstudio.storage import open_store
 
     url = db_url(args)
     check_shareable(url)
+    if args.executor == "local":
+        start_forkserver()  # it imports torch and warms up while the sweep is stored and claimed
     with open_store(url) as store:
         executor = _executor(args)  # before the sweep is stored: a bad --executor stores nothing
         eid = store.create_experiment(spec)
@@ -231,8 +233,11 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def run_resume(args: argparse.Namespace) -> int:
+    from lrstudio.services.sweep import start_forkserver
     from lrstudio.storage import open_store
 
+    if args.executor == "local":
+        start_forkserver()  # it imports torch and warms up while the sweep is read and claimed
     with open_store(db_url(args)) as store:
         store.get_experiment(args.experiment_id)  # not found: one line, nothing started
         return _run(store, args.experiment_id, _executor(args), args)

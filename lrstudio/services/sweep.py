@@ -63,6 +63,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -78,13 +79,17 @@ from lrstudio.core.sweep import PRUNERS, SAMPLERS, TRIAL_DONE_STATUSES, Dimensio
 from lrstudio.services.runtime import HEADLESS
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "SweepProgress", "SweepResult", "SweepRunner",
-           "TrialJob", "TrialOutcome", "check_reachable", "check_shareable", "make_executor", "run_trial"]
+           "TrialJob", "TrialOutcome", "check_reachable", "check_shareable", "make_executor", "run_trial",
+           "start_forkserver"]
 
 #: Workers fork from a forkserver that imported torch and the trainer once (Linux, macOS), instead
 #: of each importing torch while the others do: a worker's start-up 2.65 s (1.09-3.30) against
 #: 3.16 s (1.83-7.31) spawned, on the loaded 2-core machine (``bench/bench_sweep.py
-#: --start-method spawn``; docs/sweeps.md). Spawn elsewhere.
-_PRELOAD = ["torch", "lrstudio.trainer.loop", "lrstudio.services.training_run", "lrstudio.storage"]
+#: --start-method spawn``; docs/sweeps.md). Spawn elsewhere. The forkserver also runs the warm-up
+#: (:mod:`lrstudio.services.sweep_preload`), which each worker ran itself (0.6-0.9 s each, both at
+#: once on 2 cores); forked from a warm forkserver a worker is ready in 0.05-0.1 s.
+_PRELOAD = ["torch", "lrstudio.trainer.loop", "lrstudio.services.training_run", "lrstudio.storage",
+            "lrstudio.services.sweep_preload"]
 _CTX: Any
 if "forkserver" in multiprocessing.get_all_start_methods():
     _CTX = multiprocessing.get_context("forkserver")
@@ -341,12 +346,18 @@ def _worker_main(conn: Connection, event: Any, nice: int) -> None:
 
     if nice and hasattr(os, "nice"):
         os.nice(nice)
+    preload = sys.modules.get("lrstudio.services.sweep_preload")
+    warm = bool(getattr(preload, "WARMED", False))  # inherited from the forkserver
+    threads = 0
     try:
-        runtime.prewarm(None)
+        runtime.prewarm(None)  # ~7 ms when inherited warm
+        import torch
+
+        threads = torch.get_num_threads()
     except Exception:  # a broken torch: the run reports it
         pass
     try:
-        conn.send(("ready", os.getpid()))
+        conn.send(("ready", os.getpid(), warm, threads))
     except OSError:
         return
     while True:
@@ -408,6 +419,8 @@ class LocalExecutor:
         self._workers: list[_Worker] = []
         self._queue: deque[TrialJob] = deque()
         self.startup_s: list[float] = []  # spawn -> torch imported, per worker (bench_sweep.py)
+        #: per worker that got ready: (warm-up inherited from the forkserver, torch's intra-op threads)
+        self.workers_ready: list[tuple[bool, int]] = []
 
     def start(self, job: TrialJob) -> None:
         if not self._workers:
@@ -446,6 +459,7 @@ class LocalExecutor:
                 if msg[0] == "ready":
                     w.ready = True
                     self.startup_s.append(time.monotonic() - w.started_at)
+                    self.workers_ready.append((bool(msg[2]), int(msg[3])))
                 elif msg[0] == "done":
                     out.append(msg[1])
                     w.job = None
@@ -580,6 +594,21 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     except OSError as exc:
         raise LrstudioError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; start one with "
                             "`ray start --head` or check the address") from None
+
+
+def start_forkserver() -> None:
+    """Start the forkserver local workers fork from, if it is not running: it imports torch and
+    warms up (2-4 s) in its own process, so a sweep started a little later finds its workers
+    ready at once. Returns at once (a fork and an exec); the GUI calls it when the Sweeps tab
+    opens, the CLI before it stores the sweep. Nothing happens where workers are spawned."""
+    if _CTX.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    try:
+        forkserver.ensure_running()
+    except OSError:  # no more processes: the sweep's own start will say so
+        pass
 
 
 def make_executor(kind: str = "local", parallel: int | None = None, address: str | None = None,

@@ -270,3 +270,20 @@ def test_the_space_table_offers_a_log_scale_integer_range(window, qtbot):
     editor.set_method("random", trials=3)
     spec = editor.spec(_windsor())
     assert spec.dimensions()[-1].is_log and spec.space["batch_size"] == {"int": [8, 256], "log": True}
+
+
+def test_opening_the_sweeps_tab_starts_the_workers_forkserver(window, qtbot, monkeypatch):
+    # The forkserver imports torch and warms up (2-4 s) in its own process; started when the tab
+    # opens, the first sweep's workers fork from it at once instead of waiting for it.
+    import lrstudio.services.sweep as sweep_service
+
+    calls = []
+    monkeypatch.setattr(sweep_service, "start_forkserver", lambda: calls.append(1))
+    assert not window.sweeps_page.built
+    window.tabs.setCurrentWidget(window.sweeps_page)
+    qtbot.waitUntil(lambda: window.sweeps_page.built)
+    qtbot.waitUntil(lambda: calls == [1], timeout=2000)
+    window.tabs.setCurrentIndex(0)
+    window.tabs.setCurrentWidget(window.sweeps_page)
+    qtbot.wait(50)
+    assert calls == [1]  # once per window

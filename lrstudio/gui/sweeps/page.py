@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from lrstudio.core.config import RunConfig
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
     from lrstudio.gui.sweeps.panel import SweepPanel
 
 __all__ = ["SweepPage"]
+
+
+def _start_forkserver() -> None:
+    from lrstudio.services import sweep
+
+    sweep.start_forkserver()
 
 
 class SweepPage(QWidget):
@@ -49,6 +56,9 @@ class SweepPage(QWidget):
 
             self._panel = SweepPanel(self.store, self.controller, self._base_config, self._apply_config, self)
             self._layout.addWidget(self._panel)
+            # The workers' forkserver imports torch and warms up (2-4 s) in its own process while
+            # the user sets the sweep up; after the tab's first paint (a fork and an exec).
+            QTimer.singleShot(0, _start_forkserver)
         return self._panel
 
     def set_store(self, store: Any, db_url: str) -> None:
