@@ -3,6 +3,9 @@
 With no arguments it opens the desktop app (or, on a machine with no display, says how to run
 headless). Subcommands do the headless work; each lives in ``lrstudio/commands/<name>.py`` and
 registers itself through a ``register(subparsers)`` function, so this module stays a dispatcher.
+``lrstudio <command> ...`` builds the parser with that command alone, so a headless command does not
+import the other fourteen (issue 11: ~0.1-0.3 s of a 1-second ``lrstudio train``); ``lrstudio -h``,
+an unknown word and ``lrstudio completion`` get the whole parser.
 
 Errors meant for the user (:class:`~lrstudio.core.errors.LrstudioError`) are printed as one line
 on stderr with exit status 2; nothing else is caught here.
@@ -25,7 +28,8 @@ COMMAND_MODULES = ("app", "demo", "train", "sweep", "find_lr", "schedules", "pre
                    "import", "desktop", "completion", "playground")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``lrstudio`` parser with every command, or with the command module ``only`` alone."""
     parser = argparse.ArgumentParser(
         prog="lrstudio",
         description="A desktop lab for learning rates. With no command, opens the app.",
@@ -38,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="database file or SQLAlchemy URL (default: $LRSTUDIO_DB, else a SQLite file in the user data dir)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         # A command named by a Python keyword lives in <name>_.py (`lrstudio import`: import_.py).
         path = f"lrstudio.commands.{name}_" if keyword.iskeyword(name) else f"lrstudio.commands.{name}"
         try:
@@ -52,9 +56,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names after the root's ``--db``; None when something else comes first."""
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--db":
+            i += 2
+        elif argv[i].startswith("--db="):
+            i += 1
+        else:
+            return None if argv[i].startswith("-") else argv[i]
+    return None
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """A parser with only the command ``argv`` names when that command is known for sure (its
+    module registers that word); else the whole parser, which also says what an unknown word is."""
+    word = _command_word(argv)
+    name = word.replace("-", "_") if word else None
+    if name in COMMAND_MODULES and name != "completion":  # completion writes the whole parser out
+        parser = build_parser(only=name)
+        if word in _command_choices(parser):
+            return parser
+    return build_parser()
+
+
+def _command_choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    parser = _parser_for(argv)
+    args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["app", *(["--db", args.db] if args.db else [])])
         if not hasattr(args, "func"):

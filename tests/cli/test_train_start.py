@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 # Runs ``lrstudio.cli.main(argv)`` in a fresh interpreter; the last stdout line lists the modules
 # it imported that the tests look at.
 _DRIVER = """
@@ -71,3 +73,38 @@ def test_train_on_a_database_behind_head_still_upgrades_it(tmp_path):
     assert list(tmp_path.glob("old.sqlite.bak-0003-to-*"))
     with open_store(f"sqlite:///{db}") as store:
         assert [r.id for r in store.list_runs()] == [1]
+
+
+@pytest.mark.parametrize("argv", [("train", "--print-config"), ("optimizers",)])
+def test_a_command_imports_no_other_command(argv):
+    res, out = _run(*argv)
+    assert res["rc"] == 0 and out
+    commands = {m for m in res["modules"] if m.startswith("lrstudio.commands.") and not m.split(".")[-1].startswith("_")}
+    assert commands == {f"lrstudio.commands.{argv[0]}"}
+    assert "lrstudio.core.playground" not in res["modules"] and "lrstudio.core.lr_finder" not in res["modules"]
+
+
+def test_help_still_lists_every_command():
+    from lrstudio.cli import build_parser
+
+    res = subprocess.run([sys.executable, "-m", "lrstudio", "-h"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0
+    assert res.stdout == build_parser().format_help()
+    for name in ("train", "sweep", "find-lr", "playground", "import", "completion"):
+        assert f"    {name}" in res.stdout
+
+
+@pytest.mark.parametrize("argv", [("find_lr", "-h"), ("--db", "x.sqlite", "train", "-h"), ("train", "-h")])
+def test_a_subcommand_help_is_unchanged(argv):
+    from lrstudio.cli import build_parser
+
+    res = subprocess.run([sys.executable, "-m", "lrstudio", *argv], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    sub = build_parser()._subparsers._group_actions[0].choices[argv[-2]]  # type: ignore[union-attr]
+    assert res.stdout == sub.format_help()
+
+
+def test_an_unknown_command_is_still_refused_by_the_whole_parser():
+    res = subprocess.run([sys.executable, "-m", "lrstudio", "trian"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert "invalid choice: 'trian'" in res.stderr and "playground" in res.stderr
