@@ -7,7 +7,7 @@ another): on a shared machine another program's load takes the second core, and 
 beat that ratio. Both sides are the same sweep
 (``lrstudio.services.sweep.SweepRunner``, a grid of 12 LRs, one seed, a fresh SQLite file each)
 with ``LocalExecutor(2)`` against ``LocalExecutor(1)``; the time is the whole ``run()``, worker
-start-up (spawn + ``import torch``) included. Repeats are interleaved, the order reversed every
+start-up (fork from the forkserver, warm-up) included. Repeats are interleaved, the order reversed every
 other repeat; medians with the per-repeat range are printed, because the machine is shared.
 
 The first sweep of a process starts the forkserver the workers fork from (it imports torch once,
@@ -19,7 +19,7 @@ time minus the run's own ``duration_s``: opening the run row, the data set, the 
 Usage::
 
     python bench/bench_sweep.py                  # 12 trials, 3 repeats
-    python bench/bench_sweep.py --repeats 5 --epochs 40 --trials 12
+    python bench/bench_sweep.py --repeats 5 --epochs 400 --trials 12
     python bench/bench_sweep.py --start-method spawn      # workers that import torch themselves
 """
 
@@ -89,7 +89,9 @@ def _fmt(xs: list[float], unit: str = "s") -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=12)
-    ap.add_argument("--epochs", type=int, default=30, help="epochs of each Windsor run (batch 32: 14 steps each)")
+    ap.add_argument("--epochs", type=int, default=200,
+                    help="epochs of each Windsor run (batch 32: 14 steps each; 200: ~0.15 s a run on a quiet core, "
+                         "the runs of docs/sweeps.md's figures)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--start-method", choices=("spawn", "forkserver"), default=None,
                     help="how workers start (default: the executor's, forkserver where there is one)")
@@ -127,7 +129,7 @@ def main() -> None:
             seq.append(got[1])
             par.append(got[2])
             ratios.append(got[2] / got[1])
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    load_after = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"one after another (1 worker): {_fmt(seq)}")
     print(f"2 workers:                    {_fmt(par)}")
     print(f"2 workers / 1 worker:         {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
@@ -138,7 +140,14 @@ def main() -> None:
     print(f"per-trial overhead in a warm worker (run_trial wall - run duration), {len(overhead)} trials: "
           f"{_fmt([x * 1000 for x in overhead], 'ms')}")
     print(f"training time of one run: {_fmt(train)}")
-    print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(f"load average after: {load_after[0]:.1f} {load_after[1]:.1f} {load_after[2]:.1f}")
+    r = statistics.median(ratios)
+    print(f"SUMMARY bench_sweep: {args.trials} trials x {args.epochs} epochs, 2 workers / 1 worker "
+          f"{r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) over {args.repeats} repeats, goal <= 0.60 "
+          f"{'met' if r <= 0.60 else 'NOT met'}; machine ceiling {statistics.median(ceilings):.2f} "
+          f"({min(ceilings):.2f}-{max(ceilings):.2f}); 1 worker {_fmt(seq)}, 2 workers {_fmt(par)}; "
+          f"worker start-up {_fmt(startup)}; per-trial overhead {_fmt([x * 1000 for x in overhead], 'ms')}; "
+          f"load {load[0]:.1f} -> {load_after[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@
 
 Opens the real main window (offscreen unless a display is available), shows the Sweeps tab, and
 starts a grid sweep of 2 trials (linear regression on the Windsor prices, SGD, two LRs, one seed)
-from the panel with ``parallel = 2``: the runner's QThread hands the trials to 2 spawned worker
-processes (niceness 10) that train and write them, while the panel refreshes its trial list and
+from the panel with ``parallel = 2``: the runner's QThread hands the trials to 2 worker processes
+forked from the sweep forkserver (niceness 10) that train and write them, while the panel refreshes its trial list and
 live curves on the app's once-a-second database poll. Meanwhile a 5 ms precise ``QTimer`` in the
 GUI thread records the intervals between its ticks (``bench_gui.LatenessProbe``; lateness =
 interval − 5 ms). Reported per repetition, interleaved with the baseline:
@@ -104,6 +104,7 @@ def main() -> int:
     from lrstudio.gui.main_window import MainWindow
     from lrstudio.storage import open_store
 
+    load0 = os.getloadavg()[0]
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'sweep.sqlite'}"
@@ -153,6 +154,12 @@ def main() -> int:
     print(f"  goal: p99 ≤ {GOAL_P99_MS:g} ms while 2 trials train: {'met' if p99 <= GOAL_P99_MS else 'NOT met'} "
           f"(median p99 {p99:.2f} ms)")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    p99s = {name: [r["late_p99"] for r in rs] for name, rs in rows.items()}
+    print(f"SUMMARY bench_sweep_gui: p99 5 ms-timer lateness while 2 trials train, Sweeps tab shown "
+          f"{med(p99s['2 trials training, Sweeps tab shown'])} ms, goal <= {GOAL_P99_MS:g} "
+          f"{'met' if p99 <= GOAL_P99_MS else 'NOT met'}; control (tab hidden) "
+          f"{med(p99s['2 trials training, tab hidden'])} ms; idle {med(p99s['idle 3 s'])} ms; "
+          f"{args.repeat} repetitions; load {load0:.2f} -> {os.getloadavg()[0]:.2f}")
     return 0
 
 
