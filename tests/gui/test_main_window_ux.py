@@ -219,3 +219,23 @@ def test_name_column_has_room_for_a_usual_name_when_the_first_was_short(qtbot, s
     panel.refresh()
     width = panel.view.horizontalHeader().sectionSize(NAME_COLUMN)
     assert width >= panel.view.fontMetrics().horizontalAdvance(later) + 8, width
+
+
+def test_find_lr_lr_fields_show_their_whole_value(qtbot, window):
+    """With the option labels in the row, the From and to fields shrank to 'e-07' at the dialog's
+    default width (900 px)."""
+    from lrstudio.gui.app import load_style
+
+    dlg = window.find_lr()
+    qtbot.waitExposed(dlg)
+    for edit in (dlg.start_edit, dlg.end_edit):
+        edit.setText("1e-07")
+        need = edit.fontMetrics().horizontalAdvance("1e-07") + 10
+        assert edit.width() >= need, (edit.objectName(), edit.width(), need)
+    qapp = QApplication.instance()
+    qapp.setStyleSheet(load_style())
+    try:  # and the row fits the default width with the app's style (it grew the dialog to 946 px)
+        assert dlg.minimumSizeHint().width() <= 900, dlg.minimumSizeHint()
+    finally:
+        qapp.setStyleSheet("")
+    dlg.close()

@@ -92,6 +92,8 @@ class LrFinderDialog(QDialog):
         self.start_edit.setObjectName("rt_start_lr")
         self.end_edit = QLineEdit(_fmt(opts.end_lr if opts.end_lr is not None else 10.0, "g"))
         self.end_edit.setObjectName("rt_end_lr")
+        for edit in (self.start_edit, self.end_edit):  # room for "1e-07" beside the labels
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("1e-07") + 16)
         self.num_it_spin = QSpinBox()
         self.num_it_spin.setObjectName("rt_num_it")
         self.num_it_spin.setRange(6, 100_000)
@@ -132,8 +134,6 @@ class LrFinderDialog(QDialog):
             opts_row.addWidget(QLabel(label))
             opts_row.addWidget(w)
         opts_row.addStretch(1)
-        opts_row.addWidget(self.run_button)
-        opts_row.addWidget(self.stop_button)
         self.progress = QProgressBar()
         self.progress.setObjectName("rt_progress")
         self.progress.setTextVisible(True)
@@ -179,6 +179,8 @@ class LrFinderDialog(QDialog):
         layout.addLayout(opts_row)
         bar_row = QHBoxLayout()
         bar_row.addWidget(self.progress, 1)
+        bar_row.addWidget(self.run_button)  # here, not after the options: with their labels the row
+        bar_row.addWidget(self.stop_button)  # passed 900 px (the dialog grew to 946)
         layout.addLayout(bar_row)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 3)
