@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -192,15 +192,17 @@ class StoredRun:
 
 
 def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress: bool = True,
-                  stream: TextIO | None = None) -> StoredRun:
+                  stream: TextIO | None = None, heap_frozen: bool = False) -> StoredRun:
     """Train ``cfg`` headless through the run service and store every step in the database at ``url``.
 
     :func:`lrstudio.services.training_run.run_training` does the run (and decides what is stored
     when something fails); this adds the terminal: the fit warnings and the progress (a bar or plain lines) on
-    ``stream`` (stderr), and Ctrl-C/SIGTERM/SIGHUP as a stop request.
+    ``stream`` (stderr), and Ctrl-C/SIGTERM/SIGHUP as a stop request. ``heap_frozen``: this process
+    froze its heap for good (``gc.freeze``), so the run leaves it frozen at its end.
     """
     from lrstudio.commands._progress import TrainProgress
     from lrstudio.core.events import RunStarted, StepLogged
+    from lrstudio.services.runtime import HEADLESS
     from lrstudio.services.training_run import run_training
 
     out = stream if stream is not None else sys.stderr
@@ -221,7 +223,9 @@ def run_and_store(cfg: RunConfig, url: str, *, name: str | None = None, progress
 
     previous = _install_stop_signals(stop)  # before the run row exists: no window where a signal kills it
     try:
-        result = run_training(cfg, url, stop=stop, on_events=on_events, on_warnings=warn, name=name)
+        options = replace(HEADLESS, freeze_heap_per_run=False) if heap_frozen else HEADLESS
+        result = run_training(cfg, url, stop=stop, on_events=on_events, on_warnings=warn, name=name,
+                              options=options)
     finally:
         _restore_signals(previous)
         bar.finish()

@@ -11,6 +11,7 @@ so every bound and help text comes from ``lrstudio/core/config.py``::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -63,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"lrstudio: warning: {terminal_safe(w)}", file=sys.stderr)
         print(cfg.to_json())
         return 0
+    frozen_for_good = _import_for_run()
     stored = run_and_store(cfg, db_url(args), name=cfg.name or None,
-                           progress=not args.quiet and not args.json)
+                           progress=not args.quiet and not args.json, heap_frozen=frozen_for_good)
     if args.json:
         # One line of strict JSON (non-finite losses as "inf"/"nan": issue 14)
         print(json.dumps(json_safe({"run_id": stored.run_id, **stored.summary.to_dict()}), allow_nan=False))
@@ -90,6 +92,36 @@ def _preload_torch_beside() -> None:
     from lrstudio.services.runtime import preload_torch_libraries
 
     threading.Thread(target=preload_torch_libraries, name="lrstudio-preload-torch", daemon=True).start()
+
+
+def _import_for_run() -> bool:
+    """Import torch, the store and the training loop with the cyclic garbage collector paused;
+    True when the imported heap was then frozen for good (``gc.freeze``).
+
+    Issue 11: importing torch, SQLAlchemy and numpy allocates hundreds of thousands of objects,
+    and the collections they trigger scan them again and again (~0.15-0.25 s of a 1-second
+    ``lrstudio train``, ``bench/bench_cli_start.py``; the GUI's ``services.runtime.prewarm`` does the
+    same). Frozen for good only in the ``lrstudio`` process itself, which ends after this run
+    (its run then leaves the freeze in place: ``RuntimeOptions.freeze_heap_per_run``); a caller of
+    :func:`lrstudio.cli.main` gets its collector back as it was. A torch that does not import is
+    left to the run's own check, which says so and stores nothing.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    freeze = _is_the_lrstudio_command()
+    try:
+        try:
+            require_torch()
+        except LrstudioError:
+            return False
+        import lrstudio.storage
+        import lrstudio.trainer.loop  # noqa: F401
+    finally:
+        if freeze:
+            gc.freeze()
+        if gc_was_enabled:
+            gc.enable()
+    return freeze
 
 
 def _stored_config(args: argparse.Namespace) -> RunConfig:

@@ -108,3 +108,54 @@ def test_an_unknown_command_is_still_refused_by_the_whole_parser():
     res = subprocess.run([sys.executable, "-m", "lrstudio", "trian"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert "invalid choice: 'trian'" in res.stderr and "playground" in res.stderr
+
+
+# Stands for the `lrstudio` process (its heap may be frozen for good, it ends with os._exit);
+# prints what the collector looks like when the run starts recording.
+_AS_COMMAND = """
+import gc, json, sys
+import lrstudio.commands.train as train
+import lrstudio.services.training_run as tr
+train._is_the_lrstudio_command = lambda: True
+execute = tr.execute_run
+def probe(*a, **k):
+    print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                      "torch": "torch" in sys.modules}), flush=True)
+    return execute(*a, **k)
+tr.execute_run = probe
+from lrstudio.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_the_command_imports_with_the_collector_paused_and_freezes_that_heap(tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    res = subprocess.run([sys.executable, "-c", _AS_COMMAND, "--db", db, *_TRAIN], capture_output=True,
+                         text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    probe, summary = (json.loads(line) for line in res.stdout.strip().splitlines())
+    assert summary["status"] == "completed"
+    # torch, SQLAlchemy and numpy are frozen before the run (hundreds of thousands of objects),
+    # and the collector is on again for the run itself.
+    assert probe["torch"] and probe["enabled"] and probe["frozen"] > 100_000
+
+
+def test_main_called_in_a_process_gives_its_collector_back(tmp_path, monkeypatch, capsys):
+    import gc
+
+    import lrstudio.trainer.loop as loop
+    from lrstudio.cli import main
+
+    during = []
+    real_train = loop.train
+
+    def spy(*a, **k):
+        during.append(gc.isenabled())
+        return real_train(*a, **k)
+
+    monkeypatch.setattr(loop, "train", spy)
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled()
+    assert main(["--db", str(tmp_path / "runs.sqlite"), *_TRAIN]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "completed"
+    assert during == [True] and gc.isenabled() and gc.get_freeze_count() == frozen
