@@ -110,11 +110,12 @@ def _import_for_run() -> bool:
     gc.disable()
     freeze = _is_the_lrstudio_command()
     try:
+        import lrstudio.storage  # SQLAlchemy's Python while the preload thread maps libtorch
+
         try:
             require_torch()
         except LrstudioError:
             return False
-        import lrstudio.storage
         import lrstudio.trainer.loop  # noqa: F401
     finally:
         if freeze:
