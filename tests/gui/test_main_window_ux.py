@@ -3,6 +3,10 @@ that do not clash, and pages that fit a 1366x768 screen (the UX pass of session 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
@@ -132,14 +136,23 @@ def _check_preview_at_1366x768(qtbot, window):
     qtbot.wait(200)
     assert preview.fit_warning and preview.momentum_plot.isVisible()
     assert window.grab().size().width() == 1366 and window.grab().size().height() == 768
+    _assert_preview_text_whole(preview)
+    axis = preview.plot.getPlotItem().getAxis("left")
+    assert axis.label.boundingRect().width() <= axis.height(), "the y label is cut"
+    # a narrower left column (a wide page, or the user's drag) wraps the lines more: still whole
+    window.resizeDocks([window.config_dock], [300], Qt.Orientation.Horizontal)
+    qtbot.wait(200)
+    assert window.config_dock.width() <= 310
+    _assert_preview_text_whole(preview)
+    window.grab().save(str(Path(tempfile.gettempdir()) / "ux-preview-narrow-1366x768.png"))  # to look at
+
+
+def _assert_preview_text_whole(preview):
     for label in (preview.fit_label, preview.info_label):
         assert label.isVisible()
         assert label.height() >= label.heightForWidth(label.width()), (label.objectName(), label.text())
         bottom = label.mapTo(preview, label.rect().bottomLeft()).y()
         assert bottom < preview.height(), f"{label.text()!r} ends at {bottom}, the preview at {preview.height()}"
-    axis = preview.plot.getPlotItem().getAxis("left")
-    assert axis.label.boundingRect().width() <= axis.height(), "the y label is cut"
-    window.grab().save("/tmp/ux-preview-test.png")
 
 
 def test_a_long_run_title_on_the_train_tab_does_not_squeeze_the_window(qtbot, window):

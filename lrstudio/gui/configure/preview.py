@@ -30,6 +30,9 @@ CURRENT_COLOR = TRAIN_COLOR
 MOMENTUM_COLOR = APPLIED_COLOR  # the Train tab's momentum colour
 #: The momentum plot takes a third of the plots' height (a slow curve between two values), at least this.
 MOMENTUM_PLOT_MIN_HEIGHT = 60
+#: The LR plot's least height: below it the preview asks its dock for more room rather than cut the
+#: wrapped lines under the plots (at 1366x768 with a narrow dock they lost their last lines).
+LR_PLOT_MIN_HEIGHT = 70
 
 
 @dataclass
@@ -142,7 +145,7 @@ class SchedulePreview(QWidget):
         fit_lay.addWidget(self.fit_button, 0, Qt.AlignmentFlag.AlignTop)
         self.fit_row.setVisible(False)
 
-        bar = QHBoxLayout()
+        self._bar = bar = QHBoxLayout()
         bar.addWidget(self.pin_button)
         bar.addWidget(self.clear_button)
         bar.addStretch(1)
@@ -155,7 +158,7 @@ class SchedulePreview(QWidget):
         layout.addWidget(self.fit_row)
         # The copy button sits beside the (wrapping) line under the plot: in the top bar it made the
         # narrowest preview 150 px wider.
-        info_row = QHBoxLayout()
+        self._info_row = info_row = QHBoxLayout()
         info_row.addWidget(self.info_label, 1)
         info_row.addWidget(self.copy_code_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(info_row)
@@ -164,6 +167,29 @@ class SchedulePreview(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._recompute)
+
+    # -- size ----------------------------------------------------------------------------
+    def _least_height(self, width: int) -> int:
+        """The height that shows every line under the plots whole at ``width`` (the plots at
+        their least): wrapped labels' heights depend on the width, which a dock does not ask."""
+        lay = self.layout()
+        m = lay.contentsMargins()
+        inner = max(1, width - m.left() - m.right())
+        parts = [self._bar.minimumSize().height(), LR_PLOT_MIN_HEIGHT]
+        if not self.momentum_plot.isHidden():
+            parts.append(MOMENTUM_PLOT_MIN_HEIGHT)
+        rows = [self._info_row] + ([self.fit_row.layout()] if not self.fit_row.isHidden() else [])
+        parts += [max(row.heightForWidth(inner), row.minimumSize().height()) for row in rows]
+        return m.top() + m.bottom() + sum(parts) + lay.spacing() * (len(parts) - 1)
+
+    def _update_least_height(self) -> None:
+        height = self._least_height(self.width())
+        if height != self.minimumHeight():
+            self.setMinimumHeight(height)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._update_least_height()
 
     # -- input ---------------------------------------------------------------------------
     def set_schedule(self, spec: dict[str, Any] | None, base_lr: float, steps: int, note: str = "") -> None:
@@ -180,6 +206,7 @@ class SchedulePreview(QWidget):
         self.fit_label.setText(text)
         self.fit_button.setVisible(bool(warnings) and fittable)
         self.fit_row.setVisible(bool(warnings))
+        self._update_least_height()
 
     @property
     def fit_warning(self) -> str:
@@ -265,6 +292,7 @@ class SchedulePreview(QWidget):
 
     def _set_info(self, text: str, role: str) -> None:
         self.info_label.setText(text)
+        self._update_least_height()  # after the momentum plot was shown or hidden, too
         if self.info_label.property("role") != role:
             self.info_label.setProperty("role", role)
             self.info_label.style().unpolish(self.info_label)
