@@ -607,7 +607,7 @@ def start_forkserver() -> None:
 
     try:
         forkserver.ensure_running()
-    except OSError:  # no more processes: the sweep's own start will say so
+    except (OSError, RuntimeError):  # no more processes, a main module without its guard: the sweep says so
         pass
 
 
