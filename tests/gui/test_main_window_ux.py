@@ -252,3 +252,13 @@ def test_find_lr_lr_fields_show_their_whole_value(qtbot, window):
     finally:
         qapp.setStyleSheet("")
     dlg.close()
+
+
+def test_the_two_weight_decay_fields_say_which_one_applies(qtbot, window):
+    """The form has "Weight decay" under Optimizer (placeholder "empty") and under Training (0):
+    nothing said that an empty optimizer field means the Training one applies."""
+    panel = window.config_panel
+    for name in ("sgd", "adam", "adamw"):
+        panel.optimizer_combo.setCurrentIndex(panel.optimizer_combo.findData(name))
+        field = panel.optimizer_form.field("weight_decay")
+        assert "Training" in field.placeholderText(), (name, field.placeholderText())

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -422,6 +423,10 @@ class ConfigPanel(QWidget):
         if info.params:
             self.optimizer_form = ParamForm(info.params, owner=f"optimizer {info.name!r}")
             self.optimizer_form.changed.connect(self._on_edited)
+            names = {p.name for p in info.params}
+            wd = self.optimizer_form.field("weight_decay") if "weight_decay" in names else None
+            if isinstance(wd, QLineEdit):  # two "Weight decay" fields: say which one applies
+                wd.setPlaceholderText("empty: Training's weight decay")
             self._optimizer_holder.addWidget(self.optimizer_form)
 
     def _on_optimizer_chosen(self, _index: int) -> None:
