@@ -5,18 +5,26 @@ SQLite file, for a full-batch linear regression on Windsor whose training takes 
 and compares the process wall time with the training time the run reports (``duration_s``: from
 RunStarted to the end of the loop). Goal: process wall time <= 2x the training time.
 
+Two cases: a database already at head (every run after the first: the usual case) and a new
+file (the first run: the schema is created by the migrations, with Alembic). Besides wall times,
+the process's CPU time (user + sys of the child, from ``getrusage(RUSAGE_CHILDREN)``), which the
+shared machine's load distorts less than wall time. ``--compare-to DIR`` runs a second source tree
+(e.g. ``git archive <commit> | tar -x -C DIR``) interleaved with this one, for before/after figures.
+
 Also prints, from ``python -X importtime``-free probes in fresh interpreters, the cost of the
 parts: ``import lrstudio.trainer.loop`` (torch) and the first optimizer construction and step,
 with whether ``torch._dynamo`` got imported (it used to cost ~1.2 s: see
 ``lrstudio/trainer/optimizers.py``). Repeats interleave and medians are reported with ranges.
 
-    python bench/bench_cli_start.py [--repeats 5] [--steps 10000]
+    python bench/bench_cli_start.py [--repeats 5] [--steps 10000] [--compare-to DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,14 +47,27 @@ print(t1 - t0, t2 - t1, "torch._dynamo" in sys.modules)
 """
 
 
-def cli_run(steps: int, db: Path) -> tuple[float, float]:
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def cli_run(steps: int, db: Path, tree: Path = ROOT) -> tuple[float, float, float]:
+    """(process wall, training time the run reports, process CPU user+sys) of one ``lrstudio train``
+    with the source tree ``tree`` first on the path."""
     cmd = [sys.executable, "-m", "lrstudio", "train", "--db", f"sqlite:///{db}", "--model", "linear",
            "--dataset", "windsor", "--optimizer", "adam", "--lr", "0.01", "--max-steps", str(steps), "--json"]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    cpu0 = _child_cpu()
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=db.parent)
     wall = time.perf_counter() - t0
+    cpu = _child_cpu() - cpu0
     summary = json.loads(out.stdout.strip().splitlines()[-1])
-    return wall, float(summary["duration_s"])
+    return wall, float(summary["duration_s"]), cpu
 
 
 def probe() -> tuple[float, float, bool]:
@@ -64,27 +85,53 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10_000,
                     help="full-batch steps (~1 s on the dev machine since the lean step; 7,000 took 0.63-0.8 s)")
+    ap.add_argument("--compare-to", metavar="DIR", type=Path, default=None,
+                    help="another source tree (the code before a change) run interleaved with this one")
+    ap.add_argument("--no-probe", action="store_true", help="skip the fresh-interpreter torch probes")
     args = ap.parse_args(argv)
-    walls, trains, ratios, imports, firsts = [], [], [], [], []
+    trees = {"this tree": ROOT} if args.compare_to is None else {"before": args.compare_to, "after": ROOT}
+    # (tree, case) -> lists of wall, training, ratio, cpu
+    res: dict[tuple[str, str], dict[str, list[float]]] = {}
+    imports: list[float] = []
+    firsts: list[float] = []
     dynamo = False
+    load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="lrstudio-bench-") as tmp:
+        head_db = {label: Path(tmp) / f"head-{i}.sqlite" for i, label in enumerate(trees)}
+        for label, tree in trees.items():  # the database at head: its first run creates it
+            cli_run(50, head_db[label], tree)
+        jobs = [(label, case) for label in trees for case in ("head", "new")]
+        if not args.no_probe:
+            jobs.append(("probe", ""))
         for r in range(args.repeats):
-            for what in (("cli", "probe") if r % 2 == 0 else ("probe", "cli")):
-                if what == "cli":
-                    wall, train = cli_run(args.steps, Path(tmp) / f"r{r}.sqlite")
-                    walls.append(wall)
-                    trains.append(train)
-                    ratios.append(wall / train)
-                else:
+            order = jobs if r % 2 == 0 else jobs[::-1]
+            for label, case in order:
+                if label == "probe":
                     a, b, d = probe()
                     imports.append(a)
                     firsts.append(b)
                     dynamo = dynamo or d
-    print(f"lrstudio train, linear/windsor full batch adam, {args.steps} steps, {args.repeats} repeats")
-    print(f"  process wall {fmt(walls)} | training {fmt(trains)} | wall/training {fmt(ratios, 'x')}; "
-          f"goal <= 2x: {'meets' if statistics.median(ratios) <= 2 else 'MISSES'}")
-    print(f"  fresh interpreter: import torch + trainer.optimizers {fmt(imports)}; first optimizer build + "
-          f"step {fmt(firsts)}; torch._dynamo imported: {dynamo}")
+                    continue
+                db = head_db[label] if case == "head" else Path(tmp) / f"new-{label}-{r}.sqlite"
+                wall, train, cpu = cli_run(args.steps, db, trees[label])
+                got = res.setdefault((label, case), {"wall": [], "train": [], "ratio": [], "cpu": [], "extra": []})
+                got["wall"].append(wall)
+                got["train"].append(train)
+                got["ratio"].append(wall / train)
+                got["cpu"].append(cpu)
+                got["extra"].append(cpu - train)
+    load1 = os.getloadavg()
+    print(f"lrstudio train, linear/windsor full batch adam, {args.steps} steps, {args.repeats} repeats interleaved; "
+          f"load average {load0[0]:.1f} before, {load1[0]:.1f} after ({os.cpu_count()} CPUs)")
+    for (label, case), got in res.items():
+        what = "database at head" if case == "head" else "new database    "
+        print(f"  {label:9s} {what}: wall/training {fmt(got['ratio'], 'x')} "
+              f"{'meets' if statistics.median(got['ratio']) <= 2 else 'MISSES'} goal <= 2x | process wall "
+              f"{fmt(got['wall'])} | training {fmt(got['train'])} | process CPU {fmt(got['cpu'])} "
+              f"(CPU - training {fmt(got['extra'])})")
+    if imports:
+        print(f"  fresh interpreter: import torch + trainer.optimizers {fmt(imports)}; first optimizer build + "
+              f"step {fmt(firsts)}; torch._dynamo imported: {dynamo}")
     return 0
 
 
