@@ -262,3 +262,32 @@ def test_the_two_weight_decay_fields_say_which_one_applies(qtbot, window):
         panel.optimizer_combo.setCurrentIndex(panel.optimizer_combo.findData(name))
         field = panel.optimizer_form.field("weight_decay")
         assert "Training" in field.placeholderText(), (name, field.placeholderText())
+
+
+def _contrast_on_white(color) -> float:
+    """WCAG 2 contrast ratio of ``color`` (a QColor) against white."""
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+    return 1.05 / (lum + 0.05)
+
+
+def test_find_lr_marker_labels_are_readable(qtbot, window, no_dialogs):
+    """The suggestion labels on the plot were written in the rule's colour: Lightning's yellow
+    (#F0E442) and the sky blue read at a contrast of 1.2 and 2.2 to 1 on the white plot."""
+    from lrstudio.core.config import DatasetConfig, RunConfig
+
+    window.config_panel.set_config(RunConfig(model="linear", dataset=DatasetConfig(name="windsor"),
+                                             optimizer={"name": "sgd", "params": {}}, lr=0.01, batch_size=32,
+                                             epochs=2))
+    dlg = window.find_lr()
+    dlg.num_it_spin.setValue(40)
+    dlg.seeds_spin.setValue(1)
+    with qtbot.waitSignal(dlg.test_finished, timeout=60_000) as blocker:
+        dlg.start_test()
+    assert blocker.args[0] is not None and blocker.args[0].status == "completed", no_dialogs
+    assert dlg.marker_labels
+    for name, label in dlg.marker_labels.items():
+        assert _contrast_on_white(label.color) >= 4.5, (name, label.color.name())
+    dlg.close()

@@ -46,7 +46,7 @@ from lrstudio.core.lr_finder import CONVENTIONS, DEFAULTS, MODES, SUGGESTERS, Ra
 from lrstudio.core.params import ParamError
 from lrstudio.gui.dialogs import errors
 from lrstudio.gui.lr_finder.worker import RangeTestRunner
-from lrstudio.gui.plots.factory import PIN_COLORS, TITLE_COLOR, TRAIN_COLOR, make_plot
+from lrstudio.gui.plots.factory import PIN_COLORS, TITLE_COLOR, TRAIN_COLOR, make_plot, white
 from lrstudio.services.range_test_run import LiveRangeTest, suggestions_of
 
 __all__ = ["RULE_TITLES", "LrFinderDialog"]
@@ -371,12 +371,16 @@ class LrFinderDialog(QDialog):
                                          symbolPen=pg.mkPen("k"), symbolBrush=pg.mkBrush(color))
                 marker.setToolTip(f"{RULE_TITLES.get(r.name, r.name)}: {_fmt(lr)} (click to use)")
                 marker.sigPointsClicked.connect(lambda *_a, lr=lr, name=r.name: self.choose(lr, name))
+                marker.setZValue(10)  # over the labels: a marker stays visible and clickable
                 pi.addItem(marker)
                 self.markers[r.name] = marker
                 # Labels right of their marker, or left of it near the right edge (not clipped).
                 lx = np.log10(band[0]) if band is not None else np.array([math.log10(lr)])
                 right = (math.log10(lr) - lx.min()) > 0.7 * (lx.max() - lx.min())
-                label = pg.TextItem(f"{r.name} {_fmt(lr)}", color=color, anchor=(1, 1) if right else (0, 1))
+                # Dark text on a white box edged in the rule's colour: yellow or sky-blue text on the
+                # white plot read at 1.2-2.3 to 1 (WCAG asks 4.5).
+                label = pg.TextItem(f"{r.name} {_fmt(lr)}", color=TITLE_COLOR, fill=pg.mkBrush(*white(150)),
+                                    border=pg.mkPen(color, width=1.5), anchor=(1, 1) if right else (0, 1))
                 label.setPos(math.log10(lr), r.loss)
                 pi.addItem(label)
                 self.marker_labels[r.name] = label
