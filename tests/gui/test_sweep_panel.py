@@ -135,8 +135,11 @@ def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window,
     qtbot.waitUntil(lambda: any(r.status == "running" for r in panel.rows), timeout=60_000)
     assert any(r.status == "queued" for r in panel.rows)
     running = next(r for r in panel.rows if r.status == "running").run_ids[0]
-    qtbot.waitUntil(lambda: running in panel.live.items and len(panel.live.items[running].getData()[0] or ()) > 0,
-                    timeout=30_000)
+    def has_points():  # getData() gives (None, None) before the first points, arrays after
+        x = panel.live.items[running].getData()[0] if running in panel.live.items else None
+        return x is not None and len(x) > 0
+
+    qtbot.waitUntil(has_points, timeout=30_000)
     with qtbot.waitSignal(window.sweeps_page.controller.finished, timeout=60_000):
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     assert store.get_experiment(eid).status == "cancelled"
@@ -287,3 +290,27 @@ def test_opening_the_sweeps_tab_starts_the_workers_forkserver(window, qtbot, mon
     window.tabs.setCurrentWidget(window.sweeps_page)
     qtbot.wait(50)
     assert calls == [1]  # once per window
+
+
+def test_the_live_curves_title_fits_the_plot_at_1366x768(window, qtbot):
+    # The title read "Training loss (smoothed 0.6) of every run (1 running, in fro" at 1366x768:
+    # the plot there is ~490 px wide (docs/img/sweeps-panel-1366x768.png), the title needed 524.
+    import re
+
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    panel = _open_panel(window, qtbot)
+
+    class Run:
+        def __init__(self, rid, status):
+            self.id, self.trial, self.status = rid, rid, status
+
+    panel._runs = [Run(1, "running"), Run(2, "running"), Run(3, "completed")]
+    panel.live_key_combo.setCurrentIndex(panel.live_key_combo.findData("train/loss"))
+    panel._draw_live()
+    text = re.sub(r"<[^>]+>", "", panel.live.plot.getPlotItem().titleLabel.text)
+    assert "2 running" in text and "smoothed 0.6" in text and text.startswith("Training loss")
+    font = QFont(panel.live.plot.font())
+    font.setPointSizeF(11)
+    font.setWeight(QFont.Weight.DemiBold)
+    assert QFontMetrics(font).horizontalAdvance(text) <= 460, text

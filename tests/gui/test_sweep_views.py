@@ -115,3 +115,31 @@ def test_parallel_view_draws_a_line_per_trial_coloured_by_the_metric():
     colours = {float(m): line.opts["pen"].color().name() for m, line in zip(axes.metric, view.lines, strict=True)}
     assert colours[1.0] == view.cmap.map(0.0, mode="qcolor").name()  # low metric: the map's dark end
     assert colours[3.0] == view.cmap.map(1.0, mode="qcolor").name()
+
+
+@pytest.mark.usefixtures("qapp")
+def test_the_metric_view_joins_trials_only_when_one_parameter_is_swept():
+    # With a second swept parameter, neighbours along lr differ in beta1 too: a line and a band
+    # through them drew a curve of lr that the sweep did not measure. Each trial then gets its
+    # own seed bar; with one parameter the line and the band stay.
+    import pyqtgraph as pg
+
+    from lrstudio.gui.sweeps.views import MetricView, metric_key
+
+    runs = [_run(10 * t + s, t, s, best=v, lr=lr, beta1=b) for t, (lr, b, vs) in
+            enumerate([(0.01, 0.8, (1.0, 1.2)), (0.1, 0.95, (0.5, 0.7)), (0.03, 0.9, (2.0, 2.5))])
+            for s, v in enumerate(vs)]
+    two = _spec(space={"lr": {"log_uniform": [1e-3, 1.0]}, "optimizer.params.beta1": {"uniform": [0.8, 0.99]}},
+                seeds=(0, 1))
+    view = MetricView()
+    view.show(metric_points(two, summarise_trials(two, runs), "lr"), "lr", "best_val_loss",
+              connect=False)
+    assert view.band_item is None and view.mean_item.opts["pen"] is None
+    bars = [i for i in view.plot.getPlotItem().items if isinstance(i, pg.ErrorBarItem)]
+    assert len(bars) == 1 and len(bars[0].opts["x"]) == 3
+    np.testing.assert_allclose(bars[0].opts["top"] + bars[0].opts["y"], view.points.hi, rtol=1e-15)
+    one = _spec(seeds=(0, 1))
+    view.show(metric_points(one, summarise_trials(one, runs), "lr"), "lr", "best_val_loss")
+    assert view.band_item is not None and view.mean_item.opts["pen"] is not None
+    assert not [i for i in view.plot.getPlotItem().items if isinstance(i, pg.ErrorBarItem)]
+    assert "bars: mean ± std" in metric_key(view.points, "std", connect=False)

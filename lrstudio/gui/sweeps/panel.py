@@ -573,8 +573,9 @@ class SweepPanel(QWidget):
         path = self.param_combo.currentData() or next(iter(self.spec.space))
         band = str(self.band_combo.currentData())
         pts = metric_points(self.spec, self.results, str(path), band)
-        self.metric_view.show(pts, str(path), self.spec.metric)
-        self.metric_key.setText(metric_key(pts, band))
+        connect = len(self.spec.space) == 1
+        self.metric_view.show(pts, str(path), self.spec.metric, connect=connect)
+        self.metric_key.setText(metric_key(pts, band, connect))
         self.metric_key.setToolTip(self.metric_key.text())
 
     def show_parallel(self) -> None:
@@ -635,8 +636,9 @@ class SweepPanel(QWidget):
                 curves[r.id] = (int(r.trial), r.status == "running", x, y)
         n_running = sum(1 for r in self._runs if r.status == "running")
         smooth = f" (smoothed {LIVE_SMOOTHING})" if key == "train/loss" else ""
-        title = f"{self.live_key_combo.currentText()}{smooth} of every run" + (
-            f" ({n_running} running, in front)" if n_running else "")
+        # Short: at 1366x768 the plot is ~490 px wide (every run of the sweep is drawn).
+        title = f"{self.live_key_combo.currentText()}{smooth}" + (
+            f" · {n_running} running, in front" if n_running else "")
         self.live.show(curves, title)
 
 

@@ -78,7 +78,10 @@ class MetricView:
         self.best_item: pg.PlotDataItem | None = None
         self.band_item: pg.FillBetweenItem | None = None
 
-    def show(self, pts: MetricPoints, x_title: str, y_title: str) -> None:
+    def show(self, pts: MetricPoints, x_title: str, y_title: str, connect: bool = True) -> None:
+        """``connect``: join the trials with a line and a seed band (one swept parameter); else
+        each trial its own seed bar (with other parameters swept too, neighbours along x differ
+        in them: a line would draw a curve of this parameter that the sweep did not measure)."""
         pi = self.plot.getPlotItem()
         for item in self._items:
             pi.removeItem(item)
@@ -95,14 +98,14 @@ class MetricView:
             return
         accent = QColor(PALETTE[0])
         fx = np.log10(pts.x) if pts.log_x else pts.x  # the band is not a plot item: log10 given here
-        if pts.x.size > 1 and np.any(pts.hi > pts.lo):
+        if connect and pts.x.size > 1 and np.any(pts.hi > pts.lo):
             fill = QColor(accent)
             fill.setAlpha(_BAND_ALPHA)
             c_lo, c_hi = pg.PlotCurveItem(fx, pts.lo), pg.PlotCurveItem(fx, pts.hi)
             self.band_item = pg.FillBetweenItem(c_lo, c_hi, brush=pg.mkBrush(fill))
             self.band_item.setZValue(-10)
             self._add(self.band_item)
-        elif np.any(pts.hi > pts.lo):  # one point: an error bar
+        elif np.any(pts.hi > pts.lo):  # one point, or trials not joined: a bar each
             bar = pg.ErrorBarItem(x=fx, y=pts.mean, top=pts.hi - pts.mean, bottom=pts.mean - pts.lo, beam=0.05,
                                   pen=pg.mkPen(accent))
             self._add(bar)
@@ -110,7 +113,8 @@ class MetricView:
             dots = pg.PlotDataItem(pts.seeds_x, pts.seeds_y, pen=None, symbol="o", symbolSize=5,
                                    symbolPen=None, symbolBrush=pg.mkBrush(120, 120, 120, 160), name="each seed")
             self._add(dots)
-        self.mean_item = pg.PlotDataItem(pts.x, pts.mean, pen=pg.mkPen(accent, width=1.5), symbol="o",
+        self.mean_item = pg.PlotDataItem(pts.x, pts.mean, pen=pg.mkPen(accent, width=1.5) if connect else None,
+                                         symbol="o",
                                          symbolSize=8, symbolBrush=pg.mkBrush(accent), symbolPen=None,
                                          name="trial (mean over seeds)")
         self._add(self.mean_item)
@@ -178,11 +182,11 @@ class ParallelView:
         self._items.append(item)
 
 
-def metric_key(pts: MetricPoints, band: str) -> str:
+def metric_key(pts: MetricPoints, band: str, connect: bool = True) -> str:
     """What the parameter-against-metric marks are, for the line above the plot."""
     best = f" · ★ best: trial {pts.trials[pts.best]} ({pts.mean[pts.best]:.4g})" if pts.best >= 0 else ""
     spread = "mean ± std" if band == "std" else "min – max"
-    return f"● trial mean · grey: seeds · band: {spread}{best}"
+    return f"● trial mean · grey: seeds · {'band' if connect else 'bars'}: {spread}{best}"
 
 
 def band_kinds() -> Sequence[tuple[str, str]]:
