@@ -41,8 +41,9 @@ def existing_db_url(args: argparse.Namespace) -> str:
     named = getattr(args, "db", None) or os.environ.get("LRSTUDIO_DB")
     path = sqlite_path(url)
     if named and path is not None and not path.exists():
-        raise LrstudioError(f"no database at {terminal_safe(str(path))}: check the path (nothing was created "
-                            "there; `lrstudio train`, `lrstudio demo` or the app create a database)")
+        folder = "" if path.parent.is_dir() else f" (its folder {terminal_safe(str(path.parent))} does not exist)"
+        raise LrstudioError(f"no database at {terminal_safe(str(path))}{folder}: check the path (nothing was "
+                            "created there; `lrstudio train`, `lrstudio demo` or the app create a database)")
     return url
 
 
