@@ -128,6 +128,10 @@ class MainWindow(QMainWindow):
         self.action_export_history = action(self, "Export selected runs' &history (CSV)…", self._on_export_history)
         self.action_export_runs = action(self, "Export runs &table (CSV)…", self._on_export_runs)
         self.action_export_plot = action(self, "Export &plot (PNG/SVG)…", self._on_export_plot)
+        self.action_copy_code = action(self, "&Copy schedule as PyTorch code", self._on_copy_code)
+        self.action_copy_code.setEnabled(False)  # until the preview drew a schedule
+        self.action_copy_code.setToolTip("The form's schedule as a torch.optim.lr_scheduler snippet, on the "
+                                         "clipboard (the preview's button, also with its dock closed)")
         self.action_quit = action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         if self.action_quit.shortcut().isEmpty():  # the platform has no standard Quit key (plain X11)
             self.action_quit.setShortcut(QKeySequence("Ctrl+Q"))
@@ -209,6 +213,8 @@ class MainWindow(QMainWindow):
         clear_layout(self.preview_holder)
         self.preview = SchedulePreview()
         self.preview.fit_requested.connect(self.config_panel.fit_schedule_to_run)
+        self.preview.curve_updated.connect(
+            lambda: self.action_copy_code.setEnabled(self.preview is not None and self.preview.copy_code_button.isEnabled()))
         self.preview_holder.layout().addWidget(self.preview)
         self._on_config_changed()
         self.plots_ready.emit()
@@ -234,6 +240,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_export_history)
         file_menu.addAction(self.action_export_runs)
         file_menu.addAction(self.action_export_plot)
+        file_menu.addAction(self.action_copy_code)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         run_menu = mb.addMenu("&Run")
@@ -488,6 +495,14 @@ class MainWindow(QMainWindow):
         widget = choose_plot(self, self.current_plot_widgets())
         if widget is not None:
             export_plot_dialog(self, widget)
+
+    def _on_copy_code(self) -> None:
+        if self.preview is None:
+            return
+        if self.preview.copy_pytorch_code() is not None:
+            self.statusBar().showMessage("The schedule is on the clipboard as PyTorch code.", 4000)
+        else:
+            self.statusBar().showMessage(self.preview.info_label.text(), 6000)
 
     # -- database --------------------------------------------------------------------------
     def _on_open_database(self) -> None:

@@ -291,3 +291,16 @@ def test_find_lr_marker_labels_are_readable(qtbot, window, no_dialogs):
     for name, label in dlg.marker_labels.items():
         assert _contrast_on_white(label.color) >= 4.5, (name, label.color.name())
     dlg.close()
+
+
+def test_file_menu_copies_the_schedule_as_pytorch_code(qtbot, window):
+    """"Copy as PyTorch code" was a button of the preview dock only: with the dock closed (View >
+    Schedule preview) nothing in the menus reached it."""
+    file_menu = {a.text().replace("&", ""): a for a in _menu_actions(window)["File"]}
+    act = file_menu.get("Copy schedule as PyTorch code")
+    assert act is not None, sorted(file_menu)
+    QApplication.clipboard().setText("")
+    window.preview_dock.hide()
+    qtbot.waitUntil(act.isEnabled)  # once the preview drew the form's schedule
+    act.trigger()
+    assert "torch.optim.lr_scheduler" in QApplication.clipboard().text()
