@@ -265,11 +265,11 @@ def test_the_space_table_offers_a_log_scale_integer_range(window, qtbot):
     editor.add_parameter("batch_size", {"int": [8, 256], "log": True})
     r = editor.paths().index("batch_size")
     combo = editor.table.cellWidget(r, 1)
-    assert combo.currentText() == "integer range (log)"
+    assert combo.currentText() == "integer (log)"
     assert editor.space()["batch_size"] == {"int": [8, 256], "log": True}
     combo.setCurrentIndex(combo.findData("int"))  # the user picks the plain range
     assert editor.space()["batch_size"] == {"int": [8, 256]}
-    combo.setCurrentIndex(combo.findText("integer range (log)"))
+    combo.setCurrentIndex(combo.findText("integer (log)"))
     editor.set_method("random", trials=3)
     spec = editor.spec(_windsor())
     assert spec.dimensions()[-1].is_log and spec.space["batch_size"] == {"int": [8, 256], "log": True}

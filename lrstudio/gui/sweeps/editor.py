@@ -41,7 +41,7 @@ __all__ = ["DISTRIBUTION_TITLES", "SweepEditor"]
 
 #: Distribution kind -> what the combo shows.
 DISTRIBUTION_TITLES = {"log_uniform": "log-uniform", "uniform": "uniform", "int": "integer range",
-                       "int_log": "integer range (log)", "choice": "values"}
+                       "int_log": "integer (log)", "choice": "values"}
 _INT_LOG = "int_log"  # the combo's name for {"int": [lo, hi], "log": true}
 _COLS = ("Parameter", "Distribution", "Low / values", "High", "Grid n")
 _METHOD_TITLES = {"grid": "Grid", "random": "Random", "optuna": "Optuna (Bayesian)"}
