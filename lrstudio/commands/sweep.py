@@ -156,7 +156,7 @@ def _space(text: str) -> Any:
     t = text.strip()
     if t.startswith("@"):
         return read_user_json(t[1:], "--space file")
-    return parse_user_json(t, "--space")
+    return parse_user_json(t, '--space (a JSON object such as {"lr": {"log_uniform": [1e-4, 1]}})')
 
 
 def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:

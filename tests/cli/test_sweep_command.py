@@ -63,6 +63,7 @@ def test_create_then_resume_runs_a_grid(db, capsys):
 
 @pytest.mark.parametrize("extra,words", [
     (["--space", "{lr: 1}"], "--space"),
+    (["--space", "lr=0.1", "--trials", "2"], '--space (a JSON object such as {"lr": {"log_uniform"'),
     (["--space", '{"seed": [1, 2]}'], "seeds"),
     (["--space", '{"lr": {"log_uniform": [0, 1]}}'], "0 < low"),
     (["--space", '{"lr": [0.1]}', "--method", "random"], "number of trials"),
