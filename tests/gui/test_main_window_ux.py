@@ -328,3 +328,19 @@ def test_visiting_every_page_and_view_keeps_the_configure_dock_width_at_1366x768
     assert window.width() == 1366
     assert window.config_dock.width() >= before - 2, (before, window.config_dock.width(),
                                                       window.tabs.minimumSizeHint().width())
+
+
+def test_a_long_parallel_coordinates_hint_does_not_take_the_configure_docks_width(qtbot, window):
+    """The sweep panel's 'Parallel coordinates' hint names the metric: a long line of it set the
+    page's minimum width and squeezed the Configure dock at 1366x768 (410 -> 301 px)."""
+    window.resize(1366, 768)
+    sweeps = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i).lstrip("&") == "Sweeps")
+    window.tabs.setCurrentIndex(sweeps)
+    qtbot.wait(100)
+    panel = window.tabs.widget(sweeps).panel
+    before = window.config_dock.width()
+    panel.parallel_hint.setText("A line per trial; colour: its rank by best_val_loss (dark = lowest)"
+                                " · says most with three or more swept parameters " * 2)
+    panel.views.setCurrentIndex(2)
+    qtbot.wait(100)
+    assert window.width() == 1366 and window.config_dock.width() >= before - 2

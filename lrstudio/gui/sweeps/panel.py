@@ -208,6 +208,10 @@ class SweepPanel(QWidget):
         self.parallel = ParallelView()
         self.parallel_hint = QLabel()
         self.parallel_hint.setProperty("role", "note")
+        # As the metric key: a long hint must not set the page's minimum width (at 1366x768 it
+        # squeezed the Configure dock from 410 to 301 px for the rest of the session).
+        self.parallel_hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.parallel_hint.setMinimumWidth(0)
         parallel_page = _page(self.parallel.plot, self.parallel_hint)
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
@@ -586,6 +590,7 @@ class SweepPanel(QWidget):
         n = len(self.spec.space)
         self.parallel_hint.setText(f"A line per trial; colour: its rank by {self.spec.metric} (dark = lowest)"
                                    + (" · says most with three or more swept parameters" if n < 3 else ""))
+        self.parallel_hint.setToolTip(self.parallel_hint.text())
 
     def _show_live(self) -> None:
         """Draw the live curves from what is read, and read the running runs' points (and once
