@@ -280,3 +280,26 @@ def test_kind_column_and_duplicating_a_run_of_another_kind(qtbot, store, monkeyp
     p.select_runs([ext])
     p.duplicate_current()
     assert emitted == [] and shown and "external run" in shown[0][1] and "cannot be loaded into the form" in shown[0][1]
+
+
+def test_playground_runs_show_the_function_s_title_and_their_schedule(qtbot, store):
+    """A playground run's Data set column showed the internal function id (quad_ill) and its
+    Schedule column was empty: the function's title and the schedule's name (or "constant")."""
+    from lrstudio.core.playground import FUNCTIONS, TrajectorySpec, playground_config
+
+    plain = store.create_run(playground_config(FUNCTIONS["quad_ill"], TrajectorySpec(optimizer="sgd", lr=0.1, start=(-5.0, -2.0),
+                                                                                 steps=10)),
+                             name="pg plain", kind="playground")
+    cos = store.create_run(playground_config(FUNCTIONS["rosenbrock"], TrajectorySpec(
+        optimizer="sgd", lr=0.1, start=(-1.5, 2.0), steps=10, schedule={"name": "cosine", "params": {}})),
+        name="pg cos", kind="playground")
+    p = RunsPanel(store)
+    qtbot.addWidget(p)
+
+    def cell(rid, key):
+        return p.model.index(p.model.row_of(rid), COLUMN_INDEX[key]).data()
+
+    assert cell(plain, "dataset") == FUNCTIONS["quad_ill"].title
+    assert cell(cos, "dataset") == "Rosenbrock"
+    assert cell(plain, "schedule") == "constant"
+    assert cell(cos, "schedule") == "cosine"

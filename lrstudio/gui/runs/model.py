@@ -26,6 +26,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from lrstudio.core.compare import format_duration, format_number
+from lrstudio.core.playground import FUNCTIONS
 from lrstudio.core.runs import RunInfo
 
 __all__ = [
@@ -67,7 +68,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("base_lr", "Base LR", "lr"),
     Column("final_loss", "Final loss", "number", "Last training loss"),
     Column("best_loss", "Best loss", "number", "Lowest finite training loss"),
-    Column("best_accuracy", "Best acc.", "percent", "Best validation accuracy (classifiers)"),
+    Column("best_accuracy", "Best acc", "percent", "Best validation accuracy (classifiers)"),
     Column("steps", "Steps", "int", "Optimizer steps taken"),
     Column("duration_s", "Duration", "duration"),
     Column("created_at", "Created", "datetime"),
@@ -119,6 +120,19 @@ def display_text(text: str) -> str:
     if not any(_is_control(ch) for ch in text):
         return text
     return "".join(ch.encode("unicode_escape").decode("ascii") if _is_control(ch) else ch for ch in text)
+
+
+def _cell_value(run: Any, key: str) -> Any:
+    """What a column shows of ``run``: a playground run's data set is its function's title (its
+    stored column is the function's id, such as ``quad_ill``), its schedule ``constant`` when it
+    has none (a playground trajectory without a schedule keeps its LR)."""
+    value = getattr(run, key, None)
+    if getattr(run, "kind", None) == "playground":
+        if key == "dataset" and value in FUNCTIONS:
+            return FUNCTIONS[value].title
+        if key == "schedule" and not value:
+            return "constant"
+    return value
 
 
 def _format_cell(kind: str, value: Any) -> str:
@@ -275,7 +289,7 @@ class RunsTableModel(QAbstractTableModel):
             return None
         run = self._runs[index.row()]
         col = COLUMNS[index.column()]
-        value = getattr(run, col.key, None)
+        value = _cell_value(run, col.key)
         if role == Qt.ItemDataRole.DisplayRole:
             if col.key == "status" and run.status == "diverged" and getattr(run, "diverged_step", None):
                 return f"diverged @ {run.diverged_step}"
