@@ -190,7 +190,10 @@ def test_x_axis_wall_time_and_log_toggles(widget, store, two_runs):
     widget.set_x_axis("wall_time")
     x, _ = _data(widget.curve_items(a)["loss_raw"])
     np.testing.assert_allclose(x, store.load_series(a)["train/loss"].wall_time)
-    assert widget.loss_plot.getPlotItem().getAxis("bottom").labelText == "wall time (s)"
+    assert widget.loss_plot.getPlotItem().getAxis("bottom").labelText == "Wall time (s)"  # as Train says
+    widget.set_x_axis("step")
+    assert {p.getPlotItem().getAxis("bottom").labelText for p in widget.plot_widgets()} == {"Step"}
+    widget.set_x_axis("wall_time")
     widget.log_lr_check.setChecked(True)
     widget.log_loss_check.setChecked(False)
     assert widget.lr_plot.getPlotItem().ctrl.logYCheck.isChecked()

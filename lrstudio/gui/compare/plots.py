@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -20,23 +19,8 @@ from lrstudio.gui.plots.factory import FOREGROUND
 __all__ = ["LogFriendlyAxis", "legend_for_export", "make_compare_plot"]
 
 
-class LogFriendlyAxis(pg.AxisItem):
-    """An axis whose log-mode labels do not overlap: when a decade is short on screen only 1, 2 and 5
-    (or only the powers of ten) are labelled; pyqtgraph labels all nine and they overprint."""
-
-    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        strings = super().logTickStrings(values, scale, spacing)
-        lo, hi = self.range
-        length = self.geometry().height() if self.orientation in ("left", "right") else self.geometry().width()
-        per_decade = length / max(abs(hi - lo), 1e-9)
-        if per_decade >= 250:
-            return strings
-        keep = (1,) if per_decade < 80 else (1, 2, 5)
-        out = []
-        for value, text in zip(values, strings):
-            mantissa = 10.0 ** (value - np.floor(value + 1e-9))
-            out.append(text if round(mantissa) in keep and abs(mantissa - round(mantissa)) < 1e-6 else "")
-        return out
+#: The app's log axis (labels that never overprint, never a lone tick): see gui/plots/factory.py.
+LogFriendlyAxis = factory.LogTickAxis
 
 
 def make_compare_plot(title: str, y_label: str, on_view_changed: Callable[[], None],
@@ -46,7 +30,7 @@ def make_compare_plot(title: str, y_label: str, on_view_changed: Callable[[], No
     reads ``export_extras``)."""
     # No grid: pyqtgraph draws axis grid lines through a QPicture on every repaint, ~15 ms per
     # plot on a shared core (measured), a quarter of the refresh budget.
-    plot = factory.make_plot(y_label=y_label, x_label="step", axis_items={"left": LogFriendlyAxis("left")},
+    plot = factory.make_plot(y_label=y_label, x_label="Step",
                              axis_line=FOREGROUND, label_color=FOREGROUND)
     item = plot.getPlotItem()
     item.setTitle(title, color=FOREGROUND, size="11pt")

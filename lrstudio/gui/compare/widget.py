@@ -701,7 +701,7 @@ class CompareWidget(QWidget):
         self._settle_ranges()
 
     def _on_x_axis_changed(self, _index: int) -> None:
-        label = "wall time (s)" if self.x_axis() == "wall_time" else "step"
+        label = "Wall time (s)" if self.x_axis() == "wall_time" else "Step"
         for plot in self.plot_widgets():
             plot.getPlotItem().setLabel("bottom", label, color=FOREGROUND)
         self.canvas.update_all(auto_range=True)

@@ -10,13 +10,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QInputDialog, QWidget
 
-from lrstudio.gui.plots.factory import HINT_LINE, LABEL_BORDER, LABEL_FILL, TITLE_COLOR, make_plot
+from lrstudio.gui.plots.factory import (
+    HINT_LINE,
+    LABEL_BORDER,
+    LABEL_FILL,
+    TITLE_COLOR,
+    LogTickAxis,
+    make_plot,
+)
 from lrstudio.services.runtime import PAINT_GATE
 
 __all__ = ["Crosshair", "GatedPlotWidget", "XAxis", "choose_plot", "make_live_plot"]
 
 
-class XAxis(pg.AxisItem):
+class XAxis(LogTickAxis):
     """The x-axis: whole numbers only while it counts steps (a run that diverged at step 2 read
     0, 0.5, 1, 1.5, 2)."""
 
