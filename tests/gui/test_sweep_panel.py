@@ -57,7 +57,7 @@ def test_grid_sweep_from_the_panel_stores_every_trial_and_the_views_agree(window
     assert {r.owner_pid for r in runs}.isdisjoint({os.getpid()})  # trained in worker processes
     # The trial list: every trial done, its metric the stored summary.
     panel.refresh()
-    assert [r.status for r in panel.rows] == ["done"] * 3
+    assert [r.status for r in panel.rows] == ["completed"] * 3
     col = {panel.table.horizontalHeaderItem(c).text(): c for c in range(panel.table.columnCount())}
     for i, r in enumerate(runs):
         assert panel.rows[i].mean == r.best_val_loss and panel.rows[i].run_ids == (r.id,)
@@ -154,7 +154,7 @@ def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window,
         qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
     assert blocker.args[0].status == "completed" and store.get_experiment(eid).status == "completed"
     panel.refresh()
-    assert [r.status for r in panel.rows] == ["done"] * 3 and {r.trial: dict(r.params) for r in panel.rows} == points
+    assert [r.status for r in panel.rows] == ["completed"] * 3 and {r.trial: dict(r.params) for r in panel.rows} == points
     runs = store.list_trials(eid)
     assert sorted(r.status for r in runs) == ["completed"] * 3 + ["stopped"]  # the stopped run is kept
     assert not panel.resume_button.isEnabled()
@@ -314,3 +314,76 @@ def test_the_live_curves_title_fits_the_plot_at_1366x768(window, qtbot):
     font.setPointSizeF(11)
     font.setWeight(QFont.Weight.DemiBold)
     assert QFontMetrics(font).horizontalAdvance(text) <= 460, text
+
+
+def _shown_sweep(panel, n_trials=8):
+    """A finished random sweep of lr and momentum with ``n_trials`` trials, put in the panel as a
+    read would (no training)."""
+    from lrstudio.core.sweep import ExperimentSpec
+    from lrstudio.gui.sweeps.space import TrialRow
+
+    panel.spec = ExperimentSpec(base=_windsor(), space={"lr": {"log_uniform": [1e-4, 0.3]},
+                                                        "optimizer.params.momentum": {"uniform": [0.0, 0.95]}},
+                                method="random", trials=n_trials).validated()
+    panel.rows = [TrialRow(t, {"lr": 10.0 ** (-3 + t / 4), "optimizer.params.momentum": t / 10}, "completed", 1, 1,
+                           0.3 + t / 10, 0.0, 0.3 + t / 10, 0.3 + t / 10, (10 + t,)) for t in range(n_trials)]
+    panel._fill_table()
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1366, 768)])
+def test_the_trial_list_shows_several_trials_at_the_tour_sizes(window, qtbot, size):
+    # At 1400x900 the trial list showed 3-4 rows above the plots (docs: tour 06-sweeps-*).
+    panel = _open_panel(window, qtbot)
+    window.resize(*size)
+    _shown_sweep(panel, 10)
+    qtbot.wait(50)
+    table = panel.table
+    visible = table.viewport().height() // table.verticalHeader().defaultSectionSize()
+    assert visible >= (6 if size[1] >= 900 else 5), (visible, table.viewport().height())
+
+
+def test_trials_count_from_one_and_finished_ones_read_completed(window, qtbot):
+    # The trial list said 0, 1, 2 and "done" where the runs table says "completed"; the stored
+    # number (0-based, as lrstudio sweep show prints it) is in the header's tooltip.
+    panel = _open_panel(window, qtbot)
+    _shown_sweep(panel, 3)
+    col = {panel.table.horizontalHeaderItem(c).text(): c for c in range(panel.table.columnCount())}
+    assert [panel.table.item(r, col["Trial"]).text() for r in range(3)] == ["1", "2", "3"]
+    assert [panel.table.item(r, col["Status"]).text() for r in range(3)] == ["completed"] * 3
+    assert "from 0" in panel.table.horizontalHeaderItem(col["Trial"]).toolTip()
+    panel.table.selectRow(1)
+    assert panel.selected_row().trial == 1  # the stored number: the second trial
+
+
+def test_the_sweep_combo_shows_its_whole_text(window, qtbot, store):
+    # "#1 windsor sgd: lr, momentum · random · completec": the combo in the 360 px column cut it.
+    from lrstudio.core.sweep import ExperimentSpec
+
+    panel = _open_panel(window, qtbot)
+    window.resize(1366, 768)
+    spec = ExperimentSpec(base=_windsor(), space={"lr": [0.1, 0.01]}, method="grid").validated()
+    store.create_experiment(spec, "windsor sgd: lr, momentum", status="completed")
+    panel.refresh()
+    qtbot.wait(50)
+    combo = panel.experiment_combo
+    text = combo.currentText()
+    assert text.startswith("#") and "windsor sgd: lr, momentum" in text
+    room = combo.width() - 40  # the frame and the arrow
+    assert combo.fontMetrics().horizontalAdvance(text) <= room, (text, room)
+    assert "grid" in combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+
+
+def test_the_metric_view_titles_are_the_parameter_s_and_the_metric_s(window, qtbot):
+    # The title read "lr against best_val_loss" in grey: raw keys.
+    import re
+
+    panel = _open_panel(window, qtbot)
+    _shown_sweep(panel, 3)
+    panel.results = []
+    panel.views.setCurrentIndex(1)
+    panel.show_metric_view()
+    pi = panel.metric_view.plot.getPlotItem()
+    title = re.sub(r"<[^>]+>", "", pi.titleLabel.text)
+    assert title == "Learning rate against best validation loss", title
+    assert "color:#222" in pi.titleLabel.text.replace(" ", "")
+    assert pi.getAxis("left").labelText == "best validation loss"

@@ -75,7 +75,7 @@ def test_trial_rows_fold_statuses_and_list_queued_points():
     runs = [_run(1, 0, 0, best=1.0, lr=0.1), _run(2, 0, 1, best=1.1, lr=0.1),
             _run(3, 1, 0, status="running", lr=0.01), _run(4, 1, 1, status="pruned", best=3.0, lr=0.01)]
     rows = trial_rows(spec, summarise_trials(spec, runs), runs, planned_points(spec, {}))
-    assert [(r.trial, r.status, r.seeds_done) for r in rows] == [(0, "done", 2), (1, "running", 1), (2, "queued", 0)]
+    assert [(r.trial, r.status, r.seeds_done) for r in rows] == [(0, "completed", 2), (1, "running", 1), (2, "queued", 0)]
     assert rows[2].params == {"lr": 0.001}
     failed = [_run(5, 0, 0, status="failed", lr=0.1), _run(6, 0, 1, best=1.0, lr=0.1)]
     assert trial_rows(spec, summarise_trials(spec, failed), failed)[0].status == "failed"

@@ -73,7 +73,15 @@ from lrstudio.gui.sweeps.space import (
     short_path,
     trial_rows,
 )
-from lrstudio.gui.sweeps.views import LiveCurves, MetricView, ParallelView, band_kinds, metric_key
+from lrstudio.gui.sweeps.views import (
+    LiveCurves,
+    MetricView,
+    ParallelView,
+    band_kinds,
+    metric_key,
+    metric_title,
+    param_title,
+)
 
 __all__ = ["SweepPanel"]
 
@@ -223,10 +231,13 @@ class SweepPanel(QWidget):
         right_split = QSplitter(Qt.Orientation.Vertical)
         right_split.addWidget(trials)
         right_split.addWidget(self.views)
-        right_split.setStretchFactor(0, 2)
-        right_split.setStretchFactor(1, 3)
+        # Half each: at 2:3 the trial list showed 3-4 rows at 1400x900 (the tour's 06-sweeps-*).
+        right_split.setStretchFactor(0, 1)
+        right_split.setStretchFactor(1, 1)
         right_split.setChildrenCollapsible(False)
-        right_split.setSizes([220, 380])
+        right_split.setSizes([300, 300])
+        # Rows as tall as the text needs (Qt's default adds ~8 px a row).
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         self.table.setMinimumHeight(110)
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -444,9 +455,17 @@ class SweepPanel(QWidget):
             self.experiment_combo.blockSignals(True)
             self.experiment_combo.clear()
             for e in exps:
-                self.experiment_combo.addItem(f"#{e.id} {e.name} · {e.method} · {e.status}", e.id)
+                # Short (the method is in the line beside the progress bar): in the 360 px column
+                # "#1 windsor sgd: lr, momentum · random · completed" was cut; the whole in the tooltip.
+                self.experiment_combo.addItem(f"#{e.id} {e.name} · {e.status}", e.id)
+                self.experiment_combo.setItemData(self.experiment_combo.count() - 1,
+                                                  f"#{e.id} {e.name} · {e.method} · {e.status}",
+                                                  Qt.ItemDataRole.ToolTipRole)
             if current is not None:
                 self.experiment_combo.setCurrentIndex(max(0, self.experiment_combo.findData(current)))
+            self.experiment_combo.setToolTip(
+                str(self.experiment_combo.itemData(self.experiment_combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+                    or ""))
             self.experiment_combo.blockSignals(False)
         info = next((e for e in exps if e.id == current), None)
         self.experiment = info
@@ -497,7 +516,7 @@ class SweepPanel(QWidget):
             eta = f" · ETA {format_duration(self.progress.eta_s)}"
         elif own:
             eta = " · ETA after the first run"
-        parts = [f"{counts[s]} {s}" for s in ("queued", "running", "done", "pruned", "failed", "diverged",
+        parts = [f"{counts[s]} {s}" for s in ("queued", "running", "completed", "pruned", "failed", "diverged",
                                               "stopped", "interrupted") if counts.get(s)]
         trials_text = ", ".join(parts) if parts else "no trials yet"
         text = (f"Sweep #{info.id} {info.name} ({info.method}, {info.status}): {done} of {total} runs done, "
@@ -510,13 +529,16 @@ class SweepPanel(QWidget):
         cols = [*_FIXED_COLS, *(short_path(p) for p in paths), *_TAIL_COLS]
         self.table.setColumnCount(len(cols))
         self.table.setHorizontalHeaderLabels(cols)
+        self.table.horizontalHeaderItem(0).setToolTip(
+            "Trials counted from 1; the database and lrstudio sweep show number them from 0 (trial n here is "
+            "their n - 1)")
         for c, p in enumerate(paths, len(_FIXED_COLS)):
             self.table.horizontalHeaderItem(c).setToolTip(p)
         selected = self.selected_row()
         mean_col = len(_FIXED_COLS) + len(paths)
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
-            values: list[Any] = [r.trial, r.status, *(r.params.get(p) for p in paths),
+            values: list[Any] = [r.trial + 1, r.status, *(r.params.get(p) for p in paths),
                                  r.mean, r.std, f"{r.seeds_done}/{r.seeds}", " ".join(f"#{x}" for x in r.run_ids)]
             for c, v in enumerate(values):
                 text = format_number(v) if isinstance(v, float) else ("" if v is None else str(v))
@@ -578,7 +600,8 @@ class SweepPanel(QWidget):
         band = str(self.band_combo.currentData())
         pts = metric_points(self.spec, self.results, str(path), band)
         connect = len(self.spec.space) == 1
-        self.metric_view.show(pts, str(path), self.spec.metric, connect=connect)
+        self.metric_view.show(pts, param_title(self.spec.base, str(path)), metric_title(self.spec.metric),
+                              connect=connect)
         self.metric_key.setText(metric_key(pts, band, connect))
         self.metric_key.setToolTip(self.metric_key.text())
 

@@ -137,14 +137,13 @@ def _round(x: float) -> float:
 # -- the trial list -------------------------------------------------------------------------------
 #: How the statuses of a trial's runs fold into one, most telling first.
 _ORDER = ("running", "failed", "diverged", "pruned", "interrupted", "stopped", "completed")
-_SHOWN = {"completed": "done"}
 
 
 @dataclass(frozen=True)
 class TrialRow:
     trial: int
     params: Mapping[str, Any]
-    status: str  # queued | running | done | pruned | failed | diverged | stopped | interrupted
+    status: str  # queued | running | completed | pruned | failed | diverged | stopped | interrupted
     seeds_done: int
     seeds: int
     mean: float | None
@@ -175,7 +174,7 @@ def trial_rows(spec: ExperimentSpec, results: Sequence[TrialResult], runs: Seque
         if status == "completed" and len(sts) < n_seeds:
             status = "running"  # some seeds have not started yet
         done = sum(1 for s in sts if s in ("completed", "diverged", "pruned", "failed"))
-        out.append(TrialRow(t.trial, dict(t.params), _SHOWN.get(status, status), done, n_seeds, t.mean, t.std,
+        out.append(TrialRow(t.trial, dict(t.params), status, done, n_seeds, t.mean, t.std,
                             t.min, t.max, tuple(t.run_ids)))
         seen.add(t.trial)
     for trial, point in sorted((planned or {}).items()):

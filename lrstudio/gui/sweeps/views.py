@@ -20,11 +20,33 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from lrstudio.core.config import RunConfig
 from lrstudio.gui.palette import PALETTE
-from lrstudio.gui.plots.factory import make_plot
-from lrstudio.gui.sweeps.space import MetricPoints, ParallelAxes, short_path
+from lrstudio.gui.plots.factory import TITLE_COLOR, make_plot
+from lrstudio.gui.sweeps.space import MetricPoints, ParallelAxes, declared_parameters, short_path
 
-__all__ = ["LiveCurves", "MetricView", "ParallelView", "trial_color"]
+__all__ = ["LiveCurves", "MetricView", "ParallelView", "metric_title", "param_title", "trial_color"]
+
+#: What a sweep's metric (core.sweep.METRICS, a run summary's field) is called on screen.
+METRIC_TITLES = {"best_val_loss": "best validation loss", "final_val_loss": "final validation loss",
+                 "best_loss": "best training loss", "final_loss": "final training loss",
+                 "best_accuracy": "best validation accuracy"}
+
+
+def metric_title(metric: str) -> str:
+    return METRIC_TITLES.get(metric, metric)
+
+
+def param_title(base: RunConfig, path: str) -> str:
+    """A swept parameter's title as the Configure form writes it (``Learning rate``), first letter
+    capitalised; its short path when the form does not declare it."""
+    title = next((p.title for p in declared_parameters(base) if p.path == path), short_path(path))
+    return title[:1].upper() + title[1:]
+
+
+def _title_html(text: str) -> str:
+    """A plot title as make_plot writes one (dark, not pyqtgraph's grey)."""
+    return f"<span style='font-size:11pt; font-weight:600; color:{TITLE_COLOR}'>{text}</span>"
 
 _BAND_ALPHA = 55
 
@@ -44,7 +66,7 @@ class LiveCurves:
 
     def show(self, curves: Mapping[int, tuple[int, bool, np.ndarray, np.ndarray]], title: str) -> None:
         pi = self.plot.getPlotItem()
-        pi.setTitle(f"<span style='font-size:11pt; font-weight:600'>{title}</span>")
+        pi.setTitle(_title_html(title))
         for rid in [r for r in self.items if r not in curves]:
             pi.removeItem(self.items.pop(rid))
         for rid, (trial, running, x, y) in curves.items():
@@ -93,7 +115,7 @@ class MetricView:
         pi.setLabel("left", y_title)
         bottom = pi.getAxis("bottom")
         bottom.setTicks([list(enumerate(pts.labels))] if pts.labels else None)
-        pi.setTitle(f"<span style='font-size:11pt; font-weight:600'>{x_title} against {y_title}</span>")
+        pi.setTitle(_title_html(f"{x_title} against {y_title}"))
         if pts.x.size == 0:
             return
         accent = QColor(PALETTE[0])
@@ -122,7 +144,7 @@ class MetricView:
             b = pts.best
             self.best_item = pg.PlotDataItem([pts.x[b]], [pts.mean[b]], pen=None, symbol="star", symbolSize=20,
                                              symbolBrush=pg.mkBrush("#d62728"), symbolPen=pg.mkPen("k"),
-                                             name=f"best: trial {pts.trials[b]}")
+                                             name=f"best: trial {pts.trials[b] + 1}")
             self._add(self.best_item)
         pi.enableAutoRange()
 
@@ -184,7 +206,7 @@ class ParallelView:
 
 def metric_key(pts: MetricPoints, band: str, connect: bool = True) -> str:
     """What the parameter-against-metric marks are, for the line above the plot."""
-    best = f" · ★ best: trial {pts.trials[pts.best]} ({pts.mean[pts.best]:.4g})" if pts.best >= 0 else ""
+    best = f" · ★ best: trial {pts.trials[pts.best] + 1} ({pts.mean[pts.best]:.4g})" if pts.best >= 0 else ""
     spread = "mean ± std" if band == "std" else "min – max"
     return f"● trial mean · grey: seeds · {'band' if connect else 'bars'}: {spread}{best}"
 
