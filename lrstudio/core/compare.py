@@ -36,6 +36,7 @@ __all__ = [
     "flatten_config",
     "format_duration",
     "format_number",
+    "format_percent",
     "format_value",
     "summary_row",
 ]
@@ -175,6 +176,15 @@ def format_number(value: float | int | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def format_percent(fraction: float | None) -> str:
+    """A fraction as the tables write a percentage: ``"96.4 %"``; ``""`` for None, ``format_number``
+    for nan/inf (the status bar, the runs table and Compare's summary all use this one)."""
+    if fraction is None:
+        return ""
+    value = float(fraction)
+    return f"{100.0 * value:.1f} %" if math.isfinite(value) else format_number(value)
+
+
 def format_duration(seconds: float | None) -> str:
     """``"4.2 s"``, ``"3 min 05 s"``, ``"2 h 07 min"``; ``""`` for None."""
     if seconds is None or not math.isfinite(seconds):
@@ -222,7 +232,7 @@ def summary_row(info: Any) -> list[str]:
         format_number(get("best_loss")),
         format_number(get("final_val_loss")),
         format_number(get("best_val_loss")),
-        "" if acc is None else f"{100.0 * float(acc):.1f} %",
+        format_percent(acc),
         "" if get("steps") is None else str(get("steps")),
         format_duration(get("duration_s")),
     ]

@@ -3,6 +3,7 @@ drawn from the window's :class:`~lrstudio.services.live_run.LiveRun` (the model;
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from lrstudio.services.live_run import LiveRun
@@ -31,8 +32,20 @@ class RunStatus:
         bar.addPermanentWidget(self.progress)
 
     def say(self, text: str) -> None:
-        """The status bar's message (until the next one)."""
-        self.bar.showMessage(text)
+        """The status bar's message (until the next one); cut with "…" when it does not fit beside
+        the permanent widgets (a status bar clips it mid-letter), the whole in the bar's tooltip."""
+        room = self.message_room()
+        fm = self.bar.fontMetrics()
+        shown = text if room <= 0 or fm.horizontalAdvance(text) <= room else fm.elidedText(
+            text, Qt.TextElideMode.ElideRight, room)
+        self.bar.setToolTip(text)
+        self.bar.showMessage(shown)
+
+    def message_room(self) -> int:
+        """Pixels left for the message left of the step, epoch, elapsed, ETA and progress widgets."""
+        used = sum(w.width() + 8 for w in (self.step_label, self.epoch_label, self.elapsed_label,
+                                           self.eta_label, self.progress) if w.isVisible())
+        return self.bar.width() - used - 16
 
     def started(self) -> None:
         self.progress.setValue(0)

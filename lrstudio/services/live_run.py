@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrstudio.core.compare import format_percent
 from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import DIVERGED, RunFinished, RunStarted, RunSummary, StepLogged
@@ -195,10 +196,12 @@ class LiveRun:
         parts = [f"Run {self.name} {s.status}: {s.steps:,} steps in {format_seconds(s.duration_s)}"]
         if s.final_loss is not None and math.isfinite(s.final_loss):
             parts.append(f"final loss {s.final_loss:.4g}")
+        # The tables' words and formats ("Best val", "Best acc", core.compare.format_percent); the
+        # longer "best accuracy 96.4%" was cut at 1400 px beside the status bar's step/ETA widgets.
         if s.best_val_loss is not None:
-            parts.append(f"best val loss {s.best_val_loss:.4g}")
+            parts.append(f"best val {s.best_val_loss:.4g}")
         if s.best_accuracy is not None:
-            parts.append(f"best accuracy {s.best_accuracy:.1%}")
+            parts.append(f"best acc {format_percent(s.best_accuracy)}")
         if s.status == DIVERGED and s.diverged_step:
             parts.append(f"diverged at step {s.diverged_step}")
         if s.error:

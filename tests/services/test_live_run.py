@@ -69,8 +69,9 @@ def test_summary_text_of_a_completed_run():
     run.start(3, "cosine sgd", None)
     run.finish(RunSummary(status="completed", steps=1200, epochs=4, duration_s=75.0, final_loss=0.1234,
                           best_val_loss=0.2, best_accuracy=0.9))
+    # The tables' words and percent format (core.compare: "Best val", "Best acc", format_percent).
     assert run.summary_text() == ("Run cosine sgd completed: 1,200 steps in 1:15 · final loss 0.1234 · "
-                                  "best val loss 0.2 · best accuracy 90.0%")
+                                  "best val 0.2 · best acc 90.0 %")
     assert run.diverged_step is None
 
 

@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from lrstudio.core.compare import format_duration, format_number
+from lrstudio.core.compare import format_duration, format_number, format_percent
 from lrstudio.core.playground import FUNCTIONS
 from lrstudio.core.runs import RunInfo
 
@@ -145,7 +145,7 @@ def _format_cell(kind: str, value: Any) -> str:
     if kind == "int":
         return str(value)
     if kind == "percent":
-        return f"{100.0 * float(value):.1f} %" if math.isfinite(float(value)) else format_number(value)
+        return format_percent(value)
     if kind == "duration":
         return format_duration(value)
     if kind == "datetime":
