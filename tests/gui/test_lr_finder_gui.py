@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from lrstudio.core.config import DatasetConfig, RunConfig
 from lrstudio.core.lr_finder import SUGGESTERS
+from lrstudio.gui.lr_finder.dialog import RULE_TITLES
 
 
 def _cfg(**kw) -> RunConfig:
@@ -75,7 +76,9 @@ def test_find_lr_shows_the_curve_and_suggestions_and_a_click_sets_the_lr_field(w
             assert f"{r.lr:.3g}" in dlg.use_buttons[r.name].text()
             if r.loss is not None and math.isfinite(r.loss):
                 text = dlg.marker_labels[r.name].textItem.toPlainText()
-                assert r.name in text and text.endswith(f" {r.lr:.3g}")
+                # The rule's title as the table writes it (not its id, "lightning_steepest").
+                assert RULE_TITLES[r.name].split(" (")[0] in text and "_" not in text
+                assert text.endswith(f" {r.lr:.3g}")
     # The run is stored as an LR range test and listed in the runs table.
     runs = store.list_runs(kind="lr_range_test")
     assert [r.id for r in runs] == [dlg.runner.run_id]
@@ -321,3 +324,37 @@ def test_an_in_memory_database_runs_the_test_in_a_thread(qtbot, qapp):
         assert blocker.args[0].status == "completed" and mem.get_run(run_id).kind == "lr_range_test"
     finally:
         mem.close()
+
+
+def test_marker_labels_use_the_rules_titles_and_do_not_overlap(window, qtbot, monkeypatch):
+    # valley/minimum and steep/slide sat on one another, and the plot said "lightning_steepest"
+    # where the table says "steepest (Lightning)".
+    from lrstudio.core.events import RunSummary
+    from lrstudio.core.lr_finder import RuleResult
+    from lrstudio.gui.lr_finder import dialog as dialog_module
+    from lrstudio.gui.lr_finder.dialog import LrFinderDialog
+
+    rules = [("valley", 1.0e-2, 0.80), ("minimum", 1.1e-2, 0.79), ("steep", 3.0e-3, 1.10), ("slide", 3.2e-3, 1.09),
+             ("torch_lr_finder_steepest", 2.0e-3, 1.2), ("lightning_steepest", 2.1e-3, 1.19)]
+    results = tuple(RuleResult(n, lr, 5, loss, (lr,), 1.0, True) for n, lr, loss in rules)
+    monkeypatch.setattr(dialog_module, "suggestions_of", lambda _s: results)
+    dlg = LrFinderDialog(_cfg(), window.store, window.db_url, window)
+    qtbot.addWidget(dlg)
+    dlg.resize(900, 680)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    pi = dlg.plot.getPlotItem()
+    pi.setXRange(-4, 0, padding=0)
+    pi.setYRange(0.5, 1.5, padding=0)
+    dlg._draw_result(RunSummary(status="completed", steps=10, epochs=0, duration_s=1.0))
+    qtbot.wait(50)
+    labels = {n: dlg.marker_labels[n] for n, _lr, _l in rules}
+    texts = {n: lab.textItem.toPlainText() for n, lab in labels.items()}
+    assert texts["lightning_steepest"].startswith(RULE_TITLES["lightning_steepest"])
+    assert "steepest (torch-lr-finder)" in texts["torch_lr_finder_steepest"]
+    assert texts["valley"].startswith("valley ") and "_" not in "".join(texts.values())
+    rects = [lab.sceneBoundingRect() for lab in {id(x): x for x in labels.values()}.values()]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert not a.intersects(b), (a, b, texts)
+    dlg.close()

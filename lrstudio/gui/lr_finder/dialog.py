@@ -63,6 +63,16 @@ SEED_COLOR = "#9bbbd6"
 _RULE_COLOR = dict(zip(SUGGESTERS, PIN_COLORS, strict=False))
 
 
+def _short_title(rule: str) -> str:
+    """A rule's title on the plot: the table's words without the source (the colour and the
+    table say which), so that close labels stay short: ``steepest (Lightning)`` -> as is when two
+    rules share a word, else ``valley``."""
+    title = RULE_TITLES.get(rule, rule)
+    word = title.split(" (", 1)[0]
+    clash = sum(1 for t in RULE_TITLES.values() if t.split(" (", 1)[0] == word) > 1
+    return title if clash else word
+
+
 def _fmt(v: float | None, spec: str = ".3g") -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-" if v is None else str(v)
@@ -159,6 +169,13 @@ class LrFinderDialog(QDialog):
         self.markers: dict[str, pg.PlotDataItem] = {}
         self.marker_labels: dict[str, pg.TextItem] = {}
         self._marker_lr: dict[str, float] = {}
+        # Labels are placed in pixels: place them again once the range or the size settles.
+        self._declutter = QTimer(self)
+        self._declutter.setSingleShot(True)
+        self._declutter.setInterval(0)
+        self._declutter.timeout.connect(self.declutter_labels)
+        pi.vb.sigRangeChanged.connect(lambda *_a: self._declutter.start())
+        pi.vb.sigResized.connect(lambda *_a: self._declutter.start())
 
         # -- suggestions table
         self.table = QTableWidget(0, 6)
@@ -362,7 +379,7 @@ class LrFinderDialog(QDialog):
                 self.markers[r.name] = self.markers[same]
                 self.marker_labels[r.name] = label = self.marker_labels[same]
                 self._marker_lr[r.name] = lr
-                label.setText(label.toPlainText().rsplit(" ", 1)[0] + f", {r.name} {_fmt(lr)}")
+                label.setText(label.toPlainText().rsplit(" ", 1)[0] + f", {_short_title(r.name)} {_fmt(lr)}")
                 continue
             if r.loss is not None and math.isfinite(r.loss):
                 color = _RULE_COLOR.get(r.name, TITLE_COLOR)
@@ -379,13 +396,31 @@ class LrFinderDialog(QDialog):
                 right = (math.log10(lr) - lx.min()) > 0.7 * (lx.max() - lx.min())
                 # Dark text on a white box edged in the rule's colour: yellow or sky-blue text on the
                 # white plot read at 1.2-2.3 to 1 (WCAG asks 4.5).
-                label = pg.TextItem(f"{r.name} {_fmt(lr)}", color=TITLE_COLOR, fill=pg.mkBrush(*white(150)),
+                label = pg.TextItem(f"{_short_title(r.name)} {_fmt(lr)}", color=TITLE_COLOR, fill=pg.mkBrush(*white(150)),
                                     border=pg.mkPen(color, width=1.5), anchor=(1, 1) if right else (0, 1))
                 label.setPos(math.log10(lr), r.loss)
                 pi.addItem(label)
                 self.marker_labels[r.name] = label
                 self._marker_lr[r.name] = lr
         self.table.resizeColumnsToContents()
+        self.declutter_labels()
+
+    def declutter_labels(self) -> None:
+        """Move labels that would cover one another: each label, in LR order, takes the first of
+        above-its-marker, below it, then further up in steps of its height, where it overlaps no
+        label placed before it (valley and minimum, steep and slide sat on one another). Run
+        again when the plot's range or size changes (positions are in pixels)."""
+        labels = list({id(lab): lab for lab in self.marker_labels.values()}.values())
+        labels.sort(key=lambda lab: lab.pos().x())
+        placed: list[Any] = []
+        for label in labels:
+            ax = label.anchor.x()
+            for ay in (1.0, 0.0, 2.2, -1.2, 3.4, -2.4, 4.6):
+                label.setAnchor((ax, ay))
+                rect = label.sceneBoundingRect()
+                if not any(rect.intersects(other) for other in placed):
+                    break
+            placed.append(label.sceneBoundingRect())
 
     def choose(self, lr: float, rule: str) -> None:
         """Put ``lr`` (the suggestion of ``rule``) into the form: ``lr_chosen``."""
