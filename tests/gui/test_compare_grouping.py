@@ -8,7 +8,7 @@ import pytest
 from _fixtures_data import add_run
 from gui_configs import tiny_config
 
-from lrstudio.gui.palette import PALETTE
+from lrstudio.gui.palette import run_color_hex
 
 
 def _three_seeds_two_configs(store):
@@ -56,7 +56,8 @@ def test_three_seeds_of_two_configs_make_two_bands_equal_to_numpy(window, qtbot,
         c_lo, c_hi = groups.band_items[i].curves
         np.testing.assert_allclose(c_lo.getData()[1], lo, rtol=1e-12)
         np.testing.assert_allclose(c_hi.getData()[1], hi, rtol=1e-12)
-        assert groups.mean_items[i].opts["pen"].color().name() == PALETTE[i]  # a colour per group
+        # A colour per group: its first run's, as Curves draws that run.
+        assert groups.mean_items[i].opts["pen"].color().name() == run_color_hex(g.run_ids[0])
         assert not np.array_equal(lo, hi)
 
 
@@ -82,3 +83,20 @@ def test_group_by_a_chosen_parameter_and_log_scale(window, qtbot, store):
     assert len(groups.mean_items) == 1 and groups.band_items == []
     with pytest.raises(ValueError, match="cannot group by"):
         groups.set_grouping("no.such.param")
+
+
+def test_a_group_of_one_run_has_its_colour_and_the_legend_names_only_what_the_run_has(window, qtbot, store):
+    # The same run got different colours in Groups and Curves; the legend read
+    # "momentum=None name=adam" for an Adam run (a key it lacks, the optimizer's name as "name").
+    sgd = [add_run(store, tiny_config(optimizer={"name": "sgd", "params": {"momentum": 0.9}}, seed=s),
+                   f"sgd s{s}", steps=60, seed=s) for s in (0, 1)]
+    adam = add_run(store, tiny_config(optimizer={"name": "adam", "params": {}}, seed=0), "adam", steps=60, seed=0)
+    groups = _show_groups(window, qtbot, [*sgd, adam])
+    by_ids = {g.run_ids: (g, item) for g, item in zip(groups.groups, groups.mean_items, strict=True)}
+    g_adam, item = by_ids[(adam,)]
+    assert item.opts["pen"].color().name() == run_color_hex(adam)
+    assert "optimizer=adam" in g_adam.label and "None" not in g_adam.label and "name=" not in g_adam.label
+    g_sgd, _item = by_ids[tuple(sgd)]
+    assert "optimizer=sgd" in g_sgd.label and "momentum=0.9" in g_sgd.label
+    colours = [i.opts["pen"].color().name() for i in groups.mean_items]
+    assert len(set(colours)) == len(colours)

@@ -8,8 +8,8 @@ choice: mean ± std, min–max or the interquartile range. The statistics are
 :func:`lrstudio.core.grouping.band` (numpy, tested without Qt): at each step over the runs that
 recorded a finite value there, so a diverged seed leaves the band where it diverged.
 
-Colours are per group (:data:`lrstudio.gui.palette.PALETTE` in group order), not per run: a group
-is one thing to follow. Like the "LR range tests" tab, this tab is attached to a
+Colours are per group, not per run (a group is one thing to follow), and follow the runs as Curves
+colours them (:func:`group_colors`): a group of one run has that run's colour. Like the "LR range tests" tab, this tab is attached to a
 :class:`~lrstudio.gui.compare.widget.CompareWidget` (:func:`attach`, fed by ``runs_shown``) and
 reads its own series, only while it is the visible tab (a hidden tab marks itself stale and
 redraws when shown), so the curves tab's loading is untouched.
@@ -27,13 +27,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lrstudio.core.compare import differing_params, flatten_config
+from lrstudio.core.compare import MISSING, differing_params, flatten_config
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.grouping import Band, RunGroup, band, group_runs
-from lrstudio.gui.palette import PALETTE
+from lrstudio.gui.palette import PALETTE, run_color_hex
 from lrstudio.gui.plots.factory import make_plot
 
-__all__ = ["BAND_CHOICES", "CURVE_CHOICES", "EXCEPT_SEED", "GroupView", "attach", "group_color"]
+__all__ = ["BAND_CHOICES", "CURVE_CHOICES", "EXCEPT_SEED", "GroupView", "attach", "group_color", "group_colors"]
 
 #: The "Group by" entry for "same config except seed".
 EXCEPT_SEED = ""
@@ -177,14 +177,14 @@ class GroupView(QWidget):
                 infos = []
             else:
                 groups = _labelled(group_runs(infos, by=[by] if by else None), {r.id: r for r in infos})
-                for i, g in enumerate(groups):
+                for g, color in zip(groups, group_colors(groups), strict=True):
                     curves = [series[rid][key] for rid in g.run_ids if key in series.get(rid, {})]
                     if not curves:
                         continue
                     b = band(curves)
                     self.groups.append(g)
                     self.bands.append(b)
-                    self._draw(i, g, b, log)
+                    self._draw(color, g, b, log)
         shown = bool(self.groups)
         if self._error:
             self.hint.setText(self._error)
@@ -224,9 +224,8 @@ class GroupView(QWidget):
         self.group_combo.setCurrentIndex(max(i, 0))
         self.group_combo.blockSignals(False)
 
-    def _draw(self, index: int, group: RunGroup, b: Band, log: bool) -> None:
+    def _draw(self, color: QColor, group: RunGroup, b: Band, log: bool) -> None:
         pi = self.plot.getPlotItem()
-        color = group_color(index)
         ok = b.count > 0
         x, mean = b.step[ok].astype(float), b.mean[ok]
         lo, hi = (a[ok] for a in b.bounds(str(self.band_combo.currentData())))
@@ -238,7 +237,7 @@ class GroupView(QWidget):
         else:
             keep = np.isfinite(lo) & np.isfinite(hi)
         if keep.any() and len(group.run_ids) > 1:
-            fill_color = group_color(index)
+            fill_color = QColor(color)
             fill_color.setAlpha(_BAND_ALPHA)
             c_lo = pg.PlotCurveItem(x[keep], lo[keep])
             c_hi = pg.PlotCurveItem(x[keep], hi[keep])
@@ -266,8 +265,34 @@ def _labelled(groups: list[RunGroup], infos: dict[int, Any]) -> list[RunGroup]:
     flats = [flatten_config(c) for c in configs]
     out = []
     for g, flat in zip(groups, flats, strict=True):
-        text = " ".join(f"{k.rsplit('.', 1)[-1]}={_fmt(flat.get(k))}" for k in keys[:4])
+        # Keys this group's runs lack are left out (they read "batch=None"); a registry entry's
+        # name is called by its owner ("optimizer=adam", not "name=adam").
+        parts = [f"{_key_title(k)}={_fmt(flat[k])}" for k in keys[:4] if flat.get(k, MISSING) not in (MISSING, None)]
+        text = " ".join(parts) or "(others unset)"
         out.append(replace(g, label=f"{text}{' …' if len(keys) > 4 else ''} (n={len(g.run_ids)})"))
+    return out
+
+
+def _key_title(key: str) -> str:
+    """``optimizer.params.momentum`` -> ``momentum``; ``optimizer.name`` -> ``optimizer``."""
+    parts = key.split(".")
+    return parts[-2] if parts[-1] == "name" and len(parts) > 1 else parts[-1]
+
+
+def group_colors(groups: Sequence[RunGroup]) -> list[QColor]:
+    """A colour per group that follows its runs, as Curves colours them (``palette.run_color``):
+    a group takes the colour of its first run whose colour no earlier group took (a group of one
+    run has that run's colour; adding a run to the comparison does not recolour the others); the
+    palette's first free colour when all of them are taken."""
+    taken: set[str] = set()
+    out = []
+    for g in groups:
+        hexes = [run_color_hex(rid) for rid in g.run_ids]
+        pick = next((h for h in hexes if h not in taken), None)
+        if pick is None:
+            pick = next((h for h in PALETTE if h not in taken), hexes[0] if hexes else PALETTE[0])
+        taken.add(pick)
+        out.append(QColor(pick))
     return out
 
 
