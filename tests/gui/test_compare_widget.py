@@ -288,3 +288,23 @@ def test_run_list_follows_the_selection_and_no_legend_covers_the_plots(widget, t
     widget.set_run_visible(a, False)
     assert _run_list_item(widget, a).checkState(0) == Qt.CheckState.Unchecked
     assert _run_list_item(widget, b).checkState(0) == Qt.CheckState.Checked
+
+
+def test_the_loss_axis_names_no_kind_when_a_run_of_the_user_s_code_is_shown(widget, store, two_runs):
+    # With an external run beside lrstudio's runs the axis still said "MSE, standardised target":
+    # the user's loop logs whatever loss it computes.
+    from lrstudio.core.events import StepLogged
+
+    a, _b = two_runs
+    ext = store.create_run({"lr": 0.1, "model": "resnet18"}, name="my loop", kind="external")
+    with store.recorder(ext) as rec:
+        rec.handle([StepLogged(s, 0, 0.1, {"train/loss": 1.0 / s}) for s in range(1, 20)])
+        rec.close(status="completed")
+    widget.show_runs([a])
+    axis = widget.loss_plot.getPlotItem().getAxis("left")
+    assert axis.labelText == "loss (MSE, standardised target)"
+    widget.show_runs([a, ext])
+    assert axis.labelText == "loss"
+    assert "kind unknown" in widget.note_label.text()
+    widget.show_runs([ext])
+    assert axis.labelText == "loss"

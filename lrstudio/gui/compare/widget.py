@@ -49,7 +49,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QTabWidget, QVBox
 
 from lrstudio.core.compare import LOSS_KINDS, SHORT_LOSS_KINDS, loss_kind, summary_row
 from lrstudio.core.errors import LrstudioError
-from lrstudio.core.runs import RunInfo, RunStore
+from lrstudio.core.runs import CONFIG_KINDS, RunInfo, RunStore
 from lrstudio.gui.compare.canvas import CurveCanvas
 from lrstudio.gui.compare.controls import CompareControls
 from lrstudio.gui.compare.curves import RunCurves
@@ -62,6 +62,9 @@ from lrstudio.gui.palette import run_color
 from lrstudio.gui.plots.factory import FOREGROUND
 
 __all__ = ["CompareWidget"]
+
+#: What an external (or playground) run's loss is: whatever the user's code logged.
+_UNKNOWN_LOSS = "what your code logged (kind unknown)"
 
 # Loads of more points than this are read off the GUI thread (row storage reads ~1 µs per point).
 SYNC_POINTS = 20_000
@@ -633,30 +636,34 @@ class CompareWidget(QWidget):
 
     def _fill_run_list(self) -> None:
         """One row per shown run: swatch and check box, name, loss kind, status."""
+        # Only lrstudio's own runs have a known loss kind; a run of the user's code (or the
+        # playground) records whatever it logged: no kind, and the axis must not claim one.
         self._loss_kinds = {i: loss_kind(self._infos[i].config_dict, self._infos[i].summary_extra)
-                            for i in self._run_ids}
+                            for i in self._run_ids if getattr(self._infos[i], "kind", "training") in CONFIG_KINDS}
         rows = []
         for run_id in self._run_ids:
             info = self._infos[run_id]
-            kind, status = self._loss_kinds[run_id], str(info.status)
-            rows.append(RunRow(run_id, self._run_label(info), SHORT_LOSS_KINDS[kind], status,
-                               f"{info.name} (run {run_id}, {status}); loss: {LOSS_KINDS[kind]}",
+            kind, status = self._loss_kinds.get(run_id), str(info.status)
+            short = SHORT_LOSS_KINDS[kind] if kind else "own"
+            what = LOSS_KINDS[kind] if kind else _UNKNOWN_LOSS
+            rows.append(RunRow(run_id, self._run_label(info), short, status,
+                               f"{info.name} (run {run_id}, {status}); loss: {what}",
                                run_color(run_id), run_id not in self._hidden))
         self.run_list.fill(rows)
         self._update_loss_label()
 
     def _update_loss_label(self) -> None:
         """Name the loss on the axis; say so above the plots when the shown runs mix kinds."""
-        kinds = [self._loss_kinds[i] for i in self._run_ids if i not in self._hidden and i in self._loss_kinds]
+        kinds = [self._loss_kinds.get(i, "") for i in self._run_ids if i not in self._hidden and i in self._infos]
         distinct = list(dict.fromkeys(kinds))
         item = self.loss_plot.getPlotItem()
-        if len(distinct) == 1:
+        if len(distinct) == 1 and distinct[0]:
             item.setLabel("left", f"loss ({LOSS_KINDS[distinct[0]]})", color=FOREGROUND)
-        else:
-            item.setLabel("left", "loss (mixed kinds)" if distinct else "loss", color=FOREGROUND)
+        else:  # kinds that differ, or a run of the user's own code: no kind to name
+            item.setLabel("left", "loss", color=FOREGROUND)
         notes = [self._load_error] if self._load_error else []
         if len(distinct) > 1:
-            counts = ", ".join(f"{LOSS_KINDS[k]}: {kinds.count(k)} run{'s' if kinds.count(k) > 1 else ''}"
+            counts = ", ".join(f"{LOSS_KINDS.get(k, _UNKNOWN_LOSS)}: {kinds.count(k)} run{'s' if kinds.count(k) > 1 else ''}"
                                for k in distinct)
             notes.append(f"These runs record different losses ({counts}); their values are not comparable "
                          "with each other. Untick runs in the list to compare one kind.")
