@@ -35,7 +35,11 @@ def main() -> int:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv)
+    # The app's own set-up (Fusion, resources/style.qss, names, icon), as main.py starts it: a plain
+    # QApplication drew the README shots without the style sheet.
+    from lrstudio.gui.app import create_application
+
+    app = create_application(sys.argv[:1])
     from lrstudio.gui.main_window import MainWindow
     from lrstudio.storage import open_store
 
