@@ -92,3 +92,17 @@ def _modal_dialogs_fail_instead_of_hanging(monkeypatch):
         monkeypatch.setattr(QInputDialog, name, refuse(f"QInputDialog.{name}"))
     for name in ("getOpenFileName", "getSaveFileName", "getExistingDirectory", "getOpenFileNames"):
         monkeypatch.setattr(QFileDialog, name, refuse(f"QFileDialog.{name}"))
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage_in_the_gui_thread():
+    """Collect reference cycles (windows, dialogs and menus of the test that just ended) here, in
+    the GUI thread. Left to chance, Python's cyclic GC runs in whatever thread allocates next (a
+    training relay thread unpickling events) and destroys those QObjects there: shiboken then
+    waits for the GIL inside ~QObject while the GUI thread waits for the same Qt mutex, and the
+    run hangs (seen in .ci/run: test_process_run after test_process_idle_gui)."""
+    import gc
+
+    gc.collect()
+    yield
+    gc.collect()
