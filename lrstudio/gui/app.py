@@ -84,9 +84,12 @@ def main(db: str, settings: QSettings | None = None) -> int:
     from PySide6.QtCore import QTimer
 
     from lrstudio.gui.dialogs.errors import install_excepthook
+    from lrstudio.gui.gc_thread import GuiThreadCollector
     from lrstudio.gui.main_window import MainWindow
 
     install_excepthook()
+    # Qt objects must be destroyed in the GUI thread: automatic GC off, collected from a GUI timer.
+    collector = GuiThreadCollector(app)
     # Plots (pyqtgraph) are built on the first event-loop turn, then the database is opened.
     window = MainWindow(None, db, settings=settings, deferred_plots=True)
     window.show()
@@ -106,4 +109,5 @@ def main(db: str, settings: QSettings | None = None) -> int:
     QTimer.singleShot(0, open_database)
     code = app.exec()
     window.wait_for_background_work()
+    collector.stop()
     return 1 if gave_up else code

@@ -247,7 +247,8 @@ def test_torch_is_not_imported_before_the_window_shows(tmp_path):
         app = QApplication([])
         def check():
             shown = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.objectName() == "MainWindow"]
-            print("SHOWN", len(shown), "TORCH", "torch" in sys.modules, flush=True)
+            import gc
+            print("SHOWN", len(shown), "TORCH", "torch" in sys.modules, "AUTOGC", gc.isenabled(), flush=True)
             for w in shown:
                 w.close()
             app.quit()
@@ -260,6 +261,8 @@ def test_torch_is_not_imported_before_the_window_shows(tmp_path):
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr
     assert "SHOWN 1 TORCH False" in out.stdout, out.stdout + out.stderr
+    # the app collects garbage in the GUI thread only (lrstudio/gui/gc_thread.py)
+    assert "AUTOGC False" in out.stdout, out.stdout
 
 
 def test_the_window_module_imports_no_plotting_library():
