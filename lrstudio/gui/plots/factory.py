@@ -61,6 +61,7 @@ LABEL_FILL = white(220)
 # and "9 8 7 6" overprinted on the loss plots and "10⁻³ 2·10⁻³ ..." on a sweep's LR axis).
 _MANTISSA_SETS: tuple[tuple[int, ...], ...] = ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 5), (1, 2, 5), (1, 3), (1,))
 _LABEL_GAP_PX = 4.0  # free space between two labels along the axis
+_MAX_DECADES = 400  # wider (an empty plot's range): pyqtgraph's own ticks, not a tick list per decade
 
 
 def _closest_gap(mantissas: tuple[int, ...]) -> float:
@@ -101,7 +102,7 @@ class LogTickAxis(pg.AxisItem):
 
     def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> list[Any]:  # pyqtgraph API
         lo, hi = sorted((float(minVal), float(maxVal)))
-        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo and size > 0):
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < hi - lo <= _MAX_DECADES and size > 0):
             return super().logTickValues(minVal, maxVal, size, stdTicks)
         per_decade = size / (hi - lo)
         first, last = math.floor(lo), math.ceil(hi)
