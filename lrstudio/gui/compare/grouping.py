@@ -267,9 +267,11 @@ def _labelled(groups: list[RunGroup], infos: dict[int, Any]) -> list[RunGroup]:
     for g, flat in zip(groups, flats, strict=True):
         # Keys this group's runs lack are left out (they read "batch=None"); a registry entry's
         # name is called by its owner ("optimizer=adam", not "name=adam").
-        parts = [f"{_key_title(k)}={_fmt(flat[k])}" for k in keys[:4] if flat.get(k, MISSING) not in (MISSING, None)]
-        text = " ".join(parts) or "(others unset)"
-        out.append(replace(g, label=f"{text}{' …' if len(keys) > 4 else ''} (n={len(g.run_ids)})"))
+        # The first four keys the group has a value for, so that a group does not show fewer
+        # because another group's keys came first.
+        present = [k for k in keys if flat.get(k, MISSING) not in (MISSING, None)]
+        text = " ".join(f"{_key_title(k)}={_fmt(flat[k])}" for k in present[:4]) or "(others unset)"
+        out.append(replace(g, label=f"{text}{' …' if len(present) > 4 else ''} (n={len(g.run_ids)})"))
     return out
 
 
