@@ -4,8 +4,8 @@ processes, follow its trials, and read its results.
 Layout::
 
     ┌ Sweeps ────────────────────────┐┌ progress · ETA ─────────────────────────────────────┐
-    │ [experiment ▾] Resume Cancel   ││ trial list: trial, status, parameters, metric ± std │
-    ├ New sweep from the form ───────┤│ [Apply this config]                                 │
+    │ [experiment ▾] Resume Cancel   ││ status line                     [Apply this config] │
+    ├ New sweep from the form ───────┤│ trial list: trial, status, parameters, metric ± std │
     │ name, method, trials, seeds,   │├ Live curves | Parameter vs metric | Parallel coord. ┤
     │ parallel, metric, Optuna       ││ plots (gui/sweeps/views.py)                         │
     │ space table + Add/Remove       ││                                                     │
@@ -187,10 +187,6 @@ class SweepPanel(QWidget):
         tl = QVBoxLayout(trials)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.table, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.apply_button)
-        tl.addLayout(row)
 
         self.live = LiveCurves()
         self.live_key_combo = QComboBox()
@@ -231,11 +227,13 @@ class SweepPanel(QWidget):
         right_split = QSplitter(Qt.Orientation.Vertical)
         right_split.addWidget(trials)
         right_split.addWidget(self.views)
-        # Half each: at 2:3 the trial list showed 3-4 rows at 1400x900 (the tour's 06-sweeps-*).
-        right_split.setStretchFactor(0, 1)
-        right_split.setStretchFactor(1, 1)
+        # At 2:3, with the Apply button under it, the trial list showed 3-4 rows at 1400x900 (the
+        # tour's 06-sweeps-*); half each cramped the plots at 1366x768. The button now sits beside
+        # the status line and the list gets 4:5.
+        right_split.setStretchFactor(0, 4)
+        right_split.setStretchFactor(1, 5)
         right_split.setChildrenCollapsible(False)
-        right_split.setSizes([300, 300])
+        right_split.setSizes([270, 330])
         # Rows as tall as the text needs (Qt's default adds ~8 px a row).
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         self.table.setMinimumHeight(110)
@@ -243,7 +241,10 @@ class SweepPanel(QWidget):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.progress_bar)
-        rl.addWidget(self.status_label)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignBottom)
+        rl.addLayout(status_row)
         rl.addWidget(right_split, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
