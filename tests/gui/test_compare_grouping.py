@@ -100,3 +100,27 @@ def test_a_group_of_one_run_has_its_colour_and_the_legend_names_only_what_the_ru
     assert "optimizer=sgd" in g_sgd.label and "momentum=0.9" in g_sgd.label
     colours = [i.opts["pen"].color().name() for i in groups.mean_items]
     assert len(set(colours)) == len(colours)
+
+
+def test_each_group_s_legend_names_four_keys_it_has():
+    # The tour: beside a run of the user's code (flat "optimizer" and "batch" keys), the linear
+    # runs read "lr=0.01 model=linear …": the keys they lack came first and left two slots empty.
+    from types import SimpleNamespace
+
+    from lrstudio.core.grouping import RunGroup
+    from lrstudio.gui.compare.grouping import _labelled
+
+    configs = {
+        1: {"lr": 0.1, "batch": 128, "optimizer": "sgd", "model": "resnet18"},
+        2: tiny_config(lr=0.01, optimizer={"name": "adam", "params": {}}).to_dict(),
+        3: tiny_config(lr=0.03, schedule={"name": "cosine", "params": {}}).to_dict(),
+    }
+    groups = [RunGroup(str(i), "x", (i,), {}) for i in configs]
+    infos = {i: SimpleNamespace(config_dict=c) for i, c in configs.items()}
+    labels = {g.run_ids[0]: g.label for g in _labelled(groups, infos)}
+    assert labels[1].startswith("lr=0.1 batch=128 optimizer=sgd model=resnet18")
+    for rid in (2, 3):  # four keys each (there are more: "…"), none of them one the run lacks
+        named = labels[rid].split(" (n=")[0]
+        assert named.startswith(f"lr={configs[rid]['lr']:.4g} model=linear ") and named.count("=") == 4, named
+        assert named.endswith(" …")
+    assert "None" not in " ".join(labels.values())
