@@ -26,8 +26,9 @@ def test_run_selected_while_training_is_drawn_whole_after_it_ends(qtbot, window,
     pytest.importorskip("torch")
     # A child process (issue 11) trains these steps before Compare has loaded: train in the thread.
     window.controller.set_separate_process(False)
-    # 48 train rows, batch 1, 200 epochs: 9,600 steps, long enough to be seen half-way.
-    window.config_panel.set_config(tiny_config(name="growing", epochs=200, batch_size=1))
+    # 48 train rows, batch 1, 1,000 epochs: 48,000 steps, long enough to be seen half-way (200 epochs
+    # once ran out before Compare's first read, since the training step got faster).
+    window.config_panel.set_config(tiny_config(name="growing", epochs=1000, batch_size=1))
     run_id = window.start_training()
     assert run_id is not None
     qtbot.waitUntil(lambda: window.live_plots.series_length("train/loss") > 100, timeout=60_000)
@@ -42,7 +43,7 @@ def test_run_selected_while_training_is_drawn_whole_after_it_ends(qtbot, window,
             pass
     stored = store.load_series(run_id)
     n = len(stored["train/loss"].step)
-    assert n == 9600 and partial < n
+    assert n == 48_000 and partial < n
     qtbot.waitUntil(lambda: len(window.compare.curve_data(run_id)["loss_raw"][0]) == n, timeout=5_000)
     x, y = window.compare.curve_data(run_id)["loss_raw"]
     np.testing.assert_array_equal(x, stored["train/loss"].step)

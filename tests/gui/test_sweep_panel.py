@@ -124,7 +124,9 @@ def test_bad_input_is_one_line_and_stores_nothing(window, qtbot, store):
 @pytest.mark.parametrize("method", ["random"])
 def test_cancel_from_the_panel_stops_running_trials_and_resume_completes(window, qtbot, store, method):
     panel = _open_panel(window, qtbot)
-    window.config_panel.set_config(_windsor(epochs=300, batch_size=8))
+    # Long enough that a trial still runs when Cancel is clicked (workers fork warm now: with 300
+    # epochs the trial had once finished first and read 'completed').
+    window.config_panel.set_config(_windsor(epochs=1500, batch_size=8))
     editor = panel.editor
     editor.set_dimension("lr", {"log_uniform": [1e-3, 1e-2]})
     editor.set_method(method, trials=3, seeds=(0,), parallel=1)
