@@ -26,9 +26,10 @@ def test_run_selected_while_training_is_drawn_whole_after_it_ends(qtbot, window,
     pytest.importorskip("torch")
     # A child process (issue 11) trains these steps before Compare has loaded: train in the thread.
     window.controller.set_separate_process(False)
-    # 48 train rows, batch 1, 1,000 epochs: 48,000 steps, long enough to be seen half-way (200 epochs
-    # once ran out before Compare's first read, since the training step got faster).
-    window.config_panel.set_config(tiny_config(name="growing", epochs=1000, batch_size=1))
+    # 48 train rows, batch 1, 2,000 epochs: 96,000 steps, long enough to be seen half-way (200 epochs
+    # once ran out before Compare's first read, since the training step got faster; on a loaded CI
+    # machine the first growing reload took over 10 s to be drawn).
+    window.config_panel.set_config(tiny_config(name="growing", epochs=2000, batch_size=1))
     run_id = window.start_training()
     assert run_id is not None
     qtbot.waitUntil(lambda: window.live_plots.series_length("train/loss") > 100, timeout=60_000)
@@ -36,14 +37,14 @@ def test_run_selected_while_training_is_drawn_whole_after_it_ends(qtbot, window,
     qtbot.waitUntil(lambda: window.compare.run_ids() == [run_id], timeout=5_000)
     # The recorder commits at most every 0.5 s, so the live plot can be ahead of the database: wait
     # for the view to show the first stored points (it reloads on progress) instead of racing it.
-    qtbot.waitUntil(lambda: len(window.compare.curve_data(run_id)["loss_raw"][0]) > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.compare.curve_data(run_id)["loss_raw"][0]) > 0, timeout=60_000)
     partial = len(window.compare.curve_data(run_id)["loss_raw"][0])
     if window.controller.is_running():
         with qtbot.waitSignal(window.controller.finished, timeout=120_000):
             pass
     stored = store.load_series(run_id)
     n = len(stored["train/loss"].step)
-    assert n == 48_000 and partial < n
+    assert n == 96_000 and partial < n
     qtbot.waitUntil(lambda: len(window.compare.curve_data(run_id)["loss_raw"][0]) == n, timeout=5_000)
     x, y = window.compare.curve_data(run_id)["loss_raw"]
     np.testing.assert_array_equal(x, stored["train/loss"].step)
