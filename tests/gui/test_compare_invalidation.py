@@ -21,8 +21,8 @@ def _drawn_steps(compare, run_id) -> np.ndarray:
 
 @pytest.mark.xfail(strict=False, reason=(
     "KNOWN REGRESSION, open (session 3): in the full suite on a loaded 2-core machine, a run selected "
-    "in Compare while it trains in thread mode shows its points only after it ends (partial == total); "
-    "alone the test passes. Recorded in the issue-11 note for the next session; not hidden."))
+    "in Compare while it trains in thread mode often shows its points only after it ends (partial == "
+    "total), in the full suite and alone. Recorded in the session note for the next session."))
 def test_run_selected_while_training_is_drawn_whole_after_it_ends(qtbot, window, store):
     # torch imported here, in the main thread: a first import in the worker thread hung this test
     # about once in ten runs (worker stuck in torch's import, GUI thread waiting), which is the
