@@ -233,3 +233,25 @@ def test_the_outlier_sample_takes_its_extremes_from_the_precomputed_bounds():
     np.testing.assert_array_equal(got[1], want[1])  # [-3.0, 1e9]: points the stride left out
     short = CurveLevels(np.arange(10), y[:10])
     assert len(_outlier_sample(short)) == len(outlier_sample(y[:10])) == 1
+
+
+def test_a_load_drawn_in_slices_never_claims_mixed_loss_kinds(qtbot, widget, wrapped, runs, monkeypatch):
+    """Runs of one loss kind, drawn a few per turn: the runs drawn in later slices had no loss
+    kind yet when the ranges were settled, so the view said "These runs record different
+    losses" above the plots (which shrank the plots, repainted every curve, and grew them back
+    with another full repaint at the end of the load: issue 11, 50 runs)."""
+    import lrstudio.gui.compare.widget as widget_module
+
+    monkeypatch.setattr(widget_module, "DRAW_SLICE", 1)
+    notes: list[str] = []
+    update = widget._update_loss_label
+
+    def recording() -> None:
+        update()
+        notes.append(widget.note_label.text() if widget.note_label.isVisibleTo(widget) else "")
+
+    monkeypatch.setattr(widget, "_update_loss_label", recording)
+    widget.show_runs(runs)
+    qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs)
+    assert notes and not any(notes), notes
+    assert widget.loss_plot.getPlotItem().getAxis("left").labelText.startswith("loss (")

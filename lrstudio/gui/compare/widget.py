@@ -464,6 +464,9 @@ class CompareWidget(QWidget):
             return
         self._run_ids = run_ids
         self._infos = self._loading_infos
+        # The loss kinds follow the runs drawn: runs without one yet read as a mix of kinds, and
+        # the note saying so came and went above the plots (two relayouts, two full repaints).
+        self._update_loss_kinds()
         self.canvas.show(run_ids, keep_view=True)
         for curves in self.canvas.curves.values():
             self._apply_visibility(curves)
@@ -636,10 +639,7 @@ class CompareWidget(QWidget):
 
     def _fill_run_list(self) -> None:
         """One row per shown run: swatch and check box, name, loss kind, status."""
-        # Only lrstudio's own runs have a known loss kind; a run of the user's code (or the
-        # playground) records whatever it logged: no kind, and the axis must not claim one.
-        self._loss_kinds = {i: loss_kind(self._infos[i].config_dict, self._infos[i].summary_extra)
-                            for i in self._run_ids if getattr(self._infos[i], "kind", "training") in CONFIG_KINDS}
+        self._update_loss_kinds()
         rows = []
         for run_id in self._run_ids:
             info = self._infos[run_id]
@@ -651,6 +651,12 @@ class CompareWidget(QWidget):
                                run_color(run_id), run_id not in self._hidden))
         self.run_list.fill(rows)
         self._update_loss_label()
+
+    def _update_loss_kinds(self) -> None:
+        # Only lrstudio's own runs have a known loss kind; a run of the user's code (or the
+        # playground) records whatever it logged: no kind, and the axis must not claim one.
+        self._loss_kinds = {i: loss_kind(self._infos[i].config_dict, self._infos[i].summary_extra)
+                            for i in self._run_ids if getattr(self._infos[i], "kind", "training") in CONFIG_KINDS}
 
     def _update_loss_label(self) -> None:
         """Name the loss on the axis; say so above the plots when the shown runs mix kinds."""
