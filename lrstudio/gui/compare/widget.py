@@ -77,6 +77,8 @@ DRAW_SLICE = 12
 # (issue 11: "GUI never blocked > 50 ms" during a cold load, bench/bench_compare.py).
 DRAW_INTERVAL_MS = 150
 DRAW_MS_PER_RUN = 3  # ... less with fewer runs drawn: about 3 ms per run drawn (the repaint's cost grows so)
+# Runs whose (empty) plot items are made per turn while a background load reads their series.
+PREPARE_SLICE = 4
 # Between the last turns of a load (the last curves, the ranges, the tables): room for the event loop.
 TURN_GAP_MS = 20
 # A run that is still growing (progress of the app's own run) is reloaded at most this often.
@@ -385,7 +387,17 @@ class CompareWidget(QWidget):
         self.progress_bar.show()
         weight, pixels = self.canvas.smoothing, self.canvas.view_spans()["loss"][1]
         self._loader.start(lambda part: self._cache.read_prepared(part, weight, pixels), parts)
+        generation = self._loader.generation
+        QTimer.singleShot(0, lambda: self._prepare_items(generation))
         return True
+
+    def _prepare_items(self, generation: int) -> None:
+        """Make the plot items of runs being loaded a few per turn while their series are read
+        (the first cold load of a session spent ~3 ms a run on them in its draw turns)."""
+        if generation != self._loader.generation or not self._loading:
+            return  # superseded or done
+        if self.canvas.prepare(self._loading, PREPARE_SLICE):
+            QTimer.singleShot(0, lambda: self._prepare_items(generation))
 
     def _cancel_load(self) -> None:
         if self._loading:
