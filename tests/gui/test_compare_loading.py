@@ -271,3 +271,20 @@ def test_the_plot_items_of_a_cold_load_are_made_while_its_series_are_read(qtbot,
     qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs)
     assert all(widget.canvas.curves[run_id] is made[run_id] for run_id in runs)
     assert all(widget.curve_items(run_id)["loss_raw"].isVisible() for run_id in runs)
+
+
+def test_the_empty_items_of_a_superseded_load_are_kept_for_the_next_one(qtbot, widget, wrapped, runs):
+    """Items made ahead of a load that a new selection superseded hold no data: removing them
+    (and making them again when those runs are next selected) only cost the next turn a repaint."""
+    wrapped.gate = threading.Event()
+    widget.show_runs(runs[:2])
+    qtbot.waitUntil(lambda: set(runs[:2]) <= set(widget.canvas.pool))
+    made = {run_id: widget.canvas.pool[run_id] for run_id in runs[:2]}
+    widget.show_runs(runs[2:])
+    wrapped.gate.set()
+    qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs[2:])
+    assert all(widget.canvas.pool.get(run_id) is made[run_id] for run_id in runs[:2])
+    assert not any(item.isVisible() for c in made.values() for item in (*c.loss_items(), *c.lr_items()))
+    widget.show_runs(runs[:2])
+    qtbot.waitUntil(lambda: not widget.is_loading() and widget.run_ids() == runs[:2])
+    assert all(widget.canvas.curves[run_id] is made[run_id] for run_id in runs[:2])

@@ -593,8 +593,10 @@ class CompareWidget(QWidget):
         dropped = self._cache.trim(set(self._run_ids) | set(self._loading), extra=self.canvas.nbytes)
         self.canvas.drop(dropped)
         # Not the items of runs being loaded (a Refresh forgets their series): rebuilding them cost
-        # more than the rest of the first slice of a cold load (issue 11).
-        self.canvas.drop([i for i in list(self.canvas.pool) if i not in self._series and i not in self._loading])
+        # more than the rest of the first slice of a cold load (issue 11); nor empty ones (made
+        # ahead of a load that was superseded: they hold no data, and removing them repainted).
+        self.canvas.drop([i for i, curves in list(self.canvas.pool.items())
+                          if i not in self._series and i not in self._loading and curves.data])
 
     # -- drawing -------------------------------------------------------------------------------
     def _rebuild_curves(self, keep_view: bool = False) -> None:
