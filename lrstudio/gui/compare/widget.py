@@ -68,9 +68,11 @@ _UNKNOWN_LOSS = "what your code logged (kind unknown)"
 
 # Loads of more points than this are read off the GUI thread (row storage reads ~1 µs per point).
 SYNC_POINTS = 20_000
-# Runs of a background load drawn per turn of the event loop (each new run costs the GUI thread a
-# few ms: its plot items, setData, the ranges).
-DRAW_SLICE = 12
+# Runs of a background load drawn per turn of the event loop (each new run costs the GUI thread
+# ~1.3 ms: setData, its levels; the repaint that follows costs ~0.5 ms per run drawn so far). With
+# 12, the last slices of a 50-run load took ~15 ms to draw plus ~30 ms to repaint, one turn of
+# 45-60 ms (issue 11: "GUI never blocked > 50 ms"); with 6, ~32 ms (bench/bench_compare.py --runs 50).
+DRAW_SLICE = 6
 # ... with at least this many ms between two such turns while runs still arrive: each one repaints
 # every run drawn so far (~25 ms with 50 runs: a repaint per few runs doubled the CPU time of a
 # 50-run load), and back-to-back turns kept the event loop from its timers and input for ~90 ms
