@@ -49,22 +49,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.print_config:
-        _preload_torch_beside()
-    cfg = config_from_args(args, base=_stored_config(args) if args.from_run is not None else None)
-    if args.print_config:
-        # The same pre-run gate as a real run (issue 9: a warm-up longer than the run passed here),
-        # and the same warnings; stdout stays pure JSON.
-        cfg = check_runnable(cfg)
-        if cfg.device == "cuda":
-            require_torch()
-            from lrstudio.trainer.loop import check_device
+        return _train(args)
+    # --print-config: the same pre-run gate as a real run (issue 9: a warm-up longer than the run
+    # passed here), and the same warnings; stdout stays pure JSON.
+    cfg = check_runnable(config_from_args(args, base=_stored_config(args) if args.from_run is not None else None))
+    if cfg.device == "cuda":
+        require_torch()
+        from lrstudio.trainer.loop import check_device
 
-            check_device(cfg.device)
-        for w in fit_warnings(cfg):
-            print(f"lrstudio: warning: {terminal_safe(w)}", file=sys.stderr)
-        print(cfg.to_json())
-        return 0
-    frozen_for_good = _import_for_run()
+        check_device(cfg.device)
+    for w in fit_warnings(cfg):
+        print(f"lrstudio: warning: {terminal_safe(w)}", file=sys.stderr)
+    print(cfg.to_json())
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    cfg, frozen_for_good = _import_for_run(args)
     stored = run_and_store(cfg, db_url(args), name=cfg.name or None,
                            progress=not args.quiet and not args.json, heap_frozen=frozen_for_good)
     if args.json:
@@ -82,21 +83,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _preload_torch_beside() -> None:
-    """Map torch's native libraries in a thread while this one imports the store and opens the
-    database (issue 11: a 1-second ``lrstudio train`` spent most of its start importing).
+    """Map torch's native libraries in a thread while this one imports the store and the run's
+    modules (issue 11: a 1-second ``lrstudio train`` spent most of its start importing).
 
     ``dlopen`` of libtorch runs without the GIL there (:func:`~lrstudio.services.runtime.
-    preload_torch_libraries`), so it overlaps the SQLAlchemy import, which holds the GIL; the
-    ``import torch`` later finds the libraries loaded (``bench/bench_cli_start.py``).
+    preload_torch_libraries`), so it overlaps Python imports, which hold the GIL; the
+    ``import torch`` later finds the libraries loaded (``bench/bench_cli_start.py``). But ``dlopen``
+    also holds the dynamic loader's lock the whole time it maps libtorch_cpu (~0.13-0.19 s here):
+    a compiled module (``.so``) imported by this thread meanwhile waits for that lock, holding the
+    GIL, and nothing overlaps. So every compiled module the run imports before torch is imported
+    first (numpy came with the parser; ``bisect`` for the schedules, ``sqlite3``, and
+    ``sqlalchemy.engine``, which loads all of SQLAlchemy's compiled parts), and the thread starts
+    after them: what this thread imports while it runs (the schedules, SQLAlchemy's ORM, the
+    store) is pure Python (``tests/cli/test_train_preload.py``).
     """
+    import bisect  # noqa: F401
+    import sqlite3  # noqa: F401
+
+    import sqlalchemy.engine  # noqa: F401
+
     from lrstudio.services.runtime import preload_torch_libraries
 
     threading.Thread(target=preload_torch_libraries, name="lrstudio-preload-torch", daemon=True).start()
 
 
-def _import_for_run() -> bool:
-    """Import torch, the store and the training loop with the cyclic garbage collector paused;
-    True when the imported heap was then frozen for good (``gc.freeze``).
+def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
+    """The run's config, with torch, the store and the training loop imported with the cyclic
+    garbage collector paused; and True when the imported heap was then frozen for good
+    (``gc.freeze``).
 
     Issue 11: importing torch, SQLAlchemy and numpy allocates hundreds of thousands of objects,
     and the collections they trigger scan them again and again (~0.15-0.25 s of a 1-second
@@ -110,19 +124,23 @@ def _import_for_run() -> bool:
     gc.disable()
     freeze = _is_the_lrstudio_command()
     try:
-        import lrstudio.storage  # SQLAlchemy's Python while the preload thread maps libtorch
+        _preload_torch_beside()
+        # Pure Python from here until torch (_preload_torch_beside): the config (the schedules),
+        # then the store (SQLAlchemy's ORM), while the preload thread maps libtorch.
+        cfg = config_from_args(args, base=_stored_config(args) if args.from_run is not None else None)
+        import lrstudio.storage
 
         try:
             require_torch()
         except LrstudioError:
-            return False
+            return cfg, False
         import lrstudio.trainer.loop  # noqa: F401
     finally:
         if freeze:
             gc.freeze()
         if gc_was_enabled:
             gc.enable()
-    return freeze
+    return cfg, freeze
 
 
 def _stored_config(args: argparse.Namespace) -> RunConfig:

@@ -1,0 +1,68 @@
+"""``lrstudio train`` maps torch's native libraries in a thread while the main thread imports
+(issue 11), in real processes.
+
+``dlopen`` holds the dynamic loader's lock while it maps libtorch_cpu (~0.13-0.19 s); an
+extension module (``.so``) imported by the main thread meanwhile waits for that lock while it
+holds the GIL, so the two do not overlap at all. The command therefore imports every compiled
+module it needs before torch first (numpy, sqlite3, bisect, SQLAlchemy's compiled parts), and only
+pure Python while the preload thread runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# Stands for the `lrstudio train` process; prints the compiled modules the main thread imported
+# between the start of the preload thread and the import of torch.
+_DRIVER = """
+import importlib.abc, json, sys, threading
+import lrstudio.services.runtime as runtime
+
+def compiled():
+    return {n for n, m in list(sys.modules.items()) if str(getattr(m, "__file__", "") or "").endswith((".so", ".pyd"))}
+
+seen = {}
+real_preload = runtime.preload_torch_libraries
+
+def preload():
+    seen["thread"] = threading.current_thread() is not threading.main_thread()
+    real_preload()
+
+runtime.preload_torch_libraries = preload
+real_start = threading.Thread.start
+
+def start(self):
+    if self._target is preload:  # the moment the main thread starts it
+        seen.setdefault("at_start", compiled())
+    real_start(self)
+
+threading.Thread.start = start
+
+class AtTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "torch" and threading.current_thread() is threading.main_thread() and "at_torch" not in seen:
+            seen["at_torch"] = compiled()
+        return None
+
+sys.meta_path.insert(0, AtTorch())
+from lrstudio.cli import main
+rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, "thread": seen.get("thread"),
+                  "window": sorted(seen["at_torch"] - seen["at_start"]) if "at_start" in seen else None}))
+"""
+
+_TRAIN = ["train", "--dataset", "synthetic", "--max-steps", "5", "--quiet", "--json"]
+
+
+def test_the_main_thread_loads_no_compiled_module_while_libtorch_is_mapped(tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    for _ in range(2):  # a new database, then one at head (the usual run)
+        res = subprocess.run([sys.executable, "-c", _DRIVER, "--db", db, *_TRAIN], capture_output=True,
+                             text=True, timeout=180)
+        assert res.returncode == 0, res.stderr
+        summary, probe = (json.loads(line) for line in res.stdout.strip().splitlines()[-2:])
+        assert summary["status"] == "completed" and probe["rc"] == 0
+        assert probe["thread"] is True  # the preload ran, in its own thread
+        assert probe["window"] == []
