@@ -49,27 +49,31 @@ def open_store_interactive(url: str, parent: QWidget | None = None) -> tuple[Any
 
     Returns ``(store, url)``, or None when the user gives up.
     """
-    from lrstudio.gui.database import ask_database, display_url
+    from lrstudio.gui.database import ask_database, display_url, open_store_asking_password
     from lrstudio.gui.settings import Preferences
-    from lrstudio.storage import open_store
 
     while True:
         try:
-            return open_store(url), url
+            opened = open_store_asking_password(parent, url)
         except LrstudioError as exc:
-            box = QMessageBox(parent)
-            box.setIcon(QMessageBox.Icon.Warning)
-            box.setWindowTitle("lrstudio: cannot open the database")
-            box.setText(f"lrstudio cannot open {display_url(url)}.\n\n{exc}")
-            other = box.addButton("Open another database…", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
-            box.exec()
-            if box.clickedButton() is not other:
-                return None
-            chosen = ask_database(parent, Preferences.load().recent_databases, "")
-            if not chosen:
-                return None
-            url = chosen
+            why = str(exc)
+        else:
+            if opened is not None:
+                return opened
+            why = "No password was given."  # cancelled: offer another database, as after an error
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("lrstudio: cannot open the database")
+        box.setText(f"lrstudio cannot open {display_url(url)}.\n\n{why}")
+        other = box.addButton("Open another database…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        if box.clickedButton() is not other:
+            return None
+        chosen = ask_database(parent, Preferences.load().recent_databases, "")
+        if not chosen:
+            return None
+        url = chosen
 
 
 def main(db: str, settings: QSettings | None = None) -> int:

@@ -1,10 +1,17 @@
 """The database the window works on: choosing one (a file or a URL) and watching it for changes
-made by other processes or windows."""
+made by other processes or windows.
+
+Server passwords are not saved (``gui/settings.py``): a recent server whose URL has no password
+is opened as it is, and libpq may find the password itself (``PGPASSWORD``, ``~/.pgpass``); when
+the server still asks for one, the window asks the user (:func:`open_store_asking_password`) and
+keeps what was typed in memory for the session."""
 
 from __future__ import annotations
 
+import getpass
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (
@@ -14,6 +21,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -22,7 +30,8 @@ from PySide6.QtWidgets import (
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.runs import RunStore
 from lrstudio.gui.dialogs import errors
-from lrstudio.paths import db_url, display_db_url
+from lrstudio.gui.settings import without_password
+from lrstudio.paths import _URL, db_url, display_db_url, sqlite_path
 
 # The database is polled for changes made by other processes or windows, as TensorBoard polls its
 # logdir (issue 9). A poll that finds nothing new is one cheap query (Store.data_version()); one
@@ -167,12 +176,91 @@ class DatabaseWatcher(QObject):
         return True
 
 
-def open_store_or_say_why(parent: QWidget | None, url: str) -> RunStore | None:
-    """Open the store at ``url``; None (after saying why, in the one error dialog) when it cannot."""
-    from lrstudio.storage import open_store
-
+def open_store_or_say_why(parent: QWidget | None, url: str) -> tuple[RunStore, str] | None:
+    """Open the store at ``url``: ``(store, url)``, the URL with the password the user typed if
+    the server asked for one; None when it cannot be opened (after saying why, in the one error
+    dialog) or when the user cancelled the password."""
     try:
-        return open_store(url)
+        return open_store_asking_password(parent, url)
     except LrstudioError as exc:
         errors.show_error(parent, exc, context=f"Cannot open {display_url(url)}.")
         return None
+
+
+def open_store_asking_password(parent: QWidget | None, url: str) -> tuple[RunStore, str] | None:
+    """Open the store at ``url``; when the server wants a password the URL does not carry (or
+    refuses the one it carries), ask the user for it, again after a refused one.
+
+    Returns ``(store, url)`` with the URL that opened it, or None when the user cancels the
+    password; any other failure raises :class:`LrstudioError`.
+    """
+    from lrstudio import storage
+
+    refused = False
+    while True:
+        try:
+            return storage.open_store(url), url
+        except LrstudioError as exc:
+            if sqlite_path(url) is not None or url.lower().startswith("sqlite") or not password_refused(exc):
+                raise
+            password = ask_password(parent, url, refused=refused)
+            if password is None:
+                return None
+            url = with_password(url, password)
+            refused = True
+
+
+def password_refused(exc: BaseException) -> bool:
+    """True when a server refused to connect for want of a (right) password (libpq's words)."""
+    text = str(exc)
+    return "no password supplied" in text or "password authentication failed" in text
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` (a server URL) with ``password`` in place of any it had (quoted as SQLAlchemy
+    unquotes it); a URL without a user name gets the one libpq uses by default, the login name."""
+    bare = without_password(url)
+    m = _URL.match(bare)
+    if m is None:
+        return url
+    secret = quote(password, safe="")
+    if m["username"] is not None:
+        end = m.end("username")
+        return f"{bare[:end]}:{secret}{bare[end:]}"
+    scheme_end = bare.index("://") + 3
+    return f"{bare[:scheme_end]}{quote(getpass.getuser(), safe='')}:{secret}@{bare[scheme_end:]}"
+
+
+class PasswordDialog(QDialog):
+    """Ask for the password of a database server (typed text is masked)."""
+
+    def __init__(self, parent: QWidget | None, url: str, refused: bool = False) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("lrstudio: database password")
+        first = "The server refused that password. " if refused else ""
+        self.label = QLabel(
+            f"{first}Password for {display_url(without_password(url))}:\n\n"
+            "It is kept until lrstudio closes, not saved. libpq can supply it instead: "
+            "the PGPASSWORD environment variable or a ~/.pgpass file.")
+        self.label.setWordWrap(True)
+        self.edit = QLineEdit()
+        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.edit.setMinimumWidth(360)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.label)
+        lay.addWidget(self.edit)
+        lay.addWidget(buttons)
+
+    def password(self) -> str:
+        return self.edit.text()
+
+
+def ask_password(parent: QWidget | None, url: str, refused: bool = False) -> str | None:
+    """Modal password prompt for the server at ``url``; None when cancelled. (Tests replace this.)"""
+    dlg = PasswordDialog(parent, url, refused)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dlg.password()

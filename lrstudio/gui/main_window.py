@@ -515,9 +515,10 @@ class MainWindow(QMainWindow):
         if self.controller.is_running() or self.sweeps_page.is_running():
             errors.show_error(self, "Stop the run (or the sweep) before opening another database.")
             return False
-        store = open_store_or_say_why(self, url)
-        if store is None:
+        opened = open_store_or_say_why(self, url)
+        if opened is None:
             return False
+        store, url = opened  # the URL with the password the user typed, if the server asked
         old = self.store
         self.attach_store(store, url)
         if old is not None and old is not store:

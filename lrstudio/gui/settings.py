@@ -4,17 +4,27 @@ Widgets never call ``QSettings.value("some/key")`` themselves; they read and cha
 :class:`Preferences` and the main window saves it on close. The organisation and application
 names (set in :func:`lrstudio.gui.app.main`) decide where ``QSettings`` keeps the file; tests pass
 their own ``QSettings`` (an INI file in a temp folder).
+
+Database URLs are saved without their passwords (:func:`without_password`): the settings file is
+plain text. A server that needs one asks for it when it is opened (``gui/database.py``), unless
+libpq finds it itself (``PGPASSWORD``, ``~/.pgpass``); the password typed stays in memory for the
+session. Settings files written by lrstudio before this are cleaned when they are read.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
+from lrstudio.paths import _URL, sqlite_path
+
 _GROUP = "preferences"
+_URL_FIELDS = ("last_database", "recent_databases")  # saved without passwords
 
 
 @dataclass
@@ -50,7 +60,25 @@ class Preferences:
         finally:
             s.endGroup()
         prefs.last_config_json = without_run_name(prefs.last_config_json)
+        prefs._forget_saved_passwords(s)
         return prefs
+
+    def _forget_saved_passwords(self, s: QSettings) -> None:
+        """Drop the passwords that an older lrstudio saved with the database URLs, in memory and
+        in the settings file (only those entries are rewritten)."""
+        saved = {name: getattr(self, name) for name in _URL_FIELDS}
+        self.last_database = without_password(self.last_database)
+        self.recent_databases = _unique(without_password(u) for u in self.recent_databases)
+        changed = [name for name in _URL_FIELDS if getattr(self, name) != saved[name]]
+        if not changed:
+            return
+        s.beginGroup(_GROUP)
+        try:
+            for name in changed:
+                s.setValue(name, _stored(getattr(self, name)))
+        finally:
+            s.endGroup()
+        s.sync()
 
     def save(self, settings: QSettings | None = None) -> None:
         s = settings if settings is not None else QSettings()
@@ -60,11 +88,11 @@ class Preferences:
                 v = getattr(self, f.name)
                 if f.name == "last_config_json":
                     v = without_run_name(v)
-                if isinstance(v, bytes):
-                    v = QByteArray(v)
-                elif isinstance(v, list):
-                    v = list(v) if v else ""
-                s.setValue(f.name, v)
+                elif f.name == "last_database":
+                    v = without_password(v)
+                elif f.name == "recent_databases":
+                    v = _unique(without_password(u) for u in v)
+                s.setValue(f.name, _stored(v))
         finally:
             s.endGroup()
         s.sync()
@@ -83,8 +111,54 @@ class Preferences:
         self.window_state = bytes(window.saveState().data())
 
     def remember_database(self, url: str, keep: int = 8) -> None:
+        """Put ``url`` first in the recent databases; an entry for the same database (with or
+        without a password) is replaced. ``url`` may carry the password the user typed this
+        session: it stays in memory, :meth:`save` writes the URL without it."""
+        bare = without_password(url)
         self.last_database = url
-        self.recent_databases = [url] + [u for u in self.recent_databases if u != url][: keep - 1]
+        self.recent_databases = [url] + [u for u in self.recent_databases if without_password(u) != bare][: keep - 1]
+
+
+def without_password(url: str) -> str:
+    """``url`` without a password: ``postgresql+psycopg://me:pw@host/db`` -> ``postgresql+psycopg://me@host/db``.
+
+    A ``password=`` query parameter goes too (libpq takes one there); SQLite URLs (file paths,
+    which may hold ``:`` and ``@``) and text that is not a URL are returned unchanged. The URL is
+    read as SQLAlchemy reads it (``lrstudio.paths``).
+    """
+    if not url or sqlite_path(url) is not None or url.lower().startswith("sqlite"):
+        return url
+    m = _URL.match(url)
+    if m is None:
+        return url
+    if m["password"] is not None:
+        start, end = m.span("password")
+        url = url[: start - 1] + url[end:]  # the ':' before the password goes with it
+    if m["query"] is not None and _QUERY_PASSWORD.search(url.split("?", 1)[1]):
+        base, query = url.split("?", 1)
+        query = "&".join(p for p in query.split("&") if not _QUERY_PASSWORD.match(p))
+        url = f"{base}?{query}" if query else base
+    return url
+
+
+_QUERY_PASSWORD = re.compile(r"(?:^|&)password=", re.IGNORECASE)
+
+
+def _unique(urls: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for u in urls:
+        if u not in out:
+            out.append(u)
+    return out
+
+
+def _stored(v: object) -> object:
+    """A preference value as QSettings stores it."""
+    if isinstance(v, bytes):
+        return QByteArray(v)
+    if isinstance(v, list):
+        return list(v) if v else ""
+    return v
 
 
 def without_run_name(config_json: str) -> str:
