@@ -9,6 +9,19 @@ Life cycle of one tracked run::
             run.log_lr(optimizer, step=step)      # every param group's LR
     # leaving the block: completed; an exception: failed (its message kept), then re-raised
 
+Key names: Compare plots ``train/loss``, ``val/loss`` and ``lr``. W&B, MLflow and Aim store a key
+as it was logged, so a loop written for them logs ``loss``, ``train_loss``, ``val_loss``,
+``learning_rate`` ...; a run stores such a name under the app's key (the names the TensorBoard
+import knows, :func:`lrstudio.services.importers.app_key_renames`), decided at the key's first call
+and kept for the run: never onto a key the run logged itself (or logs in the same call; then
+the name keeps its own key), one name per app key (the first, or in a call with several the one
+listed first, ``train_loss`` before ``loss``), and an app key logged after a name took it is
+refused with a message (no point of that call is stored). ``loss_key`` / ``val_loss_key`` name
+the loss keys outright; ``aliases=False`` stores every key as logged. What was renamed is
+:attr:`TrackedRun.renamed` and the finished run's ``summary_extra["renamed"]`` (``lrstudio runs
+show``); the curves are the app's own (Compare names an external run's loss "what your code
+logged").
+
 :func:`start_run` opens the store (``db``: a path, an SQLAlchemy URL, or ``$LRSTUDIO_DB`` / the
 default database, like the CLI's ``--db``), creates a run of kind ``external`` that keeps the
 user's config as given (any JSON object; the Compare view flattens it into dotted keys), and
@@ -45,12 +58,19 @@ from typing import Any, Self
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import FAILED, RunFinished, RunSummary, StepLogged
 from lrstudio.core.runs import FINAL_STATUSES
+from lrstudio.services.importers import _APP_KEY_NAMES, _norm  # the names of the app's curves: one table
 from lrstudio.storage import Store, open_store
 from lrstudio.storage.recorder import HEARTBEAT_S, MAX_DELAY_S, RunRecorder
 
 __all__ = ["TrackedRun", "TrackingError", "jsonable", "start_run"]
 
 MAX_STEP = 2**63 - 1  # the store's steps are signed 64-bit
+# The keys Compare plots, and the other names of each (normalised, in order of preference).
+APP_KEYS: tuple[str, ...] = tuple(_APP_KEY_NAMES)
+_ALIASES: dict[str, tuple[int, str]] = {}
+for _key, _names in _APP_KEY_NAMES.items():
+    for _rank, _name in enumerate(_names):
+        _ALIASES.setdefault(_name, (_rank, _key))
 
 
 class TrackingError(LrstudioError, ValueError):
@@ -132,7 +152,8 @@ class TrackedRun:
     """
 
     def __init__(self, store: Store, run_id: int, *, owns_store: bool, max_delay_s: float = MAX_DELAY_S,
-                 heartbeat_s: float = HEARTBEAT_S) -> None:
+                 heartbeat_s: float = HEARTBEAT_S, keys: Mapping[str, str] | None = None,
+                 aliases: bool = True) -> None:
         self.store = store
         self.id = run_id
         self.name = store.get_run(run_id).name
@@ -147,6 +168,12 @@ class TrackedRun:
         self._loss: tuple[float | None, float | None] = (None, None)  # last, best (finite)
         self._val_loss: tuple[float | None, float | None] = (None, None)
         self._best_acc: float | None = None
+        # Key names (the module doc): the keys the user named (loss_key ...) -> the app's key;
+        # every key seen -> the key it is stored under; each app key -> the key stored under it.
+        self._named = dict(keys or {})
+        self._aliases = aliases
+        self._stored: dict[str, str] = {}
+        self._holder: dict[str, str] = {}
         # The step of each thread's last log() call: log_lr() without a step goes there, so a
         # side thread logging ahead never pulls the training thread's LRs to its steps.
         self._thread_step = threading.local()
@@ -178,6 +205,7 @@ class TrackedRun:
             clean[key] = _float(key, value)
         with self._lock:
             self._check_open()
+            clean = self._renamed_keys(clean)
             at = self._next_step(step)
             self._thread_step.step = at
             if epoch is not None:
@@ -204,6 +232,7 @@ class TrackedRun:
             values[key] = _float(key, group["lr"] if isinstance(group, Mapping) else group)
         with self._lock:
             self._check_open()
+            values = self._renamed_keys(values)
             if step is None:
                 at = getattr(self._thread_step, "step", self._last_step)  # step 0 is a step
                 at = 1 if at is None else at
@@ -235,7 +264,8 @@ class TrackedRun:
                     duration_s=time.perf_counter() - self._t0,
                     final_loss=self._loss[0], best_loss=self._loss[1],
                     final_val_loss=self._val_loss[0], best_val_loss=self._val_loss[1],
-                    best_accuracy=self._best_acc, error=error)
+                    best_accuracy=self._best_acc, error=error,
+                    extra={"renamed": self.renamed} if self.renamed else {})
                 self._recorder.handle([RunFinished(summary)])
                 self._recorder.close()
             finally:
@@ -248,6 +278,11 @@ class TrackedRun:
     @property
     def finished(self) -> bool:
         return self._finished
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """The logged keys stored under another key: ``{"loss": "train/loss"}`` (module doc)."""
+        return {key: to for key, to in self._stored.items() if key != to}
 
     def __enter__(self) -> Self:
         return self
@@ -273,6 +308,48 @@ class TrackedRun:
         if self._finished:
             raise TrackingError(f"run {self.id} ({self.name!r}) is finished: start a new run to log more")
 
+    def _renamed_keys(self, values: dict[str, float]) -> dict[str, float]:
+        """``values`` under the keys they are stored under; a call's keys not seen before are
+        decided first (the module doc's rules), all or none: a refused call changes nothing."""
+        stored = self._stored
+        if any(key not in stored for key in values):
+            stored = self._decide([key for key in values if key not in stored], set(values))
+            self._stored = stored
+            self._holder = {to: key for key, to in stored.items() if to in APP_KEYS}
+        return {stored[key]: value for key, value in values.items()}
+
+    def _decide(self, new: list[str], in_call: set[str]) -> dict[str, str]:
+        stored, holder = dict(self._stored), dict(self._holder)
+
+        def take(key: str, to: str) -> None:
+            other = holder.get(to)
+            if other is not None and other != key:
+                why = ("you named it with loss_key / val_loss_key" if other in self._named else
+                       "it is a usual name of that curve; start_run(..., aliases=False) keeps every key as logged")
+                if key in self._named:
+                    raise TrackingError(f"{key!r} cannot be stored as {to!r}: the run logged {to!r} itself; "
+                                        f"log one of the two")
+                raise TrackingError(f"{to!r} holds the values of {other!r} (the run stores {other!r} as "
+                                    f"{to!r}, the key Compare plots, because {why}); log one of the two")
+            holder[to] = key
+            stored[key] = to
+
+        for key in new:  # the app's own keys first: a name never takes one the call logs
+            if key in APP_KEYS:
+                take(key, key)
+        for key in new:
+            if key in self._named:
+                take(key, self._named[key])
+        named = set(self._named.values())
+        names = sorted((_ALIASES[n][0], i, key, _ALIASES[n][1]) for i, key in enumerate(new)
+                       if key not in stored and self._aliases and (n := _norm(key)) in _ALIASES)
+        for _rank, _i, key, to in names:
+            if to not in holder and to not in named and to not in in_call:
+                take(key, to)
+        for key in new:
+            stored.setdefault(key, key)
+        return stored
+
     def _next_step(self, step: int | None) -> int:
         if step is None:
             return 1 if self._last_step is None else self._last_step + 1
@@ -282,7 +359,9 @@ class TrackedRun:
         self._recorder.handle([StepLogged(at, self._epoch, time.perf_counter() - self._t0, values)])
         self._last_step = at if self._last_step is None else max(at, self._last_step)
         # The summary the runs table sorts by: last and best finite loss, best accuracy.
-        loss = values.get("train/loss", values.get("loss"))
+        loss = values.get("train/loss")
+        if loss is None and "train/loss" not in self._holder:
+            loss = values.get("loss")  # a run that keeps "loss" as logged (aliases=False)
         if loss is not None:
             self._loss = (loss, _best(self._loss[1], loss, min))
         val = values.get("val/loss")
@@ -329,8 +408,27 @@ def _finish_open_runs() -> None:
 atexit.register(_finish_open_runs)
 
 
+def _named_keys(**given: tuple[Any, str]) -> dict[str, str]:
+    """``loss_key`` / ``val_loss_key`` checked: each user key -> the app key it is stored under."""
+    out: dict[str, str] = {}
+    for param, (key, to) in given.items():
+        if key is None:
+            continue
+        if not isinstance(key, str) or not key:
+            raise TrackingError(f"{param} must be non-empty text (the key your code logs), got {_describe(key)}")
+        if key in APP_KEYS and key != to:
+            raise TrackingError(f"{param} cannot be {key!r}: the app stores its own {key!r} curve under that "
+                                f"key; {param} names the key stored as {to!r}")
+        if key in out:
+            raise TrackingError(f"{' and '.join(given)} must differ, got {key!r} for both")
+        if key != to:
+            out[key] = to
+    return out
+
+
 def start_run(name: str | None = None, config: Mapping[str, Any] | None = None,
-              db: str | os.PathLike[str] | Store | None = None, tags: Iterable[str] = ()) -> TrackedRun:
+              db: str | os.PathLike[str] | Store | None = None, tags: Iterable[str] = (), *,
+              loss_key: str | None = None, val_loss_key: str | None = None, aliases: bool = True) -> TrackedRun:
     """Start logging a run of your own training into the lrstudio database.
 
     Parameters
@@ -347,6 +445,13 @@ def start_run(name: str | None = None, config: Mapping[str, Any] | None = None,
         open at the end); default ``$LRSTUDIO_DB``, else the app's own database.
     tags
         Tags shown in the runs table.
+    loss_key, val_loss_key
+        The key your code logs its training (validation) loss under, when not ``train/loss``
+        (``val/loss``): stored as ``train/loss`` (``val/loss``), the curves Compare plots.
+    aliases
+        Store the usual names of those curves (``loss``, ``train_loss``, ``val_loss``,
+        ``eval_loss``, ``learning_rate`` ...) under the app's keys (``train/loss``, ``val/loss``,
+        ``lr``); the module doc has the rules. ``False``: every key as logged.
 
     Returns
     -------
@@ -364,6 +469,9 @@ def start_run(name: str | None = None, config: Mapping[str, Any] | None = None,
         raise TrackingError(f"config must be a dict (a JSON object), got {_describe(config)}")
     if name is not None and not isinstance(name, str):
         raise TrackingError(f"name must be text, got {_describe(name)}")
+    if not isinstance(aliases, bool):
+        raise TrackingError(f"aliases must be True or False, got {_describe(aliases)}")
+    named = _named_keys(loss_key=(loss_key, "train/loss"), val_loss_key=(val_loss_key, "val/loss"))
     owns = not isinstance(db, Store)
     store = db if isinstance(db, Store) else open_store(resolve_db(db))
     try:
@@ -371,7 +479,7 @@ def start_run(name: str | None = None, config: Mapping[str, Any] | None = None,
         try:
             if tags:
                 store.set_tags(run_id, tags)
-            return TrackedRun(store, run_id, owns_store=owns)
+            return TrackedRun(store, run_id, owns_store=owns, keys=named, aliases=aliases)
         except BaseException:
             store.delete_run(run_id)  # nothing half-made stays behind
             raise

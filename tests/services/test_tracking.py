@@ -420,3 +420,89 @@ def test_jsonable_turns_framework_hyperparameters_into_json():
     assert (out["t"], out["arr"], out["np"]) == (0.5, [0, 1, 2], 0.25)
     assert (out["cls"], out["fn"], out["module"]) == ("Linear", "len", "Linear")
     assert out["7"] == {"nested": [1, None, True]} and out["other"] == "odd"
+
+
+# -- key names (the keys Compare plots: train/loss, val/loss, lr) --------------------------------
+def test_common_names_are_stored_under_the_keys_compare_plots_and_the_renaming_is_recorded(db):
+    with start_run(db=db) as run:
+        for step in range(1, 4):
+            run.log({"loss": 1.0 / step, "val_loss": 2.0 / step, "learning_rate": 0.1, "acc": 0.5}, step=step)
+        assert run.renamed == {"loss": "train/loss", "val_loss": "val/loss", "learning_rate": "lr"}
+    with open_store(_url(db)) as store:
+        info, series = store.get_run(run.id), store.load_series(run.id)
+    assert set(series) == {"train/loss", "val/loss", "lr", "acc"}
+    assert series["train/loss"].value.tolist() == [1.0, 0.5, 1.0 / 3]
+    assert series["val/loss"].value.tolist() == [2.0, 1.0, 2.0 / 3]
+    assert info.summary_extra["renamed"] == {"loss": "train/loss", "val_loss": "val/loss", "learning_rate": "lr"}
+    assert (info.final_loss, info.best_loss, info.final_val_loss) == (1.0 / 3, 1.0 / 3, 2.0 / 3)
+
+
+def test_a_name_is_never_renamed_onto_a_key_the_run_logs_itself(db):
+    with start_run(db=db) as run:
+        run.log({"loss": 1.0, "train/loss": 2.0, "train_loss": 3.0}, step=1)
+        run.log({"loss": 4.0, "train/loss": 5.0, "train_loss": 6.0}, step=2)
+        assert run.renamed == {}
+    with open_store(_url(db)) as store:
+        series = store.load_series(run.id)
+    assert {k: s.value.tolist() for k, s in series.items()} == {
+        "loss": [1.0, 4.0], "train/loss": [2.0, 5.0], "train_loss": [3.0, 6.0]}
+
+
+def test_the_preferred_name_wins_when_a_call_has_two_and_the_other_keeps_its_name(db):
+    with start_run(db=db) as run:
+        run.log({"loss": 1.0, "train_loss": 2.0}, step=1)
+        assert run.renamed == {"train_loss": "train/loss"}
+    with open_store(_url(db)) as store:
+        series = store.load_series(run.id)
+    assert {k: s.value.tolist() for k, s in series.items()} == {"train/loss": [2.0], "loss": [1.0]}
+
+
+def test_the_app_key_logged_after_a_renamed_name_is_refused_with_a_message_and_not_stored(db):
+    with start_run(db=db) as run:
+        run.log({"loss": 1.0}, step=1)
+        with pytest.raises(TrackingError, match=r"'train/loss' holds the values of 'loss'.*aliases=False"):
+            run.log({"train/loss": 2.0, "other": 3.0}, step=2)
+        import torch
+
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+        run.log({"learning_rate": 0.1}, step=2)
+        with pytest.raises(TrackingError, match=r"'lr' holds the values of 'learning_rate'"):
+            run.log_lr(opt)
+        run.log({"loss": 0.5}, step=3)
+    with open_store(_url(db)) as store:
+        series = store.load_series(run.id)
+    assert {k: s.value.tolist() for k, s in series.items()} == {"train/loss": [1.0, 0.5], "lr": [0.1]}
+
+
+def test_loss_key_says_which_key_is_the_loss(db):
+    with start_run(db=db, loss_key="mse", val_loss_key="holdout") as run:
+        run.log({"mse": 1.0, "loss": 9.0, "holdout": 2.0, "val_loss": 8.0}, step=1)
+        assert run.renamed == {"mse": "train/loss", "holdout": "val/loss"}
+    with open_store(_url(db)) as store:
+        info, series = store.get_run(run.id), store.load_series(run.id)
+    assert {k: s.value.tolist() for k, s in series.items()} == {
+        "train/loss": [1.0], "loss": [9.0], "val/loss": [2.0], "val_loss": [8.0]}
+    assert info.final_loss == 1.0 and info.final_val_loss == 2.0
+
+
+def test_aliases_false_keeps_every_key_as_logged(db):
+    with start_run(db=db, aliases=False) as run:
+        run.log({"loss": 1.0, "learning_rate": 0.1}, step=1)
+        assert run.renamed == {}
+    with open_store(_url(db)) as store:
+        info, series = store.get_run(run.id), store.load_series(run.id)
+    assert set(series) == {"loss", "learning_rate"}
+    assert "renamed" not in info.summary_extra
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"loss_key": ""}, "loss_key must be non-empty text"),
+    ({"loss_key": 3}, "loss_key must be non-empty text"),
+    ({"loss_key": "x", "val_loss_key": "x"}, "loss_key and val_loss_key must differ"),
+    ({"loss_key": "lr"}, "loss_key cannot be 'lr'"),
+])
+def test_bad_loss_keys_are_refused_and_no_run_is_made(db, kwargs, message):
+    with pytest.raises(TrackingError, match=message):
+        start_run(db=db, **kwargs)
+    with open_store(_url(db)) as store:
+        assert store.list_runs() == []
