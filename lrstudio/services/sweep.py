@@ -875,13 +875,21 @@ def _done_outcome(run: Any) -> TrialOutcome:
 
 
 def _trial_value(spec: ExperimentSpec, statuses: Sequence[str], values: Sequence[Any]) -> tuple[float | None, Any]:
-    """An Optuna trial's value and state from its runs: PRUNED if a seed was pruned, FAIL if a
-    seed has no finite metric (failed, diverged), else COMPLETE with the mean."""
+    """An Optuna trial's value and state from its runs: PRUNED if a seed was pruned; FAIL if a
+    seed diverged or failed, or has no finite metric; else COMPLETE with the mean.
+
+    A diverged run's stored metric is finite (the best before it blew up) and often the best
+    looking one: told as a value it would steer the sampler towards the diverging region. Its
+    objective is really NaN/inf, and Optuna's FAQ ("How are NaNs returned by trials handled?")
+    treats a trial that returns NaN as a FAIL: so is it told here.
+    """
     import optuna
 
     S = optuna.trial.TrialState
     if "pruned" in statuses:
         return None, S.PRUNED
+    if any(s in ("diverged", "failed") for s in statuses):
+        return None, S.FAIL
     nums = [float(v) for v in values if v is not None]
     if len(nums) != len(values) or not all(math.isfinite(v) for v in nums):
         return None, S.FAIL

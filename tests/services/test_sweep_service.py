@@ -189,3 +189,37 @@ def test_an_abort_leaves_the_sweep_interrupted_and_resumable(url):
         assert info.status == "interrupted" and info.owner_pid is None
         assert SweepRunner(store, eid, LocalExecutor(1)).run().status == "completed"
         assert sorted(r.trial for r in store.list_trials(eid) if r.status == "completed") == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("statuses", "values"), [
+    (("completed", "diverged"), (1.0, 0.5)),  # the diverged seed's best value before it blew up
+    (("diverged",), (0.5,)),
+    (("completed", "failed"), (1.0, 0.7)),
+])
+def test_optuna_is_told_a_diverged_or_failed_trial_as_failed_not_its_finite_value(statuses, values):
+    # Optuna's FAQ: a trial whose objective returns NaN is a FAIL (not a value that steers the
+    # sampler). A diverged run's stored metric is the best before it diverged: finite, and good-looking.
+    import optuna
+
+    from lrstudio.services.sweep import TrialOutcome, _Point, _trial_value
+
+    seeds = tuple(range(len(statuses)))
+    spec = ExperimentSpec(base=base(), space={"lr": {"log_uniform": [1e-3, 1.0]}}, method="optuna", trials=2,
+                          seeds=seeds).validated()
+    value, state = _trial_value(spec, list(statuses), list(values))
+    assert (value, state) == (None, optuna.trial.TrialState.FAIL)
+    runner = SweepRunner(None, 1, LocalExecutor(1))
+    runner.study = optuna.create_study(direction="minimize")
+    dists = {"lr": optuna.distributions.FloatDistribution(1e-3, 1.0, log=True)}
+    trial = runner.study.ask(dists)
+    results = {s: TrialOutcome(0, s, 10 + s, st, {"best_val_loss": v})
+               for s, st, v in zip(seeds, statuses, values, strict=True)}
+    runner._tell(spec, {}, _Point(0, {"lr": trial.params["lr"]}, [], trial, results))
+    (told,) = runner.study.trials
+    assert told.state == optuna.trial.TrialState.FAIL and told.value is None
+    # a complete trial is still told its mean
+    trial2 = runner.study.ask(dists)
+    ok = {s: TrialOutcome(1, s, 20 + s, "completed", {"best_val_loss": 1.0 + s}) for s in seeds}
+    runner._tell(spec, {}, _Point(1, {"lr": trial2.params["lr"]}, [], trial2, ok))
+    assert runner.study.trials[1].state == optuna.trial.TrialState.COMPLETE
+    assert runner.study.trials[1].value == pytest.approx(1.0 + (len(seeds) - 1) / 2)
