@@ -317,9 +317,12 @@ def _show_data(store: Any, eid: int) -> dict[str, Any]:
                        "created_at": info.created_at, "metric": spec.metric, "direction": spec.direction,
                        "trials": spec.n_trials(), "seeds": list(spec.seeds), "runs_by_status": counts,
                        "study_trials": info.state.get("study_trials"), "spec": spec.to_dict()},
+        # "mean" only for a complete trial (every seed completed); an incomplete one says how many
+        # of its seeds finished and their "partial_mean", which is never ranked.
         "trials": [{"trial": t.trial, "params": dict(t.params), "status": t.status, "mean": t.mean, "std": t.std,
                     "min": t.min, "max": t.max, "values": list(t.values), "seeds": list(t.seeds),
-                    "run_ids": list(t.run_ids), "statuses": list(t.statuses)} for t in rows],
+                    "run_ids": list(t.run_ids), "statuses": list(t.statuses), "complete": t.complete,
+                    "n_done": t.n_done, "n_seeds": t.n_seeds, "partial_mean": t.partial_mean} for t in rows],
     }
 
 
@@ -331,17 +334,21 @@ def _show_text(store: Any, eid: int) -> str:
              + (", ".join(f"{n} {s}" for s, n in sorted(e["runs_by_status"].items())) or "none yet")]
     paths = list(e["spec"]["space"])
     heads = ["trial", *[p.rsplit(".", 1)[-1] if p.count(".") else p for p in paths],
-             f"{e['metric']} mean", "std", "min", "max", "n", "status", "runs"]
+             f"{e['metric']} mean", "std", "min", "max", "seeds", "status", "runs"]
     table = [heads]
     for t in data["trials"]:
+        mean = _num(t["mean"]) if t["partial_mean"] is None else f"({_num(t['partial_mean'])})"
         table.append([str(t["trial"]), *[terminal_safe(_num(t["params"].get(p)))[:20] for p in paths],
-                      _num(t["mean"]), _num(t["std"]), _num(t["min"]), _num(t["max"]), str(len(t["values"])),
+                      mean, _num(t["std"]), _num(t["min"]), _num(t["max"]), f"{t['n_done']}/{t['n_seeds']}",
                       t["status"], ",".join(str(i) for i in t["run_ids"])])
     widths = [max(len(row[i]) for row in table) for i in range(len(heads))]
     for row in table:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     if not data["trials"]:
         lines.append("(no trials yet)")
+    if any(t["partial_mean"] is not None for t in data["trials"]):
+        lines.append(f"((x) = incomplete trial: the mean of the n/N seeds that completed; not ranked and not "
+                     f"the trial's {e['metric']}; resume the sweep to finish it)")
     unranked = sorted({s for t in data["trials"] for s in t["statuses"] if s in UNRANKED_STATUSES})
     if unranked:
         lines.append(f"(- = no mean: a seed was pruned, diverged or failed; such a trial is not ranked, its "

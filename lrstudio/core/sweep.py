@@ -42,7 +42,8 @@ with ``(sweep_seed, trial)``, so trial *k* is the same whatever the count), ``op
 
 A *trial* is one point of the space; it runs once per seed. Each run is stored with the
 experiment's id and the trial number (``runs.trial``), its seed in its config. The metric of a
-trial is the mean over its seeds of a stored summary value (:data:`METRICS`).
+trial is the mean over its seeds of a stored summary value (:data:`METRICS`); a trial whose seeds
+did not all complete has no mean and is not ranked (:class:`TrialResult`).
 """
 
 from __future__ import annotations
@@ -464,8 +465,15 @@ class ExperimentInfo:
 # -- results ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TrialResult:
-    """One trial (a point) with its runs: the metric's mean/std/min/max over its completed seeds
-    (``None`` when a seed was pruned, diverged or failed: see :data:`UNRANKED_STATUSES`)."""
+    """One trial (a point) with its runs: the metric's mean/std/min/max over its seeds.
+
+    A trial is ranked only when it is complete: every seed of the spec completed with a finite
+    metric, as Optuna ranks only COMPLETE trials. Otherwise ``mean``/``std``/``min``/``max`` are
+    ``None``: a seed was pruned, diverged or failed (:data:`UNRANKED_STATUSES`; its metric is a
+    partial one), or a seed has not finished (running, stopped by a cancel, interrupted, never
+    started). ``values`` still lists the finished seeds' metrics and :attr:`partial_mean` their
+    mean, which the front ends show as "n of N seeds", never as the trial's value.
+    """
 
     trial: int
     params: Mapping[str, Any]
@@ -477,12 +485,34 @@ class TrialResult:
     std: float | None
     min: float | None
     max: float | None
+    n_seeds: int = 0  # the seeds the spec asks for (0: unknown, then the runs seen)
+
+    @property
+    def n_done(self) -> int:
+        """Seeds that completed with a finite metric (those in ``values``)."""
+        return len(self.values)
+
+    @property
+    def complete(self) -> bool:
+        """Every seed completed with a finite metric: the trial has a mean and is ranked."""
+        return self.mean is not None
+
+    @property
+    def partial_mean(self) -> float | None:
+        """The mean over the completed seeds of a trial that is not complete (None otherwise, or
+        when no seed completed): shown as such, never ranked."""
+        if self.complete or not self.values:
+            return None
+        return float(np.mean(self.values))
 
     @property
     def status(self) -> str:
-        """``completed`` when every seed completed; else the first other status seen."""
+        """``completed`` when every seed completed; else the first other status seen;
+        ``incomplete`` when the seeds that ran completed but others never ran."""
         others = [s for s in self.statuses if s != "completed"]
-        return others[0] if others else "completed"
+        if others:
+            return others[0]
+        return "incomplete" if len(self.statuses) < self.n_seeds else "completed"
 
 
 def latest_runs_per_seed(runs: Iterable[Any]) -> dict[tuple[int, int], Any]:
@@ -501,7 +531,8 @@ def latest_runs_per_seed(runs: Iterable[Any]) -> dict[tuple[int, int], Any]:
 def summarise_trials(spec: ExperimentSpec, runs: Iterable[Any]) -> list[TrialResult]:
     """One :class:`TrialResult` per trial from the experiment's runs (``RunInfo``s), best first by
     the spec's metric (trials without a value last, by trial number). The value is the mean over
-    the completed seeds; a trial with a pruned, diverged or failed seed has none."""
+    the spec's seeds, all completed; a trial with a seed pruned, diverged, failed or not finished
+    has none (see :class:`TrialResult`)."""
     by_trial: dict[int, list[Any]] = {}
     for (trial, _seed), r in sorted(latest_runs_per_seed(runs).items()):
         by_trial.setdefault(trial, []).append(r)
@@ -516,18 +547,20 @@ def summarise_trials(spec: ExperimentSpec, runs: Iterable[Any]) -> list[TrialRes
             except KeyError:
                 params[p] = None
         # Only completed runs count: a pruned, diverged or failed run's metric is a partial one
-        # (the best before it stopped), and a trial with such a seed is not ranked at all.
-        unranked = any(r.status in UNRANKED_STATUSES for r in rs)
+        # (the best before it stopped). A trial is ranked only when every seed of the spec
+        # completed with a finite value: one seed of a cancelled (or still running) trial is not
+        # its mean, and must not beat trials measured over all their seeds.
         vals = [getattr(r, spec.metric) for r in rs if r.status == "completed"]
         finite = [float(v) for v in vals if v is not None and math.isfinite(v)]
         arr = np.asarray(finite, dtype=float)
-        ranked = bool(finite) and not unranked
+        ranked = len(finite) == len(spec.seeds) and {int(r.config_dict.get("seed", 0)) for r in rs} >= set(spec.seeds)
         out.append(TrialResult(
             trial=trial, params=params, run_ids=tuple(r.id for r in rs),
             seeds=tuple(int(r.config_dict.get("seed", 0)) for r in rs), statuses=tuple(r.status for r in rs),
             values=tuple(finite),
             mean=float(arr.mean()) if ranked else None, std=float(arr.std()) if ranked else None,
-            min=float(arr.min()) if ranked else None, max=float(arr.max()) if ranked else None))
+            min=float(arr.min()) if ranked else None, max=float(arr.max()) if ranked else None,
+            n_seeds=len(spec.seeds)))
     sign = -1.0 if spec.direction == "maximize" else 1.0
     out.sort(key=lambda t: (t.mean is None, sign * t.mean if t.mean is not None else 0.0, t.trial))
     return out

@@ -179,3 +179,36 @@ def test_an_in_memory_database_is_refused_before_anything_runs(capsys):
     rc = main(["--db", "sqlite://", "sweep", "run", *BASE, "--space", '{"lr": [0.1]}', "--method", "grid"])
     err = capsys.readouterr().err
     assert rc == 2 and "in-memory database" in err and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_show_says_a_trial_is_incomplete_and_does_not_rank_it(capsys):
+    # A cancelled sweep (2 seeds): trial 0 finished one seed (0.5; the other stopped), trial 1 both
+    # (1.0, 1.2). Trial 0's one seed is not its mean: it is shown as a partial value, n of N.
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from lrstudio.commands.sweep import _show_data, _show_text
+    from lrstudio.core.config import RunConfig
+    from lrstudio.core.sweep import ExperimentInfo, ExperimentSpec
+
+    spec = ExperimentSpec(base=RunConfig(model="linear"), space={"lr": [0.1, 0.01]}, method="grid",
+                          seeds=(0, 1)).validated()
+    now = dt.datetime.now(dt.UTC)
+    info = ExperimentInfo(1, "u", "s", "grid", "cancelled", now, now, spec.to_json(), 1)
+
+    def run(rid, trial, seed, status, best):
+        return SimpleNamespace(id=rid, trial=trial, status=status, best_val_loss=best,
+                               config_dict={"seed": seed, "lr": [0.1, 0.01][trial]})
+
+    runs = [run(1, 0, 0, "completed", 0.5), run(2, 0, 1, "stopped", 0.3),
+            run(3, 1, 0, "completed", 1.0), run(4, 1, 1, "completed", 1.2)]
+    store = SimpleNamespace(get_experiment=lambda eid: info, list_trials=lambda eid: runs)
+    data = _show_data(store, 1)
+    t1, t0 = data["trials"]
+    assert t1["trial"] == 1 and t1["complete"] and t1["mean"] == pytest.approx(1.1)
+    assert t0["trial"] == 0 and not t0["complete"] and t0["mean"] is None
+    assert (t0["n_done"], t0["n_seeds"], t0["partial_mean"]) == (1, 2, 0.5)
+    text = _show_text(store, 1)
+    row0 = next(line for line in text.splitlines() if line.startswith("0 "))
+    assert "(0.5)" in row0 and "1/2" in row0 and "stopped" in row0
+    assert "incomplete" in text and "not ranked" in text

@@ -135,3 +135,25 @@ def test_a_path_below_a_plain_run_field_names_that_field():
     # 'lr.x' was refused with "a path starting with a run field, ...", which lr is.
     with pytest.raises(ParamError, match="lr is a run field with no parts"):
         spec(space={"lr.x": [1]}).validated()
+
+
+def test_a_trial_missing_seeds_has_no_mean_says_n_of_n_and_is_never_best():
+    # A cancelled sweep: trial 0 finished one seed (0.5) and its other was stopped; trial 1 finished
+    # one seed (0.4) and its other never started; trial 2 finished both (mean 1.1). The partial
+    # trials read better but are one seed each: they are not ranked (Optuna ranks only COMPLETE
+    # trials), and say how many of their seeds finished.
+    s = spec(trials=3).validated()
+    runs = [R(1, 0, 0, "completed", 0.5, 0.1), R(2, 0, 1, "stopped", 0.3, 0.1),
+            R(3, 1, 0, "completed", 0.4, 0.2),
+            R(4, 2, 0, "completed", 1.0, 0.3), R(5, 2, 1, "completed", 1.2, 0.3)]
+    rows = summarise_trials(s, runs)
+    assert [r.trial for r in rows] == [2, 0, 1]
+    best = rows[0]
+    assert best.complete and best.mean == pytest.approx(1.1) and (best.n_done, best.n_seeds) == (2, 2)
+    t0, t1 = rows[1], rows[2]
+    assert (t0.mean, t0.std, t0.min, t0.max) == (None, None, None, None)
+    assert not t0.complete and (t0.n_done, t0.n_seeds) == (1, 2) and t0.values == (0.5,)
+    assert t0.partial_mean == 0.5 and t0.status == "stopped"
+    assert not t1.complete and t1.mean is None and (t1.n_done, t1.n_seeds) == (1, 2)
+    assert t1.status == "incomplete" and t1.partial_mean == 0.4
+    assert best.partial_mean is None  # a complete trial has its mean, not a partial one

@@ -259,6 +259,26 @@ def test_a_trial_with_a_pruned_seed_reads_not_ranked_in_the_trial_list(window, q
     assert panel.table.item(2, metric).text() == ""  # still training: nothing to say yet
 
 
+def test_an_incomplete_trial_shows_its_partial_mean_as_n_of_n_seeds_in_the_trial_list(window, qtbot):
+    # A cancelled sweep: trial 2 completed 1 of its 3 seeds. Its one value is not the trial's
+    # mean: the cell says so, and sorting by the metric does not put it among the ranked trials.
+    from lrstudio.core.sweep import ExperimentSpec
+    from lrstudio.gui.sweeps.space import TrialRow
+
+    panel = _open_panel(window, qtbot)
+    panel.spec = ExperimentSpec(base=_windsor(), space={"lr": [0.1, 0.01]}, method="grid",
+                                seeds=(0, 1, 2)).validated()
+    panel.rows = [TrialRow(0, {"lr": 0.1}, "completed", 3, 3, 0.5, 0.1, 0.4, 0.6, (1, 2, 3)),
+                  TrialRow(1, {"lr": 0.01}, "stopped", 1, 3, None, None, None, None, (4, 5), partial_mean=0.25)]
+    panel._fill_table()
+    col = {panel.table.horizontalHeaderItem(c).text(): c for c in range(panel.table.columnCount())}
+    cell = panel.table.item(1, col["Metric (mean)"])
+    assert cell.text() == f"({format_number(0.25)}) 1 of 3 seeds"
+    assert "incomplete" in cell.toolTip() and "not ranked" in cell.toolTip()
+    assert cell.data(Qt.ItemDataRole.UserRole) is None  # no number to sort among the ranked trials
+    assert panel.table.item(1, col["Seeds"]).text() == "1/3"
+
+
 def test_the_space_table_offers_a_log_scale_integer_range(window, qtbot):
     # core.sweep takes {"int": [lo, hi], "log": true} (batch sizes, T_max); the editor had no way
     # to ask for it, and a stored log int range came back as a plain one.

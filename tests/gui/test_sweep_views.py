@@ -19,6 +19,7 @@ from lrstudio.gui.sweeps.space import (
     planned_points,
     trial_rows,
 )
+from lrstudio.gui.sweeps.views import metric_key
 
 
 def _run(rid, trial, seed, status="completed", best=None, **params):
@@ -57,15 +58,18 @@ def test_metric_points_and_the_seed_band_against_numpy():
     results = summarise_trials(spec, runs)
     for band in ("std", "minmax"):
         pts = metric_points(spec, results, "lr", band)
-        assert pts.log_x and pts.trials == (2, 0, 1)  # sorted by LR; trial 3 has no value
-        np.testing.assert_array_equal(pts.x, [0.001, 0.01, 0.1])
-        finite = [np.array([2.0, 2.5]), np.array([1.0, 1.2, 0.8]), np.array([0.5, 0.7, 0.3])]
+        # sorted by LR; trial 3 has no value; trial 2 has one seed without a finite value: it is
+        # incomplete (2 of 3 seeds), not drawn as a trial mean and never the best
+        assert pts.log_x and pts.trials == (0, 1)
+        assert pts.incomplete == (2,)
+        np.testing.assert_array_equal(pts.x, [0.01, 0.1])
+        finite = [np.array([1.0, 1.2, 0.8]), np.array([0.5, 0.7, 0.3])]
         np.testing.assert_allclose(pts.mean, [a.mean() for a in finite], rtol=1e-15)
         lo = [a.mean() - a.std() for a in finite] if band == "std" else [a.min() for a in finite]
         hi = [a.mean() + a.std() for a in finite] if band == "std" else [a.max() for a in finite]
         np.testing.assert_allclose(pts.lo, lo, rtol=1e-15)
         np.testing.assert_allclose(pts.hi, hi, rtol=1e-15)
-        assert pts.best == 2 and pts.seeds_x.size == 8
+        assert pts.best == 1 and pts.seeds_x.size == 6
     rows = trial_rows(spec, results, runs, planned_points(spec, {}))
     assert [r.trial for r in rows] == [0, 1, 2, 3] and [r.seeds_done for r in rows] == [3, 3, 3, 3]
 
@@ -79,6 +83,28 @@ def test_trial_rows_fold_statuses_and_list_queued_points():
     assert rows[2].params == {"lr": 0.001}
     failed = [_run(5, 0, 0, status="failed", lr=0.1), _run(6, 0, 1, best=1.0, lr=0.1)]
     assert trial_rows(spec, summarise_trials(spec, failed), failed)[0].status == "failed"
+
+
+def test_a_cancelled_sweep_s_partial_trials_read_incomplete_and_are_not_drawn_as_results():
+    # Cancelled with 3 seeds: trial 0 completed one seed (the others stopped, or never started),
+    # trial 1 completed all three. Trial 0's one seed reads better (0.2) but is not its mean.
+    spec = _spec(method="grid", space={"lr": [0.1, 0.01, 0.001]}, trials=None, seeds=(0, 1, 2))
+    runs = [_run(1, 0, 0, best=0.2, lr=0.1), _run(2, 0, 1, status="stopped", best=0.1, lr=0.1),
+            _run(3, 1, 0, best=1.0, lr=0.01), _run(4, 1, 1, best=1.2, lr=0.01), _run(5, 1, 2, best=0.8, lr=0.01),
+            _run(6, 2, 0, best=0.3, lr=0.001)]
+    results = summarise_trials(spec, runs)
+    rows = trial_rows(spec, results, runs, planned_points(spec, {}), sweep_running=False)
+    assert [(r.trial, r.status, r.seeds_done, r.seeds) for r in rows] == [
+        (0, "stopped", 1, 3), (1, "completed", 3, 3), (2, "incomplete", 1, 3)]
+    assert [(r.mean, r.partial_mean) for r in rows] == [(None, 0.2), (pytest.approx(1.0), None), (None, 0.3)]
+    # while the sweep runs, a trial whose other seeds have not started is running, not incomplete
+    live = trial_rows(spec, results, runs, planned_points(spec, {}), sweep_running=True)
+    assert live[2].status == "running"
+    pts = metric_points(spec, results, "lr")
+    assert pts.trials == (1,) and pts.best == 0 and pts.incomplete == (0, 2)
+    assert "2 incomplete trials not drawn" in metric_key(pts, "std")
+    axes = parallel_axes(spec, results)
+    assert axes.trials == (1,) and axes.incomplete == (0, 2)
 
 
 def test_parallel_axes_normalise_each_parameter_and_the_metric():

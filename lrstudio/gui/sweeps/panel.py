@@ -78,6 +78,7 @@ from lrstudio.gui.sweeps.views import (
     MetricView,
     ParallelView,
     band_kinds,
+    incomplete_note,
     metric_key,
     metric_title,
     param_title,
@@ -489,7 +490,8 @@ class SweepPanel(QWidget):
         if runs_sig != self._runs_sig:
             self._runs_sig = runs_sig
             self.results = summarise_trials(self.spec, runs)
-            self.rows = trial_rows(self.spec, self.results, runs, planned_points(self.spec, info.state))
+            self.rows = trial_rows(self.spec, self.results, runs, planned_points(self.spec, info.state),
+                                   sweep_running=info.status == "running")
             self._fill_table()
             self._offer_params()
             self._show_views(live)
@@ -517,8 +519,8 @@ class SweepPanel(QWidget):
             eta = f" · ETA {format_duration(self.progress.eta_s)}"
         elif own:
             eta = " · ETA after the first run"
-        parts = [f"{counts[s]} {s}" for s in ("queued", "running", "completed", "pruned", "failed", "diverged",
-                                              "stopped", "interrupted") if counts.get(s)]
+        parts = [f"{counts[s]} {s}" for s in ("queued", "running", "completed", "incomplete", "pruned", "failed",
+                                              "diverged", "stopped", "interrupted") if counts.get(s)]
         trials_text = ", ".join(parts) if parts else "no trials yet"
         text = (f"Sweep #{info.id} {info.name} ({info.method}, {info.status}): {done} of {total} runs done, "
                 f"{running} running{eta} · trials: {trials_text}")
@@ -544,7 +546,14 @@ class SweepPanel(QWidget):
             for c, v in enumerate(values):
                 text = format_number(v) if isinstance(v, float) else ("" if v is None else str(v))
                 item = QTableWidgetItem(text)
-                if c == mean_col and v is None and r.status in UNRANKED_STATUSES:
+                if c == mean_col and v is None and r.partial_mean is not None:
+                    # an incomplete trial: what its completed seeds read, said to be partial
+                    item.setText(f"({format_number(r.partial_mean)}) {r.seeds_done} of {r.seeds} seeds")
+                    item.setForeground(self.table.palette().placeholderText())
+                    item.setToolTip(f"Trial incomplete: {r.seeds_done} of its {r.seeds} seeds completed. "
+                                    "(x) is their mean, not the trial's: it is not ranked and not drawn in "
+                                    "the results plots (as in lrstudio sweep show). Resume the sweep to finish it.")
+                elif c == mean_col and v is None and r.status in UNRANKED_STATUSES:
                     item.setText("not ranked")
                     item.setToolTip(f"A seed of this trial {r.status}: its partial metric is not averaged and "
                                     "the trial is never the best (as in lrstudio sweep show)")
@@ -613,7 +622,8 @@ class SweepPanel(QWidget):
         self.parallel.show(axes)
         n = len(self.spec.space)
         self.parallel_hint.setText(f"A line per trial; colour: its rank by {self.spec.metric} (dark = lowest)"
-                                   + (" · says most with three or more swept parameters" if n < 3 else ""))
+                                   + (" · says most with three or more swept parameters" if n < 3 else "")
+                                   + incomplete_note(axes.incomplete))
         self.parallel_hint.setToolTip(self.parallel_hint.text())
 
     def _show_live(self) -> None:

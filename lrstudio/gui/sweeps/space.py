@@ -143,7 +143,7 @@ _ORDER = ("running", "failed", "diverged", "pruned", "interrupted", "stopped", "
 class TrialRow:
     trial: int
     params: Mapping[str, Any]
-    status: str  # queued | running | completed | pruned | failed | diverged | stopped | interrupted
+    status: str  # queued | running | completed | incomplete | pruned | failed | diverged | stopped | interrupted
     seeds_done: int
     seeds: int
     mean: float | None
@@ -151,14 +151,20 @@ class TrialRow:
     min: float | None
     max: float | None
     run_ids: tuple[int, ...]
+    # an incomplete trial (not every seed completed): the mean of those that did, shown as such
+    # ("n of N seeds"), never ranked (core.sweep.TrialResult.partial_mean)
+    partial_mean: float | None = None
 
 
 def trial_rows(spec: ExperimentSpec, results: Sequence[TrialResult], runs: Sequence[Any],
-               planned: Mapping[int, Mapping[str, Any]] | None = None) -> list[TrialRow]:
+               planned: Mapping[int, Mapping[str, Any]] | None = None, sweep_running: bool = True) -> list[TrialRow]:
     """The trial list: every trial with runs (``results``, from ``summarise_trials``) with its
     status over all its runs (``runs``: the experiment's ``RunInfo``s, a running one included),
     then the planned trials with no run yet as ``queued`` (``planned``: trial -> point; grid and
-    random plan every point, Optuna only those it asked). Sorted by trial number."""
+    random plan every point, Optuna only those it asked). Sorted by trial number.
+
+    A trial whose runs completed but whose other seeds have not started reads ``running`` while
+    the sweep runs (``sweep_running``) and ``incomplete`` once it stopped (cancelled, failed)."""
     from lrstudio.core.sweep import latest_runs_per_seed
 
     latest = latest_runs_per_seed(runs)
@@ -172,10 +178,10 @@ def trial_rows(spec: ExperimentSpec, results: Sequence[TrialResult], runs: Seque
         sts = statuses.get(t.trial, list(t.statuses))
         status = next((s for s in _ORDER if s in sts), sts[0] if sts else "queued")
         if status == "completed" and len(sts) < n_seeds:
-            status = "running"  # some seeds have not started yet
+            status = "running" if sweep_running else "incomplete"  # some seeds have not started
         done = sum(1 for s in sts if s in ("completed", "diverged", "pruned", "failed"))
         out.append(TrialRow(t.trial, dict(t.params), status, done, n_seeds, t.mean, t.std,
-                            t.min, t.max, tuple(t.run_ids)))
+                            t.min, t.max, tuple(t.run_ids), t.partial_mean))
         seen.add(t.trial)
     for trial, point in sorted((planned or {}).items()):
         if trial not in seen:
@@ -211,6 +217,7 @@ class MetricPoints:
     best: int  # index into x/mean of the best trial (-1: none)
     log_x: bool
     labels: tuple[str, ...] = ()  # choice parameters: the tick label of each index
+    incomplete: tuple[int, ...] = ()  # trials left out: some seeds completed, not all (no mean)
 
 
 def _dimension(spec: ExperimentSpec, path: str) -> Dimension | None:
@@ -226,8 +233,9 @@ def metric_points(spec: ExperimentSpec, results: Sequence[TrialResult], path: st
     choice = dim is not None and dim.kind == "choice" and not all(_is_number(c) for c in dim.choices)
     labels: tuple[str, ...] = tuple(str(c) for c in dim.choices) if dim is not None and choice else ()
     rows = []
+    incomplete = tuple(sorted(t.trial for t in results if t.partial_mean is not None))
     for t in results:
-        if t.mean is None:
+        if t.mean is None:  # not ranked: a seed pruned, diverged, failed or not finished
             continue
         v = t.params.get(path)
         if choice:
@@ -252,7 +260,8 @@ def metric_points(spec: ExperimentSpec, results: Sequence[TrialResult], path: st
     sy = np.asarray([v for r in rows for v in r[4]], dtype=float)
     log_x = (dim is not None and dim.is_log) or (not choice and is_log_path(path) and bool(rows)
                                                  and all(r[0] > 0 for r in rows))
-    return MetricPoints(arr(0), mean, arr(2), arr(3), sx, sy, tuple(r[5] for r in rows), best, log_x, labels)
+    return MetricPoints(arr(0), mean, arr(2), arr(3), sx, sy, tuple(r[5] for r in rows), best, log_x, labels,
+                        incomplete)
 
 
 @dataclass(frozen=True)
@@ -264,6 +273,7 @@ class ParallelAxes:
     metric: npt.NDArray[np.float64]  # the trial's metric (mean over seeds), for the colour
     ranges: tuple[tuple[str, str], ...]  # each axis's (bottom, top) label
     trials: tuple[int, ...]
+    incomplete: tuple[int, ...] = ()  # trials left out: some seeds completed, not all (no mean)
 
 
 def _fmt(v: Any) -> str:
@@ -303,7 +313,8 @@ def parallel_axes(spec: ExperimentSpec, results: Sequence[TrialResult]) -> Paral
         ranges.append(("", ""))
     lines = np.stack(cols, axis=1) if done else np.empty((0, len(cols)))
     return ParallelAxes(tuple(d.path for d in dims) + (spec.metric,), lines, metric, tuple(ranges),
-                        tuple(t.trial for t in done))
+                        tuple(t.trial for t in done),
+                        tuple(sorted(t.trial for t in results if t.partial_mean is not None)))
 
 
 def config_of_trial(spec: ExperimentSpec, trial: TrialRow | TrialResult) -> RunConfig:

@@ -25,7 +25,8 @@ from lrstudio.gui.palette import PALETTE
 from lrstudio.gui.plots.factory import TITLE_COLOR, make_plot
 from lrstudio.gui.sweeps.space import MetricPoints, ParallelAxes, declared_parameters, short_path
 
-__all__ = ["LiveCurves", "MetricView", "ParallelView", "metric_title", "param_title", "trial_color"]
+__all__ = ["LiveCurves", "MetricView", "ParallelView", "incomplete_note", "metric_title", "param_title",
+           "trial_color"]
 
 #: What a sweep's metric (core.sweep.METRICS, a run summary's field) is called on screen.
 METRIC_TITLES = {"best_val_loss": "best validation loss", "final_val_loss": "final validation loss",
@@ -208,7 +209,15 @@ def metric_key(pts: MetricPoints, band: str, connect: bool = True) -> str:
     """What the parameter-against-metric marks are, for the line above the plot."""
     best = f" · ★ best: trial {pts.trials[pts.best] + 1} ({pts.mean[pts.best]:.4g})" if pts.best >= 0 else ""
     spread = "mean ± std" if band == "std" else "min – max"
-    return f"● trial mean · grey: seeds · {'band' if connect else 'bars'}: {spread}{best}"
+    return f"● trial mean · grey: seeds · {'band' if connect else 'bars'}: {spread}{best}{incomplete_note(pts.incomplete)}"
+
+
+def incomplete_note(trials: Sequence[int]) -> str:
+    """What a results plot leaves out: trials with some seeds completed, not all (no mean, not ranked)."""
+    n = len(trials)
+    if not n:
+        return ""
+    return f" · {n} incomplete trial{'s' if n != 1 else ''} not drawn (not every seed completed)"
 
 
 def band_kinds() -> Sequence[tuple[str, str]]:
