@@ -269,6 +269,10 @@ def test_a_range_test_whose_child_is_killed_ends_failed_with_its_points(window, 
     dlg.close()
 
 
+CYCLIC = {"name": "cyclic", "params": {"max_lr": 0.1, "step_size_up": 20}}
+OPTAX_PEAK = {"name": "optax_warmup_cosine_decay", "params": {"warmup_steps": 5, "decay_steps": 80, "peak_value": 0.5}}
+
+
 @pytest.mark.parametrize(
     "schedule",
     [
@@ -278,8 +282,22 @@ def test_a_range_test_whose_child_is_killed_ends_failed_with_its_points(window, 
                                                           "peak_value": 0.5}},
         {"name": "optax_warmup_cosine_decay", "params": {"warmup_steps": 10, "decay_steps": 200}},
         {"name": "cosine", "params": {}},
+        # Nested: the schedule that holds the peak sits inside a warm-up or a sequential.
+        {"name": "linear_warmup", "params": {"warmup_steps": 10, "inner": CYCLIC}},
+        {"name": "sequential", "params": {"schedules": [{"name": "constant", "params": {}},
+                                                        {"name": "linear_warmup", "params": {
+                                                            "warmup_steps": 10, "inner": CYCLIC}}],
+                                          "milestones": [30]}},
+        {"name": "sequential", "params": {"schedules": [{"name": "linear_warmup", "params": {"warmup_steps": 10}},
+                                                        OPTAX_PEAK], "milestones": [10]}},
+        {"name": "linear_warmup", "params": {"warmup_steps": 10, "inner": {"name": "one_cycle",
+                                                                           "params": {"total_steps": 150}}}},
+        {"name": "optax_sgdr", "params": {"cycles": [OPTAX_PEAK, {**OPTAX_PEAK, "params": {
+            **OPTAX_PEAK["params"], "peak_value": 0.2}}]}},
     ],
-    ids=lambda s: s["name"] + ("_peak" if "peak_value" in s["params"] else ""),
+    ids=lambda s: s["name"] + ("_peak" if "peak_value" in s["params"] else "") + "".join(
+        f"_{c['name']}" for c in ([s["params"]["inner"]] if "inner" in s["params"] else [])
+        + s["params"].get("schedules", []) + s["params"].get("cycles", [])[:1]),
 )
 def test_a_chosen_lr_becomes_the_schedules_peak(window, schedule):
     """Use puts the suggestion where the schedule takes its largest LR from: the LR field (one_cycle's
@@ -358,3 +376,24 @@ def test_marker_labels_use_the_rules_titles_and_do_not_overlap(window, qtbot, mo
         for b in rects[i + 1:]:
             assert not a.intersects(b), (a, b, texts)
     dlg.close()
+
+
+@pytest.mark.parametrize(("schedule", "words"), [
+    ({"name": "linear_warmup", "params": {"warmup_steps": 10, "inner": CYCLIC}},
+     "Cyclic (CLR)'s max LR inside Linear warm-up + schedule: 0.04, and learning rate (the cycle's base LR) 0.01"),
+    ({"name": "sequential", "params": {"schedules": [{"name": "linear_warmup", "params": {"warmup_steps": 10}},
+                                                     OPTAX_PEAK], "milestones": [10]}},
+     "learning rate and optax warm-up cosine decay's peak_value in schedule 2 of Sequential: 0.04"),
+    ({"name": "linear_warmup", "params": {"warmup_steps": 10, "inner": {"name": "one_cycle", "params": {}}}},
+     "learning rate 0.04 (the max LR of the One cycle inside Linear warm-up + schedule)"),
+    ({"name": "cosine", "params": {}}, "learning rate 0.04"),
+])
+def test_use_says_which_schedule_got_the_suggestion_in_the_dialog_and_the_status_bar(window, qtbot, schedule,
+                                                                                        words):
+    window.config_panel.set_config(_cfg(schedule=schedule))
+    dlg = window.find_lr()
+    dlg.choose(0.04, "valley")
+    assert words in dlg.status.text()
+    assert words in window.statusBar().currentMessage()
+    dlg.close()
+

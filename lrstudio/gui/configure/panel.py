@@ -236,27 +236,20 @@ class ConfigPanel(QWidget):
     def use_lr(self, lr: float) -> str:
         """Put a learning rate (a range test's suggestion) into the form; a sentence saying where.
 
-        The LR field always; a ``cyclic`` schedule's ``max_lr`` (absolute) too, with the base LR at
-        a quarter of it (Smith 2017, "base_lr = max_lr / 3 or 4": equal LRs would flatten the
-        cycle). ``one_cycle`` peaks at the run's LR, so the LR field is its max LR already.
+        The LR field, and the peak of every schedule that holds its own (a ``cyclic``'s
+        ``max_lr``, with the base LR at a quarter of it; an absolute ``peak_value``), nested ones
+        included: :func:`lrstudio.gui.lr_finder.use.place_lr`.
         """
-        spec = self.schedule_editor.value()
+        from lrstudio.gui.lr_finder.use import place_lr
+
+        placed = place_lr(self.schedule_editor.value(), lr)
         self._lr_typed = True
         self.lr_note.setVisible(False)
-        if spec.get("name") == "cyclic":
-            self.schedule_editor.set_value({**spec, "params": {**spec.get("params", {}), "max_lr": lr}})
-            self.lr_form.set_values({"lr": lr / 4})
-            self._on_edited()
-            return f"cyclic max LR {lr:g}, base LR {lr / 4:g}"
-        self.lr_form.set_values({"lr": lr})
-        peak = (spec.get("params") or {}).get("peak_value")
-        if spec.get("name") == "optax_warmup_cosine_decay" and peak is not None:
-            # An absolute peak_value replaces the base LR as the peak (issue 12): the suggestion goes there.
-            self.schedule_editor.set_value({**spec, "params": {**spec["params"], "peak_value": lr}})
-            self._on_edited()
-            return f"learning rate and warm-up cosine's peak_value {lr:g}"
+        if placed.schedule is not None:
+            self.schedule_editor.set_value(placed.schedule)
+        self.lr_form.set_values({"lr": placed.lr})
         self._on_edited()
-        return f"learning rate {lr:g}" + (" (one-cycle's max LR)" if spec.get("name") == "one_cycle" else "")
+        return placed.where
 
     def is_valid(self) -> bool:
         return self._valid

@@ -464,6 +464,7 @@ def open_lr_finder(window: Any) -> LrFinderDialog | None:
 
     def use(lr: float, rule: str) -> None:
         where = window.config_panel.use_lr(lr)
+        dlg.status.setText(f"Put into the form, from {RULE_TITLES.get(rule, rule)}: {where}.")
         bar.showMessage(f"Range test ({RULE_TITLES.get(rule, rule)}): {where} in the form.", 6000)
 
     dlg.lr_chosen.connect(use)
