@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import logging
 import os
@@ -82,6 +83,28 @@ def _train(args: argparse.Namespace) -> int:
     return code
 
 
+# Compiled modules (or modules that load one) the run imports before torch, imported before the
+# preload thread starts (_preload_torch_beside): numpy comes with the parser; bisect for the
+# schedules; sqlite3; sqlalchemy.engine loads all of SQLAlchemy's compiled parts; the others are
+# what torch's pure-Python dependencies below load (POSIX only: grp, _posixshmem).
+_COMPILED_FIRST = ("bisect", "sqlite3", "sqlalchemy.engine", "queue", "grp", "_multiprocessing", "_posixshmem")
+# Pure-Python modules from outside the torch package that ``import torch`` imports (torch 2.13,
+# ``python -X importtime``: ~0.03-0.04 s here, torchgen.model alone ~0.015 s): imported while the
+# preload thread maps libtorch, when this thread would otherwise wait for it. A module torch no
+# longer imports costs its import; one missing from the list only costs the overlap.
+_TORCH_PURE_DEPENDENCIES = ("torchgen.model", "opt_einsum", "unittest.mock", "tqdm", "urllib.request", "tarfile",
+                            "multiprocessing.connection", "multiprocessing.resource_tracker", "difflib", "timeit",
+                            "pickletools")
+
+
+def _import_all(names: tuple[str, ...]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another platform or torch version: only the overlap is lost
+            pass
+
+
 def _preload_torch_beside() -> None:
     """Map torch's native libraries in a thread while this one imports the store and the run's
     modules (issue 11: a 1-second ``lrstudio train`` spent most of its start importing).
@@ -92,16 +115,11 @@ def _preload_torch_beside() -> None:
     also holds the dynamic loader's lock the whole time it maps libtorch_cpu (~0.13-0.19 s here):
     a compiled module (``.so``) imported by this thread meanwhile waits for that lock, holding the
     GIL, and nothing overlaps. So every compiled module the run imports before torch is imported
-    first (numpy came with the parser; ``bisect`` for the schedules, ``sqlite3``, and
-    ``sqlalchemy.engine``, which loads all of SQLAlchemy's compiled parts), and the thread starts
-    after them: what this thread imports while it runs (the schedules, SQLAlchemy's ORM, the
-    store) is pure Python (``tests/cli/test_train_preload.py``).
+    first (``_COMPILED_FIRST``), and the thread starts after them: what this thread imports while it
+    runs (the schedules, SQLAlchemy's ORM, the store, torch's pure-Python dependencies) is pure
+    Python (``tests/cli/test_train_preload.py``).
     """
-    import bisect  # noqa: F401
-    import sqlite3  # noqa: F401
-
-    import sqlalchemy.engine  # noqa: F401
-
+    _import_all(_COMPILED_FIRST)
     from lrstudio.services.runtime import preload_torch_libraries
 
     threading.Thread(target=preload_torch_libraries, name="lrstudio-preload-torch", daemon=True).start()
@@ -130,6 +148,7 @@ def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
         cfg = config_from_args(args, base=_stored_config(args) if args.from_run is not None else None)
         import lrstudio.storage
 
+        _import_all(_TORCH_PURE_DEPENDENCIES)
         try:
             require_torch()
         except LrstudioError:
