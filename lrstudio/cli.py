@@ -18,6 +18,7 @@ import importlib
 import keyword
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from lrstudio import __version__
 from lrstudio.commands._common import StopSignal, terminal_safe
@@ -28,9 +29,37 @@ COMMAND_MODULES = ("app", "demo", "train", "sweep", "find_lr", "schedules", "pre
                    "import", "desktop", "completion", "playground")
 
 
+_READ_BY = "_lrstudio_read_by"  # the namespace attribute naming the innermost parser that read the line
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose own errors (an unknown command or option, a missing or bad value)
+    are one line on stderr like the CLI's other errors: what is wrong, what is allowed when argparse
+    says it (the commands, the choices), and which ``-h`` lists the rest; exit status 2, no usage
+    block. ``add_subparsers`` makes the commands' parsers of this class too, and an unrecognized
+    word is reported by the innermost command that read the line (``lrstudio train -h``)."""
+
+    def error(self, message: str) -> NoReturn:
+        what = "commands" if self._subparsers is not None else "options"
+        self.exit(2, f"{self.prog}: error: {terminal_safe(message)} ({self.prog} -h lists the {what})\n")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if not hasattr(parsed, _READ_BY):  # a command's parser ran inside this one: its name stays
+            setattr(parsed, _READ_BY, self)
+        return parsed, extras
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        reader = vars(parsed).pop(_READ_BY, self)
+        if extras:
+            reader.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The ``lrstudio`` parser with every command, or with the command module ``only`` alone."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lrstudio",
         description="A desktop lab for learning rates. With no command, opens the app.",
     )
