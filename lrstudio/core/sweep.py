@@ -69,6 +69,10 @@ DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
 #: Summary values a sweep can optimise, and which way.
 METRICS = {"best_val_loss": "minimize", "final_val_loss": "minimize", "best_loss": "minimize",
            "final_loss": "minimize", "best_accuracy": "maximize"}
+#: What each metric is called on screen (the Sweeps tab, plot titles); the key stays the spec's word.
+METRIC_TITLES = {"best_val_loss": "best validation loss", "final_val_loss": "final validation loss",
+                 "best_loss": "best training loss", "final_loss": "final training loss",
+                 "best_accuracy": "best validation accuracy"}
 #: Optuna samplers by the name a spec uses (the class in ``optuna.samplers``).
 SAMPLERS = {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler", "qmc": "QMCSampler",
             "gp": "GPSampler", "nsgaii": "NSGAIISampler", "bruteforce": "BruteForceSampler"}
@@ -417,6 +421,11 @@ class ExperimentSpec:
         return cls.from_dict(parse_user_json(text, what))
 
 
+def metric_title(metric: str) -> str:
+    """A sweep metric as the app writes it (``best_val_loss`` -> ``best validation loss``)."""
+    return METRIC_TITLES.get(metric, metric)
+
+
 def _short(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -471,8 +480,9 @@ class TrialResult:
     metric, as Optuna ranks only COMPLETE trials. Otherwise ``mean``/``std``/``min``/``max`` are
     ``None``: a seed was pruned, diverged or failed (:data:`UNRANKED_STATUSES`; its metric is a
     partial one), or a seed has not finished (running, stopped by a cancel, interrupted, never
-    started). ``values`` still lists the finished seeds' metrics and :attr:`partial_mean` their
-    mean, which the front ends show as "n of N seeds", never as the trial's value.
+    started). ``values`` still lists the finished seeds' metrics; for a trial that is only
+    incomplete (no seed pruned, diverged or failed) :attr:`partial_mean` is their mean, which the
+    front ends show as "n of N seeds", never as the trial's value.
     """
 
     trial: int
@@ -501,8 +511,8 @@ class TrialResult:
     def partial_mean(self) -> float | None:
         """The mean over the completed seeds of a trial that is not complete (None otherwise, or
         when no seed completed): shown as such, never ranked."""
-        if self.complete or not self.values:
-            return None
+        if self.complete or not self.values or any(s in UNRANKED_STATUSES for s in self.statuses):
+            return None  # a pruned, diverged or failed seed: the trial is not ranked, not pending
         return float(np.mean(self.values))
 
     @property
@@ -566,7 +576,7 @@ def summarise_trials(spec: ExperimentSpec, runs: Iterable[Any]) -> list[TrialRes
     return out
 
 
-__all__ = ["DISTRIBUTIONS", "METHODS", "METRICS", "PRUNERS", "SAMPLERS", "SPEC_VERSION", "TRIAL_DONE_STATUSES",
+__all__ = ["DISTRIBUTIONS", "METHODS", "METRICS", "METRIC_TITLES", "PRUNERS", "SAMPLERS", "SPEC_VERSION", "TRIAL_DONE_STATUSES",
            "UNRANKED_STATUSES",
            "Dimension", "ExperimentInfo", "ExperimentSpec", "TrialResult", "get_path", "latest_runs_per_seed",
-           "parse_dimension", "set_path", "summarise_trials"]
+           "metric_title", "parse_dimension", "set_path", "summarise_trials"]

@@ -409,3 +409,42 @@ def test_the_metric_view_titles_are_the_parameter_s_and_the_metric_s(window, qtb
     assert title == "Learning rate against best validation loss", title
     assert "color:#222" in pi.titleLabel.text.replace(" ", "")
     assert pi.getAxis("left").labelText == "best validation loss"
+
+
+def test_the_metric_is_named_as_the_rest_of_the_app_names_it(window, qtbot):
+    # The metric combo read "best_val_loss (min)" and the parallel hint "its rank by best_val_loss".
+    from lrstudio.core.sweep import METRICS
+
+    panel = _open_panel(window, qtbot)
+    combo = panel.editor.metric_combo
+    items = [combo.itemText(i) for i in range(combo.count())]
+    assert [combo.itemData(i) for i in range(combo.count())] == list(METRICS)
+    assert items[0] == "best validation loss (lower is better)"
+    assert items[-1] == "best validation accuracy (higher is better)"
+    assert all("_" not in t for t in items), items
+    assert "best_val_loss" in combo.itemData(0, Qt.ItemDataRole.ToolTipRole)  # the spec's key, for the CLI
+    _shown_sweep(panel, 4)
+    panel.views.setCurrentIndex(2)
+    panel.show_parallel()
+    hint = panel.parallel_hint.text()
+    assert "best validation loss" in hint and "best_val_loss" not in hint, hint
+    ticks = panel.parallel.plot.getPlotItem().getAxis("bottom")._tickLevels[0]
+    assert ticks[-1][1] == "best validation loss"
+
+
+@pytest.mark.parametrize(("size", "least"), [((1400, 900), 280), ((1366, 768), 190)])
+def test_the_sweep_plots_use_the_height_at_the_tour_sizes(window, qtbot, size, least):
+    # At 1366x768 the plots were 144 px high (1400x900: 217) under a trial list of 166 px, a
+    # progress bar and a status line each on its own row.
+    from pyqtgraph import PlotWidget
+
+    panel = _open_panel(window, qtbot)
+    window.resize(*size)
+    _shown_sweep(panel, 10)
+    for i, name in enumerate(("sweepLivePlot", "sweepMetricPlot", "sweepParallelPlot")):
+        panel.views.setCurrentIndex(i)
+        qtbot.wait(50)
+        plot = panel.findChild(PlotWidget, name)
+        assert plot.height() >= least, (name, plot.height())
+    table = panel.table
+    assert table.viewport().height() // table.verticalHeader().defaultSectionSize() >= 5

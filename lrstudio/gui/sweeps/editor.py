@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from lrstudio.core.config import RunConfig
 from lrstudio.core.params import ParamError
-from lrstudio.core.sweep import METHODS, METRICS, PRUNERS, SAMPLERS, ExperimentSpec
+from lrstudio.core.sweep import METHODS, METRICS, PRUNERS, SAMPLERS, ExperimentSpec, metric_title
 from lrstudio.gui.sweeps.space import SearchParam, declared_parameters, default_dimension, short_path
 
 __all__ = ["DISTRIBUTION_TITLES", "SweepEditor"]
@@ -77,8 +77,11 @@ class SweepEditor(QWidget):
         self.parallel_spin.setValue(2)
         self.parallel_spin.setToolTip("Trials trained at once, each in its own worker process")
         self.metric_combo = QComboBox()
-        for m, direction in METRICS.items():
-            self.metric_combo.addItem(f"{m} ({'min' if direction == 'minimize' else 'max'})", m)
+        for i, (m, direction) in enumerate(METRICS.items()):
+            better = "lower" if direction == "minimize" else "higher"
+            self.metric_combo.addItem(f"{metric_title(m)} ({better} is better)", m)
+            self.metric_combo.setItemData(i, f"{m} in a sweep spec and lrstudio sweep --metric",
+                                          Qt.ItemDataRole.ToolTipRole)
         self.sampler_combo = QComboBox()
         for s in SAMPLERS:
             self.sampler_combo.addItem(s, s)

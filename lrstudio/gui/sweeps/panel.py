@@ -88,6 +88,7 @@ __all__ = ["SweepPanel"]
 
 _FIXED_COLS = ("Trial", "Status")
 _TAIL_COLS = ("Metric (mean)", "± std", "Seeds", "Runs")
+_TABLE_ROWS = 5  # the trial rows the list shows at least (the plots below get the rest)
 #: The live training-loss curves are smoothed as Compare smooths by default.
 LIVE_SMOOTHING = DEFAULT_SMOOTHING
 #: Buckets a live curve is thinned to (two points each: the envelope stays exact).
@@ -228,23 +229,25 @@ class SweepPanel(QWidget):
         right_split = QSplitter(Qt.Orientation.Vertical)
         right_split.addWidget(trials)
         right_split.addWidget(self.views)
-        # At 2:3, with the Apply button under it, the trial list showed 3-4 rows at 1400x900 (the
-        # tour's 06-sweeps-*); half each cramped the plots at 1366x768. The button now sits beside
-        # the status line and the list gets 4:5.
-        right_split.setStretchFactor(0, 4)
-        right_split.setStretchFactor(1, 5)
+        # The plots get the height the trial list does not need: at 4:5 (and the progress bar and
+        # the status line on rows of their own) they were 144 px high at 1366x768. The list keeps
+        # five rows there (its minimum), the rest of a taller window is shared 1:2.
+        right_split.setStretchFactor(0, 1)
+        right_split.setStretchFactor(1, 2)
         right_split.setChildrenCollapsible(False)
-        right_split.setSizes([270, 330])
         # Rows as tall as the text needs (Qt's default adds ~8 px a row).
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
-        self.table.setMinimumHeight(110)
+        row_h = self.table.fontMetrics().height() + 6
+        self.table.verticalHeader().setDefaultSectionSize(row_h)
+        self.table.setMinimumHeight(_TABLE_ROWS * row_h + row_h + 24)  # the header, a scroll bar
+        right_split.setSizes([self.table.minimumHeight(), 3 * self.table.minimumHeight()])
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.progress_bar)
         status_row = QHBoxLayout()
+        self.progress_bar.setFixedWidth(170)
+        status_row.addWidget(self.progress_bar, 0, Qt.AlignmentFlag.AlignTop)
         status_row.addWidget(self.status_label, 1)
-        status_row.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignBottom)
+        status_row.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignTop)
         rl.addLayout(status_row)
         rl.addWidget(right_split, 1)
 
@@ -621,7 +624,8 @@ class SweepPanel(QWidget):
         axes = parallel_axes(self.spec, self.results)
         self.parallel.show(axes)
         n = len(self.spec.space)
-        self.parallel_hint.setText(f"A line per trial; colour: its rank by {self.spec.metric} (dark = lowest)"
+        self.parallel_hint.setText(f"A line per trial; colour: its rank by {metric_title(self.spec.metric)} "
+                                   "(dark = lowest)"
                                    + (" · says most with three or more swept parameters" if n < 3 else "")
                                    + incomplete_note(axes.incomplete))
         self.parallel_hint.setToolTip(self.parallel_hint.text())

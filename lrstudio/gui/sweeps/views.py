@@ -21,22 +21,13 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
 from lrstudio.core.config import RunConfig
+from lrstudio.core.sweep import metric_title
 from lrstudio.gui.palette import PALETTE
 from lrstudio.gui.plots.factory import TITLE_COLOR, make_plot
 from lrstudio.gui.sweeps.space import MetricPoints, ParallelAxes, declared_parameters, short_path
 
 __all__ = ["LiveCurves", "MetricView", "ParallelView", "incomplete_note", "metric_title", "param_title",
            "trial_color"]
-
-#: What a sweep's metric (core.sweep.METRICS, a run summary's field) is called on screen.
-METRIC_TITLES = {"best_val_loss": "best validation loss", "final_val_loss": "final validation loss",
-                 "best_loss": "best training loss", "final_loss": "final training loss",
-                 "best_accuracy": "best validation accuracy"}
-
-
-def metric_title(metric: str) -> str:
-    return METRIC_TITLES.get(metric, metric)
-
 
 def param_title(base: RunConfig, path: str) -> str:
     """A swept parameter's title as the Configure form writes it (``Learning rate``), first letter
@@ -177,7 +168,9 @@ class ParallelView:
         self.lines.clear()
         self.axes = axes
         k = len(axes.names)
-        pi.getAxis("bottom").setTicks([[(i, short_path(n)) for i, n in enumerate(axes.names)]])
+        # the parameters by their short paths, the metric (the last axis) by its title
+        titles = [short_path(n) for n in axes.names[:-1]] + [metric_title(n) for n in axes.names[-1:]]
+        pi.getAxis("bottom").setTicks([list(enumerate(titles))])
         for i in range(k):
             self._add(pg.InfiniteLine(pos=i, angle=90, pen=pg.mkPen(90, 90, 90, 200, width=1)))
             lo, hi = axes.ranges[i]
