@@ -96,6 +96,12 @@ _TORCH_PURE_DEPENDENCIES = ("torchgen.model", "opt_einsum", "unittest.mock", "tq
                             "multiprocessing.connection", "multiprocessing.resource_tracker", "difflib", "timeit",
                             "pickletools")
 
+# ``import torch`` loads every out-of-tree device backend that an installed distribution declares
+# (entry points ``torch.backends``), scanning all installed distributions for them (~0.015 s in
+# the dev venv). lrstudio trains on cpu or cuda, both in torch itself, so the lrstudio process
+# turns that off unless the environment asks for it (``TORCH_DEVICE_BACKEND_AUTOLOAD=1``).
+_NO_BACKEND_AUTOLOAD = ("TORCH_DEVICE_BACKEND_AUTOLOAD", "0")
+
 
 def _import_all(names: tuple[str, ...]) -> None:
     for name in names:
@@ -140,7 +146,7 @@ def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    freeze = _is_the_lrstudio_command()
+    command = _is_the_lrstudio_command()  # the lrstudio process itself, which ends after this run
     try:
         _preload_torch_beside()
         # Pure Python from here until torch (_preload_torch_beside): the config (the schedules),
@@ -149,17 +155,19 @@ def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
         import lrstudio.storage
 
         _import_all(_TORCH_PURE_DEPENDENCIES)
+        if command:
+            os.environ.setdefault(*_NO_BACKEND_AUTOLOAD)
         try:
             require_torch()
         except LrstudioError:
             return cfg, False
         import lrstudio.trainer.loop  # noqa: F401
     finally:
-        if freeze:
+        if command:
             gc.freeze()
         if gc_was_enabled:
             gc.enable()
-    return cfg, freeze
+    return cfg, command
 
 
 def _stored_config(args: argparse.Namespace) -> RunConfig:

@@ -66,3 +66,33 @@ def test_the_main_thread_loads_no_compiled_module_while_libtorch_is_mapped(tmp_p
         assert summary["status"] == "completed" and probe["rc"] == 0
         assert probe["thread"] is True  # the preload ran, in its own thread
         assert probe["window"] == []
+
+
+def _fake_backend(root, marker) -> None:
+    """A distribution on the path with a ``torch.backends`` entry point (an out-of-tree device
+    backend, which torch autoloads at import) that leaves ``marker`` when it is loaded."""
+    dist = root / "fake_lrstudio_backend-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-lrstudio-backend\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[torch.backends]\nfake = fake_lrstudio_backend:autoload\n")
+    (root / "fake_lrstudio_backend.py").write_text(
+        f"def autoload():\n    open({str(marker)!r}, 'w').close()\n")
+
+
+def test_the_command_does_not_autoload_out_of_tree_torch_backends_unless_asked(tmp_path):
+    # Issue 11: torch scans every installed distribution's entry points at import for device
+    # backends (~0.015 s in this venv); lrstudio trains on cpu or cuda, both in torch itself.
+    import os
+
+    marker = tmp_path / "loaded"
+    _fake_backend(tmp_path / "site", marker)
+    db = str(tmp_path / "runs.sqlite")
+    base = {k: v for k, v in os.environ.items() if k != "TORCH_DEVICE_BACKEND_AUTOLOAD"}
+    base["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "site"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    for asked in (False, True):
+        env = {**base, "TORCH_DEVICE_BACKEND_AUTOLOAD": "1"} if asked else base
+        res = subprocess.run([sys.executable, "-m", "lrstudio", "--db", db, *_TRAIN], capture_output=True,
+                             text=True, timeout=180, env=env, cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["status"] == "completed"
+        assert marker.exists() is asked
