@@ -9,6 +9,12 @@ API (the GUI passes ``RunInfo``s and ``Series``; it draws what comes back)::
         b.step, b.mean, b.std, b.min, b.max, b.q25, b.q75, b.count      # numpy arrays, one per step
         lo, hi = b.bounds("std")                       # mean ± std | "minmax" | "iqr"
 
+A legend names a group by the config keys that tell the groups apart (:func:`telling_keys`), most
+telling first: keys with one value in each group before keys whose value varies within a group;
+among them, the keys that split the groups most evenly (the entropy of the groups' values: a
+key with a value of its own in every group first, a key that sets one group apart last); ties
+in config order.
+
 A band is computed over the union of the runs' steps: at each step the statistics use the runs
 that recorded a finite value there (``count``); steps where none did are NaN. A run that diverged
 (an infinite or NaN loss) therefore leaves the band where it stopped being finite instead of
@@ -19,12 +25,16 @@ making the mean infinite; ``count`` shows it. ``std`` is the population standard
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from lrstudio.core.compare import DEFAULT_IGNORED, MISSING, differing_params, flatten_config
 
 #: Config keys ignored by "same config except seed".
 EXCEPT_SEED = ("seed", "name")
@@ -92,6 +102,42 @@ def _describe(cfg: Mapping[str, Any]) -> str:
             f"{name(cfg.get('optimizer'))} lr={_fmt(cfg.get('lr'))} {name(cfg.get('schedule'))}")
 
 
+def _token(value: Any) -> str:
+    """A config value as text to count: equal values (lists and NaN included) give equal text, and
+    ``True`` is not ``1``; an absent key is a value of its own."""
+    return "\0missing" if value is MISSING else json.dumps(value, sort_keys=True, default=str)
+
+
+def telling_keys(groups: Sequence[Sequence[Mapping[str, Any]]],
+                 ignore: Iterable[str] = DEFAULT_IGNORED) -> list[str]:
+    """The dotted config keys whose values differ between the runs, most telling first (the rule
+    in the module docstring): the order a legend names a group by.
+
+    ``groups`` holds, per group, its runs' configs (nested or flat). A key whose value is the same
+    in every run of each group and differs between groups ranks by the entropy of its values over
+    the groups (each group counts once); keys whose value varies within a group come after all of
+    those, in config order; ties keep config order.
+    """
+    groups = [g for g in groups if g]
+    configs = [c for g in groups for c in g]
+    keys = differing_params(configs, ignore)
+    if not keys:
+        return []
+    flats = [[flatten_config(c) for c in g] for g in groups]
+
+    def rank(i_key: tuple[int, str]) -> tuple[int, float, int]:
+        i, key = i_key
+        tokens = [{_token(f.get(key, MISSING)) for f in g} for g in flats]
+        if any(len(t) > 1 for t in tokens):
+            return (1, 0.0, i)
+        counts = Counter(next(iter(t)) for t in tokens)
+        n = len(tokens)
+        entropy = -sum(c / n * math.log(c / n) for c in counts.values())
+        return (0, -round(entropy, 12), i)
+
+    return [key for _i, key in sorted(enumerate(keys), key=rank)]
+
+
 @dataclass(frozen=True, eq=False)
 class Band:
     """Statistics over runs at each step (arrays of one length)."""
@@ -148,4 +194,5 @@ def band(curves: Sequence[Any]) -> Band:
     return Band(steps, mean, std, lo, hi, q25, q75, count)
 
 
-__all__ = ["BAND_KINDS", "EXCEPT_SEED", "Band", "RunGroup", "band", "group_key", "group_runs", "stack"]
+__all__ = ["BAND_KINDS", "EXCEPT_SEED", "Band", "RunGroup", "band", "group_key", "group_runs", "stack",
+           "telling_keys"]

@@ -68,3 +68,32 @@ def test_band_over_ragged_and_diverged_runs_uses_finite_values_only():
     np.testing.assert_allclose(res.mean, [2.0, 2.0, 4.0, 6.0])
     with pytest.raises(ValueError, match="allowed"):
         res.bounds("nope")
+
+
+# -- which keys tell the groups apart (the legend's order) ----------------------------------------
+def test_telling_keys_put_the_keys_that_split_the_groups_most_evenly_first():
+    from lrstudio.core.grouping import telling_keys
+
+    def cfg(lr, sched, n=64, noise=0.1, epochs=4, seed=0):
+        return {"model": "linear", "dataset": {"n_samples": n, "noise": noise}, "lr": lr,
+                "schedule": {"name": sched}, "epochs": epochs, "seed": seed}
+
+    groups = [[cfg(0.01, "cosine", seed=s) for s in (0, 1)],
+              [cfg(0.03, "cosine", seed=s) for s in (0, 1)],
+              [cfg(0.1, "constant", seed=s) for s in (0, 1)],
+              [cfg(0.3, "constant", n=128, noise=0.5, epochs=8, seed=s) for s in (0, 1)]]
+    # lr: a value per group; schedule: two groups each; the rest single out one group (config
+    # order among them); seed varies within every group: last.
+    assert telling_keys(groups) == ["lr", "schedule.name", "dataset.n_samples", "dataset.noise", "epochs", "seed"]
+    assert telling_keys(groups, ignore=("seed",)) == ["lr", "schedule.name", "dataset.n_samples",
+                                                      "dataset.noise", "epochs"]
+
+
+def test_a_key_some_groups_lack_counts_its_absence_as_a_value_and_one_group_tells_nothing():
+    from lrstudio.core.grouping import telling_keys
+
+    groups = [[{"a": 1, "b": [1, 2]}], [{"a": 1, "b": [1, 3], "c": True}], [{"a": 2, "b": [1, 3], "c": 1}]]
+    # b splits 1/2 like a; c is missing / True / 1 (True is not 1 in a config): a value per group.
+    assert telling_keys(groups) == ["c", "a", "b"]
+    assert telling_keys([[{"a": 1}, {"a": 2}]]) == ["a"]  # one group: only keys that vary within it
+    assert telling_keys([]) == []

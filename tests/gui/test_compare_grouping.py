@@ -118,9 +118,34 @@ def test_each_group_s_legend_names_four_keys_it_has():
     groups = [RunGroup(str(i), "x", (i,), {}) for i in configs]
     infos = {i: SimpleNamespace(config_dict=c) for i, c in configs.items()}
     labels = {g.run_ids[0]: g.label for g in _labelled(groups, infos)}
-    assert labels[1].startswith("lr=0.1 batch=128 optimizer=sgd model=resnet18")
+    # The keys that tell the groups apart first (lr: a value per group).
+    assert labels[1].startswith("lr=0.1 ")
+    assert set(labels[1].split(" (n=")[0].split()) == {"lr=0.1", "optimizer=sgd", "batch=128", "model=resnet18"}
     for rid in (2, 3):  # four keys each (there are more: "…"), none of them one the run lacks
         named = labels[rid].split(" (n=")[0]
-        assert named.startswith(f"lr={configs[rid]['lr']:.4g} model=linear ") and named.count("=") == 4, named
+        assert named.startswith(f"lr={configs[rid]['lr']:.4g} optimizer=") and named.count("=") == 4, named
         assert named.endswith(" …")
     assert "None" not in " ".join(labels.values())
+
+
+def test_the_legend_names_the_keys_that_tell_the_groups_apart_first(window, qtbot, store):
+    # A sweep of lr (a value per group) and schedule (two groups each), one group with another data
+    # set size, epochs and weight decay: the legend named the first four differing keys in config
+    # order ("n_samples=64 lr=0.01 schedule=cosine epochs=4 …"), so the lr came second and the
+    # schedule could fall off; now the keys that split the groups most evenly come first.
+    from lrstudio.core.config import DatasetConfig
+
+    def cfg(lr, sched, seed, n=64, epochs=4, wd=0.0):
+        return tiny_config(lr=lr, schedule={"name": sched, "params": {}}, seed=seed, epochs=epochs,
+                           weight_decay=wd, dataset=DatasetConfig(name="synthetic", n_samples=n, val_fraction=0.25))
+
+    ids = []
+    for lr, sched, extra in ((0.01, "cosine", {}), (0.03, "cosine", {}), (0.1, "constant", {}),
+                             (0.3, "constant", {"n": 128, "epochs": 8, "wd": 0.01})):
+        ids += [add_run(store, cfg(lr, sched, s, **extra), f"lr{lr} s{s}", steps=40, seed=s) for s in (0, 1)]
+    groups = _show_groups(window, qtbot, ids)
+    labels = [g.label for g in groups.groups]
+    assert labels[0] == "lr=0.01 schedule=cosine n_samples=64 epochs=4 … (n=2)", labels
+    assert labels[3] == "lr=0.3 schedule=constant n_samples=128 epochs=8 … (n=2)", labels
+    legend = groups.plot.getPlotItem().legend
+    assert [label.text for _sample, label in legend.items] == labels  # what the user reads

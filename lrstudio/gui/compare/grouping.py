@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 
 from lrstudio.core.compare import MISSING, differing_params, flatten_config
 from lrstudio.core.errors import LrstudioError
-from lrstudio.core.grouping import Band, RunGroup, band, group_runs
+from lrstudio.core.grouping import Band, RunGroup, band, group_runs, telling_keys
 from lrstudio.gui.palette import PALETTE, run_color_hex
 from lrstudio.gui.plots.factory import make_plot
 
@@ -255,14 +255,16 @@ class GroupView(QWidget):
 
 def _labelled(groups: list[RunGroup], infos: dict[int, Any]) -> list[RunGroup]:
     """Groups of "same config except seed" named by what differs between them (``lr=0.1 momentum=0.9``)
-    rather than the generic model/optimizer/LR line, when something does."""
+    rather than the generic model/optimizer/LR line, when something does: the keys that tell the
+    groups apart first (:func:`lrstudio.core.grouping.telling_keys`: the keys that split the groups
+    most evenly), at most four."""
     if len(groups) < 2 or any(g.params for g in groups):
         return groups
-    configs = [infos[g.run_ids[0]].config_dict for g in groups]
-    keys = [k for k in differing_params(configs) if k.split(".", 1)[0] not in _NOT_GROUPED]
+    keys = [k for k in telling_keys([[infos[i].config_dict for i in g.run_ids] for g in groups])
+            if k.split(".", 1)[0] not in _NOT_GROUPED]
     if not keys:
         return groups
-    flats = [flatten_config(c) for c in configs]
+    flats = [flatten_config(infos[g.run_ids[0]].config_dict) for g in groups]
     out = []
     for g, flat in zip(groups, flats, strict=True):
         # Keys this group's runs lack are left out (they read "batch=None"); a registry entry's
