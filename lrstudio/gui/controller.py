@@ -35,8 +35,10 @@ connected to a lambda would run in the worker thread, see QT-NOTES). Stopping is
 ``stop()`` sets a ``threading.Event`` that the training loop checks between optimizer steps.
 ``QThread.terminate()`` is never used: it could kill the thread inside a database transaction.
 
-Every started QThread is kept in :data:`_LIVE_THREADS` until it has finished, so tests (and the
-app on exit) can check that none is left running.
+The QThread plumbing (start, relay, hand-over after the thread ended) is :mod:`lrstudio.gui.threads`,
+shared with the sweep controller; every started QThread is kept in its :data:`LIVE_THREADS` until
+it has finished, so tests (and the app on exit) can check that none is left running
+(:func:`live_threads`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from lrstudio.core.config import RunConfig
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import RunSummary
 from lrstudio.core.runs import RunStore
+from lrstudio.gui.threads import LIVE_THREADS, end_worker_thread, start_worker_thread
+from lrstudio.gui.threads import live_threads as live_threads
 from lrstudio.paths import is_sqlite_memory
 from lrstudio.services import process_run, runtime
 from lrstudio.services.process_run import TrainingProcess
@@ -63,19 +67,8 @@ cached_dataset = runtime.DATASETS.get
 prewarm = runtime.prewarm
 torch_problem = runtime.torch_problem
 
-_LIVE_THREADS: set[QThread] = set()
-
-
-def live_threads() -> list[QThread]:
-    """Training threads started by any controller that have not finished yet."""
-    return [t for t in list(_LIVE_THREADS) if _alive(t)]
-
-
-def _alive(t: QThread) -> bool:
-    try:
-        return t.isRunning()
-    except RuntimeError:  # the C++ object is gone
-        return False
+# The names this module had (tests import live_threads from here); they live in gui/threads.py.
+_LIVE_THREADS = LIVE_THREADS
 
 
 class TrainingWorker(QObject):
@@ -237,21 +230,15 @@ class TrainingController(QObject):
         self.config = replace(config)
         self._summary = None
         self._error = None
-        thread = QThread()
-        thread.setObjectName(f"lrstudio-train-{run_id}")
         # In-memory SQLite cannot be opened a second time: the worker must share the app's store
         # (and so train in this process).
         shared = self._store if is_sqlite_memory(self._db_url) else None
         process = process_run.take_spare(config) if self.uses_process() else None
         worker = TrainingWorker(config, self._db_url, run_id, store=shared, options=self._options, process=process)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.progressed.connect(self._on_worker_progressed)
-        worker.finished.connect(self._on_worker_finished)
-        worker.failed.connect(self._on_worker_failed)
-        thread.finished.connect(self._on_thread_finished)
+        thread = start_worker_thread(self, worker, f"lrstudio-train-{run_id}", progressed=self._on_worker_progressed,
+                                     finished=self._on_worker_finished, failed=self._on_worker_failed,
+                                     thread_finished=self._on_thread_finished)
         self._thread, self._worker = thread, worker
-        _LIVE_THREADS.add(thread)
         self.started.emit(run_id)
         self.running_changed.emit(True)
         thread.start()
@@ -310,15 +297,9 @@ class TrainingController(QObject):
                 process_run.give_back(process)  # the warm child trains the next run
             else:
                 process.close()  # window closing: quit, join with a timeout, then terminate
-        from PySide6.QtCore import QCoreApplication
-
         # Signals the worker queued before its thread ended (last batch, finished) come first.
-        QCoreApplication.sendPostedEvents(self)
+        end_worker_thread(self, thread, worker)
         self._thread = self._worker = None
-        _LIVE_THREADS.discard(thread)
-        if worker is not None:
-            worker.deleteLater()
-        thread.deleteLater()
         self.running_changed.emit(False)
         if self._error is not None:
             self.failed.emit(self._error)

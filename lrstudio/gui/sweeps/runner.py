@@ -30,6 +30,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from lrstudio.core.errors import LrstudioError
+from lrstudio.gui.threads import end_worker_thread, start_worker_thread
 
 __all__ = ["GUI_WORKER_NICE", "SweepController", "SweepWorker"]
 
@@ -109,21 +110,14 @@ class SweepController(QObject):
         if not can_share(self.db_url):
             raise LrstudioError("Sweeps train in worker processes, which cannot open an in-memory database: "
                                 "open a database file (File > Open database).")
-        from lrstudio.gui.controller import _LIVE_THREADS
-
         self.experiment_id = experiment_id
         self._result = self._error = None
-        thread = QThread()
-        thread.setObjectName(f"lrstudio-sweep-{experiment_id}")
         worker = SweepWorker(self.db_url, experiment_id, parallel, nice=GUI_WORKER_NICE)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.progressed.connect(self._on_progressed)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        thread.finished.connect(self._on_thread_finished)
+        # in LIVE_THREADS until it ends: the tests' check that no thread is left running sees it
+        thread = start_worker_thread(self, worker, f"lrstudio-sweep-{experiment_id}", progressed=self._on_progressed,
+                                     finished=self._on_finished, failed=self._on_failed,
+                                     thread_finished=self._on_thread_finished)
         self._thread, self._worker = thread, worker
-        _LIVE_THREADS.add(thread)  # the tests' check that no thread is left running sees it
         self.started.emit(experiment_id)
         self.running_changed.emit(True)
         thread.start()
@@ -161,16 +155,8 @@ class SweepController(QObject):
         if thread is None:
             return
         thread.wait()
-        from PySide6.QtCore import QCoreApplication
-
-        from lrstudio.gui.controller import _LIVE_THREADS
-
-        QCoreApplication.sendPostedEvents(self)  # the worker's last progress and its result first
+        end_worker_thread(self, thread, worker)  # the worker's last progress and its result first
         self._thread = self._worker = None
-        _LIVE_THREADS.discard(thread)
-        if worker is not None:
-            worker.deleteLater()
-        thread.deleteLater()
         self.running_changed.emit(False)
         if self._error is not None:
             self.failed.emit(self._error)
