@@ -248,11 +248,35 @@ _CYC_PARAMS = (
 )
 
 
+def _lr_max(p: dict[str, Any], base_lr: float, i: Any) -> Any:
+    """Cosine's and poly's peak in cycle ``i`` (a scalar, or an array per step): base_lr * cycle_decay**i."""
+    return base_lr * (p["cycle_decay"] ** i if np.isscalar(i) else _gamma(p["cycle_decay"], i, p["cycle_limit"]))
+
+
+def _decay_body(p: dict[str, Any], seg: Any) -> Any:
+    """Cosine's and poly's curve after the warm-up: each step's cycle (cycle_mul, k_decay), the
+    segment ``seg`` in it, lr_min once cycle_limit cycles are done."""
+    def body(t: np.ndarray) -> np.ndarray:
+        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
+        out = seg(t_curr, t_i_k, i)
+        out[i >= p["cycle_limit"]] = p["lr_min"]
+        return out
+    return body
+
+
+def _decay_source(p: dict[str, Any], base_lr: float, value: str) -> list[str]:
+    """Cosine's and poly's scalar source: warm-up, cycle, lr_min after cycle_limit, lr_max; then
+    ``return value`` (an expression of lr_max, t_curr and t_i)."""
+    return [*_warm_src(p, repr(base_lr)), *_cycle_src(p, "cycle_mul"),
+            f"if i >= {p['cycle_limit']}:", f"    return {p['lr_min']!r}",
+            f"lr_max = {base_lr!r} * {p['cycle_decay']!r} ** i", f"return {value}"]
+
+
 def _cos_seg(p: dict[str, Any], base_lr: float) -> Any:
     """lr_min + 0.5 (lr_max - lr_min) (1 + cos(pi t_curr**k / t_i**k)) for one cycle (scalar i) or
     per step (array i)."""
     def seg(t_curr: np.ndarray, t_i_k: Any, i: Any) -> np.ndarray:
-        lr_max = base_lr * (p["cycle_decay"] ** i if np.isscalar(i) else _gamma(p["cycle_decay"], i, p["cycle_limit"]))
+        lr_max = _lr_max(p, base_lr, i)
         x = _k_ratio(t_curr, t_i_k, p["k_decay"])
         x *= math.pi
         np.cos(x, out=x)
@@ -263,24 +287,10 @@ def _cos_seg(p: dict[str, Any], base_lr: float) -> Any:
     return seg
 
 
-def _cos_body(p: dict[str, Any], base_lr: float) -> Any:
-    seg = _cos_seg(p, base_lr)
-
-    def body(t: np.ndarray) -> np.ndarray:
-        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
-        out = seg(t_curr, t_i_k, i)
-        out[i >= p["cycle_limit"]] = p["lr_min"]
-        return out
-    return body
-
-
 def _timm_cos_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
     k = p["k_decay"]
-    return [*_warm_src(p, repr(base_lr)), *_cycle_src(p, "cycle_mul"),
-            f"if i >= {p['cycle_limit']}:", f"    return {p['lr_min']!r}",
-            f"lr_max = {base_lr!r} * {p['cycle_decay']!r} ** i",
-            f"return {p['lr_min']!r} + 0.5 * (lr_max - {p['lr_min']!r}) * "
-            f"(1 + math.cos(math.pi * t_curr ** {k!r} / t_i ** {k!r}))"]
+    return _decay_source(p, base_lr, f"{p['lr_min']!r} + 0.5 * (lr_max - {p['lr_min']!r}) * "
+                                     f"(1 + math.cos(math.pi * t_curr ** {k!r} / t_i ** {k!r}))")
 
 
 @register_schedule(
@@ -306,8 +316,8 @@ def timm_cosine(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any =
     lr = lr_min + 0.5 (base_lr * cycle_decay**i - lr_min) (1 + cos(pi t_curr**k / t_i**k)) while
     i < cycle_limit, lr_min afterwards.
     """
-    return _by_cycle(p, t, base_lr, "cycle_mul", p["cycle_limit"], p["lr_min"], _cos_seg(p, base_lr),
-                     _cos_body(p, base_lr))
+    seg = _cos_seg(p, base_lr)
+    return _by_cycle(p, t, base_lr, "cycle_mul", p["cycle_limit"], p["lr_min"], seg, _decay_body(p, seg))
 
 
 # -- tanh ----------------------------------------------------------------------------------------
@@ -404,7 +414,7 @@ def timm_tanh(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
 def _poly_seg(p: dict[str, Any], base_lr: float) -> Any:
     """lr_min + (base_lr * cycle_decay**i - lr_min) (1 - t_curr**k / t_i**k) ** power."""
     def seg(t_curr: np.ndarray, t_i_k: Any, i: Any) -> np.ndarray:
-        lr_max = base_lr * (p["cycle_decay"] ** i if np.isscalar(i) else _gamma(p["cycle_decay"], i, p["cycle_limit"]))
+        lr_max = _lr_max(p, base_lr, i)
         x = _k_ratio(t_curr, t_i_k, p["k_decay"])
         np.subtract(1, x, out=x)
         if p["power"] != 1.0:
@@ -415,24 +425,10 @@ def _poly_seg(p: dict[str, Any], base_lr: float) -> Any:
     return seg
 
 
-def _poly_body(p: dict[str, Any], base_lr: float) -> Any:
-    seg = _poly_seg(p, base_lr)
-
-    def body(t: np.ndarray) -> np.ndarray:
-        i, t_i_k, t_curr = _cycles(t, p["t_initial"], p["cycle_mul"], p["k_decay"])
-        out = seg(t_curr, t_i_k, i)
-        out[i >= p["cycle_limit"]] = p["lr_min"]
-        return out
-    return body
-
-
 def _timm_poly_source(p: dict[str, Any], base_lr: float, ctx: SourceContext) -> list[str]:
     k = p["k_decay"]
-    return [*_warm_src(p, repr(base_lr)), *_cycle_src(p, "cycle_mul"),
-            f"if i >= {p['cycle_limit']}:", f"    return {p['lr_min']!r}",
-            f"lr_max = {base_lr!r} * {p['cycle_decay']!r} ** i",
-            f"return {p['lr_min']!r} + (lr_max - {p['lr_min']!r}) * "
-            f"(1 - t_curr ** {k!r} / t_i ** {k!r}) ** {p['power']!r}"]
+    return _decay_source(p, base_lr, f"{p['lr_min']!r} + (lr_max - {p['lr_min']!r}) * "
+                                     f"(1 - t_curr ** {k!r} / t_i ** {k!r}) ** {p['power']!r}")
 
 
 @register_schedule(
@@ -454,5 +450,5 @@ def timm_poly(p: dict[str, Any], t: np.ndarray, base_lr: float, metrics: Any = N
     Warm-up and cycles as timm_cosine; lr = lr_min + (base_lr * cycle_decay**i - lr_min) *
     (1 - t_curr**k / t_i**k) ** power while i < cycle_limit, lr_min afterwards.
     """
-    return _by_cycle(p, t, base_lr, "cycle_mul", p["cycle_limit"], p["lr_min"], _poly_seg(p, base_lr),
-                     _poly_body(p, base_lr))
+    seg = _poly_seg(p, base_lr)
+    return _by_cycle(p, t, base_lr, "cycle_mul", p["cycle_limit"], p["lr_min"], seg, _decay_body(p, seg))
