@@ -86,38 +86,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--quiet", action="store_true", help="no progress lines")
         add_json_option(q)
 
-    create = actions.add_parser("create", help="store a sweep without running it (prints its id)")
-    spec_options(create)
-    add_json_option(create)
+    def id_argument(q: argparse.ArgumentParser) -> None:
+        q.add_argument("experiment_id", metavar="ID", type=sweep_id, help="the sweep's id (`lrstudio sweep list`)")
+
+    def action(name: str, help_text: str, func: Any, *options: Any) -> argparse.ArgumentParser:
+        """The parser of ``lrstudio sweep NAME``: ``options`` add its arguments in order; it calls
+        ``func`` and says its argparse errors in one line."""
+        q = actions.add_parser(name, help=help_text)
+        for add in options:
+            add(q)
+        q.set_defaults(func=func)
+        q.error = _one_line_error(f"lrstudio sweep {name}")
+        return q
+
+    create = action("create", "store a sweep without running it (prints its id)", run_create,
+                    spec_options, add_json_option)
     create.add_argument("--print-spec", action="store_true", help="print the validated spec as JSON; store nothing")
-    create.set_defaults(func=run_create)
-    create.error = _one_line_error("lrstudio sweep create")
-
-    run = actions.add_parser("run", help="create a sweep and run it")
-    spec_options(run)
-    run_options(run)
-    run.set_defaults(func=run_run)
-    run.error = _one_line_error("lrstudio sweep run")
-
-    resume = actions.add_parser("resume", help="run what a sweep has not finished (after a cancel or a crash)")
-    resume.add_argument("experiment_id", metavar="ID", type=sweep_id, help="the sweep's id (`lrstudio sweep list`)")
-    add_db_option(resume)
-    run_options(resume)
-    resume.set_defaults(func=run_resume)
-    resume.error = _one_line_error("lrstudio sweep resume")
-
-    show = actions.add_parser("show", help="a sweep's trials sorted by the metric")
-    show.add_argument("experiment_id", metavar="ID", type=sweep_id, help="the sweep's id (`lrstudio sweep list`)")
-    add_db_option(show)
-    add_json_option(show)
-    show.set_defaults(func=run_show)
-    show.error = _one_line_error("lrstudio sweep show")
-
-    lst = actions.add_parser("list", help="the stored sweeps")
-    add_db_option(lst)
-    add_json_option(lst)
-    lst.set_defaults(func=run_list)
-    lst.error = _one_line_error("lrstudio sweep list")
+    action("run", "create a sweep and run it", run_run, spec_options, run_options)
+    action("resume", "run what a sweep has not finished (after a cancel or a crash)", run_resume,
+           id_argument, add_db_option, run_options)
+    action("show", "a sweep's trials sorted by the metric", run_show, id_argument, add_db_option, add_json_option)
+    action("list", "the stored sweeps", run_list, add_db_option, add_json_option)
 
 
 def _one_line_error(prog: str) -> Any:
