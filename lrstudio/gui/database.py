@@ -237,15 +237,15 @@ class PasswordDialog(QDialog):
     def __init__(self, parent: QWidget | None, url: str, refused: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("lrstudio: database password")
-        first = "The server refused that password. " if refused else ""
+        first = "The server refused that password.\n" if refused else ""
         self.label = QLabel(
-            f"{first}Password for {display_url(without_password(url))}:\n\n"
+            f"{first}Password for {display_url(without_password(url))}\n\n"
             "It is kept until lrstudio closes, not saved. libpq can supply it instead: "
             "the PGPASSWORD environment variable or a ~/.pgpass file.")
         self.label.setWordWrap(True)
         self.edit = QLineEdit()
         self.edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.edit.setMinimumWidth(360)
+        self.edit.setMinimumWidth(420)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
