@@ -81,3 +81,28 @@ def test_compare_shows_the_settings_that_differ_between_two_tracked_runs(qtbot, 
     assert window.compare.settings_rows() == ["optimizer.momentum", "layers", "aug.0.name"]
     window.compare.views.setCurrentWidget(window.compare.settings_page)
     window.grab().save(str(tmp_path / "compare-tracked.png"))
+
+
+def test_a_tracked_run_logging_loss_and_learning_rate_draws_its_curves_in_compare(qtbot, window, store):
+    # A loop written for W&B logs "loss", "val_loss", "learning_rate": Compare (which plots
+    # train/loss, val/loss, lr) drew nothing for it; they are stored under those keys now.
+    from lrstudio.services.tracking import start_run
+
+    with start_run(name="wandb-style", config={"lr": 0.1}, db=store) as run:
+        for step in range(1, 21):
+            run.log({"loss": 1.0 / step, "learning_rate": 0.1 * (1 - step / 40)}, step=step)
+            if step % 5 == 0:
+                run.log({"val_loss": 2.0 / step}, step=step)
+    window.runs_panel.refresh()
+    window.runs_panel.select_runs([run.id])
+    window.tabs.setCurrentWidget(window.compare_page)
+    canvas = window.compare.canvas
+    qtbot.waitUntil(lambda: run.id in canvas.curves and canvas.curves[run.id].lr.getData()[0] is not None,
+                    timeout=5000)
+    curves = canvas.curves[run.id]
+    qtbot.waitUntil(lambda: curves.loss_raw.getData()[0] is not None and curves.val_loss.getData()[0] is not None,
+                    timeout=5000)
+    # yData: the data as given (the loss plot's log mode shows log10 of it)
+    assert list(curves.loss_raw.yData) == [1.0 / s for s in range(1, 21)]
+    assert list(curves.val_loss.yData) == [2.0 / s for s in (5, 10, 15, 20)]
+    assert list(curves.lr.yData) == [0.1 * (1 - s / 40) for s in range(1, 21)]
