@@ -14,7 +14,8 @@ logs at the start of ``fit`` (``save_hyperparameters()``) join the config given 
 ``self.log(...)`` value goes to the run at Lightning's step; the ``epoch`` Lightning adds becomes
 the points' epoch. Lightning's usual names ``train_loss``, ``val_loss``, ``val_acc`` and
 ``train_acc`` are stored under the keys the app plots (``train/loss`` ...); log those keys
-directly to skip the renaming.
+directly to skip the renaming. Other usual names (``loss``, ``train_loss_step``, ``valid_loss``,
+``learning_rate`` ...) follow :func:`lrstudio.start_run`'s rules (:mod:`lrstudio.services.tracking`).
 
 The learning rate, every step: :meth:`LrstudioLogger.lr_callback` is a callback that records each
 param group's LR at the start of every training batch (``lr``, ``lr/group1`` ...; a second
