@@ -44,8 +44,10 @@ def load_style() -> str:
         return ""
 
 
-def open_store_interactive(url: str, parent: QWidget | None = None) -> tuple[Any, str] | None:
-    """Open ``url``; on a user-facing error say why and offer to pick another database.
+def open_store_interactive(url: str, parent: QWidget | None = None,
+                           settings: QSettings | None = None) -> tuple[Any, str] | None:
+    """Open ``url``; on a user-facing error say why and offer to pick another database (from the
+    recent ones of ``settings``, the app's settings file when None).
 
     Returns ``(store, url)``, or None when the user gives up.
     """
@@ -70,7 +72,7 @@ def open_store_interactive(url: str, parent: QWidget | None = None) -> tuple[Any
         box.exec()
         if box.clickedButton() is not other:
             return None
-        chosen = ask_database(parent, Preferences.load().recent_databases, "")
+        chosen = ask_database(parent, Preferences.load(settings).recent_databases, "")
         if not chosen:
             return None
         url = chosen
@@ -102,7 +104,7 @@ def main(db: str, settings: QSettings | None = None) -> int:
     def open_database() -> None:
         if not window.isVisible():  # closed before the event loop first ran
             return
-        opened = open_store_interactive(db, window)
+        opened = open_store_interactive(db, window, settings)
         if opened is None:
             gave_up.append(True)
             window.close()

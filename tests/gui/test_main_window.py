@@ -315,6 +315,35 @@ def test_start_up_refuses_a_bad_database_in_plain_words(qapp, tmp_path, monkeypa
     assert "Traceback" not in shown[0]
 
 
+def test_start_up_offers_the_recent_databases_of_the_window_s_settings(qapp, tmp_path, monkeypatch, qsettings):
+    from PySide6.QtWidgets import QMessageBox
+
+    import lrstudio.gui.database as database
+    from lrstudio.gui.app import open_store_interactive
+    from lrstudio.gui.settings import Preferences
+
+    prefs = Preferences.load(qsettings)
+    prefs.recent_databases = [str(tmp_path / "mine.sqlite")]
+    prefs.save(qsettings)
+    bad = tmp_path / "garbage.sqlite"
+    bad.write_bytes(b"not sqlite at all" * 100)
+
+    def choose_other(box):  # the user clicks "Open another database…"
+        box.clickedButton = lambda: next(b for b in box.buttons() if b.text().startswith("Open another"))
+        return 0
+
+    offered: list[list[str]] = []
+
+    def ask(_parent, recent, _current):
+        offered.append(list(recent))
+        return ""  # then gives up
+
+    monkeypatch.setattr(QMessageBox, "exec", choose_other)
+    monkeypatch.setattr(database, "ask_database", ask)
+    assert open_store_interactive(f"sqlite:///{bad}", None, qsettings) is None
+    assert offered == [[str(tmp_path / "mine.sqlite")]]
+
+
 def test_deferred_plots_are_built_on_the_first_event_loop_turn(qtbot, store, db_url, qsettings):
     w = MainWindow(store, db_url, settings=qsettings, deferred_plots=True)
     qtbot.addWidget(w)
