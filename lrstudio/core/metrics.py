@@ -8,11 +8,12 @@ front end repeats the facts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
-    "EPOCH", "EPOCH_KEYS", "GRAD_NORM", "LR", "LR_PLANNED", "METRICS", "MOMENTUM", "STEP", "STEP_KEYS", "TRAIN_ACC",
-    "TRAIN_LOSS", "TRAIN_LOSS_EPOCH", "VAL_ACC", "VAL_LOSS", "MetricInfo", "keys_in_group",
+    "APP_KEY_NAMES", "EPOCH", "EPOCH_KEYS", "GRAD_NORM", "LR", "LR_PLANNED", "METRICS", "MOMENTUM", "STEP", "STEP_KEYS", "TRAIN_ACC",
+    "TRAIN_LOSS", "TRAIN_LOSS_EPOCH", "VAL_ACC", "VAL_LOSS", "MetricInfo", "keys_in_group", "normalise_key",
 ]
 
 STEP = "step"
@@ -71,3 +72,22 @@ EPOCH_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.cadence =
 def keys_in_group(group: str) -> tuple[str, ...]:
     """The keys drawn in the plot ``group`` (``loss``, ``lr``, ``acc``, ``grad``), catalogue order."""
     return tuple(k for k, m in METRICS.items() if m.group == group)
+
+
+# The names other tools give the curves the app plots, compared lower-case with runs of '/', '_',
+# '-', '.' and spaces as one space (:func:`normalise_key`); in order of preference. PyTorch's
+# TensorBoard tutorial (Loss/train), Lightning's self.log names (train_loss, train_loss_step),
+# Hugging Face's TensorBoardCallback (train/loss, eval/loss, train/learning_rate). Used by the
+# importers and by the tracking API's aliases.
+APP_KEY_NAMES: dict[str, tuple[str, ...]] = {
+    TRAIN_LOSS: ("train loss", "loss train", "training loss", "loss training", "train loss step", "loss"),
+    VAL_LOSS: ("val loss", "loss val", "validation loss", "loss validation", "valid loss", "loss valid",
+               "eval loss", "val loss epoch"),
+    LR: ("lr", "learning rate", "train learning rate", "train lr"),
+}
+
+
+def normalise_key(name: str) -> str:
+    """``name`` lower-case with runs of '/', '_', '-', '.' and spaces as one space (``Loss/train``
+    and ``loss_train`` are the same name)."""
+    return re.sub(r"[\s/_.\-]+", " ", name.lower()).strip()

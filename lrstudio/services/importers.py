@@ -43,6 +43,7 @@ from typing import Any
 
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import RunFinished, RunSummary, StepLogged
+from lrstudio.core.metrics import APP_KEY_NAMES, normalise_key
 from lrstudio.storage import Store
 from lrstudio.storage.export import FORMULA_STARTS, HISTORY_COLUMNS
 
@@ -173,22 +174,8 @@ def read_tensorboard(logdir: str | os.PathLike[str]) -> list[ParsedRun]:
     return runs
 
 
-# The names other tools give the curves the app plots, compared lower-case with runs of '/', '_',
-# '-', '.' and spaces as one space; in order of preference. PyTorch's TensorBoard tutorial
-# (Loss/train), Lightning's self.log names (train_loss, train_loss_step), Hugging Face's
-# TensorBoardCallback (train/loss, eval/loss, train/learning_rate).
-_APP_KEY_NAMES: dict[str, tuple[str, ...]] = {
-    "train/loss": ("train loss", "loss train", "training loss", "loss training", "train loss step", "loss"),
-    "val/loss": ("val loss", "loss val", "validation loss", "loss validation", "valid loss", "loss valid",
-                 "eval loss", "val loss epoch"),
-    "lr": ("lr", "learning rate", "train learning rate", "train lr"),
-}
 # Lightning's LearningRateMonitor: lr-SGD, lr-SGD/pg2 (1-based groups), lr-Adam-1 (a second Adam).
 _LR_MONITOR = re.compile(r"^lr-(?P<opt>[^/]+?)(?:/pg(?P<pg>\d+))?$")
-
-
-def _norm(tag: str) -> str:
-    return re.sub(r"[\s/_.\-]+", " ", tag.lower()).strip()
 
 
 def app_key_renames(tags: list[str]) -> dict[str, str]:
@@ -196,8 +183,8 @@ def app_key_renames(tags: list[str]) -> dict[str, str]:
     that name those curves in other tools, where the app's key is not a tag already."""
     taken = set(tags)
     out: dict[str, str] = {}
-    norms = {t: _norm(t) for t in tags}
-    for key, names in _APP_KEY_NAMES.items():
+    norms = {t: normalise_key(t) for t in tags}
+    for key, names in APP_KEY_NAMES.items():
         if key in taken:
             continue
         for name in names:

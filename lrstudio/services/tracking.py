@@ -57,8 +57,8 @@ from typing import Any, Self
 
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import FAILED, RunFinished, RunSummary, StepLogged
+from lrstudio.core.metrics import APP_KEY_NAMES, normalise_key  # the names of the app's curves: one table
 from lrstudio.core.runs import FINAL_STATUSES
-from lrstudio.services.importers import _APP_KEY_NAMES, _norm  # the names of the app's curves: one table
 from lrstudio.storage import Store, open_store
 from lrstudio.storage.recorder import HEARTBEAT_S, MAX_DELAY_S, RunRecorder
 
@@ -66,9 +66,9 @@ __all__ = ["TrackedRun", "TrackingError", "jsonable", "start_run"]
 
 MAX_STEP = 2**63 - 1  # the store's steps are signed 64-bit
 # The keys Compare plots, and the other names of each (normalised, in order of preference).
-APP_KEYS: tuple[str, ...] = tuple(_APP_KEY_NAMES)
+APP_KEYS: tuple[str, ...] = tuple(APP_KEY_NAMES)
 _ALIASES: dict[str, tuple[int, str]] = {}
-for _key, _names in _APP_KEY_NAMES.items():
+for _key, _names in APP_KEY_NAMES.items():
     for _rank, _name in enumerate(_names):
         _ALIASES.setdefault(_name, (_rank, _key))
 
@@ -342,7 +342,7 @@ class TrackedRun:
                 take(key, self._named[key])
         named = set(self._named.values())
         names = sorted((_ALIASES[n][0], i, key, _ALIASES[n][1]) for i, key in enumerate(new)
-                       if key not in stored and self._aliases and (n := _norm(key)) in _ALIASES)
+                       if key not in stored and self._aliases and (n := normalise_key(key)) in _ALIASES)
         for _rank, _i, key, to in names:
             if to not in holder and to not in named and to not in in_call:
                 take(key, to)
