@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from lrstudio.commands._common import add_db_option, db_url
 from lrstudio.core.params import ParamError
@@ -54,15 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     # `--start -1.5,2`: argparse takes a word starting with "-" for an option unless it looks like a
     # negative number; teach this parser that comma-separated numbers are values too.
     p._negative_number_matcher = _NUMBER_LIST  # type: ignore[attr-defined]
-    p.error = _one_line_error  # type: ignore[method-assign]
     p.set_defaults(func=run)
-
-
-def _one_line_error(message: str) -> NoReturn:
-    """argparse's errors of this command (a word where a number goes, a missing value) as one line
-    like the command's other errors, instead of the whole usage first."""
-    sys.stderr.write(f"lrstudio playground: error: {message} (lrstudio playground -h lists the options)\n")
-    raise SystemExit(2)
 
 
 def _numbers(text: str, what: str) -> list[float]:

@@ -23,7 +23,7 @@ import math
 import signal
 import sys
 import threading
-from typing import Any, NoReturn
+from typing import Any
 
 from lrstudio.commands._common import (
     add_db_option,
@@ -56,7 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Create, run, resume, show and list sweeps (experiments): a base run "
                                    "config, a search space, a method (grid, random, optuna) and seeds per "
                                    "point; trials train in worker processes (or Ray tasks).")
-    p.error = _one_line_error("lrstudio sweep")
     actions = p.add_subparsers(dest="sweep_action", metavar="ACTION", title="actions", required=True)
 
     def spec_options(q: argparse.ArgumentParser) -> None:
@@ -96,7 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         for add in options:
             add(q)
         q.set_defaults(func=func)
-        q.error = _one_line_error(f"lrstudio sweep {name}")
         return q
 
     create = action("create", "store a sweep without running it (prints its id)", run_create,
@@ -107,15 +105,6 @@ def register(sub: argparse._SubParsersAction) -> None:
            id_argument, add_db_option, run_options)
     action("show", "a sweep's trials sorted by the metric", run_show, id_argument, add_db_option, add_json_option)
     action("list", "the stored sweeps", run_list, add_db_option, add_json_option)
-
-
-def _one_line_error(prog: str) -> Any:
-    """argparse's own errors (a misspelt choice, a word where a number goes, a missing value) as
-    one line like the sweep's other errors, instead of the whole usage block first."""
-    def error(message: str) -> NoReturn:
-        sys.stderr.write(f"{prog}: error: {message} ({prog} -h lists the options)\n")
-        raise SystemExit(2)
-    return error
 
 
 def sweep_id(text: str) -> int:
