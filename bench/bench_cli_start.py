@@ -16,15 +16,33 @@ parts: ``import lrstudio.trainer.loop`` (torch) and the first optimizer construc
 with whether ``torch._dynamo`` got imported (it used to cost ~1.2 s: see
 ``lrstudio/trainer/optimizers.py``). Repeats interleave and medians are reported with ranges.
 
-    python bench/bench_cli_start.py [--repeats 5] [--steps 10000] [--compare-to DIR]
+    python bench/bench_cli_start.py [--repeats 5] [--steps 10000] [--compare-to DIR] [--no-bytecode-cache]
 
-Measured 2026-11-30 on the shared 2-core dev machine (load average 1.6-2.1), 7 repeats, 10,000
-steps (~0.95 s of training), ``--compare-to`` the tree before the start-up cuts (c2597f5):
-database at head wall/training 2.73x (2.19-2.81) -> 2.19x (2.12-2.57), process CPU 2.63 s ->
-2.19 s; new database 2.69x -> 2.39x. Goal <= 2x: not met. What is left (``python -X importtime``,
-timed imports with the collector paused): ``import torch`` ~0.65 s, SQLAlchemy Core + ORM
-~0.17 s, lrstudio's config/data/schedule modules ~0.1 s, interpreter start ~0.03 s, the run's
-own fixed costs (open, create_run, data load, final commit) ~0.04 s.
+lrstudio's modules run from cached bytecode, as an installed lrstudio has them (compiled at
+install): each tree gets its own ``PYTHONPYCACHEPREFIX`` in a temporary folder, filled by the
+untimed first run. The dev environment sets ``PYTHONDONTWRITEBYTECODE=1``, under which every
+start compiles lrstudio's ~60 modules again (~0.09 s here); ``--no-bytecode-cache`` measures that
+(the bench's earlier figures inherited this environment's setting, so most likely were taken so).
+
+Measured 2026-11-30 on the shared 2-core dev machine, 10,000 steps (~0.92 s of training),
+``--compare-to`` the tree before the session-4 cuts (fc7619a), 7 repeats unless said:
+
+* bytecode cached, load average 2.1-2.7 (training times 0.92-1.5 s: a loaded machine): database
+  at head 2.15x (1.87-2.28) -> 2.12x (1.93-2.37); new database 2.28x -> 2.24x. At load 1.1-1.5
+  (4 repeats): at head 2.11x (2.09-2.18) -> 2.05x (1.99-2.18), new database 2.27x -> 2.19x.
+* ``--no-bytecode-cache``, load 1.9-2.0: at head 2.19x (2.07-2.28) -> 2.13x (1.97-2.27); new
+  database 2.34x -> 2.20x. Process CPU 2.07 s both: the cuts overlap work, they remove little.
+
+Goal <= 2x: not met (the medians sit at 2.05-2.13x). What the start is made of now (py-spy and
+timed imports, collector paused, bytecode cached): interpreter ~0.02 s; the parser with numpy
+~0.1 s; ``sqlalchemy.engine`` (all of SQLAlchemy's compiled parts) ~0.1 s; then the preload
+thread maps libtorch (~0.13-0.16 s idle, 0.3-0.45 s under load) while the main thread imports only
+pure Python (SQLAlchemy's ORM and the store ~0.06 s, the schedules, torch's outside dependencies
+~0.04 s) and waits for the rest; ``import torch`` itself ~0.5 s of Python; the run's own fixed
+costs (open, create_run, data, model, final commit, close) ~0.05 s. A start with no SQLAlchemy
+and no store at all (a throwaway script, same load) measured 0.84-0.93 s of overhead against
+0.94-1.24 s for the command: 1.95-2.05x. So even a store path without SQLAlchemy only reaches
+the goal at the margin on this machine; ``import torch`` (~0.5-0.65 s) is most of what is left.
 """
 
 from __future__ import annotations
@@ -63,12 +81,24 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def cli_run(steps: int, db: Path, tree: Path = ROOT) -> tuple[float, float, float]:
+def child_env(tree: Path, pycache: Path | None) -> dict[str, str]:
+    """The environment of a measured ``lrstudio train``: ``tree`` first on the path, and with
+    ``pycache`` its modules' bytecode cached there (as an installed lrstudio has it compiled;
+    nothing is written into the source tree), else whatever this environment says
+    (``PYTHONDONTWRITEBYTECODE=1``: every start compiles lrstudio's sources again, ~0.09 s here)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def cli_run(steps: int, db: Path, tree: Path = ROOT, pycache: Path | None = None) -> tuple[float, float, float]:
     """(process wall, training time the run reports, process CPU user+sys) of one ``lrstudio train``
-    with the source tree ``tree`` first on the path."""
+    with the source tree ``tree`` first on the path (``pycache``: :func:`child_env`)."""
     cmd = [sys.executable, "-m", "lrstudio", "train", "--db", f"sqlite:///{db}", "--model", "linear",
            "--dataset", "windsor", "--optimizer", "adam", "--lr", "0.01", "--max-steps", str(steps), "--json"]
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env = child_env(tree, pycache)
     cpu0 = _child_cpu()
     t0 = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=db.parent)
@@ -78,8 +108,8 @@ def cli_run(steps: int, db: Path, tree: Path = ROOT) -> tuple[float, float, floa
     return wall, float(summary["duration_s"]), cpu
 
 
-def probe() -> tuple[float, float, bool]:
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+def probe(env: dict[str, str]) -> tuple[float, float, bool]:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, env=env)
     a, b, dyn = out.stdout.split()
     return float(a), float(b), dyn == "True"
 
@@ -96,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare-to", metavar="DIR", type=Path, default=None,
                     help="another source tree (the code before a change) run interleaved with this one")
     ap.add_argument("--no-probe", action="store_true", help="skip the fresh-interpreter torch probes")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="run lrstudio with this environment's bytecode setting (PYTHONDONTWRITEBYTECODE=1 "
+                         "compiles its sources at every start) instead of cached bytecode as installed")
     args = ap.parse_args(argv)
     trees = {"this tree": ROOT} if args.compare_to is None else {"before": args.compare_to, "after": ROOT}
     # (tree, case) -> lists of wall, training, ratio, cpu
@@ -106,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="lrstudio-bench-") as tmp:
         head_db = {label: Path(tmp) / f"head-{i}.sqlite" for i, label in enumerate(trees)}
-        for label, tree in trees.items():  # the database at head: its first run creates it
-            cli_run(50, head_db[label], tree)
+        # One bytecode cache per tree (the trees hold different sources under different paths).
+        pycache = {label: None if args.no_bytecode_cache else Path(tmp) / f"pycache-{i}"
+                   for i, label in enumerate(trees)}
+        for label, tree in trees.items():  # the database at head: its first run creates it (and the bytecode)
+            cli_run(50, head_db[label], tree, pycache[label])
         jobs = [(label, case) for label in trees for case in ("head", "new")]
         if not args.no_probe:
             jobs.append(("probe", ""))
@@ -115,13 +151,13 @@ def main(argv: list[str] | None = None) -> int:
             order = jobs if r % 2 == 0 else jobs[::-1]
             for label, case in order:
                 if label == "probe":
-                    a, b, d = probe()
+                    a, b, d = probe(child_env(ROOT, pycache[list(trees)[-1]]))
                     imports.append(a)
                     firsts.append(b)
                     dynamo = dynamo or d
                     continue
                 db = head_db[label] if case == "head" else Path(tmp) / f"new-{label}-{r}.sqlite"
-                wall, train, cpu = cli_run(args.steps, db, trees[label])
+                wall, train, cpu = cli_run(args.steps, db, trees[label], pycache[label])
                 got = res.setdefault((label, case), {"wall": [], "train": [], "ratio": [], "cpu": [], "extra": []})
                 got["wall"].append(wall)
                 got["train"].append(train)
@@ -130,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
                 got["extra"].append(cpu - train)
     load1 = os.getloadavg()
     print(f"lrstudio train, linear/windsor full batch adam, {args.steps} steps, {args.repeats} repeats interleaved; "
-          f"load average {load0[0]:.1f} before, {load1[0]:.1f} after ({os.cpu_count()} CPUs)")
+          f"load average {load0[0]:.1f} before, {load1[0]:.1f} after ({os.cpu_count()} CPUs); lrstudio's bytecode "
+          + ("as this environment has it (PYTHONDONTWRITEBYTECODE="
+             f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})" if args.no_bytecode_cache else "cached"))
     for (label, case), got in res.items():
         what = "database at head" if case == "head" else "new database    "
         print(f"  {label:9s} {what}: wall/training {fmt(got['ratio'], 'x')} "
