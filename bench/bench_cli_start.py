@@ -25,24 +25,27 @@ start compiles lrstudio's ~60 modules again (~0.09 s here); ``--no-bytecode-cach
 (the bench's earlier figures inherited this environment's setting, so most likely were taken so).
 
 Measured 2026-11-30 on the shared 2-core dev machine, 10,000 steps (~0.92 s of training),
-``--compare-to`` the tree before the session-4 cuts (fc7619a), 7 repeats unless said:
+``--compare-to`` the tree before the session-4 cuts (fc7619a), 7 repeats:
 
-* bytecode cached, load average 2.1-2.7 (training times 0.92-1.5 s: a loaded machine): database
-  at head 2.15x (1.87-2.28) -> 2.12x (1.93-2.37); new database 2.28x -> 2.24x. At load 1.1-1.5
-  (4 repeats): at head 2.11x (2.09-2.18) -> 2.05x (1.99-2.18), new database 2.27x -> 2.19x.
-* ``--no-bytecode-cache``, load 1.9-2.0: at head 2.19x (2.07-2.28) -> 2.13x (1.97-2.27); new
-  database 2.34x -> 2.20x. Process CPU 2.07 s both: the cuts overlap work, they remove little.
+* bytecode cached, load average 1.0-1.1: database at head 2.13x (2.11-2.19) -> 2.00x
+  (1.95-2.05), process wall 1.96 s -> 1.81 s; new database 2.25x (2.19-2.29) -> 2.08x (2.04-2.12).
+  Process CPU 2.05 s -> 2.00 s: the cuts mostly overlap work, so a loaded machine keeps little of
+  them (load 2.1-2.7: at head 2.15x -> 2.12x, new database 2.28x -> 2.24x).
+* ``--no-bytecode-cache``, load 1.1: at head 2.18x (2.10-2.23) -> 2.03x (1.97-2.11); new
+  database 2.29x -> 2.14x.
 
-Goal <= 2x: not met (the medians sit at 2.05-2.13x). What the start is made of now (py-spy and
-timed imports, collector paused, bytecode cached): interpreter ~0.02 s; the parser with numpy
-~0.1 s; ``sqlalchemy.engine`` (all of SQLAlchemy's compiled parts) ~0.1 s; then the preload
-thread maps libtorch (~0.13-0.16 s idle, 0.3-0.45 s under load) while the main thread imports only
-pure Python (SQLAlchemy's ORM and the store ~0.06 s, the schedules, torch's outside dependencies
-~0.04 s) and waits for the rest; ``import torch`` itself ~0.5 s of Python; the run's own fixed
-costs (open, create_run, data, model, final commit, close) ~0.05 s. A start with no SQLAlchemy
-and no store at all (a throwaway script, same load) measured 0.84-0.93 s of overhead against
-0.94-1.24 s for the command: 1.95-2.05x. So even a store path without SQLAlchemy only reaches
-the goal at the margin on this machine; ``import torch`` (~0.5-0.65 s) is most of what is left.
+Goal <= 2x: met at the margin on a quiet machine with bytecode cached (median 1.995x), missed
+otherwise. What the start is made of now (py-spy and timed imports, collector paused, bytecode
+cached): interpreter ~0.02 s; the parser with numpy ~0.1 s; ``sqlalchemy.engine`` (all of
+SQLAlchemy's compiled parts) ~0.1 s; then the preload thread maps libtorch (~0.13-0.16 s idle,
+0.3-0.45 s under load) while the main thread imports only pure Python (SQLAlchemy's ORM and the
+store ~0.06 s, the schedules, torch's outside dependencies ~0.04 s) and then waits for it;
+``import torch`` itself ~0.5 s of Python; the run's own fixed costs (open, create_run, data,
+model, final commit, close) ~0.05 s. A throwaway start with no SQLAlchemy and no store at all
+(same imports otherwise) measured 0.86-1.0 s of overhead against 0.89-1.24 s for the command at
+load 1.0 (medians 0.92 vs 0.96 s): without SQLAlchemy the main thread only waits longer for
+libtorch, so a store path without it would win ~0.05 s on a quiet machine (more under load).
+``import torch`` (~0.5-0.65 s) is most of what is left.
 """
 
 from __future__ import annotations
