@@ -128,7 +128,25 @@ def _preload_torch_beside() -> None:
     _import_all(_COMPILED_FIRST)
     from lrstudio.services.runtime import preload_torch_libraries
 
-    threading.Thread(target=preload_torch_libraries, name="lrstudio-preload-torch", daemon=True).start()
+    thread = threading.Thread(target=preload_torch_libraries, name=_PRELOAD_THREAD, daemon=True)
+    thread.start()
+    _preloads.append(thread)
+
+
+_PRELOAD_THREAD = "lrstudio-preload-torch"
+_preloads: list[threading.Thread] = []
+
+
+def _wait_for_preload() -> None:
+    """Let a preload that is still mapping libtorch finish before this command returns on an error.
+
+    A process that ends while the thread is inside ``dlopen`` (libtorch's static initialisers)
+    aborted now and then (``c10::Error``, exit status 134) after printing the right one-line error,
+    e.g. ``lrstudio train --epochs abc``. Costs at most the rest of the mapping (~0.15 s), on the
+    error path only.
+    """
+    while _preloads:
+        _preloads.pop().join(timeout=30.0)
 
 
 def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
@@ -162,6 +180,9 @@ def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
         except LrstudioError:
             return cfg, False
         import lrstudio.trainer.loop  # noqa: F401
+    except BaseException:  # a bad config, an interrupt: the command ends here
+        _wait_for_preload()
+        raise
     finally:
         if command:
             gc.freeze()

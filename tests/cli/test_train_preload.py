@@ -96,3 +96,34 @@ def test_the_command_does_not_autoload_out_of_tree_torch_backends_unless_asked(t
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["status"] == "completed"
         assert marker.exists() is asked
+
+
+# A bad config fails right after the preload thread started (while it maps libtorch): the command
+# must not return while the thread is still inside dlopen (the process then aborted now and then,
+# exit status 134, c10::Error, after the right one-line error).
+_ERROR_DRIVER = """
+import sys, threading
+from lrstudio import cli
+code = cli.main(["--db", sys.argv[1], "train", "--epochs", "abc"])
+alive = [t.name for t in threading.enumerate() if t.name == "lrstudio-preload-torch" and t.is_alive()]
+print(code, alive)
+"""
+
+
+def test_a_bad_config_returns_only_after_the_preload_has_mapped_libtorch(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    out = subprocess.run([sys.executable, "-c", _ERROR_DRIVER, str(db)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[0] == "2 []"
+    assert "epochs = 'abc' is not allowed" in out.stderr
+
+
+def test_the_command_with_a_bad_config_exits_2_every_time(tmp_path):
+    codes = []
+    for i in range(6):
+        out = subprocess.run([sys.executable, "-m", "lrstudio", "--db", str(tmp_path / f"r{i}.sqlite"), "train",
+                              "--epochs", "abc"], capture_output=True, text=True, timeout=120)
+        codes.append(out.returncode)
+        assert "Aborted" not in out.stderr and "c10::Error" not in out.stderr, out.stderr
+    assert codes == [2] * 6
