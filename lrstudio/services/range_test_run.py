@@ -26,7 +26,6 @@ loss, index, the seeds' LRs, spread, reliable) and the default rule are in the s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,13 +34,12 @@ from lrstudio.core.config import RunConfig, check_runnable
 from lrstudio.core.errors import LrstudioError
 from lrstudio.core.events import Event, RunSummary
 from lrstudio.core.lr_finder import RangeTestOptions, RuleResult
-from lrstudio.services.runtime import HEADLESS, RuntimeOptions, make_reporter, prepare_training_thread
+from lrstudio.services.runtime import HEADLESS, RuntimeOptions
 from lrstudio.services.training_run import (
     EventSink,
     StopSignal,
-    _NeverStop,
-    _record_failure,
     require_torch,
+    run_recorded,
 )
 
 __all__ = [
@@ -154,38 +152,6 @@ def _create_and_execute(store: Any, cfg: RunConfig, opts: RangeTestOptions, stop
     return RangeTestResult(run_id, summary, cfg, suggestions_of(summary))
 
 
-def _recorded(store: Any, run_id: int, work: Callable[[Any], RunSummary], stop: StopSignal | None,
-              on_events: EventSink | None, runtime: RuntimeOptions) -> RunSummary:
-    """Run ``work(reporter)`` with its events going to the run's recorder, then ``on_events``."""
-    started = time.monotonic()
-    recorder = store.recorder(run_id)
-    raised = False
-    try:
-        prepare_training_thread(runtime)
-
-        def sink(batch: list[Event]) -> None:
-            recorder.handle(batch)  # the database first: what the user saw is saved
-            if on_events is not None:
-                on_events(batch)
-
-        reporter = make_reporter(sink, stop if stop is not None else _NeverStop(), runtime)
-        summary = work(reporter)
-        reporter.flush()
-        recorder.flush()
-        return summary
-    except BaseException as exc:
-        raised = True
-        if isinstance(exc, Exception) and not recorder.finished:
-            _record_failure(recorder, exc, time.monotonic() - started)
-        raise
-    finally:
-        try:
-            recorder.close()
-        except Exception:
-            if not raised:
-                raise
-
-
 def execute_range_test(store: Any, run_id: int, config: RunConfig, options: RangeTestOptions, *,
                        stop: StopSignal | None = None, on_events: EventSink | None = None,
                        runtime: RuntimeOptions = HEADLESS) -> RunSummary:
@@ -204,7 +170,7 @@ def execute_range_test(store: Any, run_id: int, config: RunConfig, options: Rang
                 dataset = None
         return range_test(config, options, reporter, dataset=dataset)
 
-    return _recorded(store, run_id, work, stop, on_events, runtime)
+    return run_recorded(store, run_id, work, stop=stop, on_events=on_events, options=runtime)
 
 
 # -- a user's own model (the Python API) -------------------------------------------------------------
@@ -313,7 +279,7 @@ def find_lr(model: Any, loss_fn: Callable[..., Any], train_loader: Iterable[Any]
             run_id = store.create_run(config, name=name or f"LR range test {type(model).__name__}",
                                       kind="external")
             store.set_tags(run_id, [RANGE_TEST_TAG])
-            summary = _recorded(store, run_id, work, None, sink, HEADLESS)
+            summary = run_recorded(store, run_id, work, on_events=sink)
     if summary.status == "failed":
         where = f" (stored as run {run_id})" if run_id is not None else ""
         raise LrstudioError(f"the range test failed{where}: {summary.error}")

@@ -165,6 +165,23 @@ def execute_run(store: Any, run_id: int, config: RunConfig, *, stop: StopSignal 
 
     Call it in the thread (or process) that trains; ``config`` has passed :func:`check_before_run`.
     """
+
+    def work(reporter: Any) -> RunSummary:
+        with switch_interval(options.switch_interval_s):
+            return _load_and_train(config, reporter, options, on_warnings)
+
+    return run_recorded(store, run_id, work, stop=stop, on_events=on_events, options=options)
+
+
+def run_recorded(store: Any, run_id: int, work: Callable[[Any], RunSummary], *, stop: StopSignal | None = None,
+                 on_events: EventSink | None = None, options: RuntimeOptions = HEADLESS) -> RunSummary:
+    """Run ``work(reporter)`` for the existing run ``run_id`` with its events going to the run's
+    recorder first (what the user saw is saved), then to ``on_events``; the frame of a training
+    run and of a range test (:mod:`lrstudio.services.range_test_run`).
+
+    An exception from ``work`` ends the run ``failed`` with its message (unless the run already
+    ended) and is raised again; the recorder is closed in every case.
+    """
     started = time.monotonic()
     recorder = store.recorder(run_id)
     raised = False
@@ -177,8 +194,8 @@ def execute_run(store: Any, run_id: int, config: RunConfig, *, stop: StopSignal 
                 on_events(batch)
 
         reporter = make_reporter(sink, stop if stop is not None else _NeverStop(), options)
-        with switch_interval(options.switch_interval_s):
-            summary = _load_and_train(config, reporter, options, on_warnings)
+        summary = work(reporter)
+        reporter.flush()
         recorder.flush()
         return summary
     except BaseException as exc:
