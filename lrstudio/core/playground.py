@@ -42,7 +42,7 @@ import numpy as np
 from lrstudio.core.optimizers import validate_spec as validate_optimizer
 from lrstudio.core.params import ParamError
 from lrstudio.core.schedules import validate_spec as validate_schedule
-from lrstudio.core.schedules.expr import _BINOPS, _CMPOPS, CONSTANTS, MAX_LENGTH, MAX_NODES
+from lrstudio.core.schedules.expr import _BINOPS, _CMPOPS, CONSTANTS, parse_bounded
 from lrstudio.core.schedules.expr import FUNCTIONS as EXPR_FUNCTIONS
 
 __all__ = [
@@ -359,19 +359,7 @@ def compile_surface(text: Any, variables: Sequence[str], pname: str = "expressio
     comp = _SurfaceCompiler(text if isinstance(text, str) else repr(text), variables, pname)
     if not isinstance(text, str):
         raise comp.fail("text expected")
-    if len(text) > MAX_LENGTH:
-        raise comp.fail(f"at most {MAX_LENGTH} characters, got {len(text)}")
-    if not text.strip():
-        raise comp.fail("empty")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise comp.fail(f"does not parse: {exc.msg}") from None
-    except (RecursionError, MemoryError, ValueError):
-        raise comp.fail("does not parse (too deeply nested or not plain text)") from None
-    for count, _ in enumerate(ast.walk(tree), 1):
-        if count > MAX_NODES:
-            raise comp.fail(f"at most {MAX_NODES} parts")
+    tree = parse_bounded(text, comp.fail)
     try:
         built = comp.build(tree.body)
     except RecursionError:

@@ -306,24 +306,30 @@ def compile_expr(text: str, pname: str = "lr_lambda", owner: str = "") -> Expr:
     return _compile_cached(text, pname, owner)
 
 
-@lru_cache(maxsize=256)
-def _compile_cached(text: str, pname: str, owner: str) -> Expr:
-    comp = _Compiler(text, pname, owner)
+def parse_bounded(text: str, fail: Callable[[str], Exception]) -> ast.Expression:
+    """``text`` parsed as one expression (never run), within MAX_LENGTH characters and MAX_NODES
+    parts; ``fail(reason)`` makes the error raised otherwise (the caller's, naming the parameter).
+    Shared by the schedule expressions and the playground's surfaces."""
     if len(text) > MAX_LENGTH:
-        raise comp.fail(f"at most {MAX_LENGTH} characters, got {len(text)}")
+        raise fail(f"at most {MAX_LENGTH} characters, got {len(text)}")
     if not text.strip():
-        raise comp.fail("empty")
+        raise fail("empty")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise comp.fail(f"does not parse: {exc.msg}") from None
+        raise fail(f"does not parse: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
-        raise comp.fail("does not parse (too deeply nested or not plain text)") from None
-    count = 0
-    for _ in ast.walk(tree):
-        count += 1
+        raise fail("does not parse (too deeply nested or not plain text)") from None
+    for count, _ in enumerate(ast.walk(tree), 1):
         if count > MAX_NODES:
-            raise comp.fail(f"at most {MAX_NODES} parts")
+            raise fail(f"at most {MAX_NODES} parts")
+    return tree
+
+
+@lru_cache(maxsize=256)
+def _compile_cached(text: str, pname: str, owner: str) -> Expr:
+    comp = _Compiler(text, pname, owner)
+    tree = parse_bounded(text, comp.fail)
     try:
         with np.errstate(all="ignore"):
             fn, py, const = comp.build(tree.body)
