@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from lrstudio import __version__
 from lrstudio.commands._common import StopSignal, terminal_safe
+from lrstudio.core.allocator import tune_allocator
 from lrstudio.core.errors import LrstudioError
 
 # Order = order in --help.
@@ -118,6 +119,7 @@ def _command_choices(parser: argparse.ArgumentParser) -> dict[str, argparse.Argu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_allocator()  # lrstudio's own process (lrstudio.core.allocator)
     argv = list(argv) if argv is not None else sys.argv[1:]
     parser = _parser_for(argv)
     args = parser.parse_args(argv)

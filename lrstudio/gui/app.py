@@ -86,6 +86,9 @@ def main(db: str, settings: QSettings | None = None) -> int:
     Alembic, a migration check) costs more than the rest of the window, and the user should see the
     window at once. ``bench/bench_gui.py`` reports both moments.
     """
+    from lrstudio.core.allocator import tune_allocator
+
+    tune_allocator()  # the app's process (lrstudio.core.allocator); lrstudio.cli.main did it already
     app = create_application()
     from PySide6.QtCore import QTimer
 

@@ -120,7 +120,10 @@ class _ChildStop:
 
 def _child_main(conn: Connection, stop_event: Any, warm: dict[str, Any] | None, nice: int = 0) -> None:
     """The child's whole life: warm up, then train the runs it is sent until told to quit."""
+    from lrstudio.core.allocator import tune_allocator
     from lrstudio.services import runtime
+
+    tune_allocator()
 
     if nice and hasattr(os, "nice"):
         os.nice(nice)

@@ -342,7 +342,10 @@ def _worker_main(conn: Connection, event: Any, nice: int) -> None:
     """A local worker: import torch once, then run the jobs it is sent until its pipe closes
     (the pipe, not the parent pid, tells it the sweep's process is gone: a forkserver's children
     keep the forkserver alive)."""
+    from lrstudio.core.allocator import tune_allocator
     from lrstudio.services import runtime
+
+    tune_allocator()
 
     if nice and hasattr(os, "nice"):
         os.nice(nice)
