@@ -166,6 +166,9 @@ def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
     gc.disable()
     command = _is_the_lrstudio_command()  # the lrstudio process itself, which ends after this run
     try:
+        new_db = _is_new_sqlite_file(args)
+        if new_db:
+            _import_all(_ALEMBIC_COMPILED)
         _preload_torch_beside()
         # Pure Python from here until torch (_preload_torch_beside): the config (the schedules),
         # then the store (SQLAlchemy's ORM), while the preload thread maps libtorch.
@@ -173,6 +176,8 @@ def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
         import lrstudio.storage
 
         _import_all(_TORCH_PURE_DEPENDENCIES)
+        if new_db:  # the migrations that create it run after torch: their imports fit in the wait
+            _import_all(_ALEMBIC_PURE)
         if command:
             os.environ.setdefault(*_NO_BACKEND_AUTOLOAD)
         try:
@@ -189,6 +194,25 @@ def _import_for_run(args: argparse.Namespace) -> tuple[RunConfig, bool]:
         if gc_was_enabled:
             gc.enable()
     return cfg, command
+
+
+# The first run on a new SQLite file creates its schema with the migrations (Alembic, ~0.07 s of
+# imports): its pure-Python modules are imported while libtorch is mapped, the compiled modules
+# they load before the preload starts (issue 11: the new-database case of bench_cli_start.py).
+_ALEMBIC_COMPILED = ("_zoneinfo", "markupsafe._speedups", "termios")
+_ALEMBIC_PURE = ("alembic.config", "alembic.script", "alembic.runtime.migration", "alembic.operations",
+                 "alembic.command")
+
+
+def _is_new_sqlite_file(args: argparse.Namespace) -> bool:
+    """True when the run's database is an SQLite file that does not exist yet or is empty."""
+    from lrstudio.paths import sqlite_path
+
+    try:
+        path = sqlite_path(db_url(args))
+        return path is not None and (not path.exists() or path.stat().st_size == 0)
+    except (LrstudioError, OSError, ValueError):
+        return False  # the store says what is wrong with it when it opens
 
 
 def _stored_config(args: argparse.Namespace) -> RunConfig:

@@ -44,12 +44,13 @@ class AtTorch(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == "torch" and threading.current_thread() is threading.main_thread() and "at_torch" not in seen:
             seen["at_torch"] = compiled()
+            seen["alembic"] = "alembic.runtime.migration" in sys.modules
         return None
 
 sys.meta_path.insert(0, AtTorch())
 from lrstudio.cli import main
 rc = main(sys.argv[1:])
-print(json.dumps({"rc": rc, "thread": seen.get("thread"),
+print(json.dumps({"rc": rc, "thread": seen.get("thread"), "alembic": seen.get("alembic"),
                   "window": sorted(seen["at_torch"] - seen["at_start"]) if "at_start" in seen else None}))
 """
 
@@ -58,7 +59,7 @@ _TRAIN = ["train", "--dataset", "synthetic", "--max-steps", "5", "--quiet", "--j
 
 def test_the_main_thread_loads_no_compiled_module_while_libtorch_is_mapped(tmp_path):
     db = str(tmp_path / "runs.sqlite")
-    for _ in range(2):  # a new database, then one at head (the usual run)
+    for new in (True, False):  # a new database, then one at head (the usual run)
         res = subprocess.run([sys.executable, "-c", _DRIVER, "--db", db, *_TRAIN], capture_output=True,
                              text=True, timeout=180)
         assert res.returncode == 0, res.stderr
@@ -66,6 +67,8 @@ def test_the_main_thread_loads_no_compiled_module_while_libtorch_is_mapped(tmp_p
         assert summary["status"] == "completed" and probe["rc"] == 0
         assert probe["thread"] is True  # the preload ran, in its own thread
         assert probe["window"] == []
+        # A new file's migrations are imported in that window; a database at head needs no Alembic.
+        assert probe["alembic"] is new
 
 
 def _fake_backend(root, marker) -> None:
