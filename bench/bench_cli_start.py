@@ -34,8 +34,13 @@ Measured 2026-11-30 on the shared 2-core dev machine, 10,000 steps (~0.92 s of t
 * ``--no-bytecode-cache``, load 1.1: at head 2.18x (2.10-2.23) -> 2.03x (1.97-2.11); new
   database 2.29x -> 2.14x.
 
-Goal <= 2x: met at the margin on a quiet machine with bytecode cached (median 1.995x), missed
-otherwise. What the start is made of now (py-spy and timed imports, collector paused, bytecode
+Later the same day, after the allocator tuning (``lrstudio.core.allocator``) and the migrations'
+imports overlapped with the preload for a new file, 9 repeats, load 0.8-1.2, bytecode cached, against
+fc7619a: at head 2.10x (2.05-2.15) -> 1.96x (1.95-2.00), process wall 1.91 s -> 1.78 s; new
+database 2.23x (2.16-2.29) -> 2.03x (2.00-2.08).
+
+Goal <= 2x: met at head (every run after the first) on a quiet machine with bytecode cached, at a
+thin margin; the first run on a new file (2.03x) and a loaded machine miss it. What the start is made of now (py-spy and timed imports, collector paused, bytecode
 cached): interpreter ~0.02 s; the parser with numpy ~0.1 s; ``sqlalchemy.engine`` (all of
 SQLAlchemy's compiled parts) ~0.1 s; then the preload thread maps libtorch (~0.13-0.16 s idle,
 0.3-0.45 s under load) while the main thread imports only pure Python (SQLAlchemy's ORM and the
