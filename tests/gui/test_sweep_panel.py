@@ -253,6 +253,7 @@ def test_a_trial_with_a_pruned_seed_reads_not_ranked_in_the_trial_list(window, q
     panel._fill_table()
     col = {panel.table.horizontalHeaderItem(c).text(): c for c in range(panel.table.columnCount())}
     metric = col["Metric (mean)"]
+    assert panel.table.horizontalHeaderItem(metric).toolTip() == "Mean of the seeds' best validation loss"
     assert panel.table.item(0, metric).text() == format_number(0.5)
     assert panel.table.item(1, metric).text() == "not ranked"
     assert "pruned" in panel.table.item(1, metric).toolTip()

@@ -542,6 +542,10 @@ class SweepPanel(QWidget):
             self.table.horizontalHeaderItem(c).setToolTip(p)
         selected = self.selected_row()
         mean_col = len(_FIXED_COLS) + len(paths)
+        if self.spec is not None:  # the header stays short; it says which metric on hover
+            title = metric_title(self.spec.metric)
+            self.table.horizontalHeaderItem(mean_col).setToolTip(f"Mean of the seeds' {title}")
+            self.table.horizontalHeaderItem(mean_col + 1).setToolTip(f"Standard deviation of the seeds' {title}")
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
             values: list[Any] = [r.trial + 1, r.status, *(r.params.get(p) for p in paths),
