@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start a throwaway PostgreSQL server on 127.0.0.1 for the storage tests, and print the line
+# Start a throwaway PostgreSQL server on 127.0.0.1 for the storage tests, and print the lines
 # that points the tests at it:
 #
 #     eval "$(scripts/ci_postgres.sh)"      # -> export LRSTUDIO_TEST_PG_URL=postgresql+psycopg://...
@@ -51,4 +51,16 @@ as_pg "$PGBIN/pg_ctl" -D "$STATE/data" -l "$STATE/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PORT -k $STATE -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >&2
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U lrstudio lrstudio_test >&2
+# A second role that must give a password (scram-sha-256, first match in pg_hba.conf), for the
+# tests of URLs saved without their password (tests/gui/test_database_passwords.py).
+PW_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U lrstudio -d lrstudio_test -v ON_ERROR_STOP=1 -q \
+    -c "SET password_encryption = 'scram-sha-256'" \
+    -c "CREATE ROLE lrstudio_pw LOGIN PASSWORD '$PW_PASSWORD'" \
+    -c "CREATE DATABASE lrstudio_pw_test OWNER lrstudio_pw" >&2
+HBA="$STATE/data/pg_hba.conf"
+as_pg sh -c "{ printf 'host all lrstudio_pw 127.0.0.1/32 scram-sha-256\n'; cat '$HBA'; } > '$HBA.new' && mv '$HBA.new' '$HBA'"
+as_pg "$PGBIN/pg_ctl" -D "$STATE/data" reload >&2
+sleep 0.5
 echo "export LRSTUDIO_TEST_PG_URL=postgresql+psycopg://lrstudio@127.0.0.1:$PORT/lrstudio_test"
+echo "export LRSTUDIO_TEST_PG_PASSWORD_URL=postgresql+psycopg://lrstudio_pw:$PW_PASSWORD@127.0.0.1:$PORT/lrstudio_pw_test"
