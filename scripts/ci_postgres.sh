@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL server on 127.0.0.1 for the storage tests, and print the lines
-# that points the tests at it:
+# that point the tests at it (a trusted role, and one that must give a password):
 #
 #     eval "$(scripts/ci_postgres.sh)"      # -> export LRSTUDIO_TEST_PG_URL=postgresql+psycopg://...
+#                                           #    export LRSTUDIO_TEST_PG_PASSWORD_URL=...
 #     scripts/ci_postgres.sh stop           # stop it and delete its data folder
 #
 # Needs Debian's `postgresql` package (binaries under /usr/lib/postgresql/<major>/bin). As root it
 # runs the server as the `postgres` user the package creates (initdb refuses root). Logs go to
-# stderr; only the export line goes to stdout.
+# stderr; only the export lines go to stdout.
 set -euo pipefail
 
 STATE=${LRSTUDIO_PG_STATE:-/tmp/lrstudio-ci-pg}
