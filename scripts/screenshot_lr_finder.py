@@ -13,24 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from screenshots import pump  # scripts/screenshots.py: one event-pump for every screenshot script
 
 from lrstudio.core.config import DatasetConfig, RunConfig
-
-
-def pump(app: QApplication, seconds: float = 0.0) -> None:
-    end = time.monotonic() + seconds
-    while True:
-        app.processEvents()
-        if time.monotonic() >= end:
-            break
-        time.sleep(0.01)
 
 
 def main(argv: list[str] | None = None) -> int:

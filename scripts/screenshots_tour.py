@@ -21,26 +21,17 @@ import math
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QWidget
+from screenshots import pump  # scripts/screenshots.py: one event-pump for every screenshot script
 
 from lrstudio.core.config import DatasetConfig, RunConfig
 
 SIZES = ((1400, 900), (1366, 768))
-
-
-def pump(app: QApplication, seconds: float = 0.0) -> None:
-    end = time.monotonic() + seconds
-    while True:
-        app.processEvents()
-        if time.monotonic() >= end:
-            break
-        time.sleep(0.01)
 
 
 def save(widget: QWidget, path: Path, size: tuple[int, int] | None = None) -> None:
