@@ -60,6 +60,19 @@ def test_run_selected_while_training_is_drawn_whole_after_it_ends(qtbot, window,
     assert window.compare.summary_table.item(0, 1).text() == "completed"
 
 
+def _shown(qtbot, store, run_ids: list[int], size: tuple[int, int] | None = None) -> CompareWidget:
+    """A compare view on its own, shown (at ``size``, exposed) and showing ``run_ids``."""
+    w = CompareWidget(store)
+    qtbot.addWidget(w)
+    if size is not None:
+        w.resize(*size)
+    w.show()
+    if size is not None:
+        qtbot.waitExposed(w)
+    w.show_runs(run_ids)
+    return w
+
+
 def _running_run(store, name: str, steps: int, lr: float = 0.1) -> int:
     """A run that started and recorded ``steps`` steps but has not ended (as another process's)."""
     run_id = store.create_run(RunConfig(lr=lr), name=name)
@@ -96,12 +109,7 @@ def test_refresh_reloads_runs_written_by_someone_else(qtbot, window, store):
 def test_invalidate_reloads_shown_runs_at_once_and_keeps_the_zoom(qtbot, store):
     a = _running_run(store, "a", 50)
     b = add_run(store, RunConfig(lr=0.05), "b", steps=50, seed=2)
-    w = CompareWidget(store)
-    qtbot.addWidget(w)
-    w.resize(1100, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    w.show_runs([a, b])
+    w = _shown(qtbot, store, [a, b], (1100, 700))
     w.loss_plot.setXRange(10, 30, padding=0)
     _record_more(store, a, 51, 25)
     rec = store.recorder(a)
@@ -124,12 +132,7 @@ def test_invalidate_reloads_shown_runs_at_once_and_keeps_the_zoom(qtbot, store):
 
 def test_hidden_compare_reloads_a_growing_run_when_shown_not_before(qtbot, store):
     a = _running_run(store, "a", 30)
-    w = CompareWidget(store)
-    qtbot.addWidget(w)
-    w.resize(900, 600)
-    w.show()
-    qtbot.waitExposed(w)
-    w.show_runs([a])
+    w = _shown(qtbot, store, [a], (900, 600))
     assert len(w.curve_data(a)["loss_raw"][0]) == 30
     w.hide()  # another tab in front
     _record_more(store, a, 31, 20)
@@ -143,10 +146,7 @@ def test_hidden_compare_reloads_a_growing_run_when_shown_not_before(qtbot, store
 
 def test_invalidate_soon_is_throttled(qtbot, store, monkeypatch):
     a = _running_run(store, "a", 20)
-    w = CompareWidget(store)
-    qtbot.addWidget(w)
-    w.show()
-    w.show_runs([a])
+    w = _shown(qtbot, store, [a])
     loads = []
     real = store.load_many
     monkeypatch.setattr(store, "load_many", lambda ids, keys=None: (loads.append((list(ids), tuple(keys or ()))), real(ids, keys))[1])
@@ -166,10 +166,7 @@ def test_a_failed_reload_is_a_note_not_a_modal_dialog_and_is_retried(qtbot, stor
     modal = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kw: modal.append(args))
     a = _running_run(store, "a", 20)
-    w = CompareWidget(store)
-    qtbot.addWidget(w)
-    w.show()
-    w.show_runs([a])
+    w = _shown(qtbot, store, [a])
     _record_more(store, a, 21, 10)
     real = store.load_many
     failing = {"on": True}
@@ -193,10 +190,7 @@ def test_a_growing_run_is_read_again_off_the_gui_thread_and_stays_drawn_meanwhil
     import threading
 
     a = _running_run(store, "a", 20)
-    w = CompareWidget(store)
-    qtbot.addWidget(w)
-    w.show()
-    w.show_runs([a])
+    w = _shown(qtbot, store, [a])
     _record_more(store, a, 21, 10)
     real = store.load_many
     gate = threading.Event()
