@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -37,6 +38,21 @@ def pump(app: QApplication, seconds: float = 0.0) -> None:
         if time.monotonic() >= end:
             break
         time.sleep(0.01)
+
+
+def fresh_window() -> tuple[QApplication, Any, Path]:
+    """The app, its real main window on a new database in a temporary folder (private settings
+    there too), and that folder; the window is not shown yet."""
+    from lrstudio.gui.app import create_application
+
+    app = create_application()
+    from lrstudio.gui.main_window import MainWindow
+    from lrstudio.storage import open_store
+
+    tmp = Path(tempfile.mkdtemp(prefix="lrstudio-shots-"))
+    url = f"sqlite:///{tmp / 'lrstudio.sqlite'}"
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    return app, MainWindow(open_store(url), url, settings=settings), tmp
 
 
 def train_and_wait(app: QApplication, window, cfg: RunConfig) -> int:
@@ -110,16 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    from lrstudio.gui.app import create_application
-
-    app = create_application()
-    from lrstudio.gui.main_window import MainWindow
-    from lrstudio.storage import open_store
-
-    tmp = Path(tempfile.mkdtemp(prefix="lrstudio-shots-"))
-    url = f"sqlite:///{tmp / 'lrstudio.sqlite'}"
-    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(open_store(url), url, settings=settings)
+    app, window, tmp = fresh_window()
     window.resize(*SIZE)
     window.show()
     pump(app, 0.3)

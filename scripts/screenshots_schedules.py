@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings
-from screenshots import pump  # scripts/screenshots.py: one event-pump for every screenshot script
+from screenshots import (  # scripts/screenshots.py: the helpers the screenshot scripts share
+    fresh_window,
+    pump,
+)
 
 from lrstudio.core.config import DatasetConfig, RunConfig
 
@@ -43,16 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    from lrstudio.gui.app import create_application
-
-    app = create_application()
-    from lrstudio.gui.main_window import MainWindow
-    from lrstudio.storage import open_store
-
-    tmp = Path(tempfile.mkdtemp(prefix="lrstudio-shots-"))
-    url = f"sqlite:///{tmp / 'lrstudio.sqlite'}"
-    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(open_store(url), url, settings=settings)
+    app, window, _tmp = fresh_window()
     window.show()
     for w, h in SIZES:
         window.resize(w, h)

@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
-from screenshots import pump  # scripts/screenshots.py: one event-pump for every screenshot script
+from screenshots import pump  # scripts/screenshots.py: the helpers the screenshot scripts share
 
 from lrstudio.core.config import DatasetConfig, RunConfig
 

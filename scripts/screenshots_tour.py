@@ -26,8 +26,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QWidget
-from screenshots import pump  # scripts/screenshots.py: one event-pump for every screenshot script
+from PySide6.QtWidgets import QWidget
+from screenshots import (  # scripts/screenshots.py: the helpers the screenshot scripts share
+    pump,
+    train_and_wait,
+)
 
 from lrstudio.core.config import DatasetConfig, RunConfig
 
@@ -41,17 +44,6 @@ def save(widget: QWidget, path: Path, size: tuple[int, int] | None = None) -> No
     if not pix.save(str(path)):
         raise SystemExit(f"could not write {path}")
     print(f"wrote {path} ({pix.width()}x{pix.height()})")
-
-
-def train_and_wait(app: QApplication, window, cfg: RunConfig) -> int:
-    window.config_panel.set_config(cfg)
-    run_id = window.start_training()
-    if run_id is None:
-        raise SystemExit(f"could not start {cfg.name}: {window.config_panel.errors()}")
-    while window.controller.is_running():
-        pump(app, 0.05)
-    pump(app, 0.2)
-    return run_id
 
 
 def windsor(name: str, optimizer: str, lr: float, schedule: dict, epochs: int = 30) -> RunConfig:
